@@ -1,0 +1,25 @@
+/** Stable error codes: clients branch on these, never on messages. */
+export const ErrorCode = {
+  InvalidRequest: 'invalid_request',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  NotFound: 'not_found',
+  PayloadTooLarge: 'payload_too_large',
+  Unavailable: 'unavailable',
+  Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Every error the HTTP API returns, and `error` in failed socket acks. */
+export interface ErrorEnvelope {
+  error: ErrorBody;
+}
+
+export function errorEnvelope(code: ErrorCode, message: string): ErrorEnvelope {
+  return { error: { code, message } };
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft: broker + controller in one JVM) for development and tests.
+# The broker comes from Maven Central (org.apache.kafka:kafka_2.13, see pom.xml); its jars are cached
+# per pom checksum under ~/.cache/seqcast so a second start, even from a fresh clone, skips Maven.
+#
+#   tools/kafka/kafka.sh start|stop|status|restart|logs|wipe
+#
+# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (512m),
+#              SEQCAST_LOCAL_DIR (<repo>/.local: data, logs, pid), SEQCAST_CACHE_DIR (~/.cache/seqcast),
+#              KAFKA_START_TIMEOUT_S (90)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+port=${KAFKA_PORT:-9092}
+cport=${KAFKA_CONTROLLER_PORT:-9093}
+heap=${KAFKA_HEAP:-512m}
+local_dir=${SEQCAST_LOCAL_DIR:-$repo/.local}
+kdir="$local_dir/kafka-$port"
+cache_root=${SEQCAST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/seqcast}
+pidfile="$kdir/kafka.pid"
+logfile="$kdir/kafka.log"
+timeout_s=${KAFKA_START_TIMEOUT_S:-90}
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+info() { echo "kafka.sh: $*"; }
+
+is_running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH. $2"
+}
+
+jar_dir() {
+  local sum
+  sum=$(sha256sum "$here/pom.xml" | cut -c1-12)
+  echo "$cache_root/kafka-jars-$sum"
+}
+
+fetch_jars() {
+  local dir
+  dir=$(jar_dir)
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  need mvn "Install Apache Maven (e.g. 'apt-get install maven'); it fetches the Kafka broker from Maven Central."
+  info "fetching the Kafka broker from Maven Central into $dir (first run only)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  if ! mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$dir.tmp" >"$cache_root/maven-fetch.log" 2>&1; then
+    tail -n 30 "$cache_root/maven-fetch.log" >&2
+    die "Maven could not fetch the broker (full log: $cache_root/maven-fetch.log)"
+  fi
+  touch "$dir.tmp/.complete"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
+write_config() {
+  mkdir -p "$kdir/data"
+  cat >"$kdir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$kdir/data
+num.partitions=1
+auto.create.topics.enable=false
+# A single node can only hold one replica of the internal topics; without these, consumers
+# report "group coordinator is not available".
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+}
+
+java_args() {
+  # An array keeps the classpath wildcard away from the shell: java must see "dir/*" itself.
+  JAVA_ARGS=(-Xms128m "-Xmx$heap" -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$here/log4j2.properties" "-Dseqcast.kafka.log=$logfile"
+    -cp "$(jar_dir)/*")
+}
+
+format_storage() {
+  [ -f "$kdir/data/meta.properties" ] && return 0
+  local cluster_id
+  java_args
+  cluster_id=$(java "${JAVA_ARGS[@]}" kafka.tools.StorageTool random-uuid)
+  java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" --standalone \
+    >"$kdir/format.log" 2>&1 || { cat "$kdir/format.log" >&2; die "formatting KRaft storage failed"; }
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + timeout_s))
+  while [ $SECONDS -lt $deadline ]; do
+    is_running || { tail -n 40 "$logfile" >&2 2>/dev/null; die "the broker exited during start-up (log: $logfile)"; }
+    if node "$here/wait-ready.cjs" "127.0.0.1:$port" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  tail -n 40 "$logfile" >&2 2>/dev/null
+  die "the broker did not answer metadata requests on 127.0.0.1:$port within ${timeout_s}s (log: $logfile)"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {
+  if is_running; then info "already running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; return 0; fi
+  need java "Install a Java runtime >= 17 (e.g. 'apt-get install openjdk-17-jre-headless')."
+  need node "Install Node.js >= 20."
+  local jv
+  jv=$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head -1)
+  [ -n "$jv" ] && [ "$jv" -ge 17 ] || die "Java >= 17 is required (found: $(java -version 2>&1 | head -1))"
+  port_busy "$port" && die "port $port is in use by another process; set KAFKA_PORT to a free port"
+  port_busy "$cport" && die "port $cport is in use by another process; set KAFKA_CONTROLLER_PORT to a free port"
+  mkdir -p "$cache_root"
+  fetch_jars
+  write_config
+  format_storage
+  info "starting broker on 127.0.0.1:$port (controller $cport, data $kdir)"
+  java_args
+  nohup java "${JAVA_ARGS[@]}" kafka.Kafka "$kdir/server.properties" >"$kdir/stdout.log" 2>&1 &
+  echo $! >"$pidfile"
+  local t0=$SECONDS
+  wait_ready
+  info "ready after $((SECONDS - t0))s (pid $(cat "$pidfile"))"
+}
+
+stop() {
+  if ! is_running; then info "not running"; rm -f "$pidfile"; return 0; fi
+  local pid
+  pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; info "stopped (pid $pid)"; return 0; }
+    sleep 0.5
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+  info "killed (pid $pid) after 30s without a clean shutdown"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) if is_running; then info "running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; else info "not running"; exit 3; fi ;;
+  logs) tail -n "${2:-100}" "$logfile" ;;
+  wipe) is_running && die "stop the broker first"; rm -rf "$kdir"; info "removed $kdir" ;;
+  *) echo "usage: $0 start|stop|status|restart|logs [N]|wipe" >&2; exit 2 ;;
+esac
