@@ -1,1 +1,3 @@
-// Public API of @seqcast/observability.
+export { HealthModule, type HealthModuleOptions } from './lib/health.module';
+export { createLogger, logLevelsFrom } from './lib/logger';
+export { type ReadinessCheck, runReadinessChecks } from './lib/readiness-check';

@@ -1,0 +1,12 @@
+import { randomBytes } from 'node:crypto';
+
+export function testKafkaBrokers(): string[] {
+  const raw = process.env['KAFKA_BROKERS'];
+  return raw ? raw.split(',').map((b) => b.trim()).filter(Boolean) : ['127.0.0.1:9092'];
+}
+
+/** Topic names no other test (or a developer's local stack) uses, so suites can run side by side. */
+export function uniqueTopics(prefix = 'test'): { messagesTopic: string; eventsTopic: string } {
+  const id = `${prefix}.${Date.now().toString(36)}.${randomBytes(3).toString('hex')}`;
+  return { messagesTopic: `${id}.messages`, eventsTopic: `${id}.events` };
+}
