@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test tier against a real Kafka broker and PostgreSQL: lint, type-check, unit,
+# integration, end-to-end (built services as real processes). Installs what it needs, starts the
+# broker if it is not running (and stops it again), and ends with `tests: N passed, N failed`.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo"
+
+require_tools
+install_deps || exit 1
+
+started_kafka=0
+cleanup() { [ $started_kafka -eq 1 ] && bash tools/kafka/kafka.sh stop >/dev/null; }
+trap cleanup EXIT
+
+if ! bash tools/kafka/kafka.sh status >/dev/null 2>&1; then
+  log "starting Kafka"
+  bash tools/kafka/kafka.sh start || exit 1
+  started_kafka=1
+fi
+node tools/db/ensure-database.cjs >/dev/null || exit 1
+
+out=$(mktemp -d)
+failed_steps=()
+step() {
+  local name=$1; shift
+  log "$name"
+  if ! "$@" 2>&1 | tee "$out/$name.log"; then failed_steps+=("$name"); fi
+}
+
+step lint npx nx run-many -t lint --outputStyle=stream
+step typecheck npx nx run-many -t typecheck --outputStyle=stream
+step unit npx nx run-many -t test --outputStyle=stream
+step integration npx nx run-many -t integration --parallel=1 --outputStyle=stream
+step build npm run build --silent
+step e2e npx nx run-many -t e2e --parallel=1 --outputStyle=stream
+
+# Sum Jest's "Tests: ..." lines over every tier (cached runs replay theirs).
+passed=0 failed=0
+while read -r line; do
+  p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done < <(cat "$out"/unit.log "$out"/integration.log "$out"/e2e.log 2>/dev/null | sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '^Tests: ')
+
+if [ ${#failed_steps[@]} -gt 0 ]; then
+  echo "failed steps: ${failed_steps[*]}"
+  [ "$failed" -eq 0 ] && failed=${#failed_steps[@]}
+fi
+echo "tests: $passed passed, $failed failed"
+[ ${#failed_steps[@]} -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
