@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { waitFor } from '@seqcast/testing';
+
+export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
+
+const workspaceRoot = join(__dirname, '../../../..');
+
+/** An ephemeral loopback port nobody is listening on (bound and released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * One built service (dist/apps/<name>/main.js) running as a real child process, its output in
+ * tmp/e2e-logs/<label>.log so a failing run can be diagnosed after the fact.
+ */
+export class ServiceProcess {
+  private child?: ChildProcess;
+  private exited?: Promise<number | null>;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+    readonly label: string = name,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    const logDir = join(workspaceRoot, 'tmp/e2e-logs');
+    mkdirSync(logDir, { recursive: true });
+    const log = createWriteStream(join(logDir, `${this.label}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [join(workspaceRoot, 'dist/apps', this.name, 'main.js')], {
+      cwd: workspaceRoot,
+      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let exitCode: number | null | undefined;
+    void this.exited.then((code) => (exitCode = code));
+    await waitFor(
+      async () => {
+        if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} (see tmp/e2e-logs/${this.label}.log)`);
+        const res = await fetch(`${this.url}/readyz`);
+        return res.status === 200;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${this.label} /readyz to answer 200` },
+    ).catch((error: unknown) => {
+      if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} during start-up (see tmp/e2e-logs/${this.label}.log)`);
+      throw error;
+    });
+  }
+
+  /** SIGTERM and wait for a clean exit; SIGKILL after `graceMs`. */
+  async stop(graceMs = 20_000): Promise<number | null> {
+    if (!this.child || !this.exited || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** kill -9: no shutdown hooks, no goodbyes. */
+  async kill(): Promise<void> {
+    if (!this.child || !this.exited || this.child.exitCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
