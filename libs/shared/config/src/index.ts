@@ -1,1 +1,5 @@
 // Public API of @seqcast/config.
+export { ConfigValidationError } from './lib/config-validation-error';
+export { envField } from './lib/env-field';
+export { authEnv, commonEnv, databaseEnv, DEV_JWT_SECRET, kafkaEnv, resolveJwtSecret } from './lib/env-groups';
+export { loadConfigOrExit, parseEnv } from './lib/parse-env';

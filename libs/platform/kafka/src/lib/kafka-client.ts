@@ -1,0 +1,62 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+}
+
+/** Where kafkajs' own log lines go; a Nest `LoggerService` fits. */
+export interface KafkaLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+// Bounded so a dead broker surfaces as an error within seconds instead of after kafkajs' defaults
+// (30 s request timeout); producers add their own overall deadline on top (see RoomProducer).
+const CONNECTION_TIMEOUT_MS = 3000;
+const REQUEST_TIMEOUT_MS = 10000;
+const RETRY = { retries: 5, initialRetryTime: 300, maxRetryTime: 3000 };
+
+const SILENT: KafkaLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Fields kafkajs attaches to every entry that add nothing to a line in our own logger. */
+const NOISE_FIELDS = new Set(['timestamp', 'logger', 'message']);
+
+export function formatLogEntry({ namespace, log }: LogEntry): string {
+  const extras = Object.entries(log).filter(([key, value]) => !NOISE_FIELDS.has(key) && value !== undefined);
+  const suffix = extras.length > 0 ? ` ${JSON.stringify(Object.fromEntries(extras))}` : '';
+  return `kafkajs${namespace ? ` ${namespace}` : ''}: ${log.message}${suffix}`;
+}
+
+export function routeKafkaLogs(logger: KafkaLogger): logCreator {
+  return () => (entry) => {
+    switch (entry.level) {
+      case logLevel.ERROR:
+        logger.error(formatLogEntry(entry));
+        return;
+      case logLevel.WARN:
+        logger.warn(formatLogEntry(entry));
+        return;
+      case logLevel.INFO:
+        logger.log(formatLogEntry(entry));
+        return;
+      default:
+        // DEBUG (and NOTHING) is dropped: kafkajs debug output is per-request and drowns real logs.
+        return;
+    }
+  };
+}
+
+/** A kafkajs client with bounded timeouts whose logs go to `logger` (discarded when none is given). */
+export function createKafka(settings: KafkaSettings, logger: KafkaLogger = SILENT): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    retry: RETRY,
+    logLevel: logLevel.INFO,
+    logCreator: routeKafkaLogs(logger),
+  });
+}

@@ -1,0 +1,75 @@
+/** The broker could not take a write (unreachable, timed out, not enough replicas): map to HTTP 503. */
+export class KafkaUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KafkaUnavailableError';
+  }
+}
+
+/** An existing topic's partition count differs from the configured one. */
+export class TopicMismatchError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly actualPartitions: number,
+    readonly expectedPartitions: number,
+  ) {
+    super(
+      `topic "${topic}" exists with ${actualPartitions} partitions but SEQCAST_PARTITIONS=${expectedPartitions}; ` +
+        `set SEQCAST_PARTITIONS=${actualPartitions} to use the existing topic, or delete and recreate it with ` +
+        `${expectedPartitions} partitions (adding partitions in place would move rooms to other partitions and ` +
+        `break per-room ordering)`,
+    );
+    this.name = 'TopicMismatchError';
+  }
+}
+
+// kafkajs error names and protocol error types that mean "the cluster cannot serve this right now",
+// as opposed to a request that can never succeed (bad topic name, message too large, auth).
+const TRANSIENT_ERROR_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+]);
+const TRANSIENT_PROTOCOL_TYPES = new Set([
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
+  'BROKER_NOT_AVAILABLE',
+  'NOT_CONTROLLER',
+  'KAFKA_STORAGE_ERROR',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+]);
+
+function causesOf(error: unknown): unknown[] {
+  if (typeof error !== 'object' || error === null) return [];
+  const { cause, originalError, errors } = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
+  return [cause, originalError, ...(Array.isArray(errors) ? errors : [])].filter((next) => next !== undefined);
+}
+
+/** True if `error`, or anything it wraps, is a transient Kafka availability problem. */
+export function isKafkaUnavailable(error: unknown, seen = new Set<unknown>()): boolean {
+  if (typeof error !== 'object' || error === null || seen.has(error)) return false;
+  seen.add(error);
+  if (error instanceof KafkaUnavailableError) return true;
+  const { name, type } = error as { name?: unknown; type?: unknown };
+  if (typeof name === 'string' && TRANSIENT_ERROR_NAMES.has(name)) return true;
+  if (typeof type === 'string' && TRANSIENT_PROTOCOL_TYPES.has(type)) return true;
+  return causesOf(error).some((cause) => isKafkaUnavailable(cause, seen));
+}
+
+/** Wraps transient errors in KafkaUnavailableError (keeping the cause); anything else passes through. */
+export function toKafkaUnavailable(error: unknown, what: string): unknown {
+  if (error instanceof KafkaUnavailableError || !isKafkaUnavailable(error)) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new KafkaUnavailableError(`${what}: Kafka is unavailable (${detail})`, { cause: error });
+}

@@ -1,0 +1,107 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { KafkaUnavailableError, TopicMismatchError, toKafkaUnavailable } from './kafka-errors';
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Defaults to 1 (single-broker dev clusters); production charts set 3. */
+  replicationFactor?: number;
+}
+
+const LEADER_WAIT_MS = 30_000;
+const LEADER_POLL_MS = 200;
+const PROBE_TIMEOUT_MS = 5_000;
+
+/**
+ * Creates missing topics and checks existing ones. Every service calls this at startup, so two
+ * services racing to create the same topic is normal: losing the race is success. Partition counts
+ * are compared, never changed, because partitions decide which rooms share an ordered log.
+ */
+export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
+  if (topics.length === 0) return;
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic.name));
+    if (missing.length > 0) {
+      // Resolves false when another service created them first (TOPIC_ALREADY_EXISTS); either way
+      // the checks below decide.
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map(({ name, partitions, replicationFactor }) => ({
+          topic: name,
+          numPartitions: partitions,
+          replicationFactor: replicationFactor ?? 1,
+        })),
+      });
+    }
+    await waitForLeaders(admin, topics);
+  } catch (error) {
+    throw toKafkaUnavailable(error, 'ensuring topics');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Polls metadata until every partition has a leader; a partition-count mismatch fails at once. */
+async function waitForLeaders(admin: Admin, topics: TopicSpec[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  let lastProblem = 'no metadata yet';
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map(({ name }) => name) });
+      const byName = new Map(metadata.map((topic) => [topic.name, topic.partitions]));
+      const leaderless: string[] = [];
+      for (const spec of topics) {
+        const partitions = byName.get(spec.name) ?? [];
+        if (partitions.length > 0 && partitions.length !== spec.partitions) {
+          throw new TopicMismatchError(spec.name, partitions.length, spec.partitions);
+        }
+        if (partitions.length === 0 || partitions.some(({ leader }) => leader < 0)) leaderless.push(spec.name);
+      }
+      if (leaderless.length === 0) return;
+      lastProblem = `no leader yet for ${leaderless.join(', ')}`;
+    } catch (error) {
+      if (error instanceof TopicMismatchError) throw error;
+      // Right after creation the broker may still answer LEADER_NOT_AVAILABLE / UNKNOWN_TOPIC.
+      lastProblem = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() >= deadline) {
+      throw new KafkaUnavailableError(`topics not ready after ${LEADER_WAIT_MS} ms: ${lastProblem}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+  }
+}
+
+/** High watermark (next offset to be written) per partition. */
+export async function fetchLogEndOffsets(admin: Admin, topic: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map(({ partition, high }) => [partition, Number(high)]));
+}
+
+/**
+ * Readiness: throws if the broker cannot be reached within a few seconds or a topic is missing.
+ * Lists topics rather than fetching their metadata so a missing topic is never auto-created.
+ */
+export async function probeKafka(admin: Admin, topics: string[], options: { timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new KafkaUnavailableError(`Kafka did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const listing = admin.listTopics();
+    listing.catch(() => undefined); // may settle after the timeout won
+    const existing = new Set(await Promise.race([listing, timeout]));
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) throw new Error(`missing topic(s): ${missing.join(', ')}`);
+  } catch (error) {
+    throw toKafkaUnavailable(error, 'probing Kafka');
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,6 @@
+/** Who a verified token speaks for and which rooms it may read and write. */
+export interface Principal {
+  userId: string;
+  roomPatterns: string[];
+  expiresAt: Date;
+}

@@ -1,0 +1,46 @@
+/** The env variable names every service shares: these names are the product's public config surface. */
+import { ConfigValidationError } from './config-validation-error';
+import { envField } from './env-field';
+
+export const commonEnv = {
+  NODE_ENV: envField.enumOf(['development', 'production', 'test'] as const, 'development'),
+  LOG_LEVEL: envField.enumOf(['error', 'warn', 'log', 'debug', 'verbose'] as const, 'log'),
+};
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: envField.list(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: envField.string(),
+  SEQCAST_MESSAGES_TOPIC: envField.string('seqcast.messages'),
+  SEQCAST_EVENTS_TOPIC: envField.string('seqcast.events'),
+  SEQCAST_PARTITIONS: envField.int({ default: 12, min: 1, max: 10000 }),
+};
+
+export const databaseEnv = {
+  DATABASE_URL: envField.postgresUrl('postgres://postgres@127.0.0.1:5432/seqcast'),
+  DATABASE_RUN_MIGRATIONS: envField.bool(true),
+};
+
+export const authEnv = {
+  SEQCAST_JWT_SECRET: envField.string(),
+};
+
+export const DEV_JWT_SECRET = 'seqcast-dev-secret-do-not-use-in-production';
+
+/**
+ * Development gets a well-known secret so local tools work out of the box; production must never
+ * run on it, because anyone could mint tokens with a secret published in the source.
+ */
+export function resolveJwtSecret(nodeEnv: string, secret: string | undefined): string {
+  const provided = secret?.trim() ? secret : undefined;
+  if (nodeEnv === 'production') {
+    if (provided === undefined) {
+      throw new ConfigValidationError(['SEQCAST_JWT_SECRET: required when NODE_ENV=production']);
+    }
+    if (provided === DEV_JWT_SECRET) {
+      throw new ConfigValidationError([
+        'SEQCAST_JWT_SECRET: must not be the published development secret when NODE_ENV=production',
+      ]);
+    }
+  }
+  return provided ?? DEV_JWT_SECRET;
+}
