@@ -4,7 +4,37 @@ import nx from '@nx/eslint-plugin';
  * Module boundaries are the architecture: apps compose features, features use data-access and
  * utils, utils use only utils, and each service's scope sees only itself and `scope:shared`.
  * An app can never import another app because no constraint lists `type:app` as a dependency.
+ * Test files may additionally use the `type:testing` harness; production code may not.
  */
+const typeRules = {
+  'type:app': ['type:feature', 'type:data-access', 'type:util'],
+  'type:feature': ['type:data-access', 'type:util'],
+  'type:data-access': ['type:data-access', 'type:util'],
+  'type:util': ['type:util'],
+  'type:sdk': ['type:util'],
+  'type:testing': ['type:data-access', 'type:util'],
+  'type:e2e': ['type:testing', 'type:util', 'type:sdk', 'type:data-access'],
+};
+const scopeRules = {
+  'scope:shared': ['scope:shared'],
+  'scope:ingest': ['scope:ingest', 'scope:shared'],
+  'scope:ordering': ['scope:ordering', 'scope:shared'],
+  'scope:gateway': ['scope:gateway', 'scope:shared'],
+  'scope:client': ['scope:client', 'scope:shared'],
+  'scope:e2e': ['scope:shared', 'scope:client'],
+};
+
+function boundaries({ inTests }) {
+  const depConstraints = [
+    ...Object.entries(typeRules).map(([sourceTag, allowed]) => ({
+      sourceTag,
+      onlyDependOnLibsWithTags: inTests && !allowed.includes('type:testing') ? [...allowed, 'type:testing'] : allowed,
+    })),
+    ...Object.entries(scopeRules).map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
+  ];
+  return ['error', { enforceBuildableLibDependency: true, allow: [], depConstraints }];
+}
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -13,33 +43,13 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util'] },
-            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:data-access', 'type:util'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:util'] },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:data-access', 'type:util'] },
-            {
-              sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:testing', 'type:util', 'type:sdk', 'type:data-access'],
-            },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:ingest', onlyDependOnLibsWithTags: ['scope:ingest', 'scope:shared'] },
-            { sourceTag: 'scope:ordering', onlyDependOnLibsWithTags: ['scope:ordering', 'scope:shared'] },
-            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'] },
-            { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:client', 'scope:shared'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:client'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries({ inTests: false }),
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.int.spec.ts', '**/*.int.ts', '**/*.e2e-spec.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries({ inTests: true }) },
   },
   {
     files: ['**/*.cjs', '**/*.js'],

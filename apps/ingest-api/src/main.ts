@@ -1,0 +1,51 @@
+/**
+ * ingest-api entry point. Start-up order matters: the topic must exist with the agreed partition
+ * count and the schema must be migrated before the first request, and either failing is reported
+ * as one readable line and exit code 1, not a Nest stack trace.
+ */
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { loadConfigOrExit } from '@seqcast/config';
+import { configureIngestHttp } from '@seqcast/ingest-publish';
+import { createKafka, ensureTopics } from '@seqcast/kafka';
+import { createLogger } from '@seqcast/observability';
+import { ensureDatabase, openDatabase } from '@seqcast/persistence';
+import { AppModule } from './app.module';
+import { loadIngestConfig } from './config';
+
+const SERVICE = 'ingest-api';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit(SERVICE, () => loadIngestConfig());
+  const logger = createLogger(SERVICE, config.logLevel);
+  try {
+    const kafka = createKafka(
+      { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
+      {
+        log: (message) => logger.log(message, 'Kafka'),
+        warn: (message) => logger.warn(message, 'Kafka'),
+        error: (message) => logger.error(message, 'Kafka'),
+      },
+    );
+    await ensureTopics(kafka, [{ name: config.kafka.messagesTopic, partitions: config.kafka.partitions }]);
+    if (config.database.runMigrations) await ensureDatabase(config.database.url);
+    const dataSource = await openDatabase({ url: config.database.url, runMigrations: config.database.runMigrations });
+
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { kafka, dataSource }), {
+      bodyParser: false,
+      logger,
+      abortOnError: false,
+      // Keep-alive connections must not hold a rolling restart hostage.
+      forceCloseConnections: true,
+    });
+    configureIngestHttp(app, { maxBodyBytes: config.maxBodyBytes });
+    app.enableShutdownHooks();
+    await app.listen(config.port, config.host);
+    logger.log(`listening on http://${config.host}:${config.port}`, 'Bootstrap');
+  } catch (error) {
+    logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');
+    process.exit(1);
+  }
+}
+
+void bootstrap();

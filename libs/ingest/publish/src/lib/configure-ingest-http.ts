@@ -1,0 +1,21 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RequestBodyError } from './request-body-error';
+
+export interface IngestHttpOptions {
+  /** INGEST_MAX_BODY_BYTES: larger bodies are refused with 413 before any JSON is parsed. */
+  maxBodyBytes: number;
+}
+
+/**
+ * HTTP wiring the ingest API needs before `listen`: create the app with `{ bodyParser: false }`
+ * and call this, so the JSON parser is the only one and its size limit is ours.
+ */
+export function configureIngestHttp(app: NestExpressApplication, options: IngestHttpOptions): void {
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: options.maxBodyBytes });
+  // Express recognises error middleware by its four parameters. Re-wrapping keeps the parser's
+  // `type` (Nest would otherwise turn invalid JSON into an anonymous BadRequestException).
+  app.use((error: unknown, _request: unknown, _response: unknown, next: (error: unknown) => void) => {
+    next(RequestBodyError.from(error) ?? error);
+  });
+}

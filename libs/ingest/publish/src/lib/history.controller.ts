@@ -1,0 +1,24 @@
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import type { Principal } from '@seqcast/auth';
+import { type HistoryPage, historyQuerySchema } from '@seqcast/contracts';
+import { BearerAuthGuard, CurrentPrincipal } from './bearer-auth.guard';
+import { HistoryService } from './history.service';
+import { parseRequestPart } from './request-validation';
+import { parseRoomParam } from './room-param';
+
+@Controller('v1')
+@UseGuards(BearerAuthGuard)
+export class HistoryController {
+  constructor(private readonly history: HistoryService) {}
+
+  @Get('rooms/:roomId/messages')
+  async page(
+    @CurrentPrincipal() principal: Principal,
+    @Param('roomId') roomIdParam: string,
+    @Query() query: unknown,
+  ): Promise<HistoryPage> {
+    const roomId = parseRoomParam(roomIdParam);
+    const { afterSeq, limit } = parseRequestPart(historyQuerySchema, query);
+    return this.history.page(principal, roomId, afterSeq, limit);
+  }
+}

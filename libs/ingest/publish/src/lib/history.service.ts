@@ -1,0 +1,61 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { canAccessRoom, type Principal } from '@seqcast/auth';
+import type { HistoryPage } from '@seqcast/contracts';
+import { ApiError } from './api-error';
+import { HISTORY_READER, type HistoryReader } from './ingest-publish.options';
+
+/**
+ * Errors meaning "the database cannot answer right now" rather than "this query is wrong": network
+ * failures, PostgreSQL refusing connections or shutting down (SQLSTATE classes 08 and 57P, 53300),
+ * and the pool giving up on a connection.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
+    if (typeof e !== 'object') return false;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string') {
+      if (NETWORK_ERRORS.has(code) || code.startsWith('08') || code.startsWith('57P') || code === '53300') return true;
+    }
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
+    // TypeORM's QueryFailedError keeps pg's error as `driverError`; others use the standard `cause`.
+    e = (e as { driverError?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Connection is not established',
+];
+
+@Injectable()
+export class HistoryService {
+  constructor(@Inject(HISTORY_READER) private readonly history: HistoryReader) {}
+
+  async page(principal: Principal, roomId: string, afterSeq: number, limit: number): Promise<HistoryPage> {
+    if (!canAccessRoom(principal, roomId)) throw ApiError.forbidden(`token does not grant access to room "${roomId}"`);
+    try {
+      const epoch = await this.history.currentEpoch();
+      // Messages before headSeq, so headSeq is never below the last message returned.
+      const messages = await this.history.findAfter(roomId, afterSeq, limit);
+      const headSeq = await this.history.headSeq(roomId);
+      return { roomId, epoch, headSeq, messages };
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        throw ApiError.unavailable('message history is unavailable right now; retry later', error);
+      }
+      throw error;
+    }
+  }
+}

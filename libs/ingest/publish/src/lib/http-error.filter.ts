@@ -1,0 +1,159 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { AuthError } from '@seqcast/auth';
+import { type ErrorCode, ErrorCode as Codes, errorEnvelope } from '@seqcast/contracts';
+import { KafkaUnavailableError } from '@seqcast/kafka';
+import { ApiError, RETRY_AFTER_SECONDS } from './api-error';
+import { RequestBodyError } from './request-body-error';
+
+/** What the filter needs of the platform response (Express). */
+export interface ErrorResponse {
+  headersSent: boolean;
+  status(code: number): ErrorResponse;
+  setHeader(name: string, value: string): unknown;
+  json(body: unknown): unknown;
+  end(): unknown;
+}
+
+interface RequestLine {
+  method?: string;
+  originalUrl?: string;
+  url?: string;
+}
+
+interface Problem {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  retryAfterSeconds?: number;
+  /** Set for failures the operator must see (5xx); never sent to the client. */
+  log?: { level: 'warn' | 'error'; detail: string };
+}
+
+const INTERNAL_MESSAGE = 'internal server error';
+
+/**
+ * The single place an HTTP error becomes a response: always `{ error: { code, message } }`, never
+ * Nest's default body or a stack trace. Unknown errors are bugs: logged with their stack here,
+ * answered with a bare 500.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrorFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<ErrorResponse>();
+    const request = http.getRequest<RequestLine>();
+    const problem = toProblem(exception);
+
+    if (problem.log) {
+      const line = `${request.method ?? '?'} ${request.originalUrl ?? request.url ?? '?'} -> ${problem.status}: ${problem.log.detail}`;
+      if (problem.log.level === 'error') this.logger.error(line);
+      else this.logger.warn(line);
+    }
+    if (response.headersSent) {
+      // Too late for an error body; ending the response is all that keeps the client from hanging.
+      response.end();
+      return;
+    }
+    if (problem.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(problem.retryAfterSeconds));
+    response.status(problem.status).json(errorEnvelope(problem.code, problem.message));
+  }
+}
+
+function toProblem(exception: unknown): Problem {
+  if (exception instanceof ApiError) {
+    return {
+      status: exception.status,
+      code: exception.code,
+      message: exception.message,
+      retryAfterSeconds: exception.retryAfterSeconds,
+      log: exception.status >= 500 ? { level: 'warn', detail: withCause(exception) } : undefined,
+    };
+  }
+  if (exception instanceof AuthError) {
+    return { status: 401, code: Codes.Unauthorized, message: exception.message };
+  }
+  if (exception instanceof KafkaUnavailableError) {
+    return {
+      status: 503,
+      code: Codes.Unavailable,
+      message: 'the message broker cannot take writes right now; retry later',
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+      log: { level: 'warn', detail: exception.message },
+    };
+  }
+  if (exception instanceof HttpException) return fromStatus(exception.getStatus(), httpExceptionMessage(exception));
+
+  const bodyError = RequestBodyError.from(exception);
+  if (bodyError) return fromRequestBodyError(bodyError);
+
+  return {
+    status: 500,
+    code: Codes.Internal,
+    message: INTERNAL_MESSAGE,
+    log: {
+      level: 'error',
+      detail: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    },
+  };
+}
+
+function withCause(error: Error): string {
+  const cause = error.cause;
+  if (cause === undefined) return error.message;
+  return `${error.message} (cause: ${cause instanceof Error ? cause.message : String(cause)})`;
+}
+
+function fromRequestBodyError(error: RequestBodyError): Problem {
+  switch (error.type) {
+    case 'entity.too.large':
+      return {
+        status: 413,
+        code: Codes.PayloadTooLarge,
+        message:
+          error.limit === undefined
+            ? 'request body is too large'
+            : `request body exceeds the limit of ${error.limit} bytes`,
+      };
+    case 'entity.parse.failed':
+      return { status: 400, code: Codes.InvalidRequest, message: `request body is not valid JSON: ${error.message}` };
+    default:
+      // Unsupported charset/encoding, aborted or short bodies: the client sent something unreadable.
+      return error.status < 500
+        ? { status: 400, code: Codes.InvalidRequest, message: `unreadable request body: ${error.message}` }
+        : fromStatus(error.status, INTERNAL_MESSAGE, error.message);
+  }
+}
+
+function fromStatus(status: number, message: string, detail = message): Problem {
+  switch (status) {
+    case 401:
+      return { status, code: Codes.Unauthorized, message };
+    case 403:
+      return { status, code: Codes.Forbidden, message };
+    case 404:
+      return { status, code: Codes.NotFound, message };
+    case 413:
+      return { status, code: Codes.PayloadTooLarge, message };
+    case 503:
+      return {
+        status,
+        code: Codes.Unavailable,
+        message,
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+        log: { level: 'warn', detail },
+      };
+  }
+  if (status >= 400 && status < 500) return { status: 400, code: Codes.InvalidRequest, message };
+  return { status: 500, code: Codes.Internal, message: INTERNAL_MESSAGE, log: { level: 'error', detail } };
+}
+
+function httpExceptionMessage(exception: HttpException): string {
+  const body = exception.getResponse();
+  if (typeof body === 'string') return body;
+  const message = (body as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.map(String).join('; ');
+  return exception.message;
+}

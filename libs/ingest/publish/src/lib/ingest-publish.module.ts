@@ -1,0 +1,66 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TokenVerifier } from '@seqcast/auth';
+import { type Kafka, RoomProducer } from '@seqcast/kafka';
+import { MessageHistoryRepository } from '@seqcast/persistence';
+import type { DataSource } from 'typeorm';
+import { BearerAuthGuard } from './bearer-auth.guard';
+import { HistoryController } from './history.controller';
+import { HistoryService } from './history.service';
+import { HttpErrorFilter } from './http-error.filter';
+import {
+  HISTORY_DATA_SOURCE,
+  HISTORY_READER,
+  INGEST_CLOCK,
+  INGEST_PUBLISH_OPTIONS,
+  type IngestPublishOptions,
+  KAFKA_CLIENT,
+  RECORD_PRODUCER,
+} from './ingest-publish.options';
+import { MessagesController } from './messages.controller';
+import { PublishService } from './publish.service';
+
+/**
+ * The ingest HTTP API: publish, batch publish and history, with bearer auth and the error envelope
+ * (HttpErrorFilter is registered app-wide so even unknown routes and body-parser failures get it).
+ * Pair with `configureIngestHttp(app, ...)`, which installs the size-limited JSON parser.
+ */
+@Module({})
+export class IngestPublishModule {
+  static register(options: IngestPublishOptions): DynamicModule {
+    return {
+      module: IngestPublishModule,
+      imports: options.imports ?? [],
+      controllers: [MessagesController, HistoryController],
+      providers: [
+        { provide: INGEST_PUBLISH_OPTIONS, useValue: { messagesTopic: options.messagesTopic } },
+        { provide: KAFKA_CLIENT, inject: options.kafka.inject ?? [], useFactory: asFactory(options.kafka.useFactory) },
+        {
+          provide: HISTORY_DATA_SOURCE,
+          inject: options.dataSource.inject ?? [],
+          useFactory: asFactory(options.dataSource.useFactory),
+        },
+        {
+          provide: RECORD_PRODUCER,
+          inject: [KAFKA_CLIENT],
+          useFactory: (kafka: Kafka) => new RoomProducer(kafka, { partitions: options.partitions }),
+        },
+        {
+          provide: HISTORY_READER,
+          inject: [HISTORY_DATA_SOURCE],
+          useFactory: (dataSource: DataSource) => new MessageHistoryRepository(dataSource),
+        },
+        { provide: TokenVerifier, useValue: new TokenVerifier(options.jwtSecret) },
+        { provide: INGEST_CLOCK, useValue: () => new Date() },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        BearerAuthGuard,
+        PublishService,
+        HistoryService,
+      ],
+    };
+  }
+}
+
+function asFactory<T>(factory: (...deps: never[]) => T): (...deps: unknown[]) => T {
+  return factory as (...deps: unknown[]) => T;
+}

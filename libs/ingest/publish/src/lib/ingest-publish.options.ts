@@ -1,0 +1,48 @@
+import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { Message } from '@seqcast/contracts';
+import type { DataSource } from 'typeorm';
+import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
+
+/** A dependency the host application owns (and closes); the module only injects it. */
+export interface HostProvided<T> {
+  inject?: FactoryProvider['inject'];
+  useFactory: (...deps: never[]) => T | Promise<T>;
+}
+
+export interface IngestPublishOptions {
+  /** SEQCAST_MESSAGES_TOPIC: where accepted messages are written. */
+  messagesTopic: string;
+  /** SEQCAST_PARTITIONS: the producer's room → partition mapping must agree with every other service. */
+  partitions: number;
+  jwtSecret: string;
+  /** Modules exporting what the `kafka` and `dataSource` factories inject. */
+  imports?: ModuleMetadata['imports'];
+  /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */
+  kafka: HostProvided<Kafka>;
+  /** The database history reads come from (MessageHistoryRepository is built on it). */
+  dataSource: HostProvided<DataSource>;
+}
+
+/** The slice of RoomProducer the write path uses, so the service can be exercised without a broker. */
+export interface RecordProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  send(topic: string, records: RoomRecord[]): Promise<ProducedRecord[]>;
+}
+
+/** The slice of MessageHistoryRepository the history endpoint reads. */
+export interface HistoryReader {
+  currentEpoch(): Promise<string>;
+  headSeq(roomId: string): Promise<number>;
+  findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]>;
+}
+
+export const INGEST_PUBLISH_OPTIONS = Symbol('INGEST_PUBLISH_OPTIONS');
+export const RECORD_PRODUCER = Symbol('RECORD_PRODUCER');
+export const HISTORY_READER = Symbol('HISTORY_READER');
+export const INGEST_CLOCK = Symbol('INGEST_CLOCK');
+export const KAFKA_CLIENT = Symbol('INGEST_KAFKA_CLIENT');
+export const HISTORY_DATA_SOURCE = Symbol('INGEST_HISTORY_DATA_SOURCE');
+
+/** Injected so tests can pin `sentAt`. */
+export type Clock = () => Date;

@@ -1,0 +1,32 @@
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import type { Principal } from '@seqcast/auth';
+import { type BatchPublishResult, batchBodySchema, type PublishResult, publishBodySchema } from '@seqcast/contracts';
+import { BearerAuthGuard, CurrentPrincipal } from './bearer-auth.guard';
+import { PublishService } from './publish.service';
+import { parseJsonBody } from './request-validation';
+import { parseRoomParam } from './room-param';
+
+@Controller('v1')
+@UseGuards(BearerAuthGuard)
+export class MessagesController {
+  constructor(private readonly publisher: PublishService) {}
+
+  @Post('rooms/:roomId/messages')
+  @HttpCode(202)
+  async publish(
+    @CurrentPrincipal() principal: Principal,
+    @Param('roomId') roomIdParam: string,
+    @Body() body: unknown,
+  ): Promise<PublishResult> {
+    const roomId = parseRoomParam(roomIdParam);
+    const { clientMsgId, payload } = parseJsonBody(publishBodySchema, body);
+    return this.publisher.publish(principal, { roomId, clientMsgId, payload });
+  }
+
+  @Post('messages/batch')
+  @HttpCode(202)
+  async publishBatch(@CurrentPrincipal() principal: Principal, @Body() body: unknown): Promise<BatchPublishResult> {
+    const { messages } = parseJsonBody(batchBodySchema, body);
+    return this.publisher.publishBatch(principal, messages);
+  }
+}

@@ -1,0 +1,166 @@
+import { Logger } from '@nestjs/common';
+import type { Principal } from '@seqcast/auth';
+import { ingestRecordSchema } from '@seqcast/contracts';
+import { KafkaUnavailableError, type ProducedRecord, type RoomRecord } from '@seqcast/kafka';
+import { ApiError } from './api-error';
+import type { RecordProducer } from './ingest-publish.options';
+import { buildIngestRecord, PublishService } from './publish.service';
+
+const NOW = new Date('2030-01-02T03:04:05.678Z');
+const alice: Principal = {
+  userId: 'alice',
+  roomPatterns: ['team-1:*', 'lobby'],
+  expiresAt: new Date(NOW.getTime() + 3600_000),
+};
+
+/** Stands in for RoomProducer: assigns partitions and per-partition offsets like a log would. */
+class FakeProducer implements RecordProducer {
+  sends: { topic: string; records: RoomRecord[] }[] = [];
+  connects = 0;
+  brokerDown = false;
+  private readonly nextOffset = new Map<number, number>();
+
+  async connect(): Promise<void> {
+    this.connects++;
+    if (this.brokerDown) throw new KafkaUnavailableError('connect: Kafka is unavailable (ECONNREFUSED)');
+  }
+
+  async disconnect(): Promise<void> {
+    return undefined;
+  }
+
+  async send(topic: string, records: RoomRecord[]): Promise<ProducedRecord[]> {
+    if (this.brokerDown) throw new KafkaUnavailableError('send: Kafka did not answer within 10000 ms');
+    this.sends.push({ topic, records });
+    return records.map((r) => {
+      const partition = r.roomId.length % 3;
+      const offset = this.nextOffset.get(partition) ?? 0;
+      this.nextOffset.set(partition, offset + 1);
+      return { roomId: r.roomId, partition, offset };
+    });
+  }
+}
+
+function setup(): { producer: FakeProducer; service: PublishService } {
+  const producer = new FakeProducer();
+  const service = new PublishService(producer, { messagesTopic: 'test.messages' }, () => NOW);
+  return { producer, service };
+}
+
+function decoded(record: RoomRecord): unknown {
+  return JSON.parse(String(record.value));
+}
+
+describe('buildIngestRecord', () => {
+  it('builds a v1 record with the sender from the token and sentAt from the clock', () => {
+    const record = buildIngestRecord({ roomId: 'lobby', clientMsgId: 'm-1', payload: { text: 'hi' } }, 'alice', NOW);
+    expect(record).toEqual({
+      v: 1,
+      roomId: 'lobby',
+      clientMsgId: 'm-1',
+      senderId: 'alice',
+      payload: { text: 'hi' },
+      sentAt: '2030-01-02T03:04:05.678Z',
+    });
+    expect(ingestRecordSchema.safeParse(record).success).toBe(true);
+  });
+
+  it('keeps null payloads (a valid JSON value, not an absent one)', () => {
+    expect(buildIngestRecord({ roomId: 'r', clientMsgId: 'c', payload: null }, 'u', NOW).payload).toBeNull();
+  });
+});
+
+describe('PublishService', () => {
+  it('writes one keyed JSON record to the messages topic and returns where it landed', async () => {
+    const { producer, service } = setup();
+    await service.onModuleInit();
+    const result = await service.publish(alice, { roomId: 'team-1:general', clientMsgId: 'm-1', payload: [1, 2] });
+
+    expect(producer.sends).toHaveLength(1);
+    expect(producer.sends[0].topic).toBe('test.messages');
+    expect(producer.sends[0].records).toHaveLength(1);
+    expect(producer.sends[0].records[0].roomId).toBe('team-1:general');
+    expect(decoded(producer.sends[0].records[0])).toEqual({
+      v: 1,
+      roomId: 'team-1:general',
+      clientMsgId: 'm-1',
+      senderId: 'alice',
+      payload: [1, 2],
+      sentAt: NOW.toISOString(),
+    });
+    expect(result).toEqual({
+      roomId: 'team-1:general',
+      clientMsgId: 'm-1',
+      partition: 'team-1:general'.length % 3,
+      offset: 0,
+    });
+  });
+
+  it('writes a batch in one send and answers in request order', async () => {
+    const { producer, service } = setup();
+    const messages = [
+      { roomId: 'lobby', clientMsgId: 'a', payload: 1 },
+      { roomId: 'team-1:x', clientMsgId: 'b', payload: 2 },
+      { roomId: 'lobby', clientMsgId: 'c', payload: 3 },
+      { roomId: 'team-1:yy', clientMsgId: 'd', payload: 4 },
+    ];
+    const { results } = await service.publishBatch(alice, messages);
+
+    expect(producer.sends).toHaveLength(1);
+    expect(producer.sends[0].records.map((r) => (decoded(r) as { clientMsgId: string }).clientMsgId)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+    expect(results.map((r) => [r.roomId, r.clientMsgId])).toEqual(messages.map((m) => [m.roomId, m.clientMsgId]));
+    // Same room → same partition, later message → later offset.
+    expect(results[2].partition).toBe(results[0].partition);
+    expect(results[2].offset).toBeGreaterThan(results[0].offset);
+  });
+
+  it('refuses the whole batch when any room is not granted, writing nothing', async () => {
+    const { producer, service } = setup();
+    const attempt = service.publishBatch(alice, [
+      { roomId: 'lobby', clientMsgId: 'a', payload: 1 },
+      { roomId: 'team-2:secret', clientMsgId: 'b', payload: 2 },
+    ]);
+    await expect(attempt).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      message: expect.stringContaining('team-2:secret'),
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ApiError);
+    expect(producer.sends).toHaveLength(0);
+  });
+
+  it('refuses a single publish to a room the token does not grant', async () => {
+    const { producer, service } = setup();
+    await expect(service.publish(alice, { roomId: 'lobby2', clientMsgId: 'a', payload: 1 })).rejects.toMatchObject({
+      status: 403,
+    });
+    expect(producer.sends).toHaveLength(0);
+  });
+
+  it('starts without a broker and lets KafkaUnavailableError through for the filter to answer 503', async () => {
+    const { producer, service } = setup();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    producer.brokerDown = true;
+    await expect(service.onModuleInit()).resolves.toBeUndefined();
+    expect(producer.connects).toBe(1);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
+    warn.mockRestore();
+    const message = { roomId: 'lobby', clientMsgId: 'a', payload: 1 };
+    await expect(service.publish(alice, message)).rejects.toBeInstanceOf(KafkaUnavailableError);
+    producer.brokerDown = false;
+    await expect(service.publish(alice, message)).resolves.toMatchObject({ offset: 0 });
+  });
+
+  it('treats an acknowledgement count that does not match the records as a bug', async () => {
+    const { producer, service } = setup();
+    producer.send = async () => [];
+    await expect(service.publish(alice, { roomId: 'lobby', clientMsgId: 'a', payload: 1 })).rejects.toThrow(
+      'producer acknowledged 0 records for 1 sent',
+    );
+  });
+});
