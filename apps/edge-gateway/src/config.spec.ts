@@ -1,0 +1,93 @@
+import { ConfigValidationError, DEV_JWT_SECRET } from '@seqcast/config';
+import { loadGatewayConfig } from './config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadGatewayConfig(env, 'host-1');
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigValidationError');
+}
+
+describe('loadGatewayConfig', () => {
+  it('has working defaults for local development', () => {
+    expect(loadGatewayConfig({}, 'host-1')).toEqual({
+      nodeEnv: 'development',
+      logLevel: 'log',
+      host: '0.0.0.0',
+      port: 3001,
+      jwtSecret: DEV_JWT_SECRET,
+      instanceId: 'host-1',
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'seqcast-edge-gateway',
+        eventsTopic: 'seqcast.events',
+        partitions: 12,
+        groupId: 'seqcast-gateway-host-1',
+      },
+      database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
+      socket: { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, corsOrigins: ['*'] },
+    });
+  });
+
+  it('defaults the instance id to this host and process', () => {
+    expect(loadGatewayConfig({}).instanceId).toMatch(new RegExp(`-${process.pid}$`));
+  });
+
+  it('reads every variable it documents', () => {
+    const config = loadGatewayConfig({
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'debug',
+      HOST: '127.0.0.1',
+      PORT: '8081',
+      SEQCAST_JWT_SECRET: 'prod-secret',
+      GATEWAY_INSTANCE_ID: 'gw-2',
+      GATEWAY_PING_INTERVAL_MS: '10000',
+      GATEWAY_PING_TIMEOUT_MS: '5000',
+      GATEWAY_CORS_ORIGINS: 'https://a.example, https://b.example',
+      KAFKA_BROKERS: 'k1:9092,k2:9092',
+      KAFKA_CLIENT_ID: 'gw',
+      SEQCAST_EVENTS_TOPIC: 'ev',
+      SEQCAST_PARTITIONS: '3',
+      DATABASE_URL: 'postgresql://u:p@db:5432/s',
+      DATABASE_RUN_MIGRATIONS: 'false',
+    });
+    expect(config).toEqual({
+      nodeEnv: 'production',
+      logLevel: 'debug',
+      host: '127.0.0.1',
+      port: 8081,
+      jwtSecret: 'prod-secret',
+      instanceId: 'gw-2',
+      kafka: {
+        brokers: ['k1:9092', 'k2:9092'],
+        clientId: 'gw',
+        eventsTopic: 'ev',
+        partitions: 3,
+        groupId: 'seqcast-gateway-gw-2',
+      },
+      database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
+      socket: { pingIntervalMs: 10_000, pingTimeoutMs: 5_000, corsOrigins: ['https://a.example', 'https://b.example'] },
+    });
+  });
+
+  it('reports every bad variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      GATEWAY_PING_INTERVAL_MS: '10',
+      GATEWAY_INSTANCE_ID: 'has spaces',
+      DATABASE_URL: 'mysql://x',
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/^PORT: .*"abc"/m);
+    expect(problems.join('\n')).toMatch(/^GATEWAY_PING_INTERVAL_MS: must be an integer 1000-600000/m);
+    expect(problems.join('\n')).toMatch(/^GATEWAY_INSTANCE_ID: must be 1-200 characters/m);
+    expect(problems.join('\n')).toMatch(/^DATABASE_URL: /m);
+  });
+
+  it('refuses to run production without a JWT secret', () => {
+    expect(() => loadGatewayConfig({ NODE_ENV: 'production' }, 'h')).toThrow(ConfigValidationError);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * edge-gateway entry point. The events topic must exist with the agreed partition count and the
+ * schema must be migrated before the first socket connects; either failing is reported as one
+ * readable line and exit code 1, not a Nest stack trace.
+ */
+import { NestFactory } from '@nestjs/core';
+import { loadConfigOrExit } from '@seqcast/config';
+import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
+import { createKafka, ensureTopics } from '@seqcast/kafka';
+import { createLogger } from '@seqcast/observability';
+import { ensureDatabase, openDatabase } from '@seqcast/persistence';
+import { AppModule } from './app.module';
+import { loadGatewayConfig } from './config';
+
+const SERVICE = 'edge-gateway';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
+  const logger = createLogger(SERVICE, config.logLevel);
+  try {
+    const kafka = createKafka(
+      { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
+      {
+        log: (message) => logger.log(message, 'Kafka'),
+        warn: (message) => logger.warn(message, 'Kafka'),
+        error: (message) => logger.error(message, 'Kafka'),
+      },
+    );
+    await ensureTopics(kafka, [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions }]);
+    if (config.database.runMigrations) await ensureDatabase(config.database.url);
+    const dataSource = await openDatabase({ url: config.database.url, runMigrations: config.database.runMigrations });
+
+    const app = await NestFactory.create(AppModule.forRoot(config, { kafka, dataSource }), {
+      logger,
+      abortOnError: false,
+      // Long-lived sockets and keep-alive connections must not hold a rolling restart hostage.
+      forceCloseConnections: true,
+    });
+    app.useWebSocketAdapter(new EdgeIoAdapter(app, config.socket));
+    app.enableShutdownHooks();
+    await app.listen(config.port, config.host);
+    logger.log(`listening on http://${config.host}:${config.port} (instance ${config.instanceId})`, 'Bootstrap');
+  } catch (error) {
+    logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');
+    process.exit(1);
+  }
+}
+
+void bootstrap();

@@ -1,0 +1,72 @@
+import { type DynamicModule, type FactoryProvider, Module, type ModuleMetadata } from '@nestjs/common';
+import { TokenVerifier } from '@seqcast/auth';
+import type { Kafka } from '@seqcast/kafka';
+import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
+import { DeliveryGateway } from './delivery.gateway';
+import {
+  EVENTS_CONSUMER_OPTIONS,
+  KAFKA_CLIENT,
+  MESSAGE_HISTORY,
+  SUBSCRIPTION_OPTIONS,
+  TOKEN_VERIFIER,
+} from './delivery.tokens';
+import { type EventsConsumerOptions, EventsConsumerService } from './events-consumer.service';
+import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
+
+/** A dependency the host application owns (opens and closes); the module only injects it. */
+export interface HostProvided<T> {
+  inject?: FactoryProvider['inject'];
+  useFactory: (...deps: never[]) => T | Promise<T>;
+}
+
+export interface DeliveryModuleOptions {
+  /** SEQCAST_EVENTS_TOPIC: the sequenced messages to deliver. */
+  eventsTopic: string;
+  /** Consumer group of this gateway instance: `seqcast-gateway-<GATEWAY_INSTANCE_ID>`. */
+  groupId: string;
+  /** Verifies handshake tokens (SEQCAST_JWT_SECRET). */
+  jwtSecret: string;
+  /** Modules exporting what the `kafka` and `dataSource` factories inject. */
+  imports?: ModuleMetadata['imports'];
+  /** The module creates, runs and disconnects its consumer on this client. */
+  kafka: HostProvided<Kafka>;
+  /** Where headSeq, epoch and catch-up history are read. */
+  dataSource: HostProvided<DataSource>;
+  subscriptions?: SubscriptionOptions;
+}
+
+/**
+ * Live delivery over Socket.IO: the DeliveryGateway, the subscriptions behind it and the events
+ * consumer feeding them. Exports EventsConsumerService (for readiness) and SubscriptionService.
+ * Pair with EdgeIoAdapter on the application.
+ */
+@Module({})
+export class DeliveryModule {
+  static register(options: DeliveryModuleOptions): DynamicModule {
+    const consumerOptions: EventsConsumerOptions = { eventsTopic: options.eventsTopic, groupId: options.groupId };
+    return {
+      module: DeliveryModule,
+      imports: options.imports ?? [],
+      providers: [
+        { provide: KAFKA_CLIENT, inject: options.kafka.inject ?? [], useFactory: asFactory(options.kafka.useFactory) },
+        {
+          provide: MESSAGE_HISTORY,
+          inject: options.dataSource.inject ?? [],
+          useFactory: async (...deps: unknown[]) =>
+            new MessageHistoryRepository(await asFactory(options.dataSource.useFactory)(...deps)),
+        },
+        { provide: TOKEN_VERIFIER, useValue: new TokenVerifier(options.jwtSecret) },
+        { provide: SUBSCRIPTION_OPTIONS, useValue: options.subscriptions ?? {} },
+        { provide: EVENTS_CONSUMER_OPTIONS, useValue: consumerOptions },
+        SubscriptionService,
+        EventsConsumerService,
+        DeliveryGateway,
+      ],
+      exports: [EventsConsumerService, SubscriptionService],
+    };
+  }
+}
+
+function asFactory<T>(factory: (...deps: never[]) => T): (...deps: unknown[]) => T {
+  return factory as (...deps: unknown[]) => T;
+}
