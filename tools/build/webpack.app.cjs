@@ -13,8 +13,8 @@ const { TsconfigPathsPlugin } = require('tsconfig-paths-webpack-plugin');
 const workspaceRoot = path.resolve(__dirname, '../..');
 const rootPackage = require(path.join(workspaceRoot, 'package.json'));
 
-/** Drivers and optional peers that libraries load with a computed require(): webpack cannot see them. */
-const RUNTIME_DEPENDENCIES = ['pg', 'reflect-metadata', 'tslib'];
+/** Loaded with a computed require() (Nest's HTTP adapter, TypeORM's driver) or peers: webpack cannot see them. */
+const RUNTIME_DEPENDENCIES = ['@nestjs/platform-express', 'pg', 'reflect-metadata', 'rxjs', 'tslib'];
 
 /** Emits dist/apps/<name>/package.json with the external packages the bundle actually requires. */
 class RuntimePackageJsonPlugin {
