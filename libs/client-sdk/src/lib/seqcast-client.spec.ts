@@ -1,0 +1,515 @@
+import type { Message } from '@seqcast/contracts';
+import { chain, FakeGateway, message } from '../test-support/fake-transport';
+import { type CursorStore, MemoryCursorStore } from './cursor-store';
+import { type ConnectionState, SeqcastClient, type SeqcastClientOptions, type StateDetail } from './seqcast-client';
+import { SeqcastError } from './seqcast-error';
+
+const ROOM = 'team-42:general';
+
+/** Runs pending microtasks (token and cursor-store awaits) without moving the clock. */
+const settle = () => jest.advanceTimersByTimeAsync(0);
+
+function setup(options: Partial<SeqcastClientOptions> = {}) {
+  const gateway = new FakeGateway();
+  const store = new MemoryCursorStore();
+  const client = new SeqcastClient(
+    {
+      gatewayUrl: 'http://gateway.test',
+      ingestUrl: 'http://ingest.test',
+      token: 'tok',
+      cursorStore: store,
+      random: () => 0.5,
+      ...options,
+    },
+    { transportFactory: gateway.factory },
+  );
+  const states: Array<[ConnectionState, StateDetail | undefined]> = [];
+  const errors: SeqcastError[] = [];
+  client.on('state', (state, detail) => states.push([state, detail]));
+  client.on('error', (error) => errors.push(error));
+  return { gateway, store, client, states, errors };
+}
+
+/** Connects, subscribes ROOM and answers the ack; returns what the handler received. */
+async function subscribed(options: Partial<SeqcastClientOptions> = {}, ack: { headSeq?: number; epoch?: string } = { headSeq: 10 }) {
+  const ctx = setup(options);
+  const received: Message[] = [];
+  ctx.client.connect();
+  await settle();
+  ctx.gateway.last.accept();
+  const done = ctx.client.subscribe(ROOM, (m) => received.push(m));
+  await settle();
+  ctx.gateway.last.answer(ack);
+  await done;
+  return { ...ctx, received, seqs: () => received.map((m) => m.seq) };
+}
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+describe('SeqcastClient connection', () => {
+  it('connects with the token and goes connected', async () => {
+    const { gateway, client, states } = setup();
+    expect(client.state).toBe('idle');
+    client.connect();
+    expect(client.state).toBe('connecting');
+    await settle();
+    expect(gateway.connections).toHaveLength(1);
+    expect(gateway.last.params).toMatchObject({ url: 'http://gateway.test', token: 'tok' });
+    gateway.last.accept();
+    expect(client.state).toBe('connected');
+    expect(states.map(([s]) => s)).toEqual(['connecting', 'connected']);
+    client.connect(); // no-op while connected
+    await settle();
+    expect(gateway.connections).toHaveLength(1);
+  });
+
+  it('retries with exponential backoff and full jitter, then fails after maxRetries', async () => {
+    const { gateway, client, states } = setup({
+      random: () => 0.999,
+      reconnect: { baseDelayMs: 100, maxDelayMs: 1000, maxRetries: 5 },
+    });
+    const subscription = client.subscribe(ROOM, () => undefined);
+    client.connect();
+    await settle();
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      gateway.last.refuse();
+      const [state, detail] = states[states.length - 1];
+      const ceiling = Math.min(1000, 100 * 2 ** (attempt - 1));
+      expect(state).toBe('reconnecting');
+      expect(detail).toMatchObject({ attempt, reason: 'websocket error' });
+      expect(detail?.delayMs).toBe(Math.floor(0.999 * ceiling));
+      // Not a millisecond early.
+      await jest.advanceTimersByTimeAsync((detail?.delayMs ?? 0) - 1);
+      expect(gateway.connections).toHaveLength(attempt);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(gateway.connections).toHaveLength(attempt + 1);
+      expect(gateway.connections[attempt - 1].closed).toBe(true);
+    }
+    gateway.last.refuse();
+    expect(client.state).toBe('failed');
+    expect(states[states.length - 1]).toEqual(['failed', { attempt: 6, reason: 'websocket error' }]);
+    await expect(subscription).rejects.toMatchObject({ code: 'connection_failed' });
+
+    // Terminal: nothing more happens by itself...
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(gateway.connections).toHaveLength(6);
+    // ...until connect() is called again, which starts a fresh series.
+    client.connect();
+    await settle();
+    expect(gateway.connections).toHaveLength(7);
+    gateway.last.refuse();
+    expect(states[states.length - 1][1]).toMatchObject({ attempt: 1 });
+  });
+
+  it('with maxRetries 0 the first failure is final', async () => {
+    const { gateway, client } = setup({ reconnect: { maxRetries: 0 } });
+    client.connect();
+    await settle();
+    gateway.last.refuse();
+    expect(client.state).toBe('failed');
+  });
+
+  it('resets the attempt count after a successful connect', async () => {
+    const { gateway, client, states } = setup({ reconnect: { baseDelayMs: 100, maxDelayMs: 1000, maxRetries: 2 } });
+    client.connect();
+    await settle();
+    gateway.last.refuse();
+    await jest.advanceTimersByTimeAsync(1000);
+    gateway.last.refuse();
+    expect(states[states.length - 1][1]).toMatchObject({ attempt: 2 });
+    await jest.advanceTimersByTimeAsync(1000);
+    gateway.last.accept();
+    expect(client.state).toBe('connected');
+    gateway.last.drop('ping timeout');
+    expect(client.state).toBe('reconnecting');
+    expect(states[states.length - 1][1]).toMatchObject({ attempt: 1, reason: 'ping timeout' });
+  });
+
+  it('re-fetches the token on every attempt and reports unauthorized', async () => {
+    let n = 0;
+    const token = jest.fn(async () => `tok-${++n}`);
+    const { gateway, client, errors } = setup({ token, reconnect: { baseDelayMs: 10, maxDelayMs: 10 } });
+    client.connect();
+    await settle();
+    expect(gateway.last.params.token).toBe('tok-1');
+    gateway.last.refuse('unauthorized');
+    expect(errors.map((e) => e.code)).toEqual(['unauthorized']);
+    expect(client.state).toBe('reconnecting');
+    await jest.advanceTimersByTimeAsync(10);
+    expect(gateway.last.params.token).toBe('tok-2');
+    expect(token).toHaveBeenCalledTimes(2);
+  });
+
+  it('counts a throwing token function as a failed attempt', async () => {
+    const { gateway, client, errors } = setup({
+      token: () => {
+        throw new Error('idp down');
+      },
+      reconnect: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 10 },
+    });
+    client.connect();
+    await settle();
+    expect(gateway.connections).toHaveLength(0);
+    expect(client.state).toBe('reconnecting');
+    expect(errors[0]).toMatchObject({ code: 'token_error', message: expect.stringContaining('idp down') });
+    await jest.advanceTimersByTimeAsync(10);
+    expect(client.state).toBe('failed');
+  });
+
+  it('on server_restart reconnects after reconnectInMs plus jitter without counting a failure', async () => {
+    const { gateway, client, states, seqs } = await subscribed({ random: () => 0.5, reconnect: { maxRetries: 0 } });
+    gateway.last.send(ROOM, chain(ROOM, [11], 10));
+    gateway.last.restart(1000);
+    expect(gateway.connections[0].closed).toBe(true);
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 1250, reason: 'server_restart' }]);
+    await jest.advanceTimersByTimeAsync(1249);
+    expect(gateway.connections).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(gateway.connections).toHaveLength(2);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 11, epoch: 'e1' });
+    // maxRetries 0, yet the restart did not make the client fail.
+    expect(client.state).toBe('connected');
+    expect(seqs()).toEqual([11]);
+  });
+
+  it('on slow_consumer reconnects promptly and resumes from the cursor', async () => {
+    const { gateway, client, seqs } = await subscribed();
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));
+    gateway.last.slowConsumer();
+    expect(client.state).toBe('reconnecting');
+    await settle();
+    expect(gateway.connections).toHaveLength(2);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 12, epoch: 'e1' });
+    gateway.last.answer({ headSeq: 14 });
+    gateway.last.send(ROOM, chain(ROOM, [13, 14], 12));
+    expect(seqs()).toEqual([11, 12, 13, 14]);
+  });
+
+  it('ignores everything from a connection it has replaced', async () => {
+    const { gateway, client, seqs } = await subscribed({ reconnect: { baseDelayMs: 10, maxDelayMs: 10 } });
+    const old = gateway.last;
+    old.drop();
+    await jest.advanceTimersByTimeAsync(10);
+    old.send(ROOM, chain(ROOM, [11], 10));
+    old.accept();
+    old.drop();
+    expect(seqs()).toEqual([]);
+    expect(client.state).toBe('reconnecting');
+    expect(gateway.connections).toHaveLength(2);
+  });
+
+  it('close() disconnects, stops reconnecting and rejects pending subscribes', async () => {
+    const { gateway, client, states } = setup();
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    const pending = client.subscribe(ROOM, () => undefined);
+    client.close();
+    await expect(pending).rejects.toMatchObject({ code: 'closed' });
+    expect(gateway.last.closed).toBe(true);
+    expect(client.state).toBe('closed');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(gateway.connections).toHaveLength(1);
+    expect(states[states.length - 1][0]).toBe('closed');
+  });
+
+  it('rejects bad options with a clear message', () => {
+    const make = (options: Partial<SeqcastClientOptions>) => () =>
+      new SeqcastClient({ gatewayUrl: 'http://g', ingestUrl: 'http://i', token: 't', ...options });
+    expect(make({ gatewayUrl: '' })).toThrow(/gatewayUrl must be a non-empty URL string/);
+    expect(make({ reconnect: { maxRetries: -1 } })).toThrow(/reconnect.maxRetries must be a number >= 0/);
+    expect(make({ publishRetry: { maxAttempts: 0 } })).toThrow(/publishRetry.maxAttempts must be a number >= 1/);
+    expect(make({ token: 42 as unknown as string })).toThrow(SeqcastError);
+  });
+});
+
+describe('SeqcastClient subscriptions', () => {
+  it('subscribes "from now on" when there is no cursor, and takes the cursor from the ack', async () => {
+    const { gateway, store } = await subscribed({}, { headSeq: 10, epoch: 'e1' });
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM });
+    expect(store.get(ROOM)).toEqual({ epoch: 'e1', seq: 10 });
+  });
+
+  it('waits for a connection before subscribing', async () => {
+    const { gateway, client } = setup();
+    let resolved = false;
+    const done = client.subscribe(ROOM, () => undefined).then(() => (resolved = true));
+    client.connect();
+    await settle();
+    expect(gateway.last.subscribes).toHaveLength(0);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes).toHaveLength(1);
+    expect(resolved).toBe(false);
+    gateway.last.answer({ headSeq: -1 });
+    await done;
+    expect(resolved).toBe(true);
+  });
+
+  it('delivers in order and drops duplicates and redeliveries', async () => {
+    const { gateway, received, seqs } = await subscribed();
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10)); // redelivery of a whole event
+    gateway.last.send(ROOM, chain(ROOM, [12, 15, 20], 11)); // overlap, then new
+    gateway.last.send(ROOM, [message(ROOM, 20, 15)]); // duplicate of the last
+    gateway.last.send(ROOM, chain(ROOM, [21], 20));
+    expect(seqs()).toEqual([11, 12, 15, 20, 21]);
+    expect(received[0]).toMatchObject({ roomId: ROOM, payload: { n: 11 }, clientMsgId: 'c-11' });
+  });
+
+  it('accepts the room\'s first message (prevSeq null) after an empty head', async () => {
+    const { gateway, seqs } = await subscribed({}, { headSeq: -1 });
+    gateway.last.send(ROOM, chain(ROOM, [0, 3], null));
+    expect(seqs()).toEqual([0, 3]);
+  });
+
+  it('persists the cursor as messages are delivered, after the handler ran', async () => {
+    const stored: Array<number | undefined> = [];
+    const { gateway, store, client } = await subscribed();
+    client.subscribe(ROOM, () => stored.push(store.get(ROOM)?.seq));
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));
+    expect(stored).toEqual([10, 11]);
+    expect(store.get(ROOM)).toEqual({ epoch: 'e1', seq: 12 });
+  });
+
+  it('resumes from a stored cursor, in a new client too', async () => {
+    const store = new MemoryCursorStore();
+    store.set(ROOM, { epoch: 'e1', seq: 41 });
+    const { gateway, seqs } = await subscribed({ cursorStore: store }, { headSeq: 43 });
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 41, epoch: 'e1' });
+    gateway.last.send(ROOM, chain(ROOM, [40, 41, 42, 43], 39));
+    expect(seqs()).toEqual([42, 43]);
+    expect(store.get(ROOM)).toEqual({ epoch: 'e1', seq: 43 });
+  });
+
+  it('resubscribes every room with afterSeq = its cursor after a reconnect', async () => {
+    const { gateway, client, seqs } = await subscribed({ reconnect: { baseDelayMs: 10, maxDelayMs: 10 } });
+    const other: number[] = [];
+    const second = client.subscribe('r2', (m) => other.push(m.seq));
+    await settle();
+    gateway.last.answer({ headSeq: -1 }, 'r2');
+    await second;
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));
+    gateway.last.drop();
+    await jest.advanceTimersByTimeAsync(10);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes.map((s) => s.request)).toEqual([
+      { roomId: ROOM, afterSeq: 12, epoch: 'e1' },
+      { roomId: 'r2', afterSeq: -1, epoch: 'e1' },
+    ]);
+    // Messages before the ack belong to nothing we asked for on this connection.
+    gateway.last.send(ROOM, chain(ROOM, [13], 12));
+    expect(seqs()).toEqual([11, 12]);
+    gateway.last.answer({ headSeq: 14 }, ROOM);
+    gateway.last.answer({ headSeq: 0 }, 'r2');
+    gateway.last.send(ROOM, chain(ROOM, [11, 12, 13, 14], 10)); // the replay overlaps what we hold
+    gateway.last.send('r2', chain('r2', [0], null));
+    expect(seqs()).toEqual([11, 12, 13, 14]);
+    expect(other).toEqual([0]);
+  });
+
+  it('detects a gap by prevSeq, stops the room and heals it by resubscribing from the cursor', async () => {
+    const { gateway, client, seqs } = await subscribed();
+    const gaps: unknown[] = [];
+    client.on('gap', (roomId, info) => gaps.push({ roomId, ...info }));
+    gateway.last.send(ROOM, chain(ROOM, [11], 10));
+    gateway.last.send(ROOM, chain(ROOM, [15, 16], 14)); // 14 was never seen
+    expect(gaps).toEqual([{ roomId: ROOM, expectedPrevSeq: 11, gotPrevSeq: 14 }]);
+    await settle();
+    const log = gateway.last.log.slice(1);
+    expect(log).toEqual([`unsubscribe ${ROOM}`, `subscribe ${JSON.stringify({ roomId: ROOM, afterSeq: 11, epoch: 'e1' })}`]);
+    // Live messages before the resubscribe's ack are ignored.
+    gateway.last.send(ROOM, chain(ROOM, [17], 16));
+    expect(seqs()).toEqual([11]);
+    gateway.last.answer({ headSeq: 17 });
+    gateway.last.send(ROOM, chain(ROOM, [14, 15, 16, 17], 11));
+    expect(seqs()).toEqual([11, 14, 15, 16, 17]);
+  });
+
+  it('treats a message of another epoch as a gap', async () => {
+    const { gateway, client } = await subscribed();
+    const gaps: number[] = [];
+    client.on('gap', (_room, info) => gaps.push(info.expectedPrevSeq));
+    gateway.last.send(ROOM, [message(ROOM, 11, 10, 'e2')]);
+    expect(gaps).toEqual([10]);
+  });
+
+  it('delivers on after repeated heals cannot fill a gap, and says so', async () => {
+    const { gateway, client, errors, seqs } = await subscribed();
+    let gaps = 0;
+    client.on('gap', () => gaps++);
+    gateway.last.send(ROOM, chain(ROOM, [11], 10));
+    for (let i = 0; i < 3; i++) {
+      gateway.last.send(ROOM, chain(ROOM, [15], 14));
+      await settle();
+      gateway.last.answer({ headSeq: 15 });
+    }
+    expect(gaps).toBe(3);
+    expect(seqs()).toEqual([11]);
+    gateway.last.send(ROOM, chain(ROOM, [15, 16], 14));
+    expect(seqs()).toEqual([11, 15, 16]);
+    expect(errors.map((e) => e.code)).toEqual(['protocol']);
+  });
+
+  it('on reset drops the cursor, emits reset and continues in the new epoch', async () => {
+    const { gateway, client, store, seqs } = await subscribed({ reconnect: { baseDelayMs: 10, maxDelayMs: 10 } });
+    const resets: string[] = [];
+    client.on('reset', (roomId) => resets.push(roomId));
+    gateway.last.send(ROOM, chain(ROOM, [11], 10));
+    gateway.last.drop();
+    await jest.advanceTimersByTimeAsync(10);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 11, epoch: 'e1' });
+    gateway.last.answer({ ok: true, roomId: ROOM, epoch: 'e2', headSeq: 3, reset: true });
+    expect(resets).toEqual([ROOM]);
+    expect(store.get(ROOM)).toBeUndefined();
+    // The new epoch's numbering starts again: low seqs are new messages, not duplicates.
+    gateway.last.send(ROOM, chain(ROOM, [0, 3], null, 'e2'));
+    expect(seqs()).toEqual([11, 0, 3]);
+    expect(store.get(ROOM)).toEqual({ epoch: 'e2', seq: 3 });
+  });
+
+  it('reports truncated history as an informational error and continues', async () => {
+    const store = new MemoryCursorStore();
+    store.set(ROOM, { epoch: 'e1', seq: 5 });
+    const { gateway, errors, seqs } = await subscribed(
+      { cursorStore: store },
+      { headSeq: 120, truncated: true, resumeAfterSeq: 99 } as { headSeq: number },
+    );
+    expect(errors.map((e) => e.code)).toEqual(['truncated']);
+    expect(errors[0].message).toContain('after seq 99');
+    gateway.last.send(ROOM, chain(ROOM, [100, 120], 97));
+    expect(seqs()).toEqual([100, 120]);
+  });
+
+  it('rejects subscribe on forbidden and forgets the room', async () => {
+    const { gateway, client } = setup();
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    const done = client.subscribe('secret', () => undefined);
+    await settle();
+    gateway.last.answer({ ok: false, error: { code: 'forbidden', message: 'not yours' } });
+    const error = await done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeqcastError);
+    expect(error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('not yours') });
+    gateway.last.send('secret', chain('secret', [1], null));
+    gateway.last.drop();
+    await jest.advanceTimersByTimeAsync(1000);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes).toHaveLength(0);
+  });
+
+  it('retries the subscribe with backoff when the gateway answers unavailable', async () => {
+    const { gateway, client, errors } = setup({ random: () => 0.999, reconnect: { baseDelayMs: 100, maxDelayMs: 1000 } });
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    const done = client.subscribe(ROOM, () => undefined);
+    await settle();
+    gateway.last.answer({ ok: false, error: { code: 'unavailable', message: 'db down' } });
+    expect(errors.map((e) => e.code)).toEqual(['unavailable']);
+    await jest.advanceTimersByTimeAsync(98);
+    expect(gateway.last.subscribes).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(gateway.last.subscribes).toHaveLength(2);
+    gateway.last.answer({ headSeq: 3 });
+    await expect(done).resolves.toBeUndefined();
+  });
+
+  it('keeps delivering when a handler throws, and reports it', async () => {
+    const { gateway, client, errors, store } = await subscribed();
+    const seen: number[] = [];
+    client.subscribe(ROOM, (m) => {
+      seen.push(m.seq);
+      if (m.seq === 11) throw new Error('boom');
+    });
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));
+    expect(seen).toEqual([11, 12]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'handler_error', message: expect.stringContaining('boom') });
+    expect(store.get(ROOM)?.seq).toBe(12);
+  });
+
+  it('reports a failing cursor store but keeps delivering from memory', async () => {
+    const failing: CursorStore = {
+      get: async () => undefined,
+      set: async () => {
+        throw new Error('quota exceeded');
+      },
+      delete: () => undefined,
+    };
+    const { gateway, errors, seqs } = await subscribed({ cursorStore: failing });
+    gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));
+    await settle();
+    expect(seqs()).toEqual([11, 12]);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((e) => e.code === 'cursor_store')).toBe(true);
+  });
+
+  it('unsubscribe stops delivery at once and resolves on the ack', async () => {
+    const { gateway, client, seqs } = await subscribed();
+    gateway.last.send(ROOM, chain(ROOM, [11], 10));
+    let resolved = false;
+    const done = client.unsubscribe(ROOM).then(() => (resolved = true));
+    gateway.last.send(ROOM, chain(ROOM, [12], 11));
+    expect(seqs()).toEqual([11]);
+    await settle();
+    expect(resolved).toBe(false);
+    expect(gateway.last.unsubscribes.map((u) => u.request)).toEqual([{ roomId: ROOM }]);
+    gateway.last.unsubscribes[0].ack({ ok: true, roomId: ROOM });
+    await done;
+    expect(resolved).toBe(true);
+  });
+
+  it('an unsubscribe pending when the connection drops resolves', async () => {
+    const { gateway, client } = await subscribed();
+    const done = client.unsubscribe(ROOM);
+    gateway.last.drop();
+    await expect(done).resolves.toBeUndefined();
+  });
+});
+
+describe('SeqcastClient acks', () => {
+  it('coalesces acks per room and makes them cumulative', async () => {
+    const { gateway } = await subscribed({ ackDelayMs: 100 });
+    const conn = gateway.last;
+    conn.send(ROOM, chain(ROOM, [11, 12], 10));
+    await jest.advanceTimersByTimeAsync(50);
+    conn.send(ROOM, chain(ROOM, [13], 12));
+    expect(conn.acks).toEqual([]);
+    await jest.advanceTimersByTimeAsync(50);
+    expect(conn.acks).toEqual([{ roomId: ROOM, seq: 13 }]);
+    // Duplicates deliver nothing, so there is nothing new to ack.
+    conn.send(ROOM, chain(ROOM, [12, 13], 11));
+    await jest.advanceTimersByTimeAsync(500);
+    expect(conn.acks).toHaveLength(1);
+    conn.send(ROOM, chain(ROOM, [14], 13));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(conn.acks).toEqual([
+      { roomId: ROOM, seq: 13 },
+      { roomId: ROOM, seq: 14 },
+    ]);
+  });
+
+  it('sends a pending ack before unsubscribing', async () => {
+    const { gateway, client } = await subscribed({ ackDelayMs: 100 });
+    gateway.last.send(ROOM, chain(ROOM, [11], 10));
+    void client.unsubscribe(ROOM);
+    expect(gateway.last.log.slice(-2)).toEqual([`ack ${ROOM} 11`, `unsubscribe ${ROOM}`]);
+  });
+
+  it('does not ack the head it was told about, only delivered messages', async () => {
+    const { gateway } = await subscribed({ ackDelayMs: 10 });
+    await jest.advanceTimersByTimeAsync(100);
+    expect(gateway.last.acks).toEqual([]);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * The one place the SDK touches socket.io-client. Everything above this seam (reconnects,
+ * cursors, dedupe, gaps, acks) is the SDK's own logic and is unit-tested against a fake transport.
+ * One Transport is one connection attempt: the SDK never lets socket.io reconnect by itself.
+ */
+import type {
+  AckRequest,
+  ClientToServerEvents,
+  MessagesEvent,
+  ServerRestartEvent,
+  ServerToClientEvents,
+  SlowConsumerEvent,
+  SubscribeAck,
+  SubscribeRequest,
+  UnsubscribeAck,
+  UnsubscribeRequest,
+} from '@seqcast/contracts';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+
+export type SocketIoOptions = Partial<ManagerOptions & SocketOptions>;
+
+export interface TransportHandlers {
+  connect(): void;
+  /** The connection ended after `connect` (reason as socket.io reports it). */
+  disconnect(reason: string): void;
+  /** The connection attempt failed; `unauthorized` means the token was rejected. */
+  connectError(message: string): void;
+  messages(event: MessagesEvent): void;
+  serverRestart(event: ServerRestartEvent): void;
+  slowConsumer(event: SlowConsumerEvent): void;
+}
+
+export interface Transport {
+  subscribe(request: SubscribeRequest, ack: (response: SubscribeAck) => void): void;
+  unsubscribe(request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void): void;
+  ack(request: AckRequest): void;
+  /** Disconnects; no handler is called afterwards. */
+  close(): void;
+}
+
+export interface TransportParams {
+  url: string;
+  token: string;
+  socketOptions?: SocketIoOptions;
+  handlers: TransportHandlers;
+}
+
+export type TransportFactory = (params: TransportParams) => Transport;
+
+export const socketIoTransport: TransportFactory = ({ url, token, socketOptions, handlers }) => {
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
+    transports: ['websocket', 'polling'],
+    ...socketOptions,
+    // The SDK owns reconnection (backoff, token refresh, resubscribe from cursors), and each
+    // attempt gets its own Manager so a fresh token is used and clients never share a connection.
+    reconnection: false,
+    forceNew: true,
+    autoConnect: true,
+    auth: { token },
+  });
+  socket.on('connect', () => handlers.connect());
+  socket.on('disconnect', (reason) => handlers.disconnect(reason));
+  socket.on('connect_error', (error) => handlers.connectError(error.message));
+  socket.on('messages', (event) => handlers.messages(event));
+  socket.on('server_restart', (event) => handlers.serverRestart(event));
+  socket.on('slow_consumer', (event) => handlers.slowConsumer(event));
+  return {
+    subscribe: (request, ack) => void socket.emit('subscribe', request, ack),
+    unsubscribe: (request, ack) => void socket.emit('unsubscribe', request, ack),
+    ack: (request) => void socket.emit('ack', request),
+    close: () => {
+      socket.removeAllListeners();
+      socket.disconnect();
+    },
+  };
+};
