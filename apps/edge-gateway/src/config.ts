@@ -4,7 +4,8 @@ import { authEnv, commonEnv, databaseEnv, envField, kafkaEnv, parseEnv, resolveJ
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
-export const gatewayEnv = {
+/** Every environment variable this service reads, by name; the Helm chart's tests check against it. */
+export const envShape = {
   ...commonEnv,
   ...kafkaEnv,
   ...databaseEnv,
@@ -37,7 +38,7 @@ export function loadGatewayConfig(
   env: Record<string, string | undefined> = process.env,
   defaultInstanceId = `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-'),
 ): GatewayConfig {
-  const raw = parseEnv(gatewayEnv, env);
+  const raw = parseEnv(envShape, env);
   const instanceId = raw.GATEWAY_INSTANCE_ID ?? defaultInstanceId;
   return {
     nodeEnv: raw.NODE_ENV,

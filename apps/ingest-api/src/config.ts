@@ -7,7 +7,8 @@ import { authEnv, commonEnv, databaseEnv, envField, kafkaEnv, parseEnv, resolveJ
  */
 const MAX_BODY_CEILING = 1_048_576;
 
-export const ingestEnv = {
+/** Every environment variable this service reads, by name; the Helm chart's tests check against it. */
+export const envShape = {
   ...commonEnv,
   ...kafkaEnv,
   ...databaseEnv,
@@ -30,7 +31,7 @@ export interface IngestConfig {
 
 /** Throws ConfigValidationError listing every bad variable (main turns that into exit code 1). */
 export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
-  const raw = parseEnv(ingestEnv, env);
+  const raw = parseEnv(envShape, env);
   return {
     nodeEnv: raw.NODE_ENV,
     logLevel: raw.LOG_LEVEL,

@@ -1,1 +1,18 @@
-// Public API of @seqcast/persistence.
+// Public API of @seqcast/persistence: open the database, read history, and the ordering
+// worker's fenced store.
+export { DatabaseError, ensureDatabase, newEpoch, openDatabase, probeDatabase } from './lib/database';
+export type { OpenDatabaseOptions } from './lib/database';
+export { MessageHistoryRepository } from './lib/message-history.repository';
+export { SequencerStore } from './lib/sequencer.store';
+export type {
+  BatchWrite,
+  ClaimRequest,
+  CommitOutcome,
+  DeadLetterRecord,
+  KnownState,
+  PartitionClaim,
+  PartitionRef,
+  SequencedBatch,
+} from './lib/sequencer.store';
+export { DeadLetterEntity, MessageEntity, MetaEntity, PartitionPositionEntity } from './lib/entities';
+export { DataSource } from 'typeorm';

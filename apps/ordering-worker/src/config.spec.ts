@@ -1,0 +1,77 @@
+import { ConfigValidationError } from '@seqcast/config';
+import { loadWorkerConfig } from './config';
+
+describe('loadWorkerConfig', () => {
+  it('has working defaults for local development', () => {
+    expect(loadWorkerConfig({})).toEqual({
+      nodeEnv: 'development',
+      logLevel: 'log',
+      host: '0.0.0.0',
+      port: 3002,
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'seqcast-ordering-worker',
+        messagesTopic: 'seqcast.messages',
+        eventsTopic: 'seqcast.events',
+        partitions: 12,
+      },
+      database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
+      worker: { groupId: 'seqcast-ordering', partitionsConcurrency: 3 },
+    });
+  });
+
+  it('reads every variable it documents', () => {
+    expect(
+      loadWorkerConfig({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'debug',
+        HOST: '127.0.0.1',
+        PORT: '9000',
+        KAFKA_BROKERS: 'k1:9092,k2:9092',
+        KAFKA_CLIENT_ID: 'worker-3',
+        SEQCAST_MESSAGES_TOPIC: 'in',
+        SEQCAST_EVENTS_TOPIC: 'out',
+        SEQCAST_PARTITIONS: '6',
+        DATABASE_URL: 'postgresql://u:p@db:5432/s',
+        DATABASE_RUN_MIGRATIONS: 'false',
+        WORKER_GROUP_ID: 'ordering-blue',
+        WORKER_PARTITIONS_CONCURRENCY: '6',
+      }),
+    ).toEqual({
+      nodeEnv: 'production',
+      logLevel: 'debug',
+      host: '127.0.0.1',
+      port: 9000,
+      kafka: {
+        brokers: ['k1:9092', 'k2:9092'],
+        clientId: 'worker-3',
+        messagesTopic: 'in',
+        eventsTopic: 'out',
+        partitions: 6,
+      },
+      database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
+      worker: { groupId: 'ordering-blue', partitionsConcurrency: 6 },
+    });
+  });
+
+  it('reports every bad variable at once', () => {
+    const error = (() => {
+      try {
+        loadWorkerConfig({ PORT: 'abc', WORKER_PARTITIONS_CONCURRENCY: '0', DATABASE_URL: 'mysql://x' });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const problems = (error as ConfigValidationError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        expect.stringMatching(/^WORKER_PARTITIONS_CONCURRENCY: /),
+        expect.stringMatching(/^DATABASE_URL: /),
+      ]),
+    );
+  });
+});

@@ -1,0 +1,554 @@
+/**
+ * The worker against the real broker and PostgreSQL: every test gets a fresh database, its own
+ * topics and consumer group, and asserts on the stored rows and the events topic, never on mocks.
+ */
+import { randomBytes } from 'node:crypto';
+import { Logger, type LoggerService } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { IngestRecord, Message } from '@seqcast/contracts';
+import { type Consumer, createKafka, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
+import { type DataSource, MessageHistoryRepository, openDatabase, SequencerStore } from '@seqcast/persistence';
+import { partitionForRoom } from '@seqcast/room-partitioner';
+import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics, waitFor } from '@seqcast/testing';
+import type { Producer } from 'kafkajs';
+import { OrderingWorkerModule } from './ordering-worker.module';
+import type { FaultContext, WorkerFaults } from './ordering-worker.options';
+import { OrderingWorkerService } from './ordering-worker.service';
+
+const PARTITIONS = 3;
+
+// Worker logs are asserted on (fencing) and kept off the console unless SEQCAST_TEST_LOGS=1.
+const logLines: string[] = [];
+const capture = (level: string) => (message: unknown, context?: unknown) => {
+  const line = `${level} [${String(context ?? '')}] ${String(message)}`;
+  logLines.push(line);
+  if (process.env['SEQCAST_TEST_LOGS']) process.stdout.write(`${line}\n`);
+};
+const capturingLogger: LoggerService = {
+  log: capture('LOG'),
+  warn: capture('WARN'),
+  error: capture('ERROR'),
+  debug: capture('DEBUG'),
+  verbose: capture('VERBOSE'),
+};
+
+interface Sent {
+  roomId: string;
+  clientMsgId: string;
+  partition: number;
+  offset: number;
+}
+
+interface Row {
+  roomId: string;
+  clientMsgId: string;
+  seq: number;
+  prevSeq: number | null;
+  partition: number;
+}
+
+/** Room ids on a given partition, deterministic per test run prefix. */
+function roomsOn(prefix: string, partition: number, count: number): string[] {
+  const rooms: string[] = [];
+  for (let i = 0; rooms.length < count; i++) {
+    if (partitionForRoom(`${prefix}-${i}`, PARTITIONS) === partition) rooms.push(`${prefix}-${i}`);
+  }
+  return rooms;
+}
+
+function ingest(roomId: string, clientMsgId: string, extra: Record<string, unknown> = {}): IngestRecord {
+  return {
+    v: 1,
+    roomId,
+    clientMsgId,
+    senderId: 'tester',
+    payload: { text: `${roomId}/${clientMsgId}` },
+    sentAt: new Date().toISOString(),
+    ...extra,
+  } as IngestRecord;
+}
+
+/** What the rows must be: one per (room, clientMsgId), seq = offset of the first copy, chained. */
+function expectedRows(sent: Sent[]): Row[] {
+  const first = new Map<string, Sent>();
+  for (const s of [...sent].sort((a, b) => a.offset - b.offset)) {
+    const key = `${s.roomId}\u0000${s.clientMsgId}`;
+    if (!first.has(key)) first.set(key, s);
+  }
+  const rows = [...first.values()].sort((a, b) => a.roomId.localeCompare(b.roomId) || a.offset - b.offset);
+  let previous: Row | undefined;
+  return rows.map((s) => {
+    const prevSeq = previous?.roomId === s.roomId ? previous.seq : null;
+    previous = { roomId: s.roomId, clientMsgId: s.clientMsgId, seq: s.offset, prevSeq, partition: s.partition };
+    return previous;
+  });
+}
+
+describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let kafka: Kafka;
+  let producer: RoomProducer;
+  let rawProducer: Producer;
+  let topics: { messagesTopic: string; eventsTopic: string };
+  let groupId: string;
+  let workers: OrderingWorkerService[];
+  let collectors: Consumer[];
+
+  beforeEach(async () => {
+    // Re-applied per test: compiling a Nest testing module installs its own logger.
+    Logger.overrideLogger(capturingLogger);
+    logLines.length = 0;
+    workers = [];
+    collectors = [];
+    db = await createTestDatabase();
+    dataSource = await openDatabase({ url: db.url, runMigrations: true });
+    kafka = createKafka({ brokers: testKafkaBrokers(), clientId: 'ordering-worker-int' });
+    topics = uniqueTopics('worker');
+    groupId = `ordering-int-${randomBytes(4).toString('hex')}`;
+    await ensureTopics(kafka, [
+      { name: topics.messagesTopic, partitions: PARTITIONS },
+      { name: topics.eventsTopic, partitions: PARTITIONS },
+    ]);
+    producer = new RoomProducer(kafka, { partitions: PARTITIONS });
+    await producer.connect();
+    rawProducer = kafka.producer({ allowAutoTopicCreation: false });
+    await rawProducer.connect();
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await Promise.all(collectors.map((consumer) => consumer.disconnect()));
+    await producer.disconnect();
+    await rawProducer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topics.messagesTopic, topics.eventsTopic] }).catch(() => undefined);
+    await admin.disconnect();
+    await dataSource.destroy();
+    await db.drop();
+  });
+
+  function newWorker(options: { faults?: WorkerFaults; owner?: string } = {}): OrderingWorkerService {
+    const worker = new OrderingWorkerService(
+      {
+        ...topics,
+        partitions: PARTITIONS,
+        groupId,
+        partitionsConsumedConcurrently: 3,
+        owner: options.owner,
+        retryInitialMs: 50,
+        retryMaxMs: 500,
+        fencedPauseMs: 1_000,
+        sessionTimeoutMs: 10_000,
+        heartbeatIntervalMs: 500,
+      },
+      kafka,
+      dataSource,
+      options.faults,
+    );
+    workers.push(worker);
+    return worker;
+  }
+
+  async function publish(items: { roomId: string; clientMsgId: string }[]): Promise<Sent[]> {
+    const produced = await producer.send(
+      topics.messagesTopic,
+      items.map(({ roomId, clientMsgId }) => ({ roomId, value: JSON.stringify(ingest(roomId, clientMsgId)) })),
+    );
+    return produced.map((p, i) => ({ ...p, clientMsgId: items[i]?.clientMsgId ?? '' }));
+  }
+
+  /** A spread of rooms over all partitions, with some ids sent twice (client retries). */
+  async function publishMix(prefix: string, perRoom: number): Promise<Sent[]> {
+    const rooms = [0, 1, 2].flatMap((p) => roomsOn(prefix, p, 3));
+    const items = rooms.flatMap((roomId) =>
+      Array.from({ length: perRoom }, (_, i) => ({ roomId, clientMsgId: `m${i}` })),
+    );
+    const retries = rooms.map((roomId) => ({ roomId, clientMsgId: 'm0' }));
+    return publish([...items, ...retries]);
+  }
+
+  async function storedRows(): Promise<Row[]> {
+    const rows: { room_id: string; client_msg_id: string; seq: string; prev_seq: string | null; partition: number }[] =
+      await dataSource.query(
+        `SELECT room_id, client_msg_id, seq, prev_seq, partition FROM seqcast_messages
+          WHERE epoch = (SELECT value FROM seqcast_meta WHERE key = 'epoch') ORDER BY room_id, seq`,
+      );
+    return rows.map((r) => ({
+      roomId: r.room_id,
+      clientMsgId: r.client_msg_id,
+      seq: Number(r.seq),
+      prevSeq: r.prev_seq === null ? null : Number(r.prev_seq),
+      partition: r.partition,
+    }));
+  }
+
+  /** Stored messages in their wire shape, via the outbox reader (all partitions, from seq 0). */
+  async function fullRows(): Promise<Message[]> {
+    const store = new SequencerStore(dataSource);
+    const base = await claimLess();
+    const pages = await Promise.all(
+      Array.from({ length: PARTITIONS }, (_, partition) => store.findUnpublished({ ...base, partition }, 0, 10_000)),
+    );
+    return pages.flat();
+  }
+
+  /** Enough of a claim to read with (findUnpublished only uses epoch and partition). */
+  async function claimLess() {
+    const epoch = await new MessageHistoryRepository(dataSource).currentEpoch();
+    return { epoch, topic: topics.messagesTopic, generation: 0, owner: 'reader', nextOffset: 0, publishedOffset: 0 };
+  }
+
+  async function positions(): Promise<
+    Map<number, { nextOffset: number; publishedOffset: number; generation: number; owner: string }>
+  > {
+    const rows: {
+      partition: number;
+      next_offset: string;
+      published_offset: string;
+      generation: string;
+      owner: string;
+    }[] = await dataSource.query(
+      `SELECT partition, next_offset, published_offset, generation, owner FROM seqcast_partition_positions
+          WHERE topic = $1 AND epoch = (SELECT value FROM seqcast_meta WHERE key = 'epoch')`,
+      [topics.messagesTopic],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.partition,
+        {
+          nextOffset: Number(r.next_offset),
+          publishedOffset: Number(r.published_offset),
+          generation: Number(r.generation),
+          owner: r.owner,
+        },
+      ]),
+    );
+  }
+
+  /** Everything that reaches the events topic, with the partition it was on. */
+  async function collectEvents(): Promise<{ partition: number; message: Message }[]> {
+    const events: { partition: number; message: Message }[] = [];
+    const consumer = kafka.consumer({ groupId: `collector-${randomBytes(4).toString('hex')}` });
+    collectors.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.eventsTopic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        events.push({ partition, message: JSON.parse(String(message.value)) as Message });
+      },
+    });
+    return events;
+  }
+
+  async function waitForRows(expected: Row[], what: string): Promise<void> {
+    await waitFor(async () => (await storedRows()).length >= expected.length, { timeoutMs: 30_000, what });
+    expect(await storedRows()).toEqual(expected);
+  }
+
+  /** Every expected message on the events topic, on its own partition (duplicates allowed). */
+  async function waitForEvents(events: { partition: number; message: Message }[], expected: Row[]): Promise<void> {
+    const key = (roomId: string, seq: number) => `${roomId}@${seq}`;
+    await waitFor(
+      () => {
+        const seen = new Set(events.map((e) => key(e.message.roomId, e.message.seq)));
+        return expected.every((row) => seen.has(key(row.roomId, row.seq)));
+      },
+      { timeoutMs: 30_000, what: `all ${expected.length} messages on the events topic` },
+    );
+    for (const { partition, message } of events) {
+      expect(partition).toBe(partitionForRoom(message.roomId, PARTITIONS));
+    }
+    const unique = new Map(events.map((e) => [key(e.message.roomId, e.message.seq), e.message]));
+    expect(
+      [...unique.values()]
+        .map((m) => ({ roomId: m.roomId, clientMsgId: m.clientMsgId, seq: m.seq, prevSeq: m.prevSeq }))
+        .sort((a, b) => a.roomId.localeCompare(b.roomId) || a.seq - b.seq),
+    ).toEqual(expected.map(({ roomId, clientMsgId, seq, prevSeq }) => ({ roomId, clientMsgId, seq, prevSeq })));
+  }
+
+  it('sequences into chained rows (seq = offset of the first copy) and republishes on the same partition', async () => {
+    const sent = await publishMix('flow', 4);
+    const expected = expectedRows(sent);
+    expect(expected).toHaveLength(9 * 4);
+    const events = await collectEvents();
+    await newWorker().start();
+
+    await waitForRows(expected, 'every message stored');
+    await waitForEvents(events, expected);
+    // The events carry exactly what history serves.
+    const stored = await fullRows();
+    for (const event of events) {
+      expect(stored).toContainEqual(event.message);
+    }
+    const ends = await positions();
+    for (let p = 0; p < PARTITIONS; p++) {
+      const end = Math.max(...sent.filter((s) => s.partition === p).map((s) => s.offset)) + 1;
+      expect(ends.get(p)).toMatchObject({ nextOffset: end, publishedOffset: end, generation: 1 });
+    }
+    expect(logLines.some((l) => /batch of \d+ .*: \d+ sequenced, [1-9]\d* duplicates, 0 dead-lettered/.test(l))).toBe(
+      true,
+    );
+  });
+
+  it('runs as a Nest module: consumes from application bootstrap, leaves the group on close', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        OrderingWorkerModule.register({
+          settings: { ...topics, partitions: PARTITIONS, groupId, partitionsConsumedConcurrently: 2, owner: 'nest' },
+          kafka: { useFactory: () => kafka },
+          dataSource: { useFactory: () => dataSource },
+        }),
+      ],
+    })
+      .setLogger(capturingLogger)
+      .compile();
+    const worker = moduleRef.get(OrderingWorkerService);
+    workers.push(worker);
+    await moduleRef.init();
+    expect(worker.running).toBe(true);
+    const sent = await publish([{ roomId: 'nest-room', clientMsgId: 'hello' }]);
+    await waitForRows(expectedRows(sent), 'the message stored by the Nest-hosted worker');
+    await moduleRef.close();
+    expect(worker.running).toBe(false);
+    expect(logLines).toContain('LOG [OrderingWorker] worker nest stopped');
+  });
+
+  it('loses and duplicates nothing when a worker dies before COMMIT', async () => {
+    const sent = await publishMix('before', 5);
+    const expected = expectedRows(sent);
+    let crashed: FaultContext | undefined;
+    const first = newWorker({
+      faults: {
+        beforeCommit: async (context) => {
+          if (crashed) return;
+          crashed = context;
+          throw new Error('power cut before commit');
+        },
+      },
+    });
+    await first.start();
+    const atCrash = await waitFor(() => crashed, { what: 'the crash before commit' });
+    await waitFor(() => !first.running, { what: 'worker 1 to stop consuming' });
+    await first.stop();
+    expect(atCrash.messages.length).toBeGreaterThan(0);
+    const afterCrash = await storedRows();
+    for (const message of atCrash.messages) {
+      expect(afterCrash).not.toContainEqual(expect.objectContaining({ roomId: message.roomId, seq: message.seq }));
+    }
+
+    const events = await collectEvents();
+    await newWorker().start();
+    await waitForRows(expected, 'the second worker to store everything');
+    await waitForEvents(events, expected);
+  });
+
+  it('republishes committed but unpublished messages when a worker dies after COMMIT', async () => {
+    const sent = await publishMix('after', 5);
+    const expected = expectedRows(sent);
+    let crashed: FaultContext | undefined;
+    const first = newWorker({
+      faults: {
+        afterCommit: async (context) => {
+          if (crashed) return;
+          crashed = context;
+          throw new Error('power cut after commit');
+        },
+      },
+    });
+    const events = await collectEvents();
+    await first.start();
+    const atCrash = await waitFor(() => crashed, { what: 'the crash after commit' });
+    await waitFor(() => !first.running, { what: 'worker 1 to stop consuming' });
+    await first.stop();
+
+    // Committed, chained, but the outbox still owes them to the events topic.
+    const snapshot = await fullRows();
+    expect(atCrash.messages.length).toBeGreaterThan(0);
+    for (const message of atCrash.messages) expect(snapshot).toContainEqual(message);
+    const position = (await positions()).get(atCrash.partition);
+    expect(position?.publishedOffset).toBeLessThan(position?.nextOffset ?? 0);
+
+    await newWorker().start();
+    await waitForRows(expected, 'the second worker to store everything');
+    await waitForEvents(events, expected);
+    // Nothing committed before the crash was sequenced again.
+    const final = await fullRows();
+    for (const message of snapshot) expect(final).toContainEqual(message);
+    expect(logLines.some((l) => /republished \d+ stored messages/.test(l))).toBe(true);
+  });
+
+  it('dead-letters poison records and keeps the partition moving', async () => {
+    const [room, other] = roomsOn('poison', 0, 2) as [string, string];
+    const [foreign] = roomsOn('poison', 1, 1) as [string];
+    const send = (key: string | null, value: string | Buffer) =>
+      rawProducer.send({ topic: topics.messagesTopic, messages: [{ partition: 0, key, value }] });
+    const json = (record: unknown) => JSON.stringify(record);
+    await send(room, json(ingest(room, 'ok-1')));
+    await send(room, 'raw garbage {');
+    await send(room, json(ingest(room, 'bad-v', { v: 2 })));
+    await send(room, json({ ...ingest(room, 'no-sender'), senderId: '' }));
+    await send(other, json(ingest(room, 'wrong-key')));
+    await send(foreign, json(ingest(foreign, 'wrong-partition')));
+    await send(null, Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    await send(room, json(ingest(room, 'ok-2')));
+    await send(room, json(ingest(room, 'ok-1')));
+
+    await newWorker().start();
+    await waitFor(async () => (await positions()).get(0)?.nextOffset === 9, { what: 'partition 0 to pass offset 8' });
+    expect(await storedRows()).toEqual([
+      { roomId: room, clientMsgId: 'ok-1', seq: 0, prevSeq: null, partition: 0 },
+      { roomId: room, clientMsgId: 'ok-2', seq: 7, prevSeq: 0, partition: 0 },
+    ]);
+    const letters: { offset: string; reason: string; key: string | null; value: string | null }[] =
+      await dataSource.query(
+        `SELECT "offset", reason, key, value FROM seqcast_dead_letters WHERE topic = $1 AND partition = 0 ORDER BY "offset"`,
+        [topics.messagesTopic],
+      );
+    expect(letters.map((l) => [Number(l.offset), l.reason])).toEqual([
+      [1, expect.stringMatching(/^value is not JSON: /)],
+      [2, expect.stringMatching(/^invalid ingest record: v: /)],
+      [3, expect.stringMatching(/^invalid ingest record: senderId: /)],
+      [4, `key "${other}" does not match roomId "${room}"`],
+      [5, `room "${foreign}" belongs to partition 1 of 3, record is in partition 0`],
+      [6, 'value is not UTF-8 text'],
+    ]);
+    expect(letters[0]).toMatchObject({ key: room, value: 'raw garbage {' });
+    expect(letters[5]).toMatchObject({ key: null, value: 'base64:3q2+7w==' });
+  });
+
+  it('keeps order, loses and duplicates nothing while two workers rebalance under load', async () => {
+    const rooms = Array.from({ length: 12 }, (_, i) => `rebalance-${i}`);
+    const sent: Sent[] = [];
+    let stopFlow = false;
+    let n = 0;
+    // Sequential sends until told to stop (bounded): messages are flowing during each rebalance.
+    const flow = (async () => {
+      while (!stopFlow && n < 3_000) {
+        const batch = rooms.slice(0, 1 + (n % 4)).map((roomId) => ({ roomId, clientMsgId: `c${n}` }));
+        if (n % 7 === 0) batch.push({ roomId: rooms[n % rooms.length] ?? 'x', clientMsgId: `c${n - 7}` });
+        sent.push(...(await publish(batch)));
+        n++;
+      }
+    })();
+    const a = newWorker({ owner: 'worker-a' });
+    await a.start();
+    await waitFor(async () => (await storedRows()).length > 20, {
+      timeoutMs: 30_000,
+      what: 'worker a to make progress',
+    });
+
+    const b = newWorker({ owner: 'worker-b' });
+    await b.start();
+    await waitFor(async () => [...(await positions()).values()].some((p) => p.owner === 'worker-b'), {
+      timeoutMs: 30_000,
+      what: 'worker b to claim a partition',
+    });
+    const rowsWhenBJoined = (await storedRows()).length;
+    await waitFor(async () => (await storedRows()).length > rowsWhenBJoined + 20, {
+      timeoutMs: 30_000,
+      what: 'progress with both workers',
+    });
+
+    await a.stop();
+    await waitFor(async () => [...(await positions()).values()].every((p) => p.owner === 'worker-b'), {
+      timeoutMs: 30_000,
+      what: 'worker b to own every partition',
+    });
+    const rowsWhenAStopped = (await storedRows()).length;
+    await waitFor(async () => (await storedRows()).length > rowsWhenAStopped + 20, {
+      timeoutMs: 30_000,
+      what: 'progress after worker a left',
+    });
+    stopFlow = true;
+    await flow;
+
+    const expected = expectedRows(sent);
+    const events = await collectEvents();
+    await waitForRows(expected, `all ${expected.length} messages stored`);
+    await waitForEvents(events, expected);
+    for (const position of (await positions()).values()) expect(position.generation).toBeGreaterThanOrEqual(2);
+  }, 150_000);
+
+  it('refuses a commit from a stale claim, and the worker re-claims a partition it still holds', async () => {
+    const [room] = roomsOn('fence', 0, 1) as [string];
+    const worker = newWorker({ owner: 'worker-a' });
+    await worker.start();
+    await publish([{ roomId: room, clientMsgId: 'one' }]);
+    await waitFor(async () => (await positions()).get(0)?.nextOffset === 1, { what: 'the first message' });
+
+    // Another worker (as far as PostgreSQL knows) takes partition 0.
+    const store = new SequencerStore(dataSource);
+    const intruder = await store.claim({
+      topic: topics.messagesTopic,
+      partition: 0,
+      owner: 'intruder',
+      initialOffset: 0,
+    });
+    expect(intruder.generation).toBe(2);
+    await publish([{ roomId: room, clientMsgId: 'two' }]);
+
+    await waitFor(() => logLines.some((l) => /partition 0 fenced \(gen 1\): generation is 2/.test(l)), {
+      what: 'worker a to be fenced',
+    });
+    // Kafka still assigns partition 0 to worker a, so it claims again and finishes the work once.
+    await waitFor(async () => (await positions()).get(0)?.nextOffset === 2, { what: 'the second message' });
+    expect(await storedRows()).toEqual([
+      { roomId: room, clientMsgId: 'one', seq: 0, prevSeq: null, partition: 0 },
+      { roomId: room, clientMsgId: 'two', seq: 1, prevSeq: 0, partition: 0 },
+    ]);
+    expect((await positions()).get(0)).toMatchObject({ generation: 3, owner: 'worker-a' });
+    // ...and now the intruder's claim is the stale one.
+    const outcome = await store.commitBatch(intruder, {
+      fromOffset: 2,
+      nextOffset: 3,
+      roomIds: [],
+      ids: [],
+      sequence: () => ({ messages: [], deadLetters: [] }),
+    });
+    expect(outcome).toEqual({ status: 'fenced', reason: 'generation is 3, this claim holds 2' });
+  });
+
+  it('rotates the epoch when the input topic was recreated, and numbering restarts', async () => {
+    const [room] = roomsOn('reset', 1, 1) as [string];
+    const history = new MessageHistoryRepository(dataSource);
+    const oldEpoch = await history.currentEpoch();
+    const first = newWorker();
+    await first.start();
+    await publish(['a', 'b', 'c'].map((clientMsgId) => ({ roomId: room, clientMsgId })));
+    await waitFor(async () => (await history.headSeq(room)) === 2, { what: 'the first three messages' });
+    await first.stop();
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [topics.messagesTopic] });
+      await waitFor(async () => !(await admin.listTopics()).includes(topics.messagesTopic), {
+        what: 'the topic deletion',
+      });
+      await waitFor(
+        async () => {
+          await ensureTopics(kafka, [{ name: topics.messagesTopic, partitions: PARTITIONS }]);
+          const offsets = await admin.fetchTopicOffsets(topics.messagesTopic);
+          return offsets.every((o) => o.high === '0');
+        },
+        { timeoutMs: 30_000, what: 'the topic to be recreated empty' },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    // The idempotent producer's state belongs to the old topic: start a fresh one.
+    await producer.disconnect();
+    producer = new RoomProducer(kafka, { partitions: PARTITIONS });
+    await producer.connect();
+    await publish([{ roomId: room, clientMsgId: 'fresh' }]);
+
+    await newWorker().start();
+    await waitFor(async () => (await history.currentEpoch()) !== oldEpoch, { timeoutMs: 30_000, what: 'a new epoch' });
+    await waitFor(async () => (await history.headSeq(room)) === 0, { timeoutMs: 30_000, what: 'the fresh message' });
+    const [fresh] = await history.findAfter(room, -1, 10);
+    expect(fresh).toMatchObject({ clientMsgId: 'fresh', seq: 0, prevSeq: null, epoch: await history.currentEpoch() });
+    expect(logLines.some((l) => /input log was reset .* epoch .* → /.test(l))).toBe(true);
+  });
+});

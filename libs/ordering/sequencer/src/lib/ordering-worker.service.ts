@@ -1,0 +1,485 @@
+/**
+ * The ordering worker: consumes the messages topic partition by partition, sequences each batch
+ * into PostgreSQL in one fenced transaction, then republishes the new messages to the events
+ * topic on the same partition.
+ *
+ * Truth lives in PostgreSQL, not in Kafka's committed offsets:
+ * - On the first batch of a partition after every (re)join the worker claims it (bumping its
+ *   generation) and resumes from the stored `next_offset`: records below it are skipped, and a
+ *   batch starting above it makes the worker seek back.
+ * - A stored position beyond the log end means the input topic was recreated: the epoch is
+ *   rotated (compare-and-set, so concurrent workers agree) and numbering restarts.
+ * - After a claim, and after any failed publish, stored messages from `published_offset` on are
+ *   republished first (the outbox), so a crash between commit and publish loses no event.
+ * - A commit refused by the fence (another worker claimed since) pauses the partition; it is
+ *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
+ * - Database and Kafka errors retry the batch with backoff and never skip it; poison records are
+ *   dead-lettered by the sequencing rule, so they cannot block a partition.
+ * Kafka offsets are committed after each batch only as a courtesy (faster restarts).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import type { Message } from '@seqcast/contracts';
+import { type Admin, type Consumer, type EachBatchPayload, type Kafka, RoomProducer } from '@seqcast/kafka';
+import { type DataSource, type PartitionClaim, SequencerStore } from '@seqcast/persistence';
+import {
+  type FaultContext,
+  ORDERING_WORKER_SETTINGS,
+  type OrderingWorkerSettings,
+  WORKER_DATA_SOURCE,
+  WORKER_FAULTS,
+  WORKER_KAFKA,
+  type WorkerFaults,
+} from './ordering-worker.options';
+import { decodeRecord, type InputRecord, lookupKeys, sequenceRecords } from './sequencer';
+
+const OUTBOX_PAGE = 500;
+
+interface PartitionState {
+  claim: PartitionClaim;
+  nextOffset: number;
+  publishedOffset: number;
+  fenced: boolean;
+  /** The last seek for a gap: if the log again starts at `landedAt`, those offsets do not exist. */
+  lastSeek?: { to: number; landedAt: number };
+}
+
+/** A fault hook threw: behave like a process that died at that point. */
+class SimulatedCrash extends Error {
+  constructor(hook: string, cause: unknown) {
+    super(`fault hook ${hook} threw: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'SimulatedCrash';
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+@Injectable()
+export class OrderingWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('OrderingWorker');
+  private readonly store: SequencerStore;
+  private readonly producer: RoomProducer;
+  private readonly faults: WorkerFaults;
+  readonly owner: string;
+
+  private state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed' = 'idle';
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  /** Bumped on every group join; a batch started under an older join must not act. */
+  private joinCount = 0;
+  private assigned = new Set<number>();
+  private partitionStates = new Map<number, PartitionState>();
+  private paused = new Set<number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private wakeSleepers = new Set<() => void>();
+  private shuttingDown: Promise<void> | undefined;
+
+  constructor(
+    @Inject(ORDERING_WORKER_SETTINGS) private readonly settings: OrderingWorkerSettings,
+    @Inject(WORKER_KAFKA) private readonly kafka: Kafka,
+    @Inject(WORKER_DATA_SOURCE) dataSource: DataSource,
+    @Optional() @Inject(WORKER_FAULTS) faults?: WorkerFaults,
+  ) {
+    this.store = new SequencerStore(dataSource);
+    this.producer = new RoomProducer(kafka, { partitions: settings.partitions });
+    this.faults = faults ?? {};
+    this.owner = settings.owner ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** True while consuming; false once stopped or after a simulated crash. */
+  get running(): boolean {
+    return this.state === 'running' || this.state === 'starting';
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`OrderingWorkerService cannot start from state ${this.state}`);
+    this.state = 'starting';
+    const { messagesTopic, groupId } = this.settings;
+    await this.producer.connect();
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    const consumer = this.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: this.settings.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.settings.heartbeatIntervalMs ?? 3_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.onGroupJoin(payload.memberAssignment[messagesTopic] ?? []);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.logger.error(`Kafka consumer crashed (restart: ${payload.restart}): ${describe(payload.error)}`);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [messagesTopic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    if (this.state === 'starting') this.state = 'running';
+    this.logger.log(`worker ${this.owner} consuming ${messagesTopic} in group ${groupId}`);
+  }
+
+  /** Leaves the group after the batches in flight finish; idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'idle' || this.state === 'stopped') return;
+    if (this.state !== 'crashed') this.state = 'stopping';
+    await this.shutdown();
+    this.state = 'stopped';
+    this.logger.log(`worker ${this.owner} stopped`);
+  }
+
+  private shutdown(): Promise<void> {
+    this.shuttingDown ??= this.closeClients();
+    return this.shuttingDown;
+  }
+
+  private async closeClients(): Promise<void> {
+    this.timers.forEach((timer) => clearTimeout(timer));
+    this.timers.clear();
+    this.wakeSleepers.forEach((wake) => wake());
+    await this.consumer
+      ?.disconnect()
+      .catch((error: unknown) => this.logger.warn(`consumer disconnect: ${describe(error)}`));
+    await this.producer
+      .disconnect()
+      .catch((error: unknown) => this.logger.warn(`producer disconnect: ${describe(error)}`));
+    await this.admin?.disconnect().catch((error: unknown) => this.logger.warn(`admin disconnect: ${describe(error)}`));
+  }
+
+  private onGroupJoin(partitions: number[]): void {
+    this.joinCount++;
+    this.assigned = new Set(partitions);
+    // Any rejoin invalidates every claim: each partition is claimed afresh on its next batch.
+    this.partitionStates = new Map();
+    this.timers.forEach((timer) => clearTimeout(timer));
+    this.timers.clear();
+    if (this.paused.size > 0 && this.consumer) {
+      this.consumer.resume([{ topic: this.settings.messagesTopic, partitions: [...this.paused] }]);
+      this.paused.clear();
+    }
+    const list = [...this.assigned].sort((a, b) => a - b).join(',') || 'none';
+    this.logger.log(`joined group ${this.settings.groupId}: assigned partitions ${list}`);
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const join = this.joinCount;
+    const { partition } = payload.batch;
+    const current = () =>
+      this.running &&
+      payload.isRunning() &&
+      !payload.isStale() &&
+      join === this.joinCount &&
+      this.assigned.has(partition);
+    for (let attempt = 1; current(); attempt++) {
+      try {
+        await this.processBatch(payload);
+        return;
+      } catch (error) {
+        if (error instanceof SimulatedCrash) {
+          this.crash(error);
+          return;
+        }
+        // Whatever the partition state was, it may be half-done (e.g. a claim whose outbox replay
+        // failed); the retry starts from a fresh claim, which is always safe.
+        this.partitionStates.delete(partition);
+        const delay = Math.min(
+          (this.settings.retryInitialMs ?? 200) * 2 ** (attempt - 1),
+          this.settings.retryMaxMs ?? 5_000,
+        );
+        this.logger.warn(
+          `partition ${partition}: batch from offset ${payload.batch.firstOffset()} failed (attempt ${attempt}), ` +
+            `retrying in ${delay} ms: ${describe(error)}`,
+        );
+        await this.sleep(delay);
+        if (!current()) return;
+        // Throws when the group is rebalancing: kafkajs then rejoins and redelivers the batch.
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const partition = batch.partition;
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    const state = this.partitionStates.get(partition) ?? (await this.claim(partition));
+    if (state.fenced) return;
+    // Only after a claim or a failed publish: the outbox must be drained before anything newer.
+    if (state.publishedOffset < state.nextOffset) await this.publishPending(state);
+    if (state.fenced) return;
+
+    const firstOffset = Number(messages[0]?.offset);
+    const lastOffset = Number(messages[messages.length - 1]?.offset);
+    if (firstOffset > state.nextOffset && !(await this.acceptGap(state, firstOffset))) return;
+
+    const from = state.nextOffset;
+    const records: InputRecord[] = messages
+      .filter((message) => Number(message.offset) >= from)
+      .map((message) => ({ offset: Number(message.offset), key: message.key, value: message.value }));
+    if (records.length > 0) {
+      const fresh = await this.sequenceAndCommit(state, records);
+      if (!fresh) return;
+      await this.sendEvents(partition, fresh);
+      if (!(await this.markPublished(state, lastOffset + 1))) return;
+    }
+    payload.resolveOffset(String(lastOffset));
+    await this.commitKafkaOffset(partition, lastOffset + 1);
+  }
+
+  /** Claims the partition in the current epoch, rotating the epoch if the input log was reset. */
+  private async claim(partition: number): Promise<PartitionState> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const before = await this.logOffsets(partition);
+      const claim = await this.store.claim({
+        topic: this.settings.messagesTopic,
+        partition,
+        owner: this.owner,
+        initialOffset: before.low,
+      });
+      // Read after the claim: nobody can advance the position any more, so a position beyond
+      // this log end cannot be a batch another worker just committed.
+      const after = await this.logOffsets(partition);
+      if (claim.nextOffset > after.high) {
+        const { epoch, rotated } = await this.store.rotateEpoch(claim.epoch);
+        this.logger.warn(
+          `partition ${partition}: stored position ${claim.nextOffset} is beyond the log end ${after.high} of ` +
+            `${this.settings.messagesTopic}, so the input log was reset (topic recreated?): epoch ${claim.epoch} → ` +
+            `${epoch}${rotated ? '' : ' (already rotated by another worker)'}; numbering restarts`,
+        );
+        // Our other claims belong to the old epoch and would only be fenced: re-claim them now.
+        for (const [other, state] of this.partitionStates) {
+          if (state.claim.epoch !== epoch) this.partitionStates.delete(other);
+        }
+        continue;
+      }
+      const state: PartitionState = {
+        claim,
+        nextOffset: claim.nextOffset,
+        publishedOffset: claim.publishedOffset,
+        fenced: false,
+      };
+      this.partitionStates.set(partition, state);
+      this.logger.log(
+        `claimed partition ${partition} gen ${claim.generation} from offset ${claim.nextOffset} (epoch ${claim.epoch})`,
+      );
+      if (claim.nextOffset < after.low) await this.skipVanished(state, after.low);
+      return state;
+    }
+    throw new Error(`partition ${partition}: log reset detected again right after rotating the epoch`);
+  }
+
+  private async logOffsets(partition: number): Promise<{ low: number; high: number }> {
+    if (!this.admin) throw new Error('worker not started');
+    const offsets = await this.admin.fetchTopicOffsets(this.settings.messagesTopic);
+    const entry = offsets.find((o) => o.partition === partition);
+    if (!entry) throw new Error(`topic ${this.settings.messagesTopic} has no partition ${partition}`);
+    return { low: Number(entry.low), high: Number(entry.high) };
+  }
+
+  /** Records below the log start were deleted by retention before they were sequenced. */
+  private async skipVanished(state: PartitionState, logStart: number): Promise<void> {
+    if (!(await this.store.skipTo(state.claim, logStart))) {
+      this.fence(state, 'position changed while skipping to the log start');
+      return;
+    }
+    this.logger.warn(
+      `partition ${state.claim.partition}: offsets ${state.nextOffset}-${logStart - 1} were deleted by retention ` +
+        `before being sequenced; continuing at ${logStart}`,
+    );
+    state.nextOffset = logStart;
+  }
+
+  /**
+   * The batch starts above our position. Usually Kafka's committed offset is ahead of the stored
+   * position (lost courtesy commit, restored database): seek back. If the same gap comes back right
+   * after a seek, those offsets do not exist (retention, or non-data records) and are passed over.
+   */
+  private async acceptGap(state: PartitionState, firstOffset: number): Promise<boolean> {
+    const { partition } = state.claim;
+    const { low } = await this.logOffsets(partition);
+    if (low > state.nextOffset) {
+      await this.skipVanished(state, low);
+      if (state.fenced) return false;
+      if (firstOffset <= state.nextOffset) return true;
+    }
+    if (state.lastSeek && state.lastSeek.to === state.nextOffset && state.lastSeek.landedAt === firstOffset) {
+      this.logger.warn(
+        `partition ${partition}: offsets ${state.nextOffset}-${firstOffset - 1} hold no records; passing over them`,
+      );
+      return true;
+    }
+    this.logger.log(
+      `partition ${partition}: batch starts at ${firstOffset}, position is ${state.nextOffset}; seeking back`,
+    );
+    state.lastSeek = { to: state.nextOffset, landedAt: firstOffset };
+    this.consumer?.seek({ topic: this.settings.messagesTopic, partition, offset: String(state.nextOffset) });
+    return false;
+  }
+
+  /** The fenced transaction; returns the new messages, or undefined when fenced. */
+  private async sequenceAndCommit(state: PartitionState, records: InputRecord[]): Promise<Message[] | undefined> {
+    const { claim } = state;
+    const context = { partition: claim.partition, partitions: this.settings.partitions };
+    const decoded = records.map((record) => decodeRecord(record, context));
+    const firstOffset = records[0]?.offset ?? state.nextOffset;
+    const lastOffset = records[records.length - 1]?.offset ?? state.nextOffset;
+    const now = new Date();
+    const { beforeCommit, afterCommit } = this.faults;
+    const faultContext = (messages: Message[]): FaultContext => ({
+      partition: claim.partition,
+      firstOffset,
+      lastOffset,
+      messages,
+    });
+    const outcome = await this.store.commitBatch(claim, {
+      fromOffset: state.nextOffset,
+      nextOffset: lastOffset + 1,
+      ...lookupKeys(decoded),
+      sequence: (known) => sequenceRecords(decoded, { epoch: claim.epoch, now, known }),
+      beforeCommit: beforeCommit && ((result) => runHook('beforeCommit', beforeCommit, faultContext(result.messages))),
+    });
+    if (outcome.status === 'fenced') {
+      this.fence(state, outcome.reason);
+      return undefined;
+    }
+    state.nextOffset = lastOffset + 1;
+    const { messages, duplicates, deadLetters } = outcome.result;
+    const line =
+      `partition ${claim.partition} batch of ${records.length} (offsets ${firstOffset}-${lastOffset}): ` +
+      `${messages.length} sequenced, ${duplicates.length} duplicates, ${deadLetters.length} dead-lettered`;
+    if (deadLetters.length > 0) {
+      this.logger.warn(`${line}; reasons: ${deadLetters.map((d) => `${d.offset}: ${d.reason}`).join('; ')}`);
+    } else if (duplicates.length > 0) {
+      this.logger.log(line);
+    } else {
+      // Routine batches are many; operators see them with LOG_LEVEL=debug.
+      this.logger.debug(line);
+    }
+    if (afterCommit) await runHook('afterCommit', afterCommit, faultContext(messages));
+    return messages;
+  }
+
+  /** The outbox: republish every stored message from `published_offset` on, in seq order. */
+  private async publishPending(state: PartitionState): Promise<void> {
+    const { claim } = state;
+    const from = state.publishedOffset;
+    let count = 0;
+    for (;;) {
+      const page = await this.store.findUnpublished(claim, state.publishedOffset, OUTBOX_PAGE);
+      if (page.length === 0) break;
+      await this.sendEvents(claim.partition, page);
+      count += page.length;
+      const last = page[page.length - 1];
+      if (last && !(await this.markPublished(state, last.seq + 1))) return;
+    }
+    if (!(await this.markPublished(state, state.nextOffset))) return;
+    if (count > 0) {
+      this.logger.log(
+        `partition ${claim.partition}: republished ${count} stored messages from offset ${from} (outbox)`,
+      );
+    }
+  }
+
+  private async sendEvents(partition: number, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.producer.sendToPartition(
+      this.settings.eventsTopic,
+      partition,
+      messages.map((message) => ({ roomId: message.roomId, value: JSON.stringify(message) })),
+    );
+  }
+
+  private async markPublished(state: PartitionState, offset: number): Promise<boolean> {
+    if (!(await this.store.markPublished(state.claim, offset))) {
+      this.fence(state, 'generation changed before the published position could be recorded');
+      return false;
+    }
+    state.publishedOffset = Math.max(state.publishedOffset, offset);
+    return true;
+  }
+
+  private async commitKafkaOffset(partition: number, offset: number): Promise<void> {
+    try {
+      await this.consumer?.commitOffsets([{ topic: this.settings.messagesTopic, partition, offset: String(offset) }]);
+    } catch (error) {
+      // A courtesy only: PostgreSQL holds the position that counts.
+      this.logger.debug(`partition ${partition}: Kafka offset commit failed: ${describe(error)}`);
+    }
+  }
+
+  private fence(state: PartitionState, reason: string): void {
+    const { partition, generation } = state.claim;
+    state.fenced = true;
+    if (this.partitionStates.get(partition) !== state) {
+      // A batch from before the last rejoin: the current claim is someone else's business.
+      this.logger.warn(`partition ${partition}: stale batch (gen ${generation}) refused: ${reason}`);
+      return;
+    }
+    this.logger.warn(`partition ${partition} fenced (gen ${generation}): ${reason}; pausing it until re-claimed`);
+    if (this.consumer && this.running) {
+      this.consumer.pause([{ topic: this.settings.messagesTopic, partitions: [partition] }]);
+      this.paused.add(partition);
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      // Still ours by Kafka's account (e.g. a stale claim by a worker that lost it): try again.
+      if (this.partitionStates.get(partition) !== state || !this.running || !this.assigned.has(partition)) return;
+      this.partitionStates.delete(partition);
+      this.paused.delete(partition);
+      this.consumer?.resume([{ topic: this.settings.messagesTopic, partitions: [partition] }]);
+    }, this.settings.fencedPauseMs ?? 5_000);
+    this.timers.add(timer);
+  }
+
+  private crash(error: SimulatedCrash): void {
+    if (this.state === 'crashed') return;
+    this.state = 'crashed';
+    this.logger.error(`${error.message}; stopping as if the process died`);
+    // Not awaited: the consumer waits for this very batch to return before it disconnects.
+    void this.shutdown();
+  }
+
+  /** Backoff that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeSleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakeSleepers.add(wake);
+    });
+  }
+}
+
+async function runHook(name: string, hook: (context: FaultContext) => Promise<void>, context: FaultContext) {
+  try {
+    await hook(context);
+  } catch (error) {
+    throw new SimulatedCrash(name, error);
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The sequencing rule, pure: given one partition's records in offset order, what is already
+ * stored and each room's head, decide for every record whether it becomes a message (seq = its
+ * offset, chained to the room's previous seq), is a duplicate of an accepted copy (dropped), or is
+ * poison (dead-lettered with a reason, so it can never block the partition).
+ */
+import {
+  describeZodError,
+  ingestRecordSchema,
+  type IngestRecord,
+  type JsonValue,
+  type Message,
+} from '@seqcast/contracts';
+import type { DeadLetterRecord, KnownState, SequencedBatch } from '@seqcast/persistence';
+import { partitionForRoom } from '@seqcast/room-partitioner';
+
+/** A record of the messages topic as it came off the wire. */
+export interface InputRecord {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export type DecodedRecord =
+  | { kind: 'valid'; offset: number; record: IngestRecord }
+  | { kind: 'invalid'; offset: number; deadLetter: DeadLetterRecord };
+
+export interface PartitionContext {
+  /** The partition the records were read from. */
+  partition: number;
+  /** Partition count of the messages topic, to check each room hashes here. */
+  partitions: number;
+}
+
+export interface Duplicate {
+  offset: number;
+  roomId: string;
+  clientMsgId: string;
+  /** Where the accepted copy is: already stored, or earlier in this batch. */
+  of: 'stored' | 'batch';
+}
+
+export interface SequenceResult extends SequencedBatch {
+  messages: Message[];
+  deadLetters: DeadLetterRecord[];
+  duplicates: Duplicate[];
+}
+
+export interface SequenceContext {
+  epoch: string;
+  now: Date;
+  known: KnownState;
+}
+
+const REASON_MAX = 1000;
+const BASE64_PREFIX = 'base64:';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+// PostgreSQL text and jsonb reject NUL and unpaired UTF-16 surrogates (node-postgres would
+// silently replace the latter); a record carrying them must be dead-lettered, not retried forever.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function unstorable(text: string): boolean {
+  return text.includes('\u0000') || LONE_SURROGATE.test(text);
+}
+
+// timestamptz accepts years 1-294276 but ISO-8601 output past 9999 would not round-trip.
+const MIN_TIME = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+function decodeUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Raw key/value as storable text: UTF-8 as is, otherwise (or if ambiguous) `base64:` + base64. */
+export function encodeRaw(bytes: Buffer | null): string | null {
+  if (bytes === null) return null;
+  const text = decodeUtf8(bytes);
+  if (text !== undefined && !unstorable(text) && !text.startsWith(BASE64_PREFIX)) return text;
+  return BASE64_PREFIX + bytes.toString('base64');
+}
+
+function sanitizeReason(reason: string): string {
+  const safe = reason.replaceAll('\u0000', '\uFFFD').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
+  return safe.length > REASON_MAX ? `${safe.slice(0, REASON_MAX - 1)}…` : safe;
+}
+
+function isStorableJson(value: unknown): boolean {
+  if (typeof value === 'string') return !unstorable(value);
+  if (Array.isArray(value)) return value.every(isStorableJson);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).every(([key, inner]) => !unstorable(key) && isStorableJson(inner));
+  }
+  return true;
+}
+
+/** Why the record cannot be sequenced, or its parsed content. */
+function check(input: InputRecord, context: PartitionContext): string | IngestRecord {
+  if (input.value === null) return 'record has no value';
+  const text = decodeUtf8(input.value);
+  if (text === undefined) return 'value is not UTF-8 text';
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return `value is not JSON: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const parsed = ingestRecordSchema.safeParse(json);
+  if (!parsed.success) return `invalid ingest record: ${describeZodError(parsed.error)}`;
+  const record = parsed.data as IngestRecord;
+  const key = input.key === null ? null : decodeUtf8(input.key);
+  if (key !== record.roomId) {
+    const shown = input.key === null ? 'no key' : `key ${JSON.stringify(key ?? encodeRaw(input.key))}`;
+    return `${shown} does not match roomId "${record.roomId}"`;
+  }
+  const home = partitionForRoom(record.roomId, context.partitions);
+  if (home !== context.partition) {
+    return `room "${record.roomId}" belongs to partition ${home} of ${context.partitions}, record is in partition ${context.partition}`;
+  }
+  if (unstorable(record.senderId) || !isStorableJson(record.payload)) {
+    return 'senderId or payload contains text PostgreSQL cannot store (NUL or unpaired surrogate)';
+  }
+  const sentAt = Date.parse(record.sentAt);
+  if (!(sentAt >= MIN_TIME && sentAt <= MAX_TIME)) return 'sentAt must lie within years 0001-9999 (UTC)';
+  return record;
+}
+
+export function decodeRecord(input: InputRecord, context: PartitionContext): DecodedRecord {
+  const outcome = check(input, context);
+  if (typeof outcome !== 'string') return { kind: 'valid', offset: input.offset, record: outcome };
+  return {
+    kind: 'invalid',
+    offset: input.offset,
+    deadLetter: {
+      offset: input.offset,
+      reason: sanitizeReason(outcome),
+      key: encodeRaw(input.key),
+      value: encodeRaw(input.value),
+    },
+  };
+}
+
+/** The rooms and ids the store must look up before `sequenceRecords` can decide. */
+export function lookupKeys(decoded: DecodedRecord[]): {
+  roomIds: string[];
+  ids: { roomId: string; clientMsgId: string }[];
+} {
+  const roomIds = new Set<string>();
+  const ids: { roomId: string; clientMsgId: string }[] = [];
+  for (const item of decoded) {
+    if (item.kind !== 'valid') continue;
+    roomIds.add(item.record.roomId);
+    ids.push({ roomId: item.record.roomId, clientMsgId: item.record.clientMsgId });
+  }
+  return { roomIds: [...roomIds], ids };
+}
+
+export function sequenceRecords(decoded: DecodedRecord[], context: SequenceContext): SequenceResult {
+  const result: SequenceResult = { messages: [], deadLetters: [], duplicates: [] };
+  const heads = new Map(context.known.heads);
+  const accepted = new Map<string, Set<string>>();
+  const sequencedAt = context.now.toISOString();
+  for (const item of decoded) {
+    if (item.kind === 'invalid') {
+      result.deadLetters.push(item.deadLetter);
+      continue;
+    }
+    const { roomId, clientMsgId } = item.record;
+    const of = context.known.stored.get(roomId)?.has(clientMsgId)
+      ? 'stored'
+      : accepted.get(roomId)?.has(clientMsgId)
+        ? 'batch'
+        : undefined;
+    if (of) {
+      result.duplicates.push({ offset: item.offset, roomId, clientMsgId, of });
+      continue;
+    }
+    const head = heads.get(roomId);
+    if (head !== undefined && head >= item.offset) {
+      // Only possible if the room's history did not come from this partition's log (e.g. the
+      // partition count changed under us): never write a chain that runs backwards.
+      result.deadLetters.push({
+        offset: item.offset,
+        reason: `room "${roomId}" already has seq ${head}, not below this offset`,
+        key: roomId,
+        value: JSON.stringify(item.record),
+      });
+      continue;
+    }
+    let ids = accepted.get(roomId);
+    if (!ids) accepted.set(roomId, (ids = new Set()));
+    ids.add(clientMsgId);
+    heads.set(roomId, item.offset);
+    result.messages.push({
+      roomId,
+      seq: item.offset,
+      prevSeq: head ?? null,
+      epoch: context.epoch,
+      clientMsgId,
+      senderId: item.record.senderId,
+      payload: item.record.payload as JsonValue,
+      // Normalised so the event, the stored row and history all carry the identical string.
+      sentAt: new Date(item.record.sentAt).toISOString(),
+      sequencedAt,
+    });
+  }
+  return result;
+}
+
+/** The whole rule for one batch: decode every record, then sequence against what is known. */
+export function sequenceBatch(records: InputRecord[], context: PartitionContext & SequenceContext): SequenceResult {
+  return sequenceRecords(
+    records.map((record) => decodeRecord(record, context)),
+    context,
+  );
+}

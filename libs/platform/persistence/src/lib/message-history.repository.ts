@@ -1,0 +1,43 @@
+import type { Message } from '@seqcast/contracts';
+import type { DataSource } from 'typeorm';
+import { EPOCH_KEY, MessageEntity, MetaEntity } from './entities';
+import { toMessage } from './message.mapping';
+
+/**
+ * Read side of the message store for the history endpoint and the gateway's catch-up. Always
+ * reads the current epoch: after a log reset old numbering is not served.
+ */
+export class MessageHistoryRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async currentEpoch(): Promise<string> {
+    const row = await this.dataSource.getRepository(MetaEntity).findOneBy({ key: EPOCH_KEY });
+    if (!row) throw new Error('seqcast_meta has no epoch: the database was not opened with openDatabase()');
+    return row.value;
+  }
+
+  /** Highest seq stored for the room in the current epoch; -1 when the room has no messages. */
+  async headSeq(roomId: string): Promise<number> {
+    const rows: { head: string | null }[] = await this.dataSource.query(
+      `SELECT max(m.seq) AS head FROM seqcast_messages m
+        WHERE m.epoch = (SELECT value FROM seqcast_meta WHERE key = $1) AND m.room_id = $2`,
+      [EPOCH_KEY, roomId],
+    );
+    const head = rows[0]?.head;
+    return head === null || head === undefined ? -1 : Number(head);
+  }
+
+  /** Messages with seq > afterSeq, ascending, at most `limit`, from the current epoch. */
+  async findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]> {
+    const rows = await this.dataSource
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where(`m.epoch = (SELECT value FROM seqcast_meta WHERE key = :key)`, { key: EPOCH_KEY })
+      .andWhere('m.room_id = :roomId', { roomId })
+      .andWhere('m.seq > :afterSeq', { afterSeq })
+      .orderBy('m.seq', 'ASC')
+      .limit(limit)
+      .getMany();
+    return rows.map(toMessage);
+  }
+}
