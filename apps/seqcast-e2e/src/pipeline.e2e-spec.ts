@@ -72,7 +72,12 @@ async function publish(ingestUrl: string, publisher: number, firstCopies: Map<st
     });
     const results = useBatch
       ? (await post<{ results: PublishResult[] }>(`${ingestUrl}/v1/messages/batch`, { messages: items })).results
-      : [await post<PublishResult>(`${ingestUrl}/v1/rooms/${items[0].roomId}/messages`, items[0])];
+      : [
+          await post<PublishResult>(`${ingestUrl}/v1/rooms/${items[0].roomId}/messages`, {
+            clientMsgId: items[0].clientMsgId,
+            payload: items[0].payload,
+          }),
+        ];
     requests++;
     results.forEach((r, j) => {
       expect(r).toMatchObject({ roomId: items[j].roomId, clientMsgId: items[j].clientMsgId });
@@ -83,7 +88,10 @@ async function publish(ingestUrl: string, publisher: number, firstCopies: Map<st
     if (k % 20 === 0) {
       // A retry of an earlier message: accepted again by ingest, never a second message.
       const again = sent[Math.floor(sent.length / 2)];
-      const dup = await post<PublishResult>(`${ingestUrl}/v1/rooms/${again.roomId}/messages`, { ...again, payload: { retried: true } });
+      const dup = await post<PublishResult>(`${ingestUrl}/v1/rooms/${again.roomId}/messages`, {
+        clientMsgId: again.clientMsgId,
+        payload: { retried: true },
+      });
       expect(dup.offset).not.toBe(firstCopies.get(`${again.roomId}/${again.clientMsgId}`)?.offset);
       requests++;
     }
@@ -161,7 +169,7 @@ describe('ordered pipeline, end to end', () => {
 
     // eslint-disable-next-line no-console
     console.log(
-      `e2e pipeline: ${expectedTotal} messages (+${requests.reduce((a, b) => a + b, 0)} requests incl. retries) ` +
+      `e2e pipeline: ${expectedTotal} messages in ${requests.reduce((a, b) => a + b, 0)} requests (single, batch, re-sends) ` +
         `to ${ROOMS.length} rooms; published in ${publishMs} ms, all delivered to 3 subscribers after ${deliveredMs} ms; ` +
         `duplicates dropped client-side: ${subscribers.map((s) => s.duplicatesDropped).join('/')}`,
     );
