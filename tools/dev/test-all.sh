@@ -35,12 +35,14 @@ step integration npx nx run-many -t integration --parallel=1 --outputStyle=strea
 step build npm run build --silent
 step e2e npx nx run-many -t e2e --parallel=1 --outputStyle=stream
 
-# Sum Jest's "Tests: ..." lines over every tier (cached runs replay theirs).
+# Sum Jest's "Tests: ..." summaries over every tier (Nx prefixes them with the project name;
+# cached runs replay theirs).
 passed=0 failed=0
 while read -r line; do
   p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done < <(cat "$out"/unit.log "$out"/integration.log "$out"/e2e.log 2>/dev/null | sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '^Tests: ')
+done < <(cat "$out"/unit.log "$out"/integration.log "$out"/e2e.log 2>/dev/null | sed -E 's/\x1b\[[0-9;]*m//g' |
+  grep -E '(^|: )Tests: ')
 
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"

@@ -29,9 +29,20 @@ export function formatLogEntry({ namespace, log }: LogEntry): string {
   return `kafkajs${namespace ? ` ${namespace}` : ''}: ${log.message}${suffix}`;
 }
 
+/**
+ * kafkajs logs every error *response* from a broker at ERROR in its Connection layer, including ones
+ * the calling code expects and handles (TOPIC_ALREADY_EXISTS when two services create topics at
+ * once, "coordinator is loading" while a group forms). Whatever is really fatal is raised again by
+ * the layer above, so these are warnings, not errors an operator is paged for.
+ */
+function isHandledResponseError(entry: LogEntry): boolean {
+  return entry.namespace === 'Connection' && entry.log.message.startsWith('Response ');
+}
+
 export function routeKafkaLogs(logger: KafkaLogger): logCreator {
   return () => (entry) => {
-    switch (entry.level) {
+    const level = entry.level === logLevel.ERROR && isHandledResponseError(entry) ? logLevel.WARN : entry.level;
+    switch (level) {
       case logLevel.ERROR:
         logger.error(formatLogEntry(entry));
         return;
