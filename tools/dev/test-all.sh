@@ -13,7 +13,12 @@ started_kafka=0
 cleanup() { [ $started_kafka -eq 1 ] && bash tools/kafka/kafka.sh stop >/dev/null; }
 trap cleanup EXIT
 
-if ! bash tools/kafka/kafka.sh status >/dev/null 2>&1; then
+# Use a broker that already answers at KAFKA_BROKERS (this repo's or anyone's); otherwise start ours.
+kafka_port=${KAFKA_PORT:-9092}
+export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:$kafka_port}
+if node tools/kafka/wait-ready.cjs "${KAFKA_BROKERS%%,*}"; then
+  log "using the Kafka broker at ${KAFKA_BROKERS%%,*}"
+else
   log "starting Kafka"
   bash tools/kafka/kafka.sh start || exit 1
   started_kafka=1
