@@ -1,0 +1,306 @@
+/**
+ * Invariants that keep the chart honest against the code, asserted on what the real Helm engine
+ * rendered: ports and probe paths are the ones the apps serve, every env var the chart sets is one
+ * the app's own config schema reads (and the app would accept the whole environment), the grace
+ * period outlasts preStop + drain, secrets stay in Secrets, and selectors select what they mean to.
+ */
+import {
+  type K8sObject,
+  find,
+  lintResult,
+  only,
+  release,
+  renderProblems,
+  renderedSet,
+  renderedSets,
+} from './support/rendered-chart';
+import {
+  SERVICES,
+  defaultPort,
+  knownEnvNames,
+  requiredEnvNames,
+  service,
+  startupProblems,
+  verifiesJwt,
+} from './support/services';
+import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloads } from './support/workloads';
+
+const sets = renderedSets();
+const fullname = `${release().name}-seqcast`;
+const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL'];
+
+it('helm lint --strict passes and every values set renders', () => {
+  expect(lintResult().failed).toBe(false);
+  expect(lintResult().messages.filter((m) => !m.startsWith('[INFO]'))).toEqual([]);
+  expect(renderProblems()).toEqual([]);
+  expect(sets.map((s) => s.name)).toEqual(
+    expect.arrayContaining(['defaults', 'hpa', 'service-monitor', 'existing-secrets', 'ingress']),
+  );
+});
+
+describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, set) => {
+  it('deploys each of the three services exactly once', () => {
+    expect(
+      workloads(set)
+        .map((w) => w.component)
+        .sort(),
+    ).toEqual(SERVICES.map((s) => s.name).sort());
+  });
+
+  describe.each(SERVICES.map((s) => [s.name, s] as const))('%s', (_service, spec) => {
+    const w = workload(set, spec.name);
+    const env = resolveEnv(set, w);
+
+    it('listens where the container port, the PORT variable and the app agree', () => {
+      const http = w.container.ports?.find((p) => p.name === 'http');
+      expect(http?.containerPort).toBe(defaultPort(spec));
+      expect(env.values['PORT']).toBe(String(defaultPort(spec)));
+      expect(env.values['HOST']).toBe('0.0.0.0');
+    });
+
+    it('probes /healthz for liveness and start-up and /readyz for readiness, on the http port', () => {
+      expect(w.container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(w.container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(w.container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    });
+
+    it('sets only env vars that the app config schema reads', () => {
+      expect(env.broken).toEqual([]);
+      const known = knownEnvNames(spec);
+      expect(Object.keys(env.values).filter((name) => !known.has(name))).toEqual([]);
+    });
+
+    it('sets every required env var, and the app would accept the environment', () => {
+      expect(requiredEnvNames(spec).filter((name) => !(name in env.values))).toEqual([]);
+      expect(env.values['NODE_ENV']).toBeDefined();
+      expect(startupProblems(spec, env.values)).toEqual([]);
+    });
+
+    it('takes secrets from Secrets, never from a ConfigMap or a literal value', () => {
+      for (const name of SECRET_NAMES.filter((n) => n in spec.envShape)) {
+        expect({ name, source: env.sources[name] }).toEqual({
+          name,
+          source: expect.stringMatching(/^(chartSecret|externalSecret)$/),
+        });
+      }
+      if (verifiesJwt(spec)) expect(env.values['SEQCAST_JWT_SECRET']?.length).toBeGreaterThanOrEqual(32);
+    });
+
+    it('gives the pod longer to stop than preStop plus the drain', () => {
+      const drainMs = Number(env.values['GATEWAY_DRAIN_TIMEOUT_MS'] ?? 0);
+      const grace = w.pod.terminationGracePeriodSeconds ?? 30;
+      expect(grace).toBeGreaterThan(preStopSeconds(w.container) + Math.ceil(drainMs / 1000));
+    });
+
+    it('runs as non-root on a read-only root filesystem with a writable /tmp', () => {
+      expect(w.pod.securityContext?.['runAsNonRoot']).toBe(true);
+      expect(w.container.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(w.container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    });
+
+    it('selects its own pods only, from Deployment, Service, PDB, HPA and ServiceMonitor', () => {
+      expect(w.selector[COMPONENT_LABEL]).toBe(spec.name);
+      expect(matches(w.selector, w.podLabels)).toBe(true);
+      const others = workloads(set).filter((o) => o.component !== spec.name);
+      expect(others.filter((o) => matches(w.selector, o.podLabels))).toEqual([]);
+
+      const svc = only(set, 'Service', `${fullname}-${spec.name}`);
+      const svcSpec = svc.spec as { selector: Record<string, string>; ports: { name: string; targetPort: string }[] };
+      expect(svcSpec.selector).toEqual(w.selector);
+      expect(svcSpec.ports).toContainEqual(expect.objectContaining({ name: 'http', targetPort: 'http' }));
+
+      const pdb = only(set, 'PodDisruptionBudget', `${fullname}-${spec.name}`);
+      expect((pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels).toEqual(
+        w.selector,
+      );
+      expect((pdb.spec as { maxUnavailable?: number }).maxUnavailable).toBeGreaterThanOrEqual(1);
+
+      for (const hpa of find(set, 'HorizontalPodAutoscaler', `${fullname}-${spec.name}`)) {
+        expect((hpa.spec as { scaleTargetRef: unknown }).scaleTargetRef).toEqual({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: w.object.metadata.name,
+        });
+        expect(w.replicas).toBeUndefined();
+      }
+      for (const monitor of find(set, 'ServiceMonitor', `${fullname}-${spec.name}`)) {
+        const monitorSpec = monitor.spec as {
+          selector: { matchLabels: Record<string, string> };
+          endpoints: { port: string }[];
+        };
+        expect(matches(monitorSpec.selector.matchLabels, svc.metadata.labels)).toBe(true);
+        expect(monitorSpec.endpoints.map((e) => e.port)).toEqual(['http']);
+      }
+    });
+  });
+
+  it('labels every object with the app.kubernetes.io set and the release', () => {
+    for (const object of [...set.objects, ...set.hooks]) {
+      expect({ object: `${object.kind}/${object.metadata.name}`, labels: object.metadata.labels }).toEqual({
+        object: `${object.kind}/${object.metadata.name}`,
+        labels: expect.objectContaining({
+          'app.kubernetes.io/name': 'seqcast',
+          'app.kubernetes.io/instance': release().name,
+          'app.kubernetes.io/managed-by': 'Helm',
+          'app.kubernetes.io/part-of': 'seqcast',
+          'helm.sh/chart': expect.stringMatching(/^seqcast-/),
+        }),
+      });
+    }
+  });
+
+  it('never puts a secret into a ConfigMap', () => {
+    for (const cm of find(set, 'ConfigMap')) {
+      expect(Object.keys(cm.data ?? {}).filter((k) => SECRET_NAMES.includes(k))).toEqual([]);
+    }
+  });
+
+  it('keeps the JWT secret in a Secret: the chart one, or the named existing one', () => {
+    const jwtRefs = workloads(set)
+      .filter((w) => verifiesJwt(service(w.component)))
+      .map((w) => w.container.env?.find((e) => e.name === 'SEQCAST_JWT_SECRET')?.valueFrom?.secretKeyRef);
+    expect(jwtRefs).toHaveLength(2);
+    for (const ref of jwtRefs) {
+      expect(ref).toBeDefined();
+      const secret = find(set, 'Secret', ref?.name ?? '')[0] as K8sObject | undefined;
+      if (secret) expect(Object.keys(secret.data ?? {})).toContain(ref?.key);
+    }
+  });
+
+  it('never runs more workers than there are partitions', () => {
+    const w = workload(set, 'ordering-worker');
+    const partitions = Number(resolveEnv(set, w).values['SEQCAST_PARTITIONS']);
+    expect(w.replicas).toBeDefined();
+    expect(w.replicas).toBeLessThanOrEqual(partitions);
+  });
+
+  it('has a helm test pod that checks /readyz of every component through its Service', () => {
+    const [pod] = set.hooks;
+    expect(set.hooks).toHaveLength(1);
+    expect(pod.metadata.annotations?.['render.seqcast.io/hook']).toBe('test');
+    const targets = (pod.spec as { containers: { env: { name: string; value: string }[] }[] }).containers[0].env.find(
+      (e) => e.name === 'TARGETS',
+    )?.value;
+    const expected = SERVICES.map((s) => {
+      const svc = only(set, 'Service', `${fullname}-${s.name}`);
+      const port = (svc.spec as { ports: { port: number }[] }).ports[0].port;
+      return `http://${svc.metadata.name}:${port}/readyz`;
+    });
+    expect(targets?.split(' ').sort()).toEqual(expected.sort());
+  });
+
+  it('renders NOTES.txt', () => {
+    expect(set.notes).toContain(`release "${release().name}"`);
+  });
+});
+
+describe('values sets, one feature each', () => {
+  const count = (setName: string, kind: string) => find(renderedSet(setName), kind).length;
+
+  it('defaults: three components with Service, PDB and ConfigMap, one Secret; nothing optional', () => {
+    for (const kind of ['Deployment', 'Service', 'PodDisruptionBudget', 'ConfigMap'])
+      expect(count('defaults', kind)).toBe(3);
+    expect(count('defaults', 'Secret')).toBe(1);
+    expect(count('defaults', 'ServiceAccount')).toBe(1);
+    for (const kind of ['HorizontalPodAutoscaler', 'Ingress', 'ServiceMonitor'])
+      expect(count('defaults', kind)).toBe(0);
+    expect(renderedSet('defaults').notes).toContain('The JWT signing secret was generated');
+  });
+
+  it('defaults render the same objects at the oldest supported Kubernetes (Chart.yaml kubeVersion)', () => {
+    const kinds = (name: string) =>
+      renderedSet(name)
+        .objects.map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort();
+    expect(renderedSet('defaults-kube-min').kubeVersion).toBe('1.25.0');
+    expect(kinds('defaults-kube-min')).toEqual(kinds('defaults'));
+  });
+
+  it('hpa: autoscalers for ingest-api and edge-gateway only, which then leave replicas to them', () => {
+    const set = renderedSet('hpa');
+    expect(
+      find(set, 'HorizontalPodAutoscaler')
+        .map((h) => h.metadata.labels?.[COMPONENT_LABEL])
+        .sort(),
+    ).toEqual(['edge-gateway', 'ingest-api']);
+    expect(workload(set, 'ingest-api').replicas).toBeUndefined();
+    expect(workload(set, 'edge-gateway').replicas).toBeUndefined();
+    expect(workload(set, 'ordering-worker').replicas).toBe(2);
+    const ingest = only(set, 'HorizontalPodAutoscaler', `${fullname}-ingest-api`).spec as {
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: unknown[];
+    };
+    expect(ingest).toMatchObject({ minReplicas: 2, maxReplicas: 8 });
+    expect(ingest.metrics).toHaveLength(2);
+  });
+
+  it('service-monitor: one ServiceMonitor per component, with the extra labels', () => {
+    const monitors = find(renderedSet('service-monitor'), 'ServiceMonitor');
+    expect(monitors).toHaveLength(3);
+    for (const m of monitors) expect(m.metadata.labels?.['release']).toBe('kube-prometheus-stack');
+  });
+
+  it('service-monitor-no-api: asked for, but not rendered where the cluster lacks monitoring.coreos.com/v1', () => {
+    const set = renderedSet('service-monitor-no-api');
+    expect(find(set, 'ServiceMonitor')).toHaveLength(0);
+    expect(set.notes).toContain('no ServiceMonitor was created');
+  });
+
+  it('existing-secrets: the chart stores no Secret and reads the named ones', () => {
+    const set = renderedSet('existing-secrets');
+    expect(find(set, 'Secret')).toHaveLength(0);
+    const env = workload(set, 'edge-gateway').container.env ?? [];
+    expect(env.find((e) => e.name === 'SEQCAST_JWT_SECRET')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'seqcast-auth',
+      key: 'jwt-secret',
+    });
+    expect(env.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'seqcast-db',
+      key: 'url',
+    });
+  });
+
+  it('ingress: both HTTP surfaces, routed to their Services, the gateway with WebSocket-friendly timeouts', () => {
+    const set = renderedSet('ingress');
+    const ingresses = find(set, 'Ingress');
+    expect(ingresses).toHaveLength(2);
+    for (const ingress of ingresses) {
+      const spec = ingress.spec as {
+        ingressClassName: string;
+        rules: { http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] } }[];
+      };
+      expect(spec.ingressClassName).toBe('nginx');
+      for (const path of spec.rules.flatMap((r) => r.http.paths)) {
+        const svc = only(set, 'Service', path.backend.service.name);
+        expect((svc.spec as { ports: { name: string }[] }).ports.map((p) => p.name)).toContain(
+          path.backend.service.port.name,
+        );
+      }
+    }
+    const gateway = only(set, 'Ingress', `${fullname}-edge-gateway`);
+    expect(gateway.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBe('3600');
+  });
+
+  it('production: worker replicas capped at the partition count, with a warning; registry, labels and extra env applied', () => {
+    const set = renderedSet('production');
+    expect(workload(set, 'ordering-worker').replicas).toBe(3);
+    expect(set.notes).toContain('orderingWorker.replicaCount (5) exceeds kafka.partitions (3); running 3');
+    expect(workload(set, 'ingest-api').container.image).toBe('registry.example.com/platform/seqcast/ingest-api:0.1.0');
+    for (const object of set.objects) expect(object.metadata.labels?.['team']).toBe('messaging');
+    const gateway = workload(set, 'edge-gateway');
+    expect(resolveEnv(set, gateway).values).toMatchObject({
+      KAFKA_CLIENT_ID: 'seqcast-edge-gateway',
+      LOG_LEVEL: 'debug',
+    });
+    expect(gateway.pod.terminationGracePeriodSeconds).toBe(90);
+    const secret = only(set, 'Secret', fullname);
+    expect(Buffer.from(secret.data?.['SEQCAST_JWT_SECRET'] ?? '', 'base64').toString()).toBe(
+      'an-explicit-secret-of-at-least-32-characters',
+    );
+  });
+});

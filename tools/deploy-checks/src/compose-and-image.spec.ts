@@ -1,0 +1,119 @@
+/**
+ * docker/compose.yaml and docker/Dockerfile kept in step with the services and the local scripts:
+ * env names the apps read (and values they accept), the ports they listen on, the default topics,
+ * and the image conventions the issue asks for. No Docker engine runs here, so these are read, not
+ * run; tools/container/check.sh runs the image's build and install steps for real.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { workspaceRoot } from './support/rendered-chart';
+import { SERVICES, defaultPort, knownEnvNames, startupProblems } from './support/services';
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
+  environment?: Record<string, string | number>;
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  stop_grace_period?: string;
+}
+
+const compose = parse(readFileSync(join(workspaceRoot, 'docker/compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const dockerfile = readFileSync(join(workspaceRoot, 'docker/Dockerfile'), 'utf8');
+
+/** Compose's `${VAR:-default}` / `${VAR-default}` / `${VAR}` as `docker compose up` sees them with VAR unset. */
+function interpolate(value: string): string {
+  return value.replace(
+    /\$\{([A-Z_][A-Z0-9_]*)(:?-([^}]*))?\}/g,
+    (_m, _name: string, _op: string, fallback: string | undefined) => fallback ?? '',
+  );
+}
+
+describe('docker/compose.yaml', () => {
+  it('runs Kafka from the official image and PostgreSQL, both with health checks', () => {
+    expect(compose.services['kafka'].image).toMatch(/^apache\/kafka:\d+\.\d+\.\d+$/);
+    expect(compose.services['postgres'].image).toMatch(/^postgres:/);
+    for (const name of ['kafka', 'postgres'])
+      expect(compose.services[name].healthcheck?.test.length).toBeGreaterThan(0);
+  });
+
+  describe.each(SERVICES.map((s) => [s.name, s] as const))('%s', (name, spec) => {
+    const svc = compose.services[name];
+    const env = Object.fromEntries(Object.entries(svc?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]));
+
+    it('is built from docker/Dockerfile with its SERVICE and PORT', () => {
+      expect(svc.build).toEqual({
+        context: '..',
+        dockerfile: 'docker/Dockerfile',
+        args: { SERVICE: name, PORT: String(defaultPort(spec)) },
+      });
+    });
+
+    it('publishes the port the service listens on (as the local scripts do)', () => {
+      expect(env['PORT']).toBe(String(defaultPort(spec)));
+      expect(svc.ports).toEqual([`${defaultPort(spec)}:${defaultPort(spec)}`]);
+    });
+
+    it('sets only env vars the app reads, with values it accepts', () => {
+      const known = knownEnvNames(spec);
+      expect(Object.keys(env).filter((k) => !known.has(k))).toEqual([]);
+      expect(startupProblems(spec, env)).toEqual([]);
+    });
+
+    it('uses the default topics, and waits for healthy Kafka and PostgreSQL', () => {
+      expect(env['SEQCAST_MESSAGES_TOPIC']).toBe(spec.envShape['SEQCAST_MESSAGES_TOPIC'].parse(undefined));
+      expect(env['SEQCAST_EVENTS_TOPIC']).toBe(spec.envShape['SEQCAST_EVENTS_TOPIC'].parse(undefined));
+      expect(svc.depends_on).toEqual({
+        kafka: { condition: 'service_healthy' },
+        postgres: { condition: 'service_healthy' },
+      });
+    });
+  });
+
+  it('gives edge-gateway longer to stop than its drain timeout', () => {
+    const gateway = compose.services['edge-gateway'];
+    const drainS = Number(gateway.environment?.['GATEWAY_DRAIN_TIMEOUT_MS']) / 1000;
+    expect(Number(/^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1])).toBeGreaterThan(drainS);
+  });
+});
+
+describe('docker/Dockerfile', () => {
+  const stages = dockerfile.split('\n').filter((line) => /^FROM /.test(line));
+
+  it('builds from a Node LTS slim image pinned to an exact release', () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(base).toMatch(/^node:(20|22|24)\.\d+\.\d+-(bookworm|trixie)-slim$/);
+    expect(stages.every((line) => line.startsWith('FROM ${NODE_IMAGE}'))).toBe(true);
+  });
+
+  it('installs production dependencies with the script the container check runs', () => {
+    expect(dockerfile).toContain('npm ci');
+    expect(dockerfile).toMatch(/npx nx build "\$SERVICE"/);
+    expect(dockerfile).toContain('sh tools/container/install-runtime-deps.sh /out/app package-lock.json');
+    expect(readFileSync(join(workspaceRoot, 'tools/container/check.sh'), 'utf8')).toContain('install-runtime-deps.sh');
+  });
+
+  it('runs as the unprivileged node user under tini, with a /healthz HEALTHCHECK', () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
+    expect(runtime).toContain('CMD ["node", "main.js"]');
+    expect(runtime).toMatch(/HEALTHCHECK [\s\S]*\/healthz/);
+  });
+
+  it('accepts exactly the SERVICE/PORT pairs the services listen on', () => {
+    const pairs = SERVICES.map((s) => `${s.name}:${defaultPort(s)}`);
+    const line = /^\s*((?:[a-z-]+:\d+\|?)+)\) ;; \\$/m.exec(dockerfile)?.[1];
+    expect(line?.split('|').sort()).toEqual(pairs.sort());
+  });
+
+  it('keeps local state and secrets out of the build context', () => {
+    const ignored = readFileSync(join(workspaceRoot, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['**/node_modules', 'dist', '.git', '.env', '.local']) expect(ignored).toContain(entry);
+  });
+});
