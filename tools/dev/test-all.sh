@@ -48,7 +48,7 @@ while read -r line; do
   p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log 2>/dev/null |
-  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |^container-check: [0-9]+ passed')
+  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed')
 
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"
