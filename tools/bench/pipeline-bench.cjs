@@ -86,9 +86,12 @@ async function main() {
   const subscribers = [];
   for (let i = 0; i < SUBSCRIBERS; i++) subscribers.push(await connect());
 
-  const bars = new cliProgress.MultiBar({ clearOnComplete: false, hideCursor: true, format: ' {name} |{bar}| {value}/{total}' }, cliProgress.Presets.shades_grey);
-  const pubBar = bars.create(N, 0, { name: 'published ' });
-  const delBar = bars.create(N * SUBSCRIBERS, 0, { name: 'delivered ' });
+  // Progress bars only on a terminal; piped output (CI logs, docs) gets just the figures.
+  const bars = process.stdout.isTTY
+    ? new cliProgress.MultiBar({ clearOnComplete: false, hideCursor: true, format: ' {name} |{bar}| {value}/{total}' }, cliProgress.Presets.shades_grey)
+    : { create: () => ({ increment() {}, update() {} }), stop() {} };
+  const pubBar = bars.create(N, 0, { name: 'published' });
+  const delBar = bars.create(N * SUBSCRIBERS, 0, { name: 'delivered' });
 
   let next = 0;
   const started = performance.now();
