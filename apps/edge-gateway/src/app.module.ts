@@ -6,9 +6,9 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { DeliveryModule, EventsConsumerService } from '@seqcast/gateway-delivery';
+import { DeliveryModule, DrainService, EventsConsumerService } from '@seqcast/gateway-delivery';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
-import { HealthModule } from '@seqcast/observability';
+import { HealthModule, MetricsModule } from '@seqcast/observability';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
 import type { GatewayConfig } from './config';
 
@@ -70,16 +70,28 @@ export class AppModule {
       imports: [shared],
       kafka: { inject: [KAFKA], useFactory: (kafka: Kafka) => kafka },
       dataSource: { inject: [DATA_SOURCE], useFactory: (dataSource: DataSource) => dataSource },
+      subscriptions: {
+        delivery: {
+          ...config.delivery,
+          // Replay keeps well inside the bound so a resuming client is never kicked for its own replay.
+          replayWindowMessages: Math.min(1_000, Math.floor(config.delivery.maxBacklogMessages / 4)),
+        },
+        roomCache: config.roomCache,
+      },
+      drain: config.drain,
     });
     return {
       module: AppModule,
       imports: [
         shared,
         delivery,
+        MetricsModule.forRoot({ service: 'edge-gateway' }),
         HealthModule.forRoot({
           imports: [shared, delivery],
-          inject: [KAFKA_ADMIN, DATA_SOURCE, EventsConsumerService],
-          useFactory: (admin: Admin, dataSource: DataSource, events: EventsConsumerService) => [
+          inject: [KAFKA_ADMIN, DATA_SOURCE, EventsConsumerService, DrainService],
+          useFactory: (admin: Admin, dataSource: DataSource, events: EventsConsumerService, drain: DrainService) => [
+            // First: from the moment shutdown starts, load balancers must send nobody here.
+            { name: 'draining', check: () => drain.checkNotDraining() },
             { name: 'kafka', check: () => probeKafka(admin, [config.kafka.eventsTopic]) },
             { name: 'database', check: () => probeDatabase(dataSource) },
             { name: 'events-consumer', check: () => events.checkConsuming() },

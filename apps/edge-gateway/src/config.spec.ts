@@ -29,6 +29,9 @@ describe('loadGatewayConfig', () => {
       },
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
       socket: { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, corsOrigins: ['*'] },
+      delivery: { ackTimeoutMs: 10_000, maxBacklogMessages: 5_000, maxBacklogBytes: 8 * 1024 * 1024 },
+      roomCache: { messagesPerRoom: 1_000, maxBytes: 64 * 1024 * 1024 },
+      drain: { spreadMs: 10_000, timeoutMs: 30_000 },
     });
   });
 
@@ -53,6 +56,13 @@ describe('loadGatewayConfig', () => {
       SEQCAST_PARTITIONS: '3',
       DATABASE_URL: 'postgresql://u:p@db:5432/s',
       DATABASE_RUN_MIGRATIONS: 'false',
+      GATEWAY_ACK_TIMEOUT_MS: '2500',
+      GATEWAY_MAX_BACKLOG_MESSAGES: '800',
+      GATEWAY_MAX_BACKLOG_BYTES: '1048576',
+      GATEWAY_ROOM_CACHE_MESSAGES: '0',
+      GATEWAY_ROOM_CACHE_BYTES: '1000000',
+      GATEWAY_DRAIN_SPREAD_MS: '0',
+      GATEWAY_DRAIN_TIMEOUT_MS: '5000',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -70,6 +80,9 @@ describe('loadGatewayConfig', () => {
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
       socket: { pingIntervalMs: 10_000, pingTimeoutMs: 5_000, corsOrigins: ['https://a.example', 'https://b.example'] },
+      delivery: { ackTimeoutMs: 2_500, maxBacklogMessages: 800, maxBacklogBytes: 1_048_576 },
+      roomCache: { messagesPerRoom: 0, maxBytes: 1_000_000 },
+      drain: { spreadMs: 0, timeoutMs: 5_000 },
     });
   });
 
@@ -79,8 +92,14 @@ describe('loadGatewayConfig', () => {
       GATEWAY_PING_INTERVAL_MS: '10',
       GATEWAY_INSTANCE_ID: 'has spaces',
       DATABASE_URL: 'mysql://x',
+      GATEWAY_ACK_TIMEOUT_MS: '0',
+      GATEWAY_MAX_BACKLOG_BYTES: '1k',
+      GATEWAY_DRAIN_TIMEOUT_MS: '-1',
     });
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(7);
+    expect(problems.join('\n')).toMatch(/^GATEWAY_ACK_TIMEOUT_MS: must be an integer 100-600000/m);
+    expect(problems.join('\n')).toMatch(/^GATEWAY_MAX_BACKLOG_BYTES: must be an integer/m);
+    expect(problems.join('\n')).toMatch(/^GATEWAY_DRAIN_TIMEOUT_MS: must be an integer 1000-600000/m);
     expect(problems.join('\n')).toMatch(/^PORT: .*"abc"/m);
     expect(problems.join('\n')).toMatch(/^GATEWAY_PING_INTERVAL_MS: must be an integer 1000-600000/m);
     expect(problems.join('\n')).toMatch(/^GATEWAY_INSTANCE_ID: must be 1-200 characters/m);

@@ -19,6 +19,20 @@ export const envShape = {
   GATEWAY_PING_INTERVAL_MS: envField.int({ default: 25_000, min: 1_000, max: 600_000 }),
   GATEWAY_PING_TIMEOUT_MS: envField.int({ default: 20_000, min: 1_000, max: 600_000 }),
   GATEWAY_CORS_ORIGINS: envField.list(['*']),
+  /** Deliveries not covered by a client ack within this are re-sent (then with backoff). */
+  GATEWAY_ACK_TIMEOUT_MS: envField.int({ default: 10_000, min: 100, max: 600_000 }),
+  /** A socket whose unacked (or transport-queued) messages pass this is kicked as slow_consumer. */
+  GATEWAY_MAX_BACKLOG_MESSAGES: envField.int({ default: 5_000, min: 10, max: 10_000_000 }),
+  /** Same bound in bytes (JSON size of the unacked messages, or the transport's buffer). */
+  GATEWAY_MAX_BACKLOG_BYTES: envField.int({ default: 8 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 }),
+  /** Recent messages cached per room for resumes (0: none). */
+  GATEWAY_ROOM_CACHE_MESSAGES: envField.int({ default: 1_000, min: 0, max: 100_000 }),
+  /** Memory budget of the room cache, all rooms together (least recently used rooms go first). */
+  GATEWAY_ROOM_CACHE_BYTES: envField.int({ default: 64 * 1024 * 1024, min: 0, max: 16 * 1024 * 1024 * 1024 }),
+  /** On shutdown, server_restart reconnect delays are spread uniformly over this window. */
+  GATEWAY_DRAIN_SPREAD_MS: envField.int({ default: 10_000, min: 0, max: 600_000 }),
+  /** On shutdown, the process exits when every socket is gone or after this long. */
+  GATEWAY_DRAIN_TIMEOUT_MS: envField.int({ default: 30_000, min: 1_000, max: 600_000 }),
 };
 
 export interface GatewayConfig {
@@ -31,6 +45,9 @@ export interface GatewayConfig {
   kafka: { brokers: string[]; clientId: string; eventsTopic: string; partitions: number; groupId: string };
   database: { url: string; runMigrations: boolean };
   socket: { pingIntervalMs: number; pingTimeoutMs: number; corsOrigins: string[] };
+  delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
+  roomCache: { messagesPerRoom: number; maxBytes: number };
+  drain: { spreadMs: number; timeoutMs: number };
 }
 
 /** Throws ConfigValidationError listing every bad variable (main turns that into exit code 1). */
@@ -60,5 +77,12 @@ export function loadGatewayConfig(
       pingTimeoutMs: raw.GATEWAY_PING_TIMEOUT_MS,
       corsOrigins: raw.GATEWAY_CORS_ORIGINS,
     },
+    delivery: {
+      ackTimeoutMs: raw.GATEWAY_ACK_TIMEOUT_MS,
+      maxBacklogMessages: raw.GATEWAY_MAX_BACKLOG_MESSAGES,
+      maxBacklogBytes: raw.GATEWAY_MAX_BACKLOG_BYTES,
+    },
+    roomCache: { messagesPerRoom: raw.GATEWAY_ROOM_CACHE_MESSAGES, maxBytes: raw.GATEWAY_ROOM_CACHE_BYTES },
+    drain: { spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS, timeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS },
   };
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { TokenVerifier } from '@seqcast/auth';
 import type { MessagesEvent, SubscribeAck } from '@seqcast/contracts';
 import { DeliveryGateway } from './delivery.gateway';
+import { DrainService } from './drain.service';
 import type { GatewayServer, GatewaySocket } from './socket-types';
 import { SubscriptionService } from './subscription.service';
 import { chain, EPOCH, InMemoryHistory, message } from './test-support';
@@ -31,7 +32,7 @@ function fakeSocket(id: string, roomPatterns = ['team-*']): FakeSocket {
 function setup() {
   const history = new InMemoryHistory();
   const subscriptions = new SubscriptionService(history);
-  const gateway = new DeliveryGateway(new TokenVerifier('unit-test-secret'), subscriptions);
+  const gateway = new DeliveryGateway(new TokenVerifier('unit-test-secret'), subscriptions, new DrainService());
   return { history, subscriptions, gateway };
 }
 
@@ -154,5 +155,37 @@ describe('DeliveryGateway unsubscribe and disconnect', () => {
     const use = jest.fn();
     gateway.afterInit({ use } as unknown as GatewayServer);
     expect(use).toHaveBeenCalledWith(expect.any(Function));
+  });
+});
+
+describe('DeliveryGateway acks and connection lifecycle', () => {
+  it('forwards valid acks and ignores malformed ones without throwing', async () => {
+    const { gateway, subscriptions, history } = setup();
+    history.append(chain('team-1', [4]));
+    const socket = fakeSocket('s1');
+    await subscribeAck(gateway, socket, { roomId: 'team-1' });
+    subscriptions.dispatch('team-1', [message('team-1', 6, 4)]);
+    expect(subscriptions.details.unackedMessages).toBe(1);
+
+    for (const bad of [undefined, 'x', { roomId: 'team-1' }, { roomId: 'team-1', seq: -1 }, { roomId: 'team-1', seq: 6, x: 1 }]) {
+      expect(() => gateway.ack(asSocket(socket), bad)).not.toThrow();
+    }
+    gateway.ack(asSocket(socket), { roomId: 'team-1', seq: 99 }); // beyond what was delivered: ignored
+    expect(subscriptions.details.unackedMessages).toBe(1);
+    gateway.ack(asSocket(socket), { roomId: 'team-1', seq: 6 });
+    expect(subscriptions.details.unackedMessages).toBe(0);
+  });
+
+  it('starts a delivery session on connection and frees it on the disconnect event', async () => {
+    const { gateway, subscriptions } = setup();
+    const listeners = new Map<string, (reason: string) => void>();
+    const socket = Object.assign(fakeSocket('s1'), {
+      once: (event: string, listener: (reason: string) => void) => listeners.set(event, listener),
+    });
+    gateway.handleConnection(asSocket(socket));
+    expect(subscriptions.details.sessions).toBe(1);
+    await subscribeAck(gateway, socket, { roomId: 'team-1' });
+    listeners.get('disconnect')?.('ping timeout');
+    expect(subscriptions.details).toMatchObject({ sessions: 0, subscriptions: 0 });
   });
 });

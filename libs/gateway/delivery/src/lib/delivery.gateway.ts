@@ -1,14 +1,17 @@
 /**
- * The Socket.IO surface of the edge gateway (docs/protocol.md "edge-gateway"): handshake auth,
- * `subscribe` and `unsubscribe` with acks. Payloads come straight off the wire, so every handler
- * validates first and answers through a guarded ack: a bad payload or a missing ack callback
- * gets an error ack (or nothing) and never an exception.
+ * The Socket.IO surface of the edge gateway (docs/protocol.md "edge-gateway"): handshake
+ * (refused while draining, then authenticated), `subscribe`, `unsubscribe` and `ack`, and the
+ * connection lifecycle (metrics, logs, freeing a socket's state the moment it disconnects).
+ * Payloads come straight off the wire, so every handler validates first and answers through a
+ * guarded ack: a bad payload or a missing ack callback gets an error ack (or nothing) and never
+ * an exception.
  */
 import { Inject, Logger } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
   MessageBody,
+  type OnGatewayConnection,
   type OnGatewayDisconnect,
   type OnGatewayInit,
   SubscribeMessage,
@@ -16,35 +19,65 @@ import {
 } from '@nestjs/websockets';
 import { canAccessRoom, type TokenVerifier } from '@seqcast/auth';
 import {
+  ackRequestSchema,
   ErrorCode,
   type Failed,
   type SubscribeAck,
   subscribeRequestSchema,
+  UNAUTHORIZED_CONNECT_ERROR,
   type UnsubscribeAck,
   unsubscribeRequestSchema,
   validate,
 } from '@seqcast/contracts';
 import { TOKEN_VERIFIER } from './delivery.tokens';
+import type { DeliveryTarget } from './delivery-session';
+import { DrainService } from './drain.service';
+import { disconnectReasonLabel, gatewayMetrics } from './gateway.metrics';
 import { socketAuthMiddleware } from './socket-auth.middleware';
-import type { GatewayServer, GatewaySocket } from './socket-types';
-import type { DeliveryTarget } from './subscription';
+import { socketTarget } from './socket-target';
+import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
 import { SubscriptionService } from './subscription.service';
 
 @WebSocketGateway()
-export class DeliveryGateway implements OnGatewayInit<GatewayServer>, OnGatewayDisconnect<GatewaySocket> {
+export class DeliveryGateway
+  implements OnGatewayInit<GatewayServer>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>
+{
   private readonly logger = new Logger(DeliveryGateway.name);
   private readonly targets = new WeakMap<GatewaySocket, DeliveryTarget>();
 
   constructor(
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
     private readonly subscriptions: SubscriptionService,
+    private readonly drain: DrainService,
   ) {}
 
   afterInit(server: GatewayServer): void {
-    server.use(socketAuthMiddleware(this.verifier, (reason) => this.logger.debug(`handshake rejected: ${reason}`)));
+    this.drain.attach(server);
+    server.use(this.drain.refuseWhileDraining());
+    server.use(
+      socketAuthMiddleware(this.verifier, (reason) => {
+        gatewayMetrics.connectRejections.inc({ reason: UNAUTHORIZED_CONNECT_ERROR });
+        this.logger.debug(`handshake rejected: ${reason}`);
+      }),
+    );
+  }
+
+  handleConnection(socket: GatewaySocket): void {
+    gatewayMetrics.connects.inc();
+    gatewayMetrics.activeConnections.inc();
+    this.logger.log(`connected ${socket.id} user=${userOf(socket)}`);
+    this.subscriptions.connect(this.targetFor(socket));
+    socket.once('disconnect', (reason) => {
+      const label = socket.data.closeReason ?? disconnectReasonLabel(reason);
+      gatewayMetrics.activeConnections.dec();
+      gatewayMetrics.disconnects.inc({ reason: label });
+      this.logger.log(`disconnected ${socket.id} user=${userOf(socket)} reason=${label}`);
+      this.subscriptions.disconnect(socket.id);
+    });
   }
 
   handleDisconnect(socket: GatewaySocket): void {
+    // Every subscription, window, buffer and timer of the socket goes now, whatever the reason.
     this.subscriptions.disconnect(socket.id);
   }
 
@@ -62,6 +95,7 @@ export class DeliveryGateway implements OnGatewayInit<GatewayServer>, OnGatewayD
     if (!canAccessRoom(principal, request.value.roomId)) {
       return respond(failed(ErrorCode.Forbidden, `token does not grant access to room ${request.value.roomId}`));
     }
+    if (socket.disconnected) return;
     try {
       await this.subscriptions.subscribe(this.targetFor(socket), request.value, respond);
     } catch (error) {
@@ -70,7 +104,7 @@ export class DeliveryGateway implements OnGatewayInit<GatewayServer>, OnGatewayD
       );
       respond(failed(ErrorCode.Internal, 'subscribe failed'));
     }
-    // The socket may have gone while PostgreSQL was read; make sure nothing of it stays registered.
+    // The socket may have gone while history was read; make sure nothing of it stays registered.
     if (socket.disconnected) this.subscriptions.disconnect(socket.id);
   }
 
@@ -82,10 +116,21 @@ export class DeliveryGateway implements OnGatewayInit<GatewayServer>, OnGatewayD
     respond(this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId));
   }
 
+  /** Cumulative `ack { roomId, seq }`: no answer; anything invalid is ignored and counted. */
+  @SubscribeMessage('ack')
+  ack(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown): void {
+    const request = validate(ackRequestSchema, body);
+    if (!request.ok) {
+      gatewayMetrics.invalidAcks.inc({ reason: 'malformed' });
+      return;
+    }
+    this.subscriptions.ack(socket.id, request.value.roomId, request.value.seq);
+  }
+
   private targetFor(socket: GatewaySocket): DeliveryTarget {
     let target = this.targets.get(socket);
     if (!target) {
-      target = { id: socket.id, deliver: (event) => socket.emit('messages', event) };
+      target = socketTarget(socket, this.logger);
       this.targets.set(socket, target);
     }
     return target;

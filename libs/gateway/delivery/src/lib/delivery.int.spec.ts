@@ -3,153 +3,33 @@
  * ephemeral port, real socket.io-client sockets, sequenced messages committed to seqcast_messages
  * and then published to a fresh events topic, exactly as the ordering worker does.
  */
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { signToken } from '@seqcast/auth';
-import type {
-  ClientToServerEvents,
-  Message,
-  MessagesEvent,
-  ServerToClientEvents,
-  SubscribeAck,
-  UnsubscribeAck,
-} from '@seqcast/contracts';
-import { createKafka, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
-import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
-import { partitionForRoom } from '@seqcast/room-partitioner';
-import {
-  createTestDatabase,
-  TEST_JWT_SECRET,
-  type TestDatabase,
-  testKafkaBrokers,
-  uniqueTopics,
-  waitFor,
-} from '@seqcast/testing';
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { io, type Socket } from 'socket.io-client';
-import { DeliveryModule } from './delivery.module';
-import { EdgeIoAdapter } from './edge-io.adapter';
-import { EventsConsumerService } from './events-consumer.service';
+import type { Message, MessagesEvent, UnsubscribeAck } from '@seqcast/contracts';
+import { waitFor } from '@seqcast/testing';
+import { type ClientSocket, connectError, GatewayHarness, room } from './gateway-harness.int';
 
-type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-const PARTITIONS = 3;
-const ACK_TIMEOUT_MS = 10_000;
-
-let db: TestDatabase;
-let dataSource: DataSource;
-let kafka: Kafka;
-let producer: RoomProducer;
-let eventsTopic: string;
-let groupId: string;
-let app: INestApplication;
-let url: string;
+let gw: GatewayHarness;
 let epoch: string;
-const sockets: ClientSocket[] = [];
 
-/** Per room, the last seq handed out; seqs are sparse like real Kafka offsets shared by rooms. */
-const lastSeq = new Map<string, number>();
-let nextOffset = 0;
+beforeAll(async () => {
+  gw = await GatewayHarness.start({ subscriptions: { historyPageSize: 4 } });
+  epoch = gw.epoch;
+});
 
-function sequence(roomId: string, count: number): Message[] {
-  const out: Message[] = [];
-  for (let i = 0; i < count; i++) {
-    nextOffset += 1 + (nextOffset % 3);
-    const prev = lastSeq.get(roomId);
-    out.push({
-      roomId,
-      seq: nextOffset,
-      prevSeq: prev ?? null,
-      epoch,
-      clientMsgId: `m-${nextOffset}`,
-      senderId: 'writer',
-      payload: { text: `hello ${nextOffset}`, i },
-      sentAt: new Date().toISOString(),
-      sequencedAt: new Date().toISOString(),
-    });
-    lastSeq.set(roomId, nextOffset);
-  }
-  return out;
-}
+afterAll(async () => {
+  await gw?.stop();
+});
 
-/** The ordering worker's commit (PostgreSQL first, then publish), reduced to the rows the gateway reads. */
-async function commit(messages: Message[]): Promise<void> {
-  for (const m of messages) {
-    await dataSource.query(
-      `INSERT INTO seqcast_messages
-         (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, sent_at, sequenced_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        m.epoch,
-        m.roomId,
-        m.seq,
-        m.prevSeq,
-        partitionForRoom(m.roomId, PARTITIONS),
-        m.clientMsgId,
-        m.senderId,
-        JSON.stringify(m.payload),
-        m.sentAt,
-        m.sequencedAt,
-      ],
-    );
-  }
-}
-
-async function publish(messages: Message[]): Promise<void> {
-  await producer.send(
-    eventsTopic,
-    messages.map((m) => ({ roomId: m.roomId, value: JSON.stringify(m) })),
-  );
-}
-
-async function commitAndPublish(roomId: string, count: number): Promise<Message[]> {
-  const messages = sequence(roomId, count);
-  await commit(messages);
-  await publish(messages);
-  return messages;
-}
-
-function token(rooms: string[], sub = 'reader'): string {
-  return signToken({ sub, rooms }, TEST_JWT_SECRET);
-}
-
-function connect(auth: Record<string, unknown> | undefined): ClientSocket {
-  const socket: ClientSocket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
-  sockets.push(socket);
-  return socket;
-}
-
-/** A connected socket recording every `messages` event it receives. */
-async function client(
-  rooms: string[],
-): Promise<{ socket: ClientSocket; received: MessagesEvent[]; seqs(roomId: string): number[] }> {
-  const socket = connect({ token: token(rooms) });
-  const received: MessagesEvent[] = [];
-  socket.on('messages', (event) => received.push(event));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  });
-  const seqs = (roomId: string) =>
-    received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq));
-  return { socket, received, seqs };
-}
-
-function subscribe(socket: ClientSocket, request: unknown): Promise<SubscribeAck> {
-  // The wire takes anything; tests send bad payloads on purpose.
-  return socket.timeout(ACK_TIMEOUT_MS).emitWithAck('subscribe', request as { roomId: string });
-}
+const sequence = (roomId: string, count: number) => gw.sequence(roomId, count);
+const commit = (messages: Parameters<GatewayHarness['commit']>[0]) => gw.commit(messages);
+const publish = (messages: Parameters<GatewayHarness['publish']>[0]) => gw.publish(messages);
+const commitAndPublish = (roomId: string, count: number) => gw.commitAndPublish(roomId, count);
+const connect = (auth: Record<string, unknown> | undefined) => gw.connect(auth);
+const client = (rooms: string[]) => gw.client(rooms);
+const subscribe = (socket: ClientSocket, request: unknown) => gw.subscribe(socket, request);
 
 function unsubscribe(socket: ClientSocket, roomId: string): Promise<UnsubscribeAck> {
-  return socket.timeout(ACK_TIMEOUT_MS).emitWithAck('unsubscribe', { roomId });
-}
-
-function connectError(socket: ClientSocket): Promise<string> {
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => reject(new Error('connected without a valid token')));
-    socket.once('connect_error', (error) => resolve(error.message));
-  });
+  return socket.timeout(10_000).emitWithAck('unsubscribe', { roomId });
 }
 
 function expectChainedFrom(received: MessagesEvent[], roomId: string, after: number | null): void {
@@ -162,62 +42,6 @@ function expectChainedFrom(received: MessagesEvent[], roomId: string, after: num
     }
   }
 }
-
-function room(name: string): string {
-  return `${name}-${randomBytes(3).toString('hex')}`;
-}
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  dataSource = await openDatabase({ url: db.url, runMigrations: true });
-  epoch = await new MessageHistoryRepository(dataSource).currentEpoch();
-
-  kafka = createKafka({ brokers: testKafkaBrokers(), clientId: 'gateway-delivery-int' });
-  eventsTopic = uniqueTopics('gateway').eventsTopic;
-  await ensureTopics(kafka, [{ name: eventsTopic, partitions: PARTITIONS }]);
-  producer = new RoomProducer(kafka, { partitions: PARTITIONS });
-  await producer.connect();
-
-  groupId = `seqcast-gateway-int-${randomBytes(4).toString('hex')}`;
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      DeliveryModule.register({
-        eventsTopic,
-        groupId,
-        jwtSecret: TEST_JWT_SECRET,
-        kafka: { useFactory: () => kafka },
-        dataSource: { useFactory: () => dataSource },
-        subscriptions: { historyPageSize: 4 },
-      }),
-    ],
-  }).compile();
-  app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  app.useWebSocketAdapter(
-    new EdgeIoAdapter(app, { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, corsOrigins: ['*'] }),
-  );
-  app.enableShutdownHooks();
-  await app.listen(0, '127.0.0.1');
-  url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-
-  // The group starts at the latest offset: publish nothing until it has resolved where that is.
-  const events = app.get(EventsConsumerService);
-  await waitFor(() => events.checkConsuming().then(() => true), { timeoutMs: 30_000, what: 'the events consumer' });
-});
-
-afterAll(async () => {
-  for (const socket of sockets) socket.disconnect();
-  await app?.close();
-  await producer?.disconnect();
-  const admin = kafka?.admin();
-  if (admin) {
-    await admin.connect();
-    await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
-  if (dataSource?.isInitialized) await dataSource.destroy();
-  await db?.drop();
-});
 
 describe('handshake', () => {
   it.each([

@@ -4,12 +4,14 @@ import type { Kafka } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
 import { DeliveryGateway } from './delivery.gateway';
 import {
+  DRAIN_OPTIONS,
   EVENTS_CONSUMER_OPTIONS,
   KAFKA_CLIENT,
   MESSAGE_HISTORY,
   SUBSCRIPTION_OPTIONS,
   TOKEN_VERIFIER,
 } from './delivery.tokens';
+import { type DrainOptions, DrainService } from './drain.service';
 import { type EventsConsumerOptions, EventsConsumerService } from './events-consumer.service';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
@@ -32,13 +34,16 @@ export interface DeliveryModuleOptions {
   kafka: HostProvided<Kafka>;
   /** Where headSeq, epoch and catch-up history are read. */
   dataSource: HostProvided<DataSource>;
+  /** Paging, acks/redelivery, backpressure and the room cache. */
   subscriptions?: SubscriptionOptions;
+  /** Graceful drain on shutdown (GATEWAY_DRAIN_SPREAD_MS, GATEWAY_DRAIN_TIMEOUT_MS). */
+  drain?: Partial<DrainOptions>;
 }
 
 /**
- * Live delivery over Socket.IO: the DeliveryGateway, the subscriptions behind it and the events
- * consumer feeding them. Exports EventsConsumerService (for readiness) and SubscriptionService.
- * Pair with EdgeIoAdapter on the application.
+ * Live delivery over Socket.IO: the DeliveryGateway, the subscriptions behind it, the events
+ * consumer feeding them and the drain on shutdown. Exports EventsConsumerService and
+ * DrainService (for readiness) and SubscriptionService. Pair with EdgeIoAdapter on the application.
  */
 @Module({})
 export class DeliveryModule {
@@ -58,11 +63,13 @@ export class DeliveryModule {
         { provide: TOKEN_VERIFIER, useValue: new TokenVerifier(options.jwtSecret) },
         { provide: SUBSCRIPTION_OPTIONS, useValue: options.subscriptions ?? {} },
         { provide: EVENTS_CONSUMER_OPTIONS, useValue: consumerOptions },
+        { provide: DRAIN_OPTIONS, useValue: options.drain ?? {} },
         SubscriptionService,
         EventsConsumerService,
+        DrainService,
         DeliveryGateway,
       ],
-      exports: [EventsConsumerService, SubscriptionService],
+      exports: [EventsConsumerService, SubscriptionService, DrainService],
     };
   }
 }

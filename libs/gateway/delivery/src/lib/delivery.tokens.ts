@@ -17,3 +17,4 @@ export const SUBSCRIPTION_OPTIONS = Symbol('SUBSCRIPTION_OPTIONS');
 export const EVENTS_CONSUMER_OPTIONS = Symbol('EVENTS_CONSUMER_OPTIONS');
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+export const DRAIN_OPTIONS = Symbol('DRAIN_OPTIONS');

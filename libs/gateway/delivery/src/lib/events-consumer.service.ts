@@ -4,10 +4,11 @@
  * own consumer group starting at the latest offset: it only delivers live traffic; anything
  * older, or anything it missed, comes from PostgreSQL (see SubscriptionService).
  */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Consumer, EachBatchPayload, Kafka } from '@seqcast/kafka';
 import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT } from './delivery.tokens';
 import { decodeEventBatch } from './events-decoder';
+import { gatewayMetrics } from './gateway.metrics';
 import { SubscriptionService } from './subscription.service';
 
 export interface EventsConsumerOptions {
@@ -21,7 +22,7 @@ export interface EventsConsumerOptions {
 const MAX_FETCH_WAIT_MS = 1000;
 
 @Injectable()
-export class EventsConsumerService implements OnApplicationBootstrap, OnModuleDestroy {
+export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
   private consumer: Consumer | undefined;
   private joined = false;
@@ -73,7 +74,8 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnModuleDe
     await consumer.run({ eachBatch: (payload) => this.handleBatch(payload) });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the drain (DrainService): sockets keep getting live messages until they are told to go. */
+  async onApplicationShutdown(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.disconnect();
@@ -93,7 +95,9 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnModuleDe
 
   private async handleBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale()) return;
+    gatewayMetrics.eventsConsumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const { byRoom, poison } = decodeEventBatch(batch.messages);
+    if (poison.length > 0) gatewayMetrics.droppedDeliveries.inc({ reason: 'poison_event' }, poison.length);
     for (const record of poison) {
       this.logger.warn(`skipping bad record ${batch.topic}[${batch.partition}]@${record.offset}: ${record.reason}`);
     }
@@ -102,6 +106,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnModuleDe
         this.subscriptions.dispatch(roomId, messages);
       } catch (error) {
         // One room's delivery failing must not stall the partition for every other room.
+        gatewayMetrics.droppedDeliveries.inc({ reason: 'dispatch_failed' }, messages.length);
         this.logger.error(`delivery to room ${roomId} failed: ${error instanceof Error ? error.stack : String(error)}`);
       }
     }

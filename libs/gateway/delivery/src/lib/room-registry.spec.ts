@@ -139,7 +139,7 @@ describe('RoomRegistry fan-out', () => {
 
 describe('Subscription buffer overflow', () => {
   it('drops the buffer past its cap and insists on another PostgreSQL read before going live', () => {
-    const registry = new RoomRegistry(3);
+    const registry = new RoomRegistry({ maxBufferedPerSubscription: 3 });
     const alice = new RecordingTarget('alice');
     const subscription = registry.add(alice, 'r');
     registry.dispatch('r', chain('r', [1, 2, 3, 4]));

@@ -1,64 +1,142 @@
 /**
- * Subscribe/unsubscribe and live fan-out, race-free against the events consumer:
+ * Subscribe/unsubscribe/ack and live fan-out, race-free against the events consumer:
  *
  *  1. register the subscription as syncing (live events for it are buffered),
- *  2. read epoch + headSeq from PostgreSQL (commit precedes publish, so everything dispatched
- *     before step 1 is <= headSeq),
- *  3. ack, then replay history after `afterSeq` page by page if asked,
- *  4. merge the buffer (dropping what the client has) and go live.
+ *  2. learn epoch + head (room cache, or PostgreSQL: commit precedes publish, so everything
+ *     dispatched before step 1 is <= the head),
+ *  3. when resuming, read the first page (to tell the client if its history was truncated),
+ *  4. ack, then replay history after `afterSeq` page by page, paced by the client's acks,
+ *  5. merge the buffer (dropping what the client has) and go live.
  *
  * A live event that does not chain onto a subscription's cursor (the consumer missed something,
- * e.g. around its start) sends that subscription back through steps 3-4 from its cursor.
+ * e.g. around its start) sends that subscription back through steps 4-5 from its cursor.
  */
-import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import {
   ErrorCode,
   type Message,
   type SubscribeAck,
+  type SubscribeOk,
   type SubscribeRequest,
   type UnsubscribeAck,
 } from '@seqcast/contracts';
 import { MESSAGE_HISTORY, type MessageHistory, SUBSCRIPTION_OPTIONS } from './delivery.tokens';
-import { RoomRegistry } from './room-registry';
-import { DEFAULT_MAX_BUFFERED, type DeliveryTarget, type Subscription } from './subscription';
+import type { DeliverySession, DeliveryTarget, SessionPolicy } from './delivery-session';
+import { gatewayMetrics, registerGaugeSource } from './gateway.metrics';
+import {
+  EPOCH_TTL_MS,
+  HistoryReader,
+  type HistoryPage,
+  type HistoryReadStats,
+  MAX_STALE_READS,
+} from './history-reader';
+import { messageBytes } from './message-meta';
+import { type RoomCacheOptions, RoomRegistry } from './room-registry';
+import type { AckResult, Subscription } from './subscription';
 
 export interface SubscriptionOptions {
-  /** Rows per findAfter call when replaying or repairing. */
+  /** Rows per history read when replaying or repairing. */
   historyPageSize?: number;
-  /** Live events a syncing subscription may buffer before falling back to PostgreSQL. */
+  /** Live events a syncing subscription may buffer before falling back to history. */
   maxBufferedPerSubscription?: number;
-  /** Backoff between failed PostgreSQL reads while repairing a subscription. */
+  /** Backoff between failed history reads while repairing a subscription. */
   retryDelaysMs?: number[];
+  /** Acks, redelivery, backpressure (GATEWAY_ACK_TIMEOUT_MS, GATEWAY_MAX_BACKLOG_*). */
+  delivery?: Partial<SessionPolicy>;
+  /** The per-room cache of recent messages (GATEWAY_ROOM_CACHE_*). */
+  roomCache?: Partial<RoomCacheOptions>;
+  /** How long a read epoch is reused. */
+  epochTtlMs?: number;
+}
+
+export interface SubscriptionStats {
+  rooms: number;
+  subscriptions: number;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000];
-/** Sync rounds in a row that found nothing new in PostgreSQL yet still could not chain the buffer. */
+/** Sync rounds in a row that found nothing new in history yet still could not chain the buffer. */
 const MAX_FRUITLESS_ROUNDS = 3;
 
 @Injectable()
-export class SubscriptionService implements OnModuleDestroy {
+export class SubscriptionService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SubscriptionService.name);
   private readonly registry: RoomRegistry;
+  private readonly reader: HistoryReader;
   private readonly pageSize: number;
   private readonly retryDelaysMs: number[];
   /** Resolves once the first subscribe of that subscription has positioned it (or failed). */
   private readonly positioned = new WeakMap<Subscription, Promise<boolean>>();
   private readonly syncing = new WeakSet<Subscription>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private unregisterGauges: (() => void) | undefined;
   private destroyed = false;
 
   constructor(
-    @Inject(MESSAGE_HISTORY) private readonly history: MessageHistory,
+    @Inject(MESSAGE_HISTORY) history: MessageHistory,
     @Optional() @Inject(SUBSCRIPTION_OPTIONS) options: SubscriptionOptions = {},
   ) {
-    this.registry = new RoomRegistry(options.maxBufferedPerSubscription ?? DEFAULT_MAX_BUFFERED);
+    this.registry = new RoomRegistry({
+      maxBufferedPerSubscription: options.maxBufferedPerSubscription,
+      session: options.delivery,
+      cache: options.roomCache,
+    });
+    this.reader = new HistoryReader(history, this.registry, options.epochTtlMs ?? EPOCH_TTL_MS);
     this.pageSize = options.historyPageSize ?? DEFAULT_PAGE_SIZE;
     this.retryDelaysMs = options.retryDelaysMs?.length ? options.retryDelaysMs : DEFAULT_RETRY_DELAYS_MS;
   }
 
-  get stats(): { rooms: number; subscriptions: number } {
+  get stats(): SubscriptionStats {
     return { rooms: this.registry.roomCount, subscriptions: this.registry.subscriptionCount };
+  }
+
+  /** Everything an operator (or a test) may want to see of the delivery state. */
+  get details(): SubscriptionStats & {
+    sessions: number;
+    unackedMessages: number;
+    maxBacklog: { messages: number; bytes: number };
+    cache: { rooms: number; messages: number; bytes: number };
+    history: HistoryReadStats;
+  } {
+    const backlog = this.registry.backlogStats();
+    return {
+      ...this.stats,
+      sessions: this.registry.sessionCount,
+      unackedMessages: backlog.unacked,
+      maxBacklog: { messages: backlog.maxMessages, bytes: backlog.maxBytes },
+      cache: this.registry.cacheStats,
+      history: this.reader.stats,
+    };
+  }
+
+  onModuleInit(): void {
+    this.unregisterGauges = registerGaugeSource(() => {
+      const backlog = this.registry.backlogStats();
+      const cache = this.registry.cacheStats;
+      return {
+        subscriptions: this.registry.subscriptionCount,
+        subscribedRooms: this.registry.roomCount,
+        maxBacklogMessages: backlog.maxMessages,
+        maxBacklogBytes: backlog.maxBytes,
+        unackedMessages: backlog.unacked,
+        cachedRooms: cache.rooms,
+        cachedMessages: cache.messages,
+        cachedBytes: cache.bytes,
+      };
+    });
+  }
+
+  /** A socket connected: its delivery session (backlog bound, slow-consumer kick) starts now. */
+  connect(target: DeliveryTarget): void {
+    this.registry.connect(target);
   }
 
   /**
@@ -85,13 +163,27 @@ export class SubscriptionService implements OnModuleDestroy {
     }
 
     const subscription = this.registry.add(target, roomId);
+    const room = this.registry.room(roomId);
+    if (!room) throw new Error(`room ${roomId} has no state after registering a subscription`);
     let markPositioned: (ok: boolean) => void = () => undefined;
     this.positioned.set(subscription, new Promise<boolean>((resolve) => (markPositioned = resolve)));
+    if (request.afterSeq !== undefined) gatewayMetrics.resumes.inc();
 
     let epoch: string;
     let headSeq: number;
+    let firstPage: HistoryPage | undefined;
+    let replayAfter: number | undefined;
+    let reset = false;
     try {
-      [epoch, headSeq] = await Promise.all([this.history.currentEpoch(), this.history.headSeq(roomId)]);
+      epoch = await this.reader.epoch();
+      headSeq = await this.reader.head(room, epoch, subscription.dispatchedBefore, request.afterSeq);
+      reset = request.afterSeq !== undefined && request.epoch !== undefined && request.epoch !== epoch;
+      // Nobody can hold a seq above the head (commit precedes publish), so a larger afterSeq is
+      // clamped rather than trusted.
+      replayAfter = request.afterSeq === undefined ? undefined : reset ? -1 : Math.min(request.afterSeq, headSeq);
+      if (replayAfter !== undefined && replayAfter < headSeq && subscription.state !== 'closed') {
+        firstPage = await this.reader.page(room, epoch, replayAfter, this.pageSize, subscription.dispatchedBefore);
+      }
     } catch (error) {
       this.logger.warn(`subscribe ${roomId}: cannot read message history: ${describe(error)}`);
       this.registry.remove(target.id, roomId, subscription);
@@ -100,16 +192,21 @@ export class SubscriptionService implements OnModuleDestroy {
       return;
     }
 
-    const reset = request.afterSeq !== undefined && request.epoch !== undefined && request.epoch !== epoch;
-    // Nobody can hold a seq above the head we just read (commit precedes publish), so a larger
-    // afterSeq is clamped rather than trusted.
-    const replayAfter = request.afterSeq === undefined ? undefined : reset ? -1 : Math.min(request.afterSeq, headSeq);
     subscription.startAt(epoch, replayAfter ?? headSeq);
     markPositioned(true);
-    respond(reset ? { ok: true, roomId, epoch, headSeq, reset: true } : { ok: true, roomId, epoch, headSeq });
+    const ack: SubscribeOk = { ok: true, roomId, epoch, headSeq };
+    if (reset) ack.reset = true;
+    // Retention pruned what the client asked for: the first retained message does not chain
+    // onto its cursor. Delivery resumes after that message's predecessor.
+    const first = firstPage?.messages[0];
+    if (replayAfter !== undefined && first && first.prevSeq !== null && first.prevSeq > replayAfter) {
+      ack.truncated = true;
+      ack.resumeAfterSeq = first.prevSeq;
+    }
+    respond(ack);
 
     if (subscription.state === 'closed') return; // unsubscribed or disconnected meanwhile
-    if (replayAfter !== undefined && replayAfter < headSeq) this.startSync(subscription);
+    if (firstPage) this.startSync(subscription, firstPage);
     else if (!subscription.tryGoLive()) this.startSync(subscription);
   }
 
@@ -119,7 +216,15 @@ export class SubscriptionService implements OnModuleDestroy {
     return { ok: true, roomId };
   }
 
-  /** Forgets every subscription of a disconnected target. */
+  /** A cumulative ack from the client; anything invalid is ignored (and counted). */
+  ack(targetId: string, roomId: string, seq: number): AckResult {
+    const subscription = this.registry.get(targetId, roomId);
+    const result: AckResult = subscription ? subscription.ack(seq) : 'not_subscribed';
+    if (result === 'not_subscribed' || result === 'beyond_delivered') gatewayMetrics.invalidAcks.inc({ reason: result });
+    return result;
+  }
+
+  /** Forgets every subscription and the session of a disconnected target. */
   disconnect(targetId: string): void {
     this.registry.removeTarget(targetId);
   }
@@ -127,21 +232,22 @@ export class SubscriptionService implements OnModuleDestroy {
   /** One consumer batch of one room, ascending: fanned out as one delivery per subscription. */
   dispatch(roomId: string, messages: readonly Message[]): void {
     for (const subscription of this.registry.dispatch(roomId, messages)) {
-      this.logger.debug(`${subscription.target.id}/${roomId}: gap after seq ${subscription.cursor}, repairing`);
+      this.logger.debug(`${subscription.session.id}/${roomId}: gap after seq ${subscription.cursor}, repairing`);
       this.startSync(subscription);
     }
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.destroyed = true;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
+    this.unregisterGauges?.();
   }
 
-  private startSync(subscription: Subscription, attempt = 0): void {
+  private startSync(subscription: Subscription, firstPage?: HistoryPage, attempt = 0): void {
     if (this.destroyed || subscription.state !== 'syncing' || this.syncing.has(subscription)) return;
     this.syncing.add(subscription);
-    this.sync(subscription).then(
+    this.sync(subscription, firstPage).then(
       () => this.syncing.delete(subscription),
       (error: unknown) => {
         this.syncing.delete(subscription);
@@ -150,7 +256,7 @@ export class SubscriptionService implements OnModuleDestroy {
         this.logger.warn(`${subscription.roomId}: history read failed (${describe(error)}), retrying in ${delay}ms`);
         const timer = setTimeout(() => {
           this.retryTimers.delete(timer);
-          this.startSync(subscription, attempt + 1);
+          this.startSync(subscription, undefined, attempt + 1);
         }, delay);
         timer.unref();
         this.retryTimers.add(timer);
@@ -158,28 +264,95 @@ export class SubscriptionService implements OnModuleDestroy {
     );
   }
 
-  /** Pages PostgreSQL from the cursor until caught up, then merges the buffer; repeats if needed. */
-  private async sync(subscription: Subscription): Promise<void> {
+  /**
+   * Pages history from the cursor until caught up, then merges the buffer; repeats if needed.
+   * Each page goes out only as fast as the client acks (replay window and half the socket's
+   * backlog bound), so a client far behind holds a bounded amount of memory and never blocks
+   * anybody else.
+   */
+  private async sync(subscription: Subscription, firstPage?: HistoryPage): Promise<void> {
+    const room = this.registry.room(subscription.roomId);
+    if (!room) return;
+    let pending = firstPage;
+    let dispatchedBefore = subscription.dispatchedBefore;
     let fruitless = 0;
     while (subscription.state === 'syncing' && !this.destroyed) {
       let delivered = 0;
+      let stale = 0;
       for (;;) {
-        const page = await this.history.findAfter(subscription.roomId, subscription.cursor as number, this.pageSize);
-        if (subscription.state !== 'syncing') return;
-        delivered += subscription.deliverHistory(page);
-        if (page.length < this.pageSize) break;
+        if (!pending) {
+          if (!(await this.replayCredit(subscription))) return;
+          pending = await this.reader.page(
+            room,
+            subscription.epoch as string,
+            subscription.cursor as number,
+            this.pageSize,
+            dispatchedBefore,
+          );
+          if (subscription.state !== 'syncing') return;
+        }
+        const page = pending;
+        pending = undefined;
+        const sent = await this.deliverPaced(subscription, page.messages);
+        if (sent === undefined) return;
+        delivered += sent;
+        if (page.caughtUp) break;
+        // An empty page that is not caught up was read before a dispatched message committed;
+        // the next read sees it. If it never does (inconsistent data), stop asking.
+        stale = page.messages.length === 0 ? stale + 1 : 0;
+        if (stale >= MAX_STALE_READS) break;
       }
       if (subscription.tryGoLive()) return;
+      // Repairs after registration only need the chain to close: the buffer holds the rest.
+      dispatchedBefore = -1;
       fruitless = delivered > 0 ? 0 : fruitless + 1;
       if (fruitless >= MAX_FRUITLESS_ROUNDS) {
         this.logger.error(
-          `${subscription.roomId}: events do not chain onto seq ${subscription.cursor} and PostgreSQL has nothing ` +
+          `${subscription.roomId}: events do not chain onto seq ${subscription.cursor} and history has nothing ` +
             'newer; delivering anyway',
         );
         subscription.forceLive();
         return;
       }
     }
+  }
+
+  /** Delivers a page in chunks the client's acks make room for; undefined if the subscription ended. */
+  private async deliverPaced(subscription: Subscription, messages: readonly Message[]): Promise<number | undefined> {
+    let delivered = 0;
+    let i = 0;
+    while (i < messages.length) {
+      if (!(await this.replayCredit(subscription))) return undefined;
+      const session = subscription.session;
+      const policy = this.registry.policy;
+      const windowLeft = Math.min(
+        policy.replayWindowMessages - subscription.unackedCount,
+        Math.floor(policy.maxBacklogMessages / 2) - session.unackedMessages,
+      );
+      let bytesLeft = session.replayBytesLeft();
+      let end = i;
+      while (end < messages.length && end - i < windowLeft) {
+        const bytes = messageBytes(messages[end]);
+        if (end > i && bytes > bytesLeft) break;
+        bytesLeft -= bytes;
+        end++;
+      }
+      end = Math.max(end, i + 1);
+      delivered += subscription.deliverHistory(messages.slice(i, end));
+      if (subscription.state !== 'syncing') return undefined;
+      i = end;
+    }
+    return delivered;
+  }
+
+  /** Waits until the subscription may replay more; false if it ended meanwhile. */
+  private async replayCredit(subscription: Subscription): Promise<boolean> {
+    const session: DeliverySession = subscription.session;
+    while (subscription.state === 'syncing' && !this.destroyed && session.active) {
+      if (session.hasReplayCredit(subscription.unackedCount)) return true;
+      await session.whenCredit();
+    }
+    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 /** Builders and in-memory stand-ins shared by this library's unit tests (never exported). */
 import type { Message, MessagesEvent } from '@seqcast/contracts';
 import type { MessageHistory } from './delivery.tokens';
-import type { DeliveryTarget } from './subscription';
+import type { DeliveryTarget } from './delivery-session';
 
 export const EPOCH = 'epoch-1';
 
@@ -45,6 +45,8 @@ export class InMemoryHistory implements MessageHistory {
   epoch = EPOCH;
   failuresLeft = 0;
   findAfterCalls = 0;
+  headSeqCalls = 0;
+  epochCalls = 0;
   gate: Promise<void> | undefined;
 
   append(messages: Message[]): void {
@@ -55,10 +57,12 @@ export class InMemoryHistory implements MessageHistory {
     }
   }
   async currentEpoch(): Promise<string> {
+    this.epochCalls++;
     await this.enter();
     return this.epoch;
   }
   async headSeq(roomId: string): Promise<number> {
+    this.headSeqCalls++;
     await this.enter();
     const rows = this.rows.get(roomId) ?? [];
     return rows.length ? rows[rows.length - 1].seq : -1;
