@@ -8,9 +8,12 @@ import {
 } from '@nestjs/common';
 import { IngestPublishModule } from '@seqcast/ingest-publish';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
-import { HealthModule } from '@seqcast/observability';
+import { HealthModule, MetricsModule } from '@seqcast/observability';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
 import type { IngestConfig } from './config';
+
+/** The `service` label on every metric series. */
+export const SERVICE = 'ingest-api';
 
 const KAFKA = Symbol('KAFKA');
 const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
@@ -67,6 +70,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         shared,
+        MetricsModule.forRoot({ service: SERVICE }),
         IngestPublishModule.register({
           messagesTopic: config.kafka.messagesTopic,
           partitions: config.kafka.partitions,
@@ -75,6 +79,7 @@ export class AppModule {
           kafka: { inject: [KAFKA], useFactory: (kafka: Kafka) => kafka },
           dataSource: { inject: [DATA_SOURCE], useFactory: (dataSource: DataSource) => dataSource },
         }),
+        // /readyz also turns 503 the moment shutdown begins (HealthModule), before the drain.
         HealthModule.forRoot({
           imports: [shared],
           inject: [KAFKA_ADMIN, DATA_SOURCE],

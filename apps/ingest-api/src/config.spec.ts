@@ -9,6 +9,7 @@ describe('loadIngestConfig', () => {
       host: '0.0.0.0',
       port: 3000,
       maxBodyBytes: 65536,
+      shutdownTimeoutMs: 15000,
       jwtSecret: DEV_JWT_SECRET,
       kafka: {
         brokers: ['127.0.0.1:9092'],
@@ -27,6 +28,7 @@ describe('loadIngestConfig', () => {
       HOST: '127.0.0.1',
       PORT: '8080',
       INGEST_MAX_BODY_BYTES: '4096',
+      INGEST_SHUTDOWN_TIMEOUT_MS: '25000',
       SEQCAST_JWT_SECRET: 'prod-secret',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
@@ -41,6 +43,7 @@ describe('loadIngestConfig', () => {
       host: '127.0.0.1',
       port: 8080,
       maxBodyBytes: 4096,
+      shutdownTimeoutMs: 25000,
       jwtSecret: 'prod-secret',
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
@@ -50,14 +53,20 @@ describe('loadIngestConfig', () => {
   it('reports every bad variable at once', () => {
     let thrown: unknown;
     try {
-      loadIngestConfig({ PORT: 'abc', INGEST_MAX_BODY_BYTES: '10', SEQCAST_PARTITIONS: '0' });
+      loadIngestConfig({
+        PORT: 'abc',
+        INGEST_MAX_BODY_BYTES: '10',
+        SEQCAST_PARTITIONS: '0',
+        INGEST_SHUTDOWN_TIMEOUT_MS: '50',
+      });
     } catch (error) {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(ConfigValidationError);
     const problems = (thrown as ConfigValidationError).problems;
-    expect(problems).toHaveLength(3);
+    expect(problems).toHaveLength(4);
     expect(problems.join('\n')).toMatch(/^PORT: .*"abc"/m);
+    expect(problems.join('\n')).toMatch(/^INGEST_SHUTDOWN_TIMEOUT_MS: must be an integer 1000-600000/m);
     expect(problems.join('\n')).toMatch(/^INGEST_MAX_BODY_BYTES: must be an integer 1024-1048576/m);
     expect(problems.join('\n')).toMatch(/^SEQCAST_PARTITIONS: /m);
   });

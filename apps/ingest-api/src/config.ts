@@ -16,6 +16,9 @@ export const envShape = {
   PORT: envField.port(3000),
   HOST: envField.string('0.0.0.0'),
   INGEST_MAX_BODY_BYTES: envField.int({ default: 65_536, min: 1_024, max: MAX_BODY_CEILING }),
+  // Above the producer's 10 s send deadline, so a request in flight at SIGTERM gets its answer;
+  // below Kubernetes' default 30 s grace period, so the forced exit is ours and logged.
+  INGEST_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
 };
 
 export interface IngestConfig {
@@ -24,6 +27,8 @@ export interface IngestConfig {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** SIGTERM → forced exit if the drain has not finished by then (a second signal forces it at once). */
+  shutdownTimeoutMs: number;
   jwtSecret: string;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
@@ -38,6 +43,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     host: raw.HOST,
     port: raw.PORT,
     maxBodyBytes: raw.INGEST_MAX_BODY_BYTES,
+    shutdownTimeoutMs: raw.INGEST_SHUTDOWN_TIMEOUT_MS,
     jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),
     kafka: {
       brokers: raw.KAFKA_BROKERS,

@@ -2,18 +2,20 @@
  * ingest-api entry point. Start-up order matters: the topic must exist with the agreed partition
  * count and the schema must be migrated before the first request, and either failing is reported
  * as one readable line and exit code 1, not a Nest stack trace.
+ *
+ * SIGTERM/SIGINT: readiness 503 and new requests refused at once, requests in flight answered,
+ * producer flushed and disconnected, exit 0. INGEST_SHUTDOWN_TIMEOUT_MS or a second signal force
+ * exit 1; nothing acknowledged is lost by that (a 202 is only sent once Kafka has the record).
  */
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '@seqcast/config';
 import { configureIngestHttp } from '@seqcast/ingest-publish';
 import { createKafka, ensureTopics } from '@seqcast/kafka';
-import { createLogger } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline } from '@seqcast/observability';
 import { ensureDatabase, openDatabase } from '@seqcast/persistence';
-import { AppModule } from './app.module';
+import { AppModule, SERVICE } from './app.module';
 import { loadIngestConfig } from './config';
-
-const SERVICE = 'ingest-api';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadIngestConfig());
@@ -39,7 +41,9 @@ async function bootstrap(): Promise<void> {
       forceCloseConnections: true,
     });
     configureIngestHttp(app, { maxBodyBytes: config.maxBodyBytes });
-    app.enableShutdownHooks();
+    // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await app.listen(config.port, config.host);
     logger.log(`listening on http://${config.host}:${config.port}`, 'Bootstrap');
   } catch (error) {

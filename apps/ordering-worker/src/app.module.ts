@@ -7,10 +7,13 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
-import { HealthModule } from '@seqcast/observability';
-import { OrderingWorkerModule } from '@seqcast/ordering-sequencer';
+import { HealthModule, MetricsModule } from '@seqcast/observability';
+import { OrderingWorkerModule, OrderingWorkerService } from '@seqcast/ordering-sequencer';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
 import type { WorkerConfig } from './config';
+
+/** The `service` label on every metric series. */
+export const SERVICE = 'ordering-worker';
 
 const KAFKA = Symbol('KAFKA');
 const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
@@ -64,28 +67,33 @@ class WorkerResourcesModule implements OnModuleInit, OnApplicationShutdown {
 export class AppModule {
   static forRoot(config: WorkerConfig, resources: WorkerResources): DynamicModule {
     const shared = WorkerResourcesModule.forResources(resources);
+    const ordering = OrderingWorkerModule.register({
+      imports: [shared],
+      settings: {
+        messagesTopic: config.kafka.messagesTopic,
+        eventsTopic: config.kafka.eventsTopic,
+        partitions: config.kafka.partitions,
+        groupId: config.worker.groupId,
+        partitionsConsumedConcurrently: config.worker.partitionsConcurrency,
+        historyRetentionHours: config.worker.historyRetentionHours,
+      },
+      kafka: { inject: [KAFKA], useFactory: (kafka: Kafka) => kafka },
+      dataSource: { inject: [DATA_SOURCE], useFactory: (dataSource: DataSource) => dataSource },
+    });
     return {
       module: AppModule,
       imports: [
         shared,
-        OrderingWorkerModule.register({
-          imports: [shared],
-          settings: {
-            messagesTopic: config.kafka.messagesTopic,
-            eventsTopic: config.kafka.eventsTopic,
-            partitions: config.kafka.partitions,
-            groupId: config.worker.groupId,
-            partitionsConsumedConcurrently: config.worker.partitionsConcurrency,
-          },
-          kafka: { inject: [KAFKA], useFactory: (kafka: Kafka) => kafka },
-          dataSource: { inject: [DATA_SOURCE], useFactory: (dataSource: DataSource) => dataSource },
-        }),
+        MetricsModule.forRoot({ service: SERVICE }),
+        ordering,
+        // /readyz also turns 503 the moment shutdown begins (HealthModule), before the drain.
         HealthModule.forRoot({
-          imports: [shared],
-          inject: [KAFKA_ADMIN, DATA_SOURCE],
-          useFactory: (admin: Admin, dataSource: DataSource) => [
+          imports: [shared, ordering],
+          inject: [KAFKA_ADMIN, DATA_SOURCE, OrderingWorkerService],
+          useFactory: (admin: Admin, dataSource: DataSource, worker: OrderingWorkerService) => [
             { name: 'kafka', check: () => probeKafka(admin, [config.kafka.messagesTopic, config.kafka.eventsTopic]) },
             { name: 'database', check: () => probeDatabase(dataSource) },
+            { name: 'consumer', check: async () => worker.assertConsuming() },
           ],
         }),
       ],

@@ -16,7 +16,12 @@ describe('loadWorkerConfig', () => {
         partitions: 12,
       },
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
-      worker: { groupId: 'seqcast-ordering', partitionsConcurrency: 3 },
+      worker: {
+        groupId: 'seqcast-ordering',
+        partitionsConcurrency: 3,
+        shutdownTimeoutMs: 20000,
+        historyRetentionHours: 0,
+      },
     });
   });
 
@@ -36,6 +41,8 @@ describe('loadWorkerConfig', () => {
         DATABASE_RUN_MIGRATIONS: 'false',
         WORKER_GROUP_ID: 'ordering-blue',
         WORKER_PARTITIONS_CONCURRENCY: '6',
+        WORKER_SHUTDOWN_TIMEOUT_MS: '45000',
+        HISTORY_RETENTION_HOURS: '720',
       }),
     ).toEqual({
       nodeEnv: 'production',
@@ -50,14 +57,20 @@ describe('loadWorkerConfig', () => {
         partitions: 6,
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
-      worker: { groupId: 'ordering-blue', partitionsConcurrency: 6 },
+      worker: { groupId: 'ordering-blue', partitionsConcurrency: 6, shutdownTimeoutMs: 45000, historyRetentionHours: 720 },
     });
   });
 
   it('reports every bad variable at once', () => {
     const error = (() => {
       try {
-        loadWorkerConfig({ PORT: 'abc', WORKER_PARTITIONS_CONCURRENCY: '0', DATABASE_URL: 'mysql://x' });
+        loadWorkerConfig({
+          PORT: 'abc',
+          WORKER_PARTITIONS_CONCURRENCY: '0',
+          DATABASE_URL: 'mysql://x',
+          WORKER_SHUTDOWN_TIMEOUT_MS: '10',
+          HISTORY_RETENTION_HOURS: '-1',
+        });
       } catch (e) {
         return e;
       }
@@ -65,12 +78,14 @@ describe('loadWorkerConfig', () => {
     })();
     expect(error).toBeInstanceOf(ConfigValidationError);
     const problems = (error as ConfigValidationError).problems;
-    expect(problems).toHaveLength(3);
+    expect(problems).toHaveLength(5);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^PORT: /),
         expect.stringMatching(/^WORKER_PARTITIONS_CONCURRENCY: /),
         expect.stringMatching(/^DATABASE_URL: /),
+        expect.stringMatching(/^WORKER_SHUTDOWN_TIMEOUT_MS: must be an integer 1000-600000/),
+        expect.stringMatching(/^HISTORY_RETENTION_HOURS: must be an integer 0-876000/),
       ]),
     );
   });

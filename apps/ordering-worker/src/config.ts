@@ -10,6 +10,11 @@ export const envShape = {
   HOST: envField.string('0.0.0.0'),
   WORKER_GROUP_ID: envField.string('seqcast-ordering'),
   WORKER_PARTITIONS_CONCURRENCY: envField.int({ default: 3, min: 1, max: 1000 }),
+  // Room for a slow batch transaction plus its publish and LeaveGroup, under Kubernetes' default
+  // 30 s grace period.
+  WORKER_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 20_000, min: 1_000, max: 600_000 }),
+  // 0 keeps history forever; up to 100 years.
+  HISTORY_RETENTION_HOURS: envField.int({ default: 0, min: 0, max: 876_000 }),
 };
 
 export interface WorkerConfig {
@@ -19,7 +24,14 @@ export interface WorkerConfig {
   port: number;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; eventsTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
-  worker: { groupId: string; partitionsConcurrency: number };
+  worker: {
+    groupId: string;
+    partitionsConcurrency: number;
+    /** SIGTERM → forced exit if the worker has not left its group by then (a second signal forces it at once). */
+    shutdownTimeoutMs: number;
+    /** Messages sequenced longer ago are pruned; 0 = keep forever. */
+    historyRetentionHours: number;
+  };
 }
 
 /** Throws ConfigValidationError listing every bad variable (main turns that into exit code 1). */
@@ -38,6 +50,11 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       partitions: raw.SEQCAST_PARTITIONS,
     },
     database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
-    worker: { groupId: raw.WORKER_GROUP_ID, partitionsConcurrency: raw.WORKER_PARTITIONS_CONCURRENCY },
+    worker: {
+      groupId: raw.WORKER_GROUP_ID,
+      partitionsConcurrency: raw.WORKER_PARTITIONS_CONCURRENCY,
+      shutdownTimeoutMs: raw.WORKER_SHUTDOWN_TIMEOUT_MS,
+      historyRetentionHours: raw.HISTORY_RETENTION_HOURS,
+    },
   };
 }

@@ -1,17 +1,20 @@
 /**
  * ordering-worker entry point. Both topics must exist with the agreed partition count and the
  * schema must be migrated before the worker joins its consumer group; either failing is reported
- * as one readable line and exit code 1. The HTTP server only serves /healthz and /readyz.
+ * as one readable line and exit code 1. The HTTP server only serves /healthz, /readyz and /metrics.
+ *
+ * SIGTERM/SIGINT: readiness 503 at once, the batches in flight commit and publish their events,
+ * the consumer leaves its group (the others rebalance at once), exit 0. WORKER_SHUTDOWN_TIMEOUT_MS
+ * or a second signal force exit 1, which corrupts nothing: a batch transaction commits whole or
+ * rolls back, and the next owner resumes from the stored position (republishing via the outbox).
  */
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import { createKafka, ensureTopics } from '@seqcast/kafka';
-import { createLogger } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline } from '@seqcast/observability';
 import { ensureDatabase, openDatabase } from '@seqcast/persistence';
-import { AppModule } from './app.module';
+import { AppModule, SERVICE } from './app.module';
 import { loadWorkerConfig } from './config';
-
-const SERVICE = 'ordering-worker';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadWorkerConfig());
@@ -37,7 +40,9 @@ async function bootstrap(): Promise<void> {
       abortOnError: false,
       forceCloseConnections: true,
     });
-    app.enableShutdownHooks();
+    // process.exit(0) once the hooks ran: the worker has left its group, nothing is left to wait for.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    installShutdownDeadline({ timeoutMs: config.worker.shutdownTimeoutMs, logger });
     await app.listen(config.port, config.host);
     logger.log(`health on http://${config.host}:${config.port}/healthz and /readyz`, 'Bootstrap');
   } catch (error) {

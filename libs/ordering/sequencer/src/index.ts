@@ -12,6 +12,7 @@ export {
   type SequenceContext,
   type SequenceResult,
 } from './lib/sequencer';
+export { HistoryRetentionService } from './lib/history-retention.service';
 export { OrderingWorkerModule } from './lib/ordering-worker.module';
 export { OrderingWorkerService } from './lib/ordering-worker.service';
 export {

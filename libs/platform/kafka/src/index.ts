@@ -4,4 +4,4 @@ export type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 export { createKafka, type KafkaLogger, type KafkaSettings } from './lib/kafka-client';
 export { KafkaUnavailableError, TopicMismatchError } from './lib/kafka-errors';
 export { RoomProducer, type ProducedRecord, type RoomProducerOptions, type RoomRecord } from './lib/room-producer';
-export { ensureTopics, fetchLogEndOffsets, probeKafka, type TopicSpec } from './lib/topics';
+export { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka, type TopicSpec } from './lib/topics';

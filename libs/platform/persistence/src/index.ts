@@ -2,6 +2,7 @@
 // worker's fenced store.
 export { DatabaseError, ensureDatabase, newEpoch, openDatabase, probeDatabase } from './lib/database';
 export type { OpenDatabaseOptions } from './lib/database';
+export { pruneHistoryBatch, type PruneBatch } from './lib/history-retention';
 export { MessageHistoryRepository } from './lib/message-history.repository';
 export { SequencerStore } from './lib/sequencer.store';
 export type {

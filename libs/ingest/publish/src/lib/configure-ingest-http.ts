@@ -1,4 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { accessLogMiddleware } from './access-log';
+import { IngestDrain } from './ingest-drain.service';
+import { requestIdMiddleware } from './request-id';
 import { RequestBodyError } from './request-body-error';
 
 export interface IngestHttpOptions {
@@ -8,10 +11,15 @@ export interface IngestHttpOptions {
 
 /**
  * HTTP wiring the ingest API needs before `listen`: create the app with `{ bodyParser: false }`
- * and call this, so the JSON parser is the only one and its size limit is ours.
+ * and call this. Order matters: the request id first (every later line carries it), then the
+ * access log, then the drain gate (a refused request's body is never read), and the JSON parser,
+ * the only one, with our size limit.
  */
 export function configureIngestHttp(app: NestExpressApplication, options: IngestHttpOptions): void {
   app.disable('x-powered-by');
+  app.use(requestIdMiddleware());
+  app.use(accessLogMiddleware());
+  app.use(app.get(IngestDrain).middleware());
   app.useBodyParser('json', { limit: options.maxBodyBytes });
   // Express recognises error middleware by its four parameters. Re-wrapping keeps the parser's
   // `type` (Nest would otherwise turn invalid JSON into an anonymous BadRequestException).

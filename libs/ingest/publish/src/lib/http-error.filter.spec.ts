@@ -3,6 +3,7 @@ import { AuthError } from '@seqcast/auth';
 import { KafkaUnavailableError } from '@seqcast/kafka';
 import { ApiError } from './api-error';
 import { HttpErrorFilter } from './http-error.filter';
+import { ingestMetrics } from './ingest.metrics';
 import { RequestBodyError } from './request-body-error';
 
 interface Captured {
@@ -30,7 +31,7 @@ function respond(exception: unknown, headersSent = false): Captured {
       captured.ended = true;
     },
   };
-  const request = { method: 'POST', originalUrl: '/v1/rooms/r/messages' };
+  const request = { method: 'POST', originalUrl: '/v1/rooms/r/messages?x=1', requestId: 'req-7', headers: {} };
   const host = { switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }) };
   new HttpErrorFilter().catch(exception, host as unknown as ArgumentsHost);
   return captured;
@@ -69,14 +70,22 @@ describe('HttpErrorFilter', () => {
     expect(res.headers['Retry-After']).toMatch(/^\d+$/);
     expect(res.body).toEqual({ error: { code: 'unavailable', message: expect.any(String) } });
     expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');
-    expect(logWarn).toHaveBeenCalledWith(expect.stringContaining('refused connection'));
+    expect(logWarn).toHaveBeenCalledWith({
+      event: 'http_error',
+      requestId: 'req-7',
+      method: 'POST',
+      path: '/v1/rooms/r/messages',
+      status: 503,
+      code: 'unavailable',
+      detail: expect.stringContaining('refused connection'),
+    });
   });
 
   it('sends Retry-After for 503 ApiErrors and logs their cause', () => {
     const res = respond(ApiError.unavailable('history unavailable', new Error('ECONNREFUSED 127.0.0.1:5432')));
     expect(res).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
     expect(res.body).toEqual({ error: { code: 'unavailable', message: 'history unavailable' } });
-    expect(logWarn).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
+    expect(logWarn).toHaveBeenCalledWith(expect.objectContaining({ detail: expect.stringContaining('ECONNREFUSED') }));
   });
 
   it('maps body-parser errors by type, wrapped or raw', () => {
@@ -126,8 +135,21 @@ describe('HttpErrorFilter', () => {
     const res = respond(bug);
     expect(res).toMatchObject({ status: 500, body: { error: { code: 'internal', message: 'internal server error' } } });
     expect(JSON.stringify(res.body)).not.toContain('secret');
-    expect(logError).toHaveBeenCalledWith(expect.stringContaining(bug.stack ?? 'missing stack'));
+    expect(logError).toHaveBeenCalledWith(
+      expect.objectContaining({ requestId: 'req-7', detail: expect.stringContaining(bug.stack ?? 'missing stack') }),
+    );
     expect(respond('a thrown string')).toMatchObject({ status: 500, body: { error: { code: 'internal' } } });
+  });
+
+  it('counts every rejection by its code', async () => {
+    const count = async (code: string) =>
+      (await ingestMetrics.rejectedRequests.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
+    const before = { forbidden: await count('forbidden'), unauthorized: await count('unauthorized') };
+    respond(ApiError.forbidden('no'));
+    respond(ApiError.forbidden('no'));
+    respond(new AuthError('token expired'));
+    expect(await count('forbidden')).toBe(before.forbidden + 2);
+    expect(await count('unauthorized')).toBe(before.unauthorized + 1);
   });
 
   it('only ends the response when headers are already out', () => {

@@ -3,6 +3,8 @@ import { AuthError } from '@seqcast/auth';
 import { type ErrorCode, ErrorCode as Codes, errorEnvelope } from '@seqcast/contracts';
 import { KafkaUnavailableError } from '@seqcast/kafka';
 import { ApiError, RETRY_AFTER_SECONDS } from './api-error';
+import { type IngestRequest, pathOf } from './http-types';
+import { ingestMetrics } from './ingest.metrics';
 import { RequestBodyError } from './request-body-error';
 
 /** What the filter needs of the platform response (Express). */
@@ -12,12 +14,6 @@ export interface ErrorResponse {
   setHeader(name: string, value: string): unknown;
   json(body: unknown): unknown;
   end(): unknown;
-}
-
-interface RequestLine {
-  method?: string;
-  originalUrl?: string;
-  url?: string;
 }
 
 interface Problem {
@@ -31,10 +27,21 @@ interface Problem {
 
 const INTERNAL_MESSAGE = 'internal server error';
 
+/** The filter's log line for a 5xx: JSON in the logger's `message`, joined to the access line by requestId. */
+export interface ErrorLine {
+  event: 'http_error';
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+}
+
 /**
  * The single place an HTTP error becomes a response: always `{ error: { code, message } }`, never
  * Nest's default body or a stack trace. Unknown errors are bugs: logged with their stack here,
- * answered with a bare 500.
+ * answered with a bare 500. Every rejection is counted by code.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -43,11 +50,20 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const response = http.getResponse<ErrorResponse>();
-    const request = http.getRequest<RequestLine>();
+    const request = http.getRequest<IngestRequest>();
     const problem = toProblem(exception);
+    ingestMetrics.rejectedRequests.inc({ code: problem.code });
 
     if (problem.log) {
-      const line = `${request.method ?? '?'} ${request.originalUrl ?? request.url ?? '?'} -> ${problem.status}: ${problem.log.detail}`;
+      const line: ErrorLine = {
+        event: 'http_error',
+        requestId: request.requestId ?? '-',
+        method: request.method ?? '?',
+        path: pathOf(request),
+        status: problem.status,
+        code: problem.code,
+        detail: problem.log.detail,
+      };
       if (problem.log.level === 'error') this.logger.error(line);
       else this.logger.warn(line);
     }

@@ -8,6 +8,7 @@ import { BearerAuthGuard } from './bearer-auth.guard';
 import { HistoryController } from './history.controller';
 import { HistoryService } from './history.service';
 import { HttpErrorFilter } from './http-error.filter';
+import { IngestDrain } from './ingest-drain.service';
 import {
   HISTORY_DATA_SOURCE,
   HISTORY_READER,
@@ -23,7 +24,8 @@ import { PublishService } from './publish.service';
 /**
  * The ingest HTTP API: publish, batch publish and history, with bearer auth and the error envelope
  * (HttpErrorFilter is registered app-wide so even unknown routes and body-parser failures get it).
- * Pair with `configureIngestHttp(app, ...)`, which installs the size-limited JSON parser.
+ * Pair with `configureIngestHttp(app, ...)`, which installs request ids, the access log, the drain
+ * gate and the size-limited JSON parser. Drains on shutdown (see IngestDrain).
  */
 @Module({})
 export class IngestPublishModule {
@@ -56,6 +58,7 @@ export class IngestPublishModule {
         BearerAuthGuard,
         PublishService,
         HistoryService,
+        IngestDrain,
       ],
     };
   }

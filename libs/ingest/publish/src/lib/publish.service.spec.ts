@@ -3,6 +3,7 @@ import type { Principal } from '@seqcast/auth';
 import { ingestRecordSchema } from '@seqcast/contracts';
 import { KafkaUnavailableError, type ProducedRecord, type RoomRecord } from '@seqcast/kafka';
 import { ApiError } from './api-error';
+import { ingestMetrics } from './ingest.metrics';
 import type { RecordProducer } from './ingest-publish.options';
 import { buildIngestRecord, PublishService } from './publish.service';
 
@@ -154,6 +155,24 @@ describe('PublishService', () => {
     await expect(service.publish(alice, message)).rejects.toBeInstanceOf(KafkaUnavailableError);
     producer.brokerDown = false;
     await expect(service.publish(alice, message)).resolves.toMatchObject({ offset: 0 });
+  });
+
+  it('counts accepted messages and times acknowledged sends only', async () => {
+    const { producer, service } = setup();
+    const accepted = async () => (await ingestMetrics.acceptedMessages.get()).values[0]?.value ?? 0;
+    const timed = async () =>
+      (await ingestMetrics.produceLatency.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    const before = { accepted: await accepted(), timed: await timed() };
+    await service.publish(alice, { roomId: 'lobby', clientMsgId: 'a', payload: 1 });
+    await service.publishBatch(alice, [
+      { roomId: 'lobby', clientMsgId: 'b', payload: 2 },
+      { roomId: 'team-1:x', clientMsgId: 'c', payload: 3 },
+    ]);
+    producer.brokerDown = true;
+    await expect(service.publish(alice, { roomId: 'lobby', clientMsgId: 'd', payload: 4 })).rejects.toThrow();
+    await expect(service.publish(alice, { roomId: 'team-2:x', clientMsgId: 'e', payload: 5 })).rejects.toThrow();
+    expect(await accepted()).toBe(before.accepted + 3);
+    expect(await timed()).toBe(before.timed + 2);
   });
 
   it('treats an acknowledgement count that does not match the records as a bug', async () => {

@@ -3,6 +3,7 @@ import { canAccessRoom, type Principal } from '@seqcast/auth';
 import type { BatchPublishResult, IngestRecord, JsonValue, PublishResult } from '@seqcast/contracts';
 import type { RoomRecord } from '@seqcast/kafka';
 import { ApiError } from './api-error';
+import { ingestMetrics } from './ingest.metrics';
 import {
   type Clock,
   INGEST_CLOCK,
@@ -35,6 +36,8 @@ export function buildIngestRecord(message: OutgoingMessage, senderId: string, se
 /**
  * The write path: authorize, build IngestRecords, write them in one producer call and answer only
  * once Kafka acknowledged them (the producer uses acks=-1), so a 202 means the message is durable.
+ * On shutdown the producer is disconnected only after IngestDrain saw every request answered, and
+ * its disconnect waits for queued sends, so nothing accepted is dropped.
  */
 @Injectable()
 export class PublishService implements OnModuleInit, OnApplicationShutdown {
@@ -77,10 +80,15 @@ export class PublishService implements OnModuleInit, OnApplicationShutdown {
       roomId: m.roomId,
       value: JSON.stringify(buildIngestRecord(m, principal.userId, sentAt)),
     }));
+    const stopTimer = ingestMetrics.produceLatency.startTimer();
     const produced = await this.producer.send(this.options.messagesTopic, records);
+    // Only acknowledged sends are timed: failures are counted as rejects (503), and a refused
+    // connection answering in a millisecond would otherwise drag the quantiles down.
+    stopTimer();
     if (produced.length !== messages.length) {
       throw new Error(`producer acknowledged ${produced.length} records for ${messages.length} sent`);
     }
+    ingestMetrics.acceptedMessages.inc(messages.length);
     return messages.map((m, i) => ({
       roomId: m.roomId,
       clientMsgId: m.clientMsgId,

@@ -6,11 +6,14 @@ import {
   WORKER_FAULTS,
   WORKER_KAFKA,
 } from './ordering-worker.options';
+import { HistoryRetentionService } from './history-retention.service';
 import { OrderingWorkerService } from './ordering-worker.service';
 
 /**
- * The ordering worker as a Nest module: it starts consuming on application bootstrap and leaves
- * the group cleanly before shutdown. The host owns (and closes) the Kafka client and DataSource.
+ * The ordering worker as a Nest module: it starts consuming on application bootstrap and, on
+ * shutdown, finishes the batches in flight and leaves the group before the host closes anything;
+ * history retention runs beside it when configured. The host owns (and closes) the Kafka client
+ * and DataSource.
  */
 @Module({})
 export class OrderingWorkerModule {
@@ -28,8 +31,9 @@ export class OrderingWorkerModule {
         },
         ...(options.faults ? [{ provide: WORKER_FAULTS, useValue: options.faults }] : []),
         OrderingWorkerService,
+        HistoryRetentionService,
       ],
-      exports: [OrderingWorkerService],
+      exports: [OrderingWorkerService, HistoryRetentionService],
     };
   }
 }

@@ -24,6 +24,16 @@ export interface OrderingWorkerSettings {
   /** kafkajs consumer session timeout and heartbeat interval (defaults 30 s / 3 s). */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** How often the consumer lag gauge is refreshed besides on every batch (default 5 s). */
+  lagIntervalMs?: number;
+  /**
+   * HISTORY_RETENTION_HOURS: messages sequenced longer ago are pruned (never a room's newest, never
+   * one not yet published). 0 or absent keeps history forever. Fractions are allowed (tests).
+   */
+  historyRetentionHours?: number;
+  /** Pause between pruning runs (default 60 s) and rows per DELETE (default 500). */
+  pruneIntervalMs?: number;
+  pruneBatchSize?: number;
 }
 
 /** Which batch a fault hook interrupts. */

@@ -16,6 +16,16 @@
  * - Database and Kafka errors retry the batch with backoff and never skip it; poison records are
  *   dead-lettered by the sequencing rule, so they cannot block a partition.
  * Kafka offsets are committed after each batch only as a courtesy (faster restarts).
+ *
+ * Shutdown (stop(), run by Nest before the app closes): no new batch starts; the batches in flight
+ * finish their transaction and publish their events; then the consumer disconnects, which sends
+ * LeaveGroup so the remaining workers rebalance at once instead of after the session timeout. If
+ * the process is killed before that (forced exit), a batch's transaction is atomic: it is either
+ * committed with its position or rolled back, and the next owner resumes from the stored position
+ * and republishes anything committed but unpublished (outbox).
+ *
+ * Metrics (worker.metrics.ts): counts per batch, transaction and publish latency, and consumer lag
+ * per assigned partition (log end offset − position), refreshed on every batch and on a timer.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -28,7 +38,15 @@ import {
   Optional,
 } from '@nestjs/common';
 import type { Message } from '@seqcast/contracts';
-import { type Admin, type Consumer, type EachBatchPayload, type Kafka, RoomProducer } from '@seqcast/kafka';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  fetchCommittedOffsets,
+  fetchLogEndOffsets,
+  type Kafka,
+  RoomProducer,
+} from '@seqcast/kafka';
 import { type DataSource, type PartitionClaim, SequencerStore } from '@seqcast/persistence';
 import {
   type FaultContext,
@@ -40,8 +58,10 @@ import {
   type WorkerFaults,
 } from './ordering-worker.options';
 import { decodeRecord, type InputRecord, lookupKeys, sequenceRecords } from './sequencer';
+import { workerMetrics } from './worker.metrics';
 
 const OUTBOX_PAGE = 500;
+const DEFAULT_LAG_INTERVAL_MS = 5_000;
 
 interface PartitionState {
   claim: PartitionClaim;
@@ -83,6 +103,14 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   private readonly timers = new Set<NodeJS.Timeout>();
   private wakeSleepers = new Set<() => void>();
   private shuttingDown: Promise<void> | undefined;
+  /** Batches between entering onBatch and returning from it (for the drain log line). */
+  private batchesInFlight = 0;
+  /** Last known position per assigned partition (claims and commits), for the lag gauge. */
+  private positions = new Map<number, number>();
+  private lagTimer: NodeJS.Timeout | undefined;
+  private refreshingLag = false;
+  /** Set when kafkajs gave up on the consumer (a crash it will not restart from). */
+  private consumerFailure: string | undefined;
 
   constructor(
     @Inject(ORDERING_WORKER_SETTINGS) private readonly settings: OrderingWorkerSettings,
@@ -121,6 +149,9 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       allowAutoTopicCreation: false,
       sessionTimeout: this.settings.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: this.settings.heartbeatIntervalMs ?? 3_000,
+      // A drain waits for the fetch in flight; an idle long poll of kafkajs' default 5 s would hold
+      // the partitions that long. At most one empty fetch per second per broker is the price.
+      maxWaitTimeInMs: 1_000,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -128,6 +159,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.logger.error(`Kafka consumer crashed (restart: ${payload.restart}): ${describe(payload.error)}`);
+      if (!payload.restart) this.consumerFailure = `Kafka consumer stopped after: ${describe(payload.error)}`;
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [messagesTopic], fromBeginning: true });
@@ -138,16 +170,37 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       eachBatch: (payload) => this.onBatch(payload),
     });
     if (this.state === 'starting') this.state = 'running';
+    const lagInterval = this.settings.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS;
+    this.lagTimer = setInterval(() => void this.refreshLag(), lagInterval);
+    this.lagTimer.unref();
     this.logger.log(`worker ${this.owner} consuming ${messagesTopic} in group ${groupId}`);
+  }
+
+  /** Partitions of the messages topic Kafka currently assigns to this worker, ascending. */
+  get assignedPartitions(): number[] {
+    return [...this.assigned].sort((a, b) => a - b);
+  }
+
+  /** Readiness: throws unless this worker is consuming (not stopped, crashed or given up by kafkajs). */
+  assertConsuming(): void {
+    if (this.consumerFailure) throw new Error(this.consumerFailure);
+    if (!this.running) throw new Error(`worker is ${this.state}`);
   }
 
   /** Leaves the group after the batches in flight finish; idempotent. */
   async stop(): Promise<void> {
     if (this.state === 'idle' || this.state === 'stopped') return;
-    if (this.state !== 'crashed') this.state = 'stopping';
+    const started = Date.now();
+    if (this.state !== 'crashed') {
+      this.state = 'stopping';
+      this.logger.log(
+        `worker ${this.owner} stopping: finishing ${this.batchesInFlight} batch(es) in flight, then leaving group ` +
+          `${this.settings.groupId}`,
+      );
+    }
     await this.shutdown();
     this.state = 'stopped';
-    this.logger.log(`worker ${this.owner} stopped`);
+    this.logger.log(`worker ${this.owner} stopped and left the group in ${Date.now() - started} ms`);
   }
 
   private shutdown(): Promise<void> {
@@ -159,6 +212,8 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     this.timers.forEach((timer) => clearTimeout(timer));
     this.timers.clear();
     this.wakeSleepers.forEach((wake) => wake());
+    clearInterval(this.lagTimer);
+    // disconnect() waits for the batches in flight (eachBatch returns), then sends LeaveGroup.
     await this.consumer
       ?.disconnect()
       .catch((error: unknown) => this.logger.warn(`consumer disconnect: ${describe(error)}`));
@@ -166,11 +221,20 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       .disconnect()
       .catch((error: unknown) => this.logger.warn(`producer disconnect: ${describe(error)}`));
     await this.admin?.disconnect().catch((error: unknown) => this.logger.warn(`admin disconnect: ${describe(error)}`));
+    // Whoever owns the partitions now reports their lag.
+    this.forgetPartitions([...this.positions.keys(), ...this.assigned]);
+    workerMetrics.assignedPartitions.set(0);
   }
 
   private onGroupJoin(partitions: number[]): void {
     this.joinCount++;
+    this.consumerFailure = undefined;
+    const revoked = [...this.assigned].filter((partition) => !partitions.includes(partition));
+    this.forgetPartitions(revoked);
+    // Positions of partitions kept may have moved under another owner meanwhile: re-learn them.
+    this.positions = new Map();
     this.assigned = new Set(partitions);
+    workerMetrics.assignedPartitions.set(partitions.length);
     // Any rejoin invalidates every claim: each partition is claimed afresh on its next batch.
     this.partitionStates = new Map();
     this.timers.forEach((timer) => clearTimeout(timer));
@@ -184,6 +248,15 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
+    this.batchesInFlight++;
+    try {
+      await this.runBatch(payload);
+    } finally {
+      this.batchesInFlight--;
+    }
+  }
+
+  private async runBatch(payload: EachBatchPayload): Promise<void> {
     const join = this.joinCount;
     const { partition } = payload.batch;
     const current = () =>
@@ -204,6 +277,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
         // Whatever the partition state was, it may be half-done (e.g. a claim whose outbox replay
         // failed); the retry starts from a fresh claim, which is always safe.
         this.partitionStates.delete(partition);
+        workerMetrics.batchFailures.inc();
         const delay = Math.min(
           (this.settings.retryInitialMs ?? 200) * 2 ** (attempt - 1),
           this.settings.retryMaxMs ?? 5_000,
@@ -247,6 +321,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     }
     payload.resolveOffset(String(lastOffset));
     await this.commitKafkaOffset(partition, lastOffset + 1);
+    this.setLag(partition, Number(batch.highWatermark) - state.nextOffset);
   }
 
   /** Claims the partition in the current epoch, rotating the epoch if the input log was reset. */
@@ -264,6 +339,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       const after = await this.logOffsets(partition);
       if (claim.nextOffset > after.high) {
         const { epoch, rotated } = await this.store.rotateEpoch(claim.epoch);
+        if (rotated) workerMetrics.epochRotations.inc();
         this.logger.warn(
           `partition ${partition}: stored position ${claim.nextOffset} is beyond the log end ${after.high} of ` +
             `${this.settings.messagesTopic}, so the input log was reset (topic recreated?): epoch ${claim.epoch} → ` +
@@ -286,6 +362,8 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
         `claimed partition ${partition} gen ${claim.generation} from offset ${claim.nextOffset} (epoch ${claim.epoch})`,
       );
       if (claim.nextOffset < after.low) await this.skipVanished(state, after.low);
+      this.positions.set(partition, state.nextOffset);
+      this.setLag(partition, after.high - state.nextOffset);
       return state;
     }
     throw new Error(`partition ${partition}: log reset detected again right after rotating the epoch`);
@@ -310,6 +388,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
         `before being sequenced; continuing at ${logStart}`,
     );
     state.nextOffset = logStart;
+    this.positions.set(state.claim.partition, logStart);
   }
 
   /**
@@ -354,6 +433,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       lastOffset,
       messages,
     });
+    const stopTimer = workerMetrics.batchDuration.startTimer();
     const outcome = await this.store.commitBatch(claim, {
       fromOffset: state.nextOffset,
       nextOffset: lastOffset + 1,
@@ -365,8 +445,13 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       this.fence(state, outcome.reason);
       return undefined;
     }
+    stopTimer();
     state.nextOffset = lastOffset + 1;
+    this.positions.set(claim.partition, state.nextOffset);
     const { messages, duplicates, deadLetters } = outcome.result;
+    workerMetrics.sequencedMessages.inc(messages.length);
+    workerMetrics.duplicatesDropped.inc(duplicates.length);
+    workerMetrics.deadLetters.inc(deadLetters.length);
     const line =
       `partition ${claim.partition} batch of ${records.length} (offsets ${firstOffset}-${lastOffset}): ` +
       `${messages.length} sequenced, ${duplicates.length} duplicates, ${deadLetters.length} dead-lettered`;
@@ -397,6 +482,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     }
     if (!(await this.markPublished(state, state.nextOffset))) return;
     if (count > 0) {
+      workerMetrics.republishedMessages.inc(count);
       this.logger.log(
         `partition ${claim.partition}: republished ${count} stored messages from offset ${from} (outbox)`,
       );
@@ -405,11 +491,13 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
 
   private async sendEvents(partition: number, messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
+    const stopTimer = workerMetrics.publishDuration.startTimer();
     await this.producer.sendToPartition(
       this.settings.eventsTopic,
       partition,
       messages.map((message) => ({ roomId: message.roomId, value: JSON.stringify(message) })),
     );
+    stopTimer();
   }
 
   private async markPublished(state: PartitionState, offset: number): Promise<boolean> {
@@ -433,6 +521,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   private fence(state: PartitionState, reason: string): void {
     const { partition, generation } = state.claim;
     state.fenced = true;
+    workerMetrics.fencedBatches.inc();
     if (this.partitionStates.get(partition) !== state) {
       // A batch from before the last rejoin: the current claim is someone else's business.
       this.logger.warn(`partition ${partition}: stale batch (gen ${generation}) refused: ${reason}`);
@@ -452,6 +541,44 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       this.consumer?.resume([{ topic: this.settings.messagesTopic, partitions: [partition] }]);
     }, this.settings.fencedPauseMs ?? 5_000);
     this.timers.add(timer);
+  }
+
+  private setLag(partition: number, lag: number): void {
+    if (!this.assigned.has(partition) || !Number.isFinite(lag)) return;
+    workerMetrics.consumerLag.set({ partition: String(partition) }, Math.max(0, lag));
+  }
+
+  private forgetPartitions(partitions: number[]): void {
+    for (const partition of partitions) {
+      this.positions.delete(partition);
+      workerMetrics.consumerLag.remove({ partition: String(partition) });
+    }
+  }
+
+  /**
+   * The timer side of the lag gauge: partitions that receive no batches (idle, or stuck behind a
+   * failing database) must still report. One offsets request per tick; the committed offset stands
+   * in for the position of a partition not claimed since the last join.
+   */
+  private async refreshLag(): Promise<void> {
+    if (!this.running || !this.admin || this.assigned.size === 0 || this.refreshingLag) return;
+    this.refreshingLag = true;
+    try {
+      const { messagesTopic, groupId } = this.settings;
+      const ends = await fetchLogEndOffsets(this.admin, messagesTopic);
+      const unknown = [...this.assigned].filter((partition) => !this.positions.has(partition));
+      const committed = unknown.length > 0 ? await fetchCommittedOffsets(this.admin, groupId, messagesTopic) : undefined;
+      for (const partition of this.assigned) {
+        const end = ends.get(partition);
+        const position = this.positions.get(partition) ?? committed?.get(partition);
+        if (end !== undefined && position !== undefined) this.setLag(partition, end - position);
+      }
+    } catch (error) {
+      // The next tick tries again; readiness reports a Kafka that does not answer.
+      this.logger.debug(`consumer lag refresh failed: ${describe(error)}`);
+    } finally {
+      this.refreshingLag = false;
+    }
   }
 
   private crash(error: SimulatedCrash): void {

@@ -3,7 +3,7 @@ import { createKafka } from './kafka-client';
 import { KafkaUnavailableError, TopicMismatchError } from './kafka-errors';
 import { RoomProducer } from './room-producer';
 import { brokers, uniqueName } from './kafka-test-support.int';
-import { ensureTopics, fetchLogEndOffsets, probeKafka } from './topics';
+import { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka } from './topics';
 
 describe('topics (real broker)', () => {
   const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-topics' });
@@ -110,6 +110,19 @@ describe('topics (real broker)', () => {
         [2, 3],
       ]),
     );
+  });
+
+  it('fetchCommittedOffsets returns what a group committed, leaving out partitions it never did', async () => {
+    const topic = fresh();
+    const groupId = uniqueName('g');
+    await ensureTopics(kafka, [{ name: topic, partitions: 3 }]);
+    expect(await fetchCommittedOffsets(admin, groupId, topic)).toEqual(new Map());
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 1, offset: '0' }] });
+    try {
+      expect(await fetchCommittedOffsets(admin, groupId, topic)).toEqual(new Map([[1, 0]]));
+    } finally {
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
   });
 
   it('probeKafka passes when the topics exist and names a missing one', async () => {

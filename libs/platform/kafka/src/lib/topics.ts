@@ -81,6 +81,18 @@ export async function fetchLogEndOffsets(admin: Admin, topic: string): Promise<M
 }
 
 /**
+ * The group's committed offset (the next offset it would read) per partition of `topic`; partitions
+ * the group never committed are left out.
+ */
+export async function fetchCommittedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  const groups = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const partitions = groups.find((entry) => entry.topic === topic)?.partitions ?? [];
+  return new Map(
+    partitions.filter(({ offset }) => Number(offset) >= 0).map(({ partition, offset }) => [partition, Number(offset)]),
+  );
+}
+
+/**
  * Readiness: throws if the broker cannot be reached within a few seconds or a topic is missing.
  * Lists topics rather than fetching their metadata so a missing topic is never auto-created.
  */

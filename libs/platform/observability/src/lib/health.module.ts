@@ -1,6 +1,7 @@
 import { type DynamicModule, type FactoryProvider, type ModuleMetadata, Module } from '@nestjs/common';
 import { HealthController } from './health.controller';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check';
+import { ShutdownState } from './shutdown-state';
 
 export interface HealthModuleOptions {
   imports?: ModuleMetadata['imports'];
@@ -17,6 +18,7 @@ export class HealthModule {
       imports: options.imports ?? [],
       controllers: [HealthController],
       providers: [
+        ShutdownState,
         {
           provide: READINESS_CHECKS,
           inject: options.inject ?? [],

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DatabaseError, ensureDatabase, openDatabase, probeDatabase } from './database';
+import { pruneHistoryBatch } from './history-retention';
 import { MessageHistoryRepository } from './message-history.repository';
 import { type PartitionClaim, type SequencedBatch, SequencerStore } from './sequencer.store';
 
@@ -73,7 +74,7 @@ describe('opening the database', () => {
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => openDatabase({ url: db.url, runMigrations: true })));
     try {
       const applied: { name: string }[] = await a.query('SELECT name FROM migrations');
-      expect(applied.map((m) => m.name)).toEqual(['InitialSchema1764288000000']);
+      expect(applied.map((m) => m.name)).toEqual(['InitialSchema1764288000000', 'HistoryRetentionIndex1764892800000']);
       const pending = await a.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
       const epoch = await new MessageHistoryRepository(b).currentEpoch();
@@ -306,5 +307,55 @@ describe('message store', () => {
     expect(await store.skipTo(reclaimed, 20)).toBe(true);
     expect(await store.skipTo(reclaimed, 15)).toBe(false); // never moves backwards
     expect(await position(dataSource, reclaimed)).toMatchObject({ nextOffset: 20, publishedOffset: 12 });
+  });
+  it('prunes old messages in batches, never a room head, an unpublished message or another partition', async () => {
+    const claim = await store.claim({ topic: TOPIC, partition: 7, owner: 'w1', initialOffset: 100 });
+    const e = claim.epoch;
+    const old = '2026-01-01T00:00:00.000Z';
+    const recent = '2026-03-01T00:00:00.000Z';
+    const at = (sequencedAt: string) => ({ sequencedAt });
+    await commit(store, claim, 100, {
+      messages: [
+        message(e, 'keep-a', 100, null, at(old)),
+        message(e, 'keep-a', 101, 100, at(old)),
+        message(e, 'keep-a', 102, 101, at(old)), // old, but the room's newest
+        message(e, 'keep-b', 103, null, at(old)),
+        message(e, 'keep-b', 104, 103, at(recent)),
+        message(e, 'keep-c', 105, null, at(old)),
+        message(e, 'keep-c', 106, 105, at(old)), // seq >= published_offset below: still in the outbox
+        message(e, 'keep-c', 107, 106, at(recent)),
+      ],
+      deadLetters: [],
+    });
+    expect(await store.markPublished(claim, 106)).toBe(true);
+    const other = await store.claim({ topic: TOPIC, partition: 8, owner: 'w1', initialOffset: 100 });
+    await commit(store, other, 100, {
+      messages: [message(e, 'other-p', 100, null, at(old)), message(e, 'other-p', 101, 100, at(old))],
+      deadLetters: [],
+    });
+    expect(await store.markPublished(other, 102)).toBe(true);
+
+    const request = { topic: TOPIC, partitions: [7], olderThan: new Date('2026-02-01T00:00:00Z'), limit: 2 };
+    expect(await pruneHistoryBatch(dataSource, request)).toBe(2);
+    expect(await pruneHistoryBatch(dataSource, request)).toBe(2);
+    expect(await pruneHistoryBatch(dataSource, request)).toBe(0);
+    expect(await pruneHistoryBatch(dataSource, { ...request, topic: 'another.topic', partitions: [8] })).toBe(0);
+    expect(await pruneHistoryBatch(dataSource, { ...request, partitions: [] })).toBe(0);
+
+    const left: { room_id: string; seq: string }[] = await dataSource.query(
+      `SELECT room_id, seq FROM seqcast_messages WHERE epoch = $1 AND partition IN (7, 8) ORDER BY partition, seq`,
+      [e],
+    );
+    expect(left.map((r) => `${r.room_id}/${r.seq}`)).toEqual([
+      'keep-a/102',
+      'keep-b/104',
+      'keep-c/106',
+      'keep-c/107',
+      'other-p/100',
+      'other-p/101',
+    ]);
+    // The survivor still names its pruned predecessor: readers see the truncation in the chain.
+    expect(await history.findAfter('keep-a', -1, 10)).toEqual([message(e, 'keep-a', 102, 101, at(old))]);
+    expect(await history.headSeq('keep-a')).toBe(102);
   });
 });

@@ -7,11 +7,13 @@ const PK = 'pk_seqcast_messages';
 /**
  * One sequenced message. `seq` is the Kafka offset of the first accepted copy, so it is unique
  * per (epoch, room) and, per partition, increases with the input log; `prev_seq` chains a room.
- * The (epoch, partition, seq) index serves the outbox scan after a crash.
+ * The (epoch, partition, seq) index serves the outbox scan after a crash; the sequenced_at one,
+ * history retention.
  */
 @Entity({ name: 'seqcast_messages' })
 @Unique('uq_seqcast_messages_client_msg', ['epoch', 'roomId', 'clientMsgId'])
 @Index('ix_seqcast_messages_partition_seq', ['epoch', 'partition', 'seq'])
+@Index('ix_seqcast_messages_sequenced_at', ['sequencedAt'])
 export class MessageEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: PK })
   epoch!: string;

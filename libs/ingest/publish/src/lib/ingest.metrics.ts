@@ -1,0 +1,34 @@
+/**
+ * The ingest API's Prometheus metrics, on prom-client's default registry (served by the app's
+ * MetricsModule). Defined once per process at import; tests compare before/after values.
+ */
+import { Counter, Histogram } from 'prom-client';
+
+/** Acks from a healthy cluster take milliseconds; the top buckets catch the 10 s send deadline. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const ingestMetrics = {
+  /** Messages Kafka acknowledged (a batch counts each of its items): every one got a 202. */
+  acceptedMessages: new Counter({
+    name: 'seqcast_ingest_accepted_messages_total',
+    help: 'Messages acknowledged by Kafka and answered 202 (batch items count one each)',
+  }),
+  /** Requests answered with an error, by the protocol's error code. */
+  rejectedRequests: new Counter({
+    name: 'seqcast_ingest_rejected_requests_total',
+    help: 'Requests answered with an error envelope, by error code',
+    labelNames: ['code'] as const,
+  }),
+  /** One observation per acknowledged producer call (one request, single or batch). */
+  produceLatency: new Histogram({
+    name: 'seqcast_ingest_produce_latency_seconds',
+    help: 'Time from handing records to the producer until Kafka acknowledged them (acks=all)',
+    buckets: LATENCY_BUCKETS,
+  }),
+  /** `route` is the matched route pattern (bounded), `unmatched` when no route took the request. */
+  httpRequests: new Counter({
+    name: 'seqcast_ingest_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+  }),
+};

@@ -1,0 +1,64 @@
+/**
+ * A throw-away single-node Kafka broker of this test's own, via tools/kafka/kafka.sh, so a test can
+ * stop and restart "the broker" without touching the shared one on 9092 other suites use. Ports are
+ * picked free at start, data lives in a temporary directory removed by `destroy()`.
+ * (The ingest lib's tests have a copy: features cannot share code.)
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const KAFKA_SH = resolve(__dirname, '../../../../../tools/kafka/kafka.sh');
+
+export interface DedicatedKafka {
+  /** `127.0.0.1:<port>`, for KAFKA_BROKERS / createKafka. */
+  broker: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops the broker if running and removes its data. */
+  destroy(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((ok) => server.close(() => ok()));
+  return port;
+}
+
+export async function createDedicatedKafka(): Promise<DedicatedKafka> {
+  const localDir = await mkdtemp(join(tmpdir(), 'seqcast-kafka-'));
+  const port = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+  const env = {
+    ...process.env,
+    SEQCAST_LOCAL_DIR: localDir,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(controllerPort),
+    KAFKA_HEAP: '256m',
+    KAFKA_START_TIMEOUT_S: '40',
+  };
+  const kafkaSh = async (command: 'start' | 'stop') => {
+    try {
+      await run('bash', [KAFKA_SH, command], { env, timeout: 60_000 });
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      throw new Error(`kafka.sh ${command} failed: ${stderr || stdout || String(error)}`);
+    }
+  };
+  return {
+    broker: `127.0.0.1:${port}`,
+    start: () => kafkaSh('start'),
+    stop: () => kafkaSh('stop'),
+    destroy: async () => {
+      await kafkaSh('stop').catch(() => undefined);
+      await rm(localDir, { recursive: true, force: true });
+    },
+  };
+}
