@@ -28,6 +28,8 @@ export async function freePort(): Promise<number> {
 export class ServiceProcess {
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
+  /** How the process ended: exit code, or the signal that ended it (null while running). */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(
     readonly name: ServiceName,
@@ -44,6 +46,11 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** Started and not exited (yet). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   async start(): Promise<void> {
     const logDir = join(workspaceRoot, 'tmp/e2e-logs');
     mkdirSync(logDir, { recursive: true });
@@ -56,7 +63,12 @@ export class ServiceProcess {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(code);
+      }),
+    );
     let exitCode: number | null | undefined;
     void this.exited.then((code) => (exitCode = code));
     await waitFor(

@@ -1,13 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { TEST_JWT_SECRET, createTestDatabase, testKafkaBrokers, uniqueTopics, type TestDatabase } from '@seqcast/testing';
-import { ServiceProcess, freePort } from './service-process';
+import { ServiceProcess, type ServiceName, freePort } from './service-process';
+
+export interface StackOptions {
+  partitions?: number;
+  /** edge-gateway instances started with the stack (default 1), each its own consumer group. */
+  gateways?: number;
+  /** Extra environment for every edge-gateway of this stack (e.g. ack timeout, backlog bounds). */
+  gatewayEnv?: Record<string, string>;
+}
 
 export interface Stack {
   ingest: ServiceProcess;
   worker: ServiceProcess;
+  /** The first gateway (the only one unless `gateways` > 1). */
   gateway: ServiceProcess;
+  /** The gateways started with the stack, in order. */
+  gateways: ServiceProcess[];
   database: TestDatabase;
   env: Record<string, string>;
+  /**
+   * Starts one more instance of a service on this stack's database and topics (a replacement in a
+   * rolling restart, another gateway), waits for it to be ready; `stop()` stops it too.
+   */
+  spawn(name: ServiceName, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -15,7 +31,7 @@ export interface Stack {
  * The three built services as real processes on one fresh database and fresh topics, wired the way
  * an operator would (environment variables only).
  */
-export async function startStack(options: { partitions?: number } = {}): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const database = await createTestDatabase();
   const topics = uniqueTopics('e2e');
   const run = randomBytes(3).toString('hex');
@@ -30,21 +46,46 @@ export async function startStack(options: { partitions?: number } = {}): Promise
     SEQCAST_JWT_SECRET: TEST_JWT_SECRET,
     WORKER_GROUP_ID: `e2e-worker-${run}`,
   };
-  // The worker creates the schema and topics first; the others then find them in place.
-  const worker = new ServiceProcess('ordering-worker', await freePort(), env, `ordering-worker-${run}`);
-  await worker.start();
-  const ingest = new ServiceProcess('ingest-api', await freePort(), env, `ingest-api-${run}`);
-  const gateway = new ServiceProcess('edge-gateway', await freePort(), { ...env, GATEWAY_INSTANCE_ID: `e2e-gw-${run}` }, `edge-gateway-${run}`);
-  await Promise.all([ingest.start(), gateway.start()]);
-  return {
-    ingest,
-    worker,
-    gateway,
-    database,
-    env,
-    async stop() {
-      await Promise.all([ingest.stop(), gateway.stop(), worker.stop()]);
-      await database.drop();
-    },
+  const processes: ServiceProcess[] = [];
+  const started = new Map<ServiceName, number>();
+  const create = async (name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
+    const n = (started.get(name) ?? 0) + 1;
+    started.set(name, n);
+    const label = n === 1 ? `${name}-${run}` : `${name}-${run}-${n}`;
+    const serviceEnv = name === 'edge-gateway' ? { ...env, ...options.gatewayEnv, GATEWAY_INSTANCE_ID: `e2e-gw-${run}-${n}` } : env;
+    const service = new ServiceProcess(name, await freePort(), { ...serviceEnv, ...extraEnv }, label);
+    processes.push(service);
+    return service;
   };
+  const stopAll = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await database.drop();
+  };
+
+  try {
+    // The worker creates the schema and topics first; the others then find them in place.
+    const worker = await create('ordering-worker');
+    await worker.start();
+    const ingest = await create('ingest-api');
+    const gateways: ServiceProcess[] = [];
+    for (let i = 0; i < Math.max(1, options.gateways ?? 1); i++) gateways.push(await create('edge-gateway'));
+    await Promise.all([ingest.start(), ...gateways.map((g) => g.start())]);
+    return {
+      ingest,
+      worker,
+      gateway: gateways[0],
+      gateways,
+      database,
+      env,
+      async spawn(name, extraEnv) {
+        const service = await create(name, extraEnv);
+        await service.start();
+        return service;
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
 }
