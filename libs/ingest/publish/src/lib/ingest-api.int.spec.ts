@@ -2,18 +2,18 @@
  * The ingest HTTP API end to end in one process: the real module and HTTP setup on an ephemeral
  * port, driven with fetch, writing to the real broker (unique topic) and reading a fresh database.
  */
-import { type AddressInfo, createServer, type Server, type Socket, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { signToken } from '@seqcast/auth';
 import { type Admin, type Consumer, createKafka, ensureTopics, fetchLogEndOffsets, type Kafka } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
-// Test-only import of the harness (type:testing), which the feature boundary does not list.
 import {
   createTestDatabase,
   TEST_JWT_SECRET,
   type TestDatabase,
+  startTcpProxy,
   testKafkaBrokers,
   uniqueTopics,
   waitFor,
@@ -85,29 +85,6 @@ function envelope(code: string, message: string | RegExp = /.+/): unknown {
     error: {
       code,
       message: typeof message === 'string' ? expect.stringContaining(message) : expect.stringMatching(message),
-    },
-  };
-}
-
-/** A TCP pass-through to PostgreSQL whose plug can be pulled, to make the database really unreachable. */
-async function startPgProxy(target: { host: string; port: number }): Promise<{ port: number; cut(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => socket.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
     },
   };
 }
@@ -438,7 +415,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
 
     it('answers 503 with Retry-After when the database is unreachable for history reads', async () => {
       const databaseUrl = new URL(database.url);
-      const proxy = await startPgProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
+      const proxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
       databaseUrl.port = String(proxy.port);
       const flakyDataSource = await openDatabase({ url: databaseUrl.toString(), runMigrations: false });
       const flakyApi = await startApi({ kafka, dataSource: flakyDataSource, messagesTopic });

@@ -5,10 +5,17 @@
  */
 import { createKafka, ensureTopics, type Kafka } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
-import { createTestDatabase, type TestDatabase, uniqueTopics, waitFor } from '@seqcast/testing';
-import { createDedicatedKafka, type DedicatedKafka } from '../testing/dedicated-kafka.int';
+import {
+  createDedicatedKafka,
+  createTestDatabase,
+  type DedicatedKafka,
+  startTcpProxy,
+  type TcpProxy,
+  type TestDatabase,
+  uniqueTopics,
+  waitFor,
+} from '@seqcast/testing';
 import { type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
-import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.int';
 
 interface Readiness {
   status: number;

@@ -7,9 +7,16 @@ import { randomBytes } from 'node:crypto';
 import type { IngestRecord } from '@seqcast/contracts';
 import { createKafka, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
-import { createTestDatabase, type TestDatabase, uniqueTopics, waitFor } from '@seqcast/testing';
-import { createDedicatedKafka, type DedicatedKafka } from '../testing/dedicated-kafka.int';
-import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.int';
+import {
+  createDedicatedKafka,
+  createTestDatabase,
+  type DedicatedKafka,
+  startTcpProxy,
+  type TcpProxy,
+  type TestDatabase,
+  uniqueTopics,
+  waitFor,
+} from '@seqcast/testing';
 import { type RunningWorkerService, startWorkerService } from '../testing/worker-service.int';
 
 interface Readiness {

@@ -2,14 +2,13 @@
  * A throw-away single-node Kafka broker of this test's own, via tools/kafka/kafka.sh, so a test can
  * stop and restart "the broker" without touching the shared one on 9092 other suites use. Ports are
  * picked free at start, data lives in a temporary directory removed by `destroy()`.
- * (A copy lives in the ordering lib's tests.)
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port';
 
 const run = promisify(execFile);
 const KAFKA_SH = resolve(__dirname, '../../../../../tools/kafka/kafka.sh');
@@ -23,13 +22,6 @@ export interface DedicatedKafka {
   destroy(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
-}
 
 export async function createDedicatedKafka(): Promise<DedicatedKafka> {
   const localDir = await mkdtemp(join(tmpdir(), 'seqcast-kafka-'));

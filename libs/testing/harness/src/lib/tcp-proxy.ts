@@ -1,7 +1,6 @@
 /**
  * A loopback TCP pass-through whose plug can be pulled and put back on the same port: a dependency
  * that really becomes unreachable (established connections reset, new ones refused) and comes back.
- * (Kept beside the tests that use it; a copy lives in the ordering lib's tests for the same reason.)
  */
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 
