@@ -1,25 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { waitFor } from '@seqcast/testing';
 
 export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
 
 const workspaceRoot = join(__dirname, '../../../..');
-
-/** An ephemeral loopback port nobody is listening on (bound and released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * One built service (dist/apps/<name>/main.js) running as a real child process, its output in

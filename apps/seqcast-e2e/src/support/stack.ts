@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { TEST_JWT_SECRET, createTestDatabase, testKafkaBrokers, uniqueTopics, type TestDatabase } from '@seqcast/testing';
-import { ServiceProcess, type ServiceName, freePort } from './service-process';
+import {
+  TEST_JWT_SECRET,
+  createTestDatabase,
+  freePort,
+  testKafkaBrokers,
+  uniqueTopics,
+  type TestDatabase,
+} from '@seqcast/testing';
+import { ServiceProcess, type ServiceName } from './service-process';
 
 export interface StackOptions {
   partitions?: number;
