@@ -1,33 +1,14 @@
-/**
- * Helpers for this lib's integration tests. (This lib is data-access, so it cannot import the
- * type:testing harness; these are the few pieces it needs.)
- */
+/** Helpers for this lib's integration tests, on top of the shared harness. */
 import { randomBytes } from 'node:crypto';
+import { waitFor } from '@seqcast/testing';
 import type { Kafka } from 'kafkajs';
 
-export function brokers(): string[] {
-  const raw = process.env['KAFKA_BROKERS'];
-  return raw ? raw.split(',').map((b) => b.trim()) : ['127.0.0.1:9092'];
-}
+export { testKafkaBrokers as brokers } from '@seqcast/testing';
 
 export function uniqueName(prefix = 't'): string {
   return `${prefix}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
 }
 
-/** Polls until `probe` returns a value other than undefined/false, or fails naming `what`. */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 export interface ConsumedRecord {
   partition: number;
@@ -54,7 +35,7 @@ export async function consumeAll(kafka: Kafka, topic: string, expected: number):
         });
       },
     });
-    await waitFor(() => seen.length >= expected, `${expected} records on ${topic} (have ${seen.length})`);
+    await waitFor(() => seen.length >= expected, { timeoutMs: 20_000, what: `${expected} records on ${topic}` });
   } finally {
     await consumer.disconnect();
     const admin = kafka.admin();
