@@ -13,7 +13,9 @@ Context (dict):
   replicas     replica count when not autoscaled
   jwt          whether the service verifies JWTs (mounts SEQCAST_JWT_SECRET from a Secret)
   podNameEnv   optional env var name that receives the pod's name (downward API)
-  drainSeconds seconds the service may spend draining after SIGTERM (0 if it does not drain)
+  shutdownKey  key in `values` of the ms the service may spend shutting down after SIGTERM before it
+               exits on its own deadline (shutdownTimeoutMs, drainTimeoutMs); the grace period must
+               outlast preStopSleepSeconds + that, or Kubernetes kills the pod mid-shutdown
 */}}
 
 {{/* Environment shared by all three services; the names are the product's config surface (README). */}}
@@ -33,9 +35,14 @@ DATABASE_RUN_MIGRATIONS: {{ .Values.database.runMigrations | toString | quote }}
 {{- $fullname := include "seqcast.componentFullname" . }}
 {{- $preStop := int ($v.preStopSleepSeconds | default 0) }}
 {{- $grace := int $v.terminationGracePeriodSeconds }}
-{{- $needed := add $preStop (int .drainSeconds) }}
+{{- if not (hasKey $v .shutdownKey) }}
+{{- fail (printf "%s.%s is required" .valuesKey .shutdownKey) }}
+{{- end }}
+{{- /* Whole seconds the service may spend shutting down, rounded up. */}}
+{{- $shutdownSeconds := div (add (int (index $v .shutdownKey)) 999) 1000 }}
+{{- $needed := add $preStop $shutdownSeconds }}
 {{- if le $grace $needed }}
-{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + drain time (%d s): Kubernetes would kill the pod before it finished shutting down" .valuesKey $grace $needed) }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s (%d s + %d s = %d s): Kubernetes would kill the pod before it finished shutting down" .valuesKey $grace .shutdownKey $preStop $shutdownSeconds $needed) }}
 {{- end }}
 {{- $autoscaled := and (hasKey $v "autoscaling") $v.autoscaling.enabled }}
 {{- $envYaml := toYaml .env }}

@@ -1,8 +1,9 @@
 /**
  * Invariants that keep the chart honest against the code, asserted on what the real Helm engine
  * rendered: ports and probe paths are the ones the apps serve, every env var the chart sets is one
- * the app's own config schema reads (and the app would accept the whole environment), the grace
- * period outlasts preStop + drain, secrets stay in Secrets, and selectors select what they mean to.
+ * the app's own config schema reads (and the app would accept the whole environment), every knob
+ * the app reads is exposed (at the app's default), the grace period outlasts preStop + the app's
+ * own shutdown deadline, secrets stay in Secrets, and selectors select what they mean to.
  */
 import {
   type K8sObject,
@@ -17,10 +18,13 @@ import {
 import {
   SERVICES,
   defaultPort,
-  knownEnvNames,
+  effectiveEnv,
+  ownEnvNames,
   requiredEnvNames,
   service,
+  shutdownTimeoutMs,
   startupProblems,
+  unknownEnvNames,
   verifiesJwt,
 } from './support/services';
 import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloads } from './support/workloads';
@@ -28,6 +32,8 @@ import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloa
 const sets = renderedSets();
 const fullname = `${release().name}-seqcast`;
 const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL'];
+/** Variables the services read that the chart deliberately leaves to `extraEnv`. */
+const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID'];
 
 it('helm lint --strict passes and every values set renders', () => {
   expect(lintResult().failed).toBe(false);
@@ -66,8 +72,13 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
 
     it('sets only env vars that the app config schema reads', () => {
       expect(env.broken).toEqual([]);
-      const known = knownEnvNames(spec);
-      expect(Object.keys(env.values).filter((name) => !known.has(name))).toEqual([]);
+      expect(unknownEnvNames(spec, env.values)).toEqual([]);
+    });
+
+    it('sets every env var the app reads (each one a documented value), except those left to extraEnv', () => {
+      expect(
+        Object.keys(spec.envShape).filter((name) => !(name in env.values) && !LEFT_TO_EXTRA_ENV.includes(name)),
+      ).toEqual([]);
     });
 
     it('sets every required env var, and the app would accept the environment', () => {
@@ -86,10 +97,11 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
       if (verifiesJwt(spec)) expect(env.values['SEQCAST_JWT_SECRET']?.length).toBeGreaterThanOrEqual(32);
     });
 
-    it('gives the pod longer to stop than preStop plus the drain', () => {
-      const drainMs = Number(env.values['GATEWAY_DRAIN_TIMEOUT_MS'] ?? 0);
+    it(`gives the pod longer to stop than preStop plus ${spec.shutdownTimeoutEnv}`, () => {
+      expect(env.values[spec.shutdownTimeoutEnv]).toBeDefined();
+      const shutdownS = Math.ceil(shutdownTimeoutMs(spec, env.values) / 1000);
       const grace = w.pod.terminationGracePeriodSeconds ?? 30;
-      expect(grace).toBeGreaterThan(preStopSeconds(w.container) + Math.ceil(drainMs / 1000));
+      expect(grace).toBeGreaterThan(preStopSeconds(w.container) + shutdownS);
     });
 
     it('runs as non-root on a read-only root filesystem with a writable /tmp', () => {
@@ -211,6 +223,38 @@ describe('values sets, one feature each', () => {
     expect(renderedSet('defaults').notes).toContain('The JWT signing secret was generated');
   });
 
+  it.each(SERVICES.map((s) => [s.name, s] as const))(
+    "defaults: %s gets the app's own default for each of its own settings",
+    (_name, spec) => {
+      const set = renderedSet('defaults');
+      const env = resolveEnv(set, workload(set, spec.name)).values;
+      const names = ownEnvNames(spec).filter((name) => effectiveEnv(spec, {}, name) !== undefined);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.map((name) => ({ name, chart: effectiveEnv(spec, env, name) }))).toEqual(
+        names.map((name) => ({ name, chart: effectiveEnv(spec, {}, name) })),
+      );
+    },
+  );
+
+  it('defaults: each grace period covers preStop + the shutdown deadline with room to spare', () => {
+    const set = renderedSet('defaults');
+    expect(
+      SERVICES.map((spec) => {
+        const w = workload(set, spec.name);
+        return {
+          service: spec.name,
+          grace: w.pod.terminationGracePeriodSeconds,
+          preStop: preStopSeconds(w.container),
+          shutdownS: shutdownTimeoutMs(spec, resolveEnv(set, w).values) / 1000,
+        };
+      }),
+    ).toEqual([
+      { service: 'ingest-api', grace: 30, preStop: 5, shutdownS: 15 },
+      { service: 'ordering-worker', grace: 30, preStop: 0, shutdownS: 20 },
+      { service: 'edge-gateway', grace: 60, preStop: 10, shutdownS: 30 },
+    ]);
+  });
+
   it('defaults render the same objects at the oldest supported Kubernetes (Chart.yaml kubeVersion)', () => {
     const kinds = (name: string) =>
       renderedSet(name)
@@ -298,6 +342,19 @@ describe('values sets, one feature each', () => {
       LOG_LEVEL: 'debug',
     });
     expect(gateway.pod.terminationGracePeriodSeconds).toBe(90);
+    expect(resolveEnv(set, gateway).values).toMatchObject({
+      GATEWAY_DRAIN_TIMEOUT_MS: '45000',
+      GATEWAY_DRAIN_SPREAD_MS: '20000',
+      GATEWAY_ROOM_CACHE_MESSAGES: '0',
+      GATEWAY_MAX_BACKLOG_BYTES: '16777216',
+    });
+    const worker = workload(set, 'ordering-worker');
+    expect(worker.pod.terminationGracePeriodSeconds).toBe(45);
+    expect(resolveEnv(set, worker).values).toMatchObject({
+      WORKER_SHUTDOWN_TIMEOUT_MS: '40000',
+      HISTORY_RETENTION_HOURS: '720',
+    });
+    expect(resolveEnv(set, workload(set, 'ingest-api')).values['INGEST_SHUTDOWN_TIMEOUT_MS']).toBe('20000');
     const secret = only(set, 'Secret', fullname);
     expect(Buffer.from(secret.data?.['SEQCAST_JWT_SECRET'] ?? '', 'base64').toString()).toBe(
       'an-explicit-secret-of-at-least-32-characters',

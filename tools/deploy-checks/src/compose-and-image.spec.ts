@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { workspaceRoot } from './support/rendered-chart';
-import { SERVICES, defaultPort, knownEnvNames, startupProblems } from './support/services';
+import {
+  SERVICES,
+  defaultPort,
+  effectiveEnv,
+  ownEnvNames,
+  shutdownTimeoutMs,
+  startupProblems,
+  unknownEnvNames,
+} from './support/services';
 
 interface ComposeService {
   image?: string;
@@ -59,9 +67,21 @@ describe('docker/compose.yaml', () => {
     });
 
     it('sets only env vars the app reads, with values it accepts', () => {
-      const known = knownEnvNames(spec);
-      expect(Object.keys(env).filter((k) => !known.has(k))).toEqual([]);
+      expect(unknownEnvNames(spec, env)).toEqual([]);
       expect(startupProblems(spec, env)).toEqual([]);
+    });
+
+    it("spells out each of the service's own settings, at the service's default", () => {
+      const names = ownEnvNames(spec).filter((k) => effectiveEnv(spec, {}, k) !== undefined);
+      expect(names.filter((k) => !(k in env))).toEqual([]);
+      expect(names.map((k) => ({ k, v: effectiveEnv(spec, env, k) }))).toEqual(
+        names.map((k) => ({ k, v: effectiveEnv(spec, {}, k) })),
+      );
+    });
+
+    it(`gives it longer to stop than ${spec.shutdownTimeoutEnv}`, () => {
+      const graceS = Number(/^(\d+)s$/.exec(svc.stop_grace_period ?? '')?.[1]);
+      expect(graceS).toBeGreaterThan(Math.ceil(shutdownTimeoutMs(spec, env) / 1000));
     });
 
     it('uses the default topics, and waits for healthy Kafka and PostgreSQL', () => {
@@ -72,12 +92,6 @@ describe('docker/compose.yaml', () => {
         postgres: { condition: 'service_healthy' },
       });
     });
-  });
-
-  it('gives edge-gateway longer to stop than its drain timeout', () => {
-    const gateway = compose.services['edge-gateway'];
-    const drainS = Number(gateway.environment?.['GATEWAY_DRAIN_TIMEOUT_MS']) / 1000;
-    expect(Number(/^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1])).toBeGreaterThan(drainS);
   });
 });
 

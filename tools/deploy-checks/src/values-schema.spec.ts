@@ -1,11 +1,15 @@
 /**
  * values.schema.json (and the chart's cross-field guards) reject bad values: each file in
  * tools/helm/invalid-values was fed to the real Helm engine and must have failed with the error its
- * "# expect:" line names, before anything was rendered.
+ * "# expect:" line names, before anything was rendered. The numeric values that become a service's
+ * env var take exactly the range that service's config schema accepts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rejectedSets, workspaceRoot } from './support/rendered-chart';
+import { parse } from 'yaml';
+import { rejectedSets, renderedSet, workspaceRoot } from './support/rendered-chart';
+import { type ServiceName, service } from './support/services';
+import { resolveEnv, workload } from './support/workloads';
 
 const invalidDir = join(workspaceRoot, 'tools/helm/invalid-values');
 const files = readdirSync(invalidDir).filter((f) => f.endsWith('.yaml'));
@@ -33,11 +37,76 @@ it('rejects wrong types, out-of-range numbers, unknown enum values and misspelt 
   expect(expected).toContain("additional properties 'replicas' not allowed"); // a typo is not silently ignored
 });
 
-it('guards what a schema cannot express (grace period vs. preStop + drain) in the templates', () => {
-  const grace = rejectedSets().find((r) => r.name === 'grace-shorter-than-drain');
-  expect(grace?.message).not.toContain(SCHEMA_ERROR);
-  expect(grace?.message).toContain('must be greater than preStopSleepSeconds + drain time');
+it('guards what a schema cannot express (grace period vs. preStop + shutdown, drain spread vs. timeout) in the templates', () => {
+  const byName = (name: string) => rejectedSets().find((r) => r.name === name)?.message ?? '';
+  for (const name of [
+    'grace-shorter-than-drain',
+    'worker-grace-shorter-than-shutdown',
+    'drain-spread-not-below-timeout',
+  ])
+    expect(byName(name)).not.toContain(SCHEMA_ERROR);
+  expect(byName('grace-shorter-than-drain')).toContain(
+    'edgeGateway.terminationGracePeriodSeconds (40) must be greater than preStopSleepSeconds + drainTimeoutMs',
+  );
+  expect(byName('worker-grace-shorter-than-shutdown')).toContain(
+    'orderingWorker.terminationGracePeriodSeconds (30) must be greater than preStopSleepSeconds + shutdownTimeoutMs',
+  );
+  expect(byName('drain-spread-not-below-timeout')).toContain('edgeGateway.drainSpreadMs (30000) must be less than');
 });
+
+/** Numeric values rendered into a service's environment: values path, service, env var. */
+const NUMERIC_ENV_VALUES: readonly (readonly [string, ServiceName, string])[] = [
+  ['kafka.partitions', 'ingest-api', 'SEQCAST_PARTITIONS'],
+  ['ingestApi.maxBodyBytes', 'ingest-api', 'INGEST_MAX_BODY_BYTES'],
+  ['ingestApi.shutdownTimeoutMs', 'ingest-api', 'INGEST_SHUTDOWN_TIMEOUT_MS'],
+  ['orderingWorker.partitionsConcurrency', 'ordering-worker', 'WORKER_PARTITIONS_CONCURRENCY'],
+  ['orderingWorker.shutdownTimeoutMs', 'ordering-worker', 'WORKER_SHUTDOWN_TIMEOUT_MS'],
+  ['orderingWorker.historyRetentionHours', 'ordering-worker', 'HISTORY_RETENTION_HOURS'],
+  ['edgeGateway.pingIntervalMs', 'edge-gateway', 'GATEWAY_PING_INTERVAL_MS'],
+  ['edgeGateway.pingTimeoutMs', 'edge-gateway', 'GATEWAY_PING_TIMEOUT_MS'],
+  ['edgeGateway.ackTimeoutMs', 'edge-gateway', 'GATEWAY_ACK_TIMEOUT_MS'],
+  ['edgeGateway.maxBacklogMessages', 'edge-gateway', 'GATEWAY_MAX_BACKLOG_MESSAGES'],
+  ['edgeGateway.maxBacklogBytes', 'edge-gateway', 'GATEWAY_MAX_BACKLOG_BYTES'],
+  ['edgeGateway.roomCacheMessages', 'edge-gateway', 'GATEWAY_ROOM_CACHE_MESSAGES'],
+  ['edgeGateway.roomCacheBytes', 'edge-gateway', 'GATEWAY_ROOM_CACHE_BYTES'],
+  ['edgeGateway.drainSpreadMs', 'edge-gateway', 'GATEWAY_DRAIN_SPREAD_MS'],
+  ['edgeGateway.drainTimeoutMs', 'edge-gateway', 'GATEWAY_DRAIN_TIMEOUT_MS'],
+];
+
+describe.each(NUMERIC_ENV_VALUES.map(([path, svc, env]) => [path, env, svc] as const))(
+  '%s (%s)',
+  (path, envName, serviceName) => {
+    const [group, key] = path.split('.');
+    const schema = JSON.parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.schema.json'), 'utf8')) as {
+      properties: Record<string, { properties: Record<string, { type?: string; minimum?: number; maximum?: number }> }>;
+    };
+    const values = parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.yaml'), 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const field = service(serviceName).envShape[envName];
+    const accepts = (n: number) => field.safeParse(String(n)).success;
+
+    it('is rendered into the env var as values.yaml sets it', () => {
+      const set = renderedSet('defaults');
+      expect(resolveEnv(set, workload(set, serviceName)).values[envName]).toBe(String(values[group][key]));
+    });
+
+    it("takes exactly the range the service's config schema accepts", () => {
+      const { type, minimum, maximum } = schema.properties[group].properties[key];
+      expect(type).toBe('integer');
+      expect(minimum).toBeDefined();
+      expect(maximum).toBeDefined();
+      const [min, max] = [minimum ?? NaN, maximum ?? NaN];
+      expect({ min: accepts(min), belowMin: accepts(min - 1), max: accepts(max), aboveMax: accepts(max + 1) }).toEqual({
+        min: true,
+        belowMin: false,
+        max: true,
+        aboveMax: false,
+      });
+    });
+  },
+);
 
 it('the schema covers every top-level key of values.yaml and forbids others', () => {
   const schema = JSON.parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.schema.json'), 'utf8')) as {

@@ -20,15 +20,17 @@ export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
 export interface ServiceSpec {
   name: ServiceName;
   envShape: z.ZodRawShape;
-  /** Variables the deployment files already set for a feature that is planned but not in the app yet. */
-  planned: readonly string[];
+  /**
+   * The variable bounding the service's shutdown: after SIGTERM it exits on its own within this many
+   * ms, so the pod's grace period (and compose's stop_grace_period) must outlast preStop + it.
+   */
+  shutdownTimeoutEnv: string;
 }
 
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: 'ingest-api', envShape: ingestApiEnv, planned: [] },
-  { name: 'ordering-worker', envShape: orderingWorkerEnv, planned: [] },
-  // The drain on SIGTERM arrives with a later issue; the chart already sizes the grace period for it.
-  { name: 'edge-gateway', envShape: edgeGatewayEnv, planned: ['GATEWAY_DRAIN_TIMEOUT_MS'] },
+  { name: 'ingest-api', envShape: ingestApiEnv, shutdownTimeoutEnv: 'INGEST_SHUTDOWN_TIMEOUT_MS' },
+  { name: 'ordering-worker', envShape: orderingWorkerEnv, shutdownTimeoutEnv: 'WORKER_SHUTDOWN_TIMEOUT_MS' },
+  { name: 'edge-gateway', envShape: edgeGatewayEnv, shutdownTimeoutEnv: 'GATEWAY_DRAIN_TIMEOUT_MS' },
 ];
 
 export function service(name: string): ServiceSpec {
@@ -37,9 +39,28 @@ export function service(name: string): ServiceSpec {
   return spec;
 }
 
-/** Env var names the service reads, plus its planned ones not yet in its schema. */
-export function knownEnvNames(spec: ServiceSpec): Set<string> {
-  return new Set([...Object.keys(spec.envShape), ...spec.planned]);
+/** Env var names set in `env` that the service does not read. */
+export function unknownEnvNames(spec: ServiceSpec, env: Record<string, unknown>): string[] {
+  return Object.keys(env).filter((name) => !(name in spec.envShape));
+}
+
+/** Variables only this service reads (its own knobs), as opposed to the shared Kafka/database/auth ones. */
+export function ownEnvNames(spec: ServiceSpec): string[] {
+  return Object.keys(spec.envShape).filter((name) => SERVICES.filter((s) => name in s.envShape).length === 1);
+}
+
+/** The value the service uses for `name` given this environment (its default when unset). */
+export function effectiveEnv(spec: ServiceSpec, env: Record<string, string | undefined>, name: string): unknown {
+  const field = spec.envShape[name];
+  if (!field) throw new Error(`${spec.name}: its env schema has no ${name}`);
+  return field.parse(env[name]);
+}
+
+/** Milliseconds the service may spend shutting down after SIGTERM before it exits on its own. */
+export function shutdownTimeoutMs(spec: ServiceSpec, env: Record<string, string | undefined>): number {
+  const ms = effectiveEnv(spec, env, spec.shutdownTimeoutEnv);
+  if (typeof ms !== 'number') throw new Error(`${spec.name}: ${spec.shutdownTimeoutEnv} is not a number`);
+  return ms;
 }
 
 /** Names whose field has no default: leaving them unset fails the service's start-up. */
