@@ -11,9 +11,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '@seqcast/config';
 import { configureIngestHttp } from '@seqcast/ingest-publish';
-import { createKafka, ensureTopics } from '@seqcast/kafka';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
-import { ensureDatabase, openDatabase } from '@seqcast/persistence';
+import { openPlatformResources } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadIngestConfig } from './config';
 
@@ -21,19 +20,14 @@ async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadIngestConfig());
   const logger = createLogger(SERVICE, config.logLevel);
   try {
-    const kafka = createKafka(
-      { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
-      {
-        log: (message) => logger.log(message, 'Kafka'),
-        warn: (message) => logger.warn(message, 'Kafka'),
-        error: (message) => logger.error(message, 'Kafka'),
-      },
-    );
-    await ensureTopics(kafka, [{ name: config.kafka.messagesTopic, partitions: config.kafka.partitions }]);
-    if (config.database.runMigrations) await ensureDatabase(config.database.url);
-    const dataSource = await openDatabase({ url: config.database.url, runMigrations: config.database.runMigrations });
+    const resources = await openPlatformResources({
+      logger,
+      kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
+      topics: [{ name: config.kafka.messagesTopic, partitions: config.kafka.partitions }],
+      database: config.database,
+    });
 
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { kafka, dataSource }), {
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, resources), {
       bodyParser: false,
       logger,
       abortOnError: false,

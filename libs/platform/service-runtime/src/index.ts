@@ -1,0 +1,15 @@
+export {
+  kafkaLoggerFor,
+  openPlatformResources,
+  type OpenPlatformResourcesOptions,
+  type PlatformResources,
+} from './lib/platform-resources';
+export {
+  DATA_SOURCE,
+  dataSourceFromPlatform,
+  KAFKA,
+  KAFKA_ADMIN,
+  kafkaFromPlatform,
+  platformReadinessChecks,
+  PlatformResourcesModule,
+} from './lib/platform-resources.module';
