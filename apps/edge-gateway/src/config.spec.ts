@@ -31,7 +31,8 @@ describe('loadGatewayConfig', () => {
       socket: { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, corsOrigins: ['*'] },
       delivery: { ackTimeoutMs: 10_000, maxBacklogMessages: 5_000, maxBacklogBytes: 8 * 1024 * 1024 },
       roomCache: { messagesPerRoom: 1_000, maxBytes: 64 * 1024 * 1024 },
-      drain: { spreadMs: 10_000, timeoutMs: 30_000 },
+      drain: { spreadMs: 10_000, timeoutMs: 30_000, graceMs: 1_000 },
+      shutdownTimeoutMs: 40_000,
     });
   });
 
@@ -82,7 +83,8 @@ describe('loadGatewayConfig', () => {
       socket: { pingIntervalMs: 10_000, pingTimeoutMs: 5_000, corsOrigins: ['https://a.example', 'https://b.example'] },
       delivery: { ackTimeoutMs: 2_500, maxBacklogMessages: 800, maxBacklogBytes: 1_048_576 },
       roomCache: { messagesPerRoom: 0, maxBytes: 1_000_000 },
-      drain: { spreadMs: 0, timeoutMs: 5_000 },
+      drain: { spreadMs: 0, timeoutMs: 5_000, graceMs: 1_000 },
+      shutdownTimeoutMs: 15_000,
     });
   });
 
@@ -104,6 +106,33 @@ describe('loadGatewayConfig', () => {
     expect(problems.join('\n')).toMatch(/^GATEWAY_PING_INTERVAL_MS: must be an integer 1000-600000/m);
     expect(problems.join('\n')).toMatch(/^GATEWAY_INSTANCE_ID: must be 1-200 characters/m);
     expect(problems.join('\n')).toMatch(/^DATABASE_URL: /m);
+  });
+
+  it('requires the drain timeout to exceed the spread plus the disconnect grace', () => {
+    expect(
+      loadGatewayConfig({ GATEWAY_DRAIN_SPREAD_MS: '20000', GATEWAY_DRAIN_TIMEOUT_MS: '21001' }, 'h').drain,
+    ).toEqual({
+      spreadMs: 20_000,
+      timeoutMs: 21_001,
+      graceMs: 1_000,
+    });
+    expect(problemsOf({ GATEWAY_DRAIN_SPREAD_MS: '20000', GATEWAY_DRAIN_TIMEOUT_MS: '21000' })).toEqual([
+      'GATEWAY_DRAIN_TIMEOUT_MS: must exceed GATEWAY_DRAIN_SPREAD_MS + 1000 ms disconnect grace (20000 + 1000 = 21000), ' +
+        'got 21000: raise it or lower GATEWAY_DRAIN_SPREAD_MS',
+    ]);
+    // Against the default timeout (30 s) too.
+    expect(problemsOf({ GATEWAY_DRAIN_SPREAD_MS: '45000' })).toEqual([
+      expect.stringMatching(/^GATEWAY_DRAIN_TIMEOUT_MS: must exceed .*\(45000 \+ 1000 = 46000\), got 30000/),
+    ]);
+    // Reported together with every other bad variable.
+    const problems = problemsOf({ PORT: 'abc', GATEWAY_DRAIN_SPREAD_MS: '5000', GATEWAY_DRAIN_TIMEOUT_MS: '2000' });
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).toMatch(/^PORT: /m);
+    expect(problems.join('\n')).toMatch(/^GATEWAY_DRAIN_TIMEOUT_MS: must exceed/m);
+  });
+
+  it('forces exit a margin after the drain timeout', () => {
+    expect(loadGatewayConfig({ GATEWAY_DRAIN_TIMEOUT_MS: '60000' }, 'h').shutdownTimeoutMs).toBe(70_000);
   });
 
   it('refuses to run production without a JWT secret', () => {

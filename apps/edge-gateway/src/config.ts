@@ -1,8 +1,31 @@
 /** edge-gateway's configuration: the only place it reads the environment. */
 import { hostname } from 'node:os';
-import { authEnv, commonEnv, databaseEnv, envField, kafkaEnv, parseEnv, resolveJwtSecret } from '@seqcast/config';
+import {
+  authEnv,
+  commonEnv,
+  ConfigValidationError,
+  databaseEnv,
+  envField,
+  kafkaEnv,
+  parseEnv,
+  resolveJwtSecret,
+} from '@seqcast/config';
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+/**
+ * On drain, once a socket's reconnectInMs has passed, the longest its disconnect waits for queued
+ * frames to be written (and then for the connection to close before it is cut). Not configurable:
+ * it only has to cover a flush on a healthy connection.
+ */
+export const DRAIN_DISCONNECT_GRACE_MS = 1_000;
+
+/**
+ * SIGTERM → forced exit 1 this long after the drain timeout if shutdown has not finished by then
+ * (the events consumer leaving its group, Kafka and PostgreSQL disconnecting). A second signal
+ * forces it at once.
+ */
+export const SHUTDOWN_MARGIN_MS = 10_000;
 
 /** Every environment variable this service reads, by name; the Helm chart's tests check against it. */
 export const envShape = {
@@ -29,9 +52,15 @@ export const envShape = {
   GATEWAY_ROOM_CACHE_MESSAGES: envField.int({ default: 1_000, min: 0, max: 100_000 }),
   /** Memory budget of the room cache, all rooms together (least recently used rooms go first). */
   GATEWAY_ROOM_CACHE_BYTES: envField.int({ default: 64 * 1024 * 1024, min: 0, max: 16 * 1024 * 1024 * 1024 }),
-  /** On shutdown, server_restart reconnect delays are spread uniformly over this window. */
+  /**
+   * On shutdown, each socket is served on for its server_restart reconnectInMs, then disconnected;
+   * those delays are spread uniformly over this window.
+   */
   GATEWAY_DRAIN_SPREAD_MS: envField.int({ default: 10_000, min: 0, max: 600_000 }),
-  /** On shutdown, the process exits when every socket is gone or after this long. */
+  /**
+   * On shutdown, the drain ends when every socket is gone or after this long; must exceed
+   * GATEWAY_DRAIN_SPREAD_MS + DRAIN_DISCONNECT_GRACE_MS (checked by loadGatewayConfig).
+   */
   GATEWAY_DRAIN_TIMEOUT_MS: envField.int({ default: 30_000, min: 1_000, max: 600_000 }),
 };
 
@@ -47,7 +76,38 @@ export interface GatewayConfig {
   socket: { pingIntervalMs: number; pingTimeoutMs: number; corsOrigins: string[] };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
   roomCache: { messagesPerRoom: number; maxBytes: number };
-  drain: { spreadMs: number; timeoutMs: number };
+  drain: { spreadMs: number; timeoutMs: number; graceMs: number };
+  /** SIGTERM → forced exit 1 after this (drain timeout + SHUTDOWN_MARGIN_MS). */
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * The rule between variables: every socket is disconnected by spread + grace, so a drain timeout
+ * at or below that would cut the last clients off before their turn. Only checked when both
+ * variables are valid on their own (otherwise those problems are reported).
+ */
+function drainProblems(env: Record<string, string | undefined>): string[] {
+  const spread = envShape.GATEWAY_DRAIN_SPREAD_MS.safeParse(env['GATEWAY_DRAIN_SPREAD_MS']);
+  const timeout = envShape.GATEWAY_DRAIN_TIMEOUT_MS.safeParse(env['GATEWAY_DRAIN_TIMEOUT_MS']);
+  if (!spread.success || !timeout.success || timeout.data > spread.data + DRAIN_DISCONNECT_GRACE_MS) return [];
+  return [
+    `GATEWAY_DRAIN_TIMEOUT_MS: must exceed GATEWAY_DRAIN_SPREAD_MS + ${DRAIN_DISCONNECT_GRACE_MS} ms disconnect grace ` +
+      `(${spread.data} + ${DRAIN_DISCONNECT_GRACE_MS} = ${spread.data + DRAIN_DISCONNECT_GRACE_MS}), got ${timeout.data}: ` +
+      `raise it or lower GATEWAY_DRAIN_SPREAD_MS`,
+  ];
+}
+
+/** parseEnv plus the rule between variables, every problem reported at once. */
+function parseGatewayEnv(env: Record<string, string | undefined>) {
+  const crossField = drainProblems(env);
+  try {
+    const raw = parseEnv(envShape, env);
+    if (crossField.length === 0) return raw;
+  } catch (error) {
+    if (!(error instanceof ConfigValidationError)) throw error;
+    throw new ConfigValidationError([...error.problems, ...crossField]);
+  }
+  throw new ConfigValidationError(crossField);
 }
 
 /** Throws ConfigValidationError listing every bad variable (main turns that into exit code 1). */
@@ -55,7 +115,7 @@ export function loadGatewayConfig(
   env: Record<string, string | undefined> = process.env,
   defaultInstanceId = `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-'),
 ): GatewayConfig {
-  const raw = parseEnv(envShape, env);
+  const raw = parseGatewayEnv(env);
   const instanceId = raw.GATEWAY_INSTANCE_ID ?? defaultInstanceId;
   return {
     nodeEnv: raw.NODE_ENV,
@@ -83,6 +143,11 @@ export function loadGatewayConfig(
       maxBacklogBytes: raw.GATEWAY_MAX_BACKLOG_BYTES,
     },
     roomCache: { messagesPerRoom: raw.GATEWAY_ROOM_CACHE_MESSAGES, maxBytes: raw.GATEWAY_ROOM_CACHE_BYTES },
-    drain: { spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS, timeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS },
+    drain: {
+      spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS,
+      timeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS,
+      graceMs: DRAIN_DISCONNECT_GRACE_MS,
+    },
+    shutdownTimeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS + SHUTDOWN_MARGIN_MS,
   };
 }

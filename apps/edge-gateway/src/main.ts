@@ -2,12 +2,18 @@
  * edge-gateway entry point. The events topic must exist with the agreed partition count and the
  * schema must be migrated before the first socket connects; either failing is reported as one
  * readable line and exit code 1, not a Nest stack trace.
+ *
+ * SIGTERM/SIGINT: readiness 503 and new handshakes refused (`server_draining`) at once; every
+ * socket is told `server_restart { reconnectInMs }` and served on until then, then disconnected
+ * (DrainService); once they are gone (or GATEWAY_DRAIN_TIMEOUT_MS passed) the events consumer
+ * leaves its group and the process exits 0. The drain timeout + SHUTDOWN_MARGIN_MS, or a second
+ * signal, force exit 1, which loses nothing: clients resume from their cursors elsewhere.
  */
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
 import { createKafka, ensureTopics } from '@seqcast/kafka';
-import { createLogger } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline } from '@seqcast/observability';
 import { ensureDatabase, openDatabase } from '@seqcast/persistence';
 import { AppModule } from './app.module';
 import { loadGatewayConfig } from './config';
@@ -37,7 +43,9 @@ async function bootstrap(): Promise<void> {
       forceCloseConnections: true,
     });
     app.useWebSocketAdapter(new EdgeIoAdapter(app, config.socket));
-    app.enableShutdownHooks();
+    // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await app.listen(config.port, config.host);
     logger.log(`listening on http://${config.host}:${config.port} (instance ${config.instanceId})`, 'Bootstrap');
   } catch (error) {

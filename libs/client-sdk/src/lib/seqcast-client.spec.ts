@@ -1,7 +1,13 @@
 import type { Message } from '@seqcast/contracts';
 import { chain, FakeGateway, message } from '../test-support/fake-transport';
 import { type CursorStore, MemoryCursorStore } from './cursor-store';
-import { type ConnectionState, SeqcastClient, type SeqcastClientOptions, type StateDetail } from './seqcast-client';
+import {
+  type ConnectionState,
+  SERVER_RESTART_FALLBACK_MS,
+  SeqcastClient,
+  type SeqcastClientOptions,
+  type StateDetail,
+} from './seqcast-client';
 import { SeqcastError } from './seqcast-error';
 
 const ROOM = 'team-42:general';
@@ -157,22 +163,117 @@ describe('SeqcastClient connection', () => {
     expect(client.state).toBe('failed');
   });
 
-  it('on server_restart reconnects after reconnectInMs plus jitter without counting a failure', async () => {
-    const { gateway, client, states, seqs } = await subscribed({ random: () => 0.5, reconnect: { maxRetries: 0 } });
-    gateway.last.send(ROOM, chain(ROOM, [11], 10));
-    gateway.last.restart(1000);
-    expect(gateway.connections[0].closed).toBe(true);
-    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 1250, reason: 'server_restart' }]);
-    await jest.advanceTimersByTimeAsync(1249);
+  it('on server_restart keeps the connection and its delivery until the server closes it, then reconnects at once', async () => {
+    const { gateway, client, states, seqs } = await subscribed({ reconnect: { maxRetries: 0 } });
+    const draining = gateway.last;
+    draining.send(ROOM, chain(ROOM, [11], 10));
+    const statesBefore = states.length;
+    draining.restart(4000);
+    // Nothing changes for the app: same connection, still connected, still delivering and acking.
+    expect(draining.closed).toBe(false);
+    expect(client.state).toBe('connected');
+    expect(states).toHaveLength(statesBefore);
+    await jest.advanceTimersByTimeAsync(3000);
+    draining.send(ROOM, chain(ROOM, [12, 13], 11));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(draining.acks[draining.acks.length - 1]).toEqual({ roomId: ROOM, seq: 13 });
     expect(gateway.connections).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(1);
+
+    // The gateway's turn for us comes: it disconnects, and the next attempt starts right away.
+    draining.drop('io server disconnect');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 0, reason: 'server_restart' }]);
+    await settle();
     expect(gateway.connections).toHaveLength(2);
     gateway.last.accept();
     await settle();
-    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 11, epoch: 'e1' });
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 13, epoch: 'e1' });
+    gateway.last.answer({ headSeq: 14 });
+    gateway.last.send(ROOM, chain(ROOM, [14], 13));
     // maxRetries 0, yet the restart did not make the client fail.
     expect(client.state).toBe('connected');
+    expect(seqs()).toEqual([11, 12, 13, 14]);
+    // The fallback was disarmed with the old connection: nothing else happens later.
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(gateway.connections).toHaveLength(2);
+    expect(gateway.last.closed).toBe(false);
+  });
+
+  it('after server_restart also reconnects at once when the connection just closes under it', async () => {
+    const { gateway, states } = await subscribed({ reconnect: { baseDelayMs: 10_000, maxDelayMs: 10_000 } });
+    gateway.last.restart(500);
+    gateway.last.drop('transport close');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 0, reason: 'server_restart' }]);
+    await settle();
+    expect(gateway.connections).toHaveLength(2);
+  });
+
+  it('without server_restart an io server disconnect is an ordinary failure with backoff', async () => {
+    const { gateway, states } = await subscribed({ random: () => 0.5, reconnect: { baseDelayMs: 1000, maxDelayMs: 1000 } });
+    gateway.last.drop('io server disconnect');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 1, delayMs: 500, reason: 'io server disconnect' }]);
+    await settle();
+    expect(gateway.connections).toHaveLength(1);
+  });
+
+  it('replaces a connection the draining gateway has not closed by reconnectInMs + 2 s', async () => {
+    const { gateway, client, states, seqs } = await subscribed({ reconnect: { maxRetries: 0 } });
+    const draining = gateway.last;
+    draining.restart(1000);
+    await jest.advanceTimersByTimeAsync(1000 + SERVER_RESTART_FALLBACK_MS - 1);
+    expect(draining.closed).toBe(false);
+    expect(client.state).toBe('connected');
+    draining.send(ROOM, chain(ROOM, [11], 10));
+    await jest.advanceTimersByTimeAsync(1);
+    expect(draining.closed).toBe(true);
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 0, reason: 'server_restart' }]);
+    // (A 0 ms timer set from inside a fake-timer callback is due 1 ms later.)
+    await jest.advanceTimersByTimeAsync(1);
+    expect(gateway.connections).toHaveLength(2);
+    // The old connection is gone for good: its late frames and its close change nothing.
+    draining.send(ROOM, chain(ROOM, [12], 11));
+    draining.drop('io server disconnect');
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 11, epoch: 'e1' });
     expect(seqs()).toEqual([11]);
+    expect(gateway.connections).toHaveLength(2);
+  });
+
+  it('a later server_restart on the same connection moves the fallback; a bad hint counts as 0', async () => {
+    const { gateway } = await subscribed();
+    const draining = gateway.last;
+    draining.restart(Number.NaN);
+    await jest.advanceTimersByTimeAsync(SERVER_RESTART_FALLBACK_MS - 500);
+    draining.restart(3000);
+    await jest.advanceTimersByTimeAsync(3000 + SERVER_RESTART_FALLBACK_MS - 1);
+    expect(draining.closed).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(draining.closed).toBe(true);
+  });
+
+  it('goes through the normal backoff when the reconnect after server_restart is refused with server_draining', async () => {
+    const { gateway, client, states } = await subscribed({
+      random: () => 0.5,
+      reconnect: { baseDelayMs: 400, maxDelayMs: 10_000, maxRetries: 3 },
+    });
+    gateway.last.restart(0);
+    gateway.last.drop('io server disconnect');
+    await settle();
+    expect(gateway.connections).toHaveLength(2);
+    // The balancer sent us back to the draining instance once.
+    gateway.last.refuse('server_draining');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 1, delayMs: 200, reason: 'server_draining' }]);
+    await jest.advanceTimersByTimeAsync(199);
+    expect(gateway.connections).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(gateway.connections).toHaveLength(3);
+    gateway.last.refuse('server_draining');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 2, delayMs: 400, reason: 'server_draining' }]);
+    await jest.advanceTimersByTimeAsync(400);
+    gateway.last.accept();
+    expect(client.state).toBe('connected');
+    await settle();
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 10, epoch: 'e1' });
   });
 
   it('on slow_consumer reconnects promptly and resumes from the cursor', async () => {

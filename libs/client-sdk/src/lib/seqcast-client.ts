@@ -122,6 +122,15 @@ interface Room {
  */
 const MAX_FUTILE_HEALS = 3;
 
+/**
+ * After `server_restart { reconnectInMs }` the gateway disconnects us within reconnectInMs plus
+ * a short grace; a connection still open this much later is replaced by the client itself.
+ */
+export const SERVER_RESTART_FALLBACK_MS = 2_000;
+
+/** reconnectInMs beyond this is treated as this (a day): a hint, not a reason to wait forever. */
+const MAX_RESTART_HINT_MS = 24 * 60 * 60 * 1000;
+
 const DEFAULTS = {
   reconnect: { baseDelayMs: 500, maxDelayMs: 30_000, maxRetries: 20 },
   publishRetry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 },
@@ -143,6 +152,10 @@ export class SeqcastClient {
   private generation = 0;
   private failures = 0;
   private reconnectTimer: Timer | undefined;
+  /** The current connection was told `server_restart`: its end is expected, and replaced at once. */
+  private restartNotified = false;
+  /** Replaces the current connection if the draining gateway has not closed it in time. */
+  private restartTimer: Timer | undefined;
   private ackTimer: Timer | undefined;
   private readonly ackDue = new Set<string>();
   private readonly rooms = new Map<string, Room>();
@@ -334,15 +347,10 @@ export class SeqcastClient {
       socketOptions: this.options.socketOptions,
       handlers: {
         connect: () => current() && this.onConnected(),
-        disconnect: (reason) => current() && this.connectionLost(reason),
+        disconnect: (reason) => current() && this.onDisconnect(reason),
         connectError: (message) => current() && this.onConnectError(message),
         messages: (event) => current() && this.onMessages(event),
-        serverRestart: ({ reconnectInMs }) => {
-          if (!current()) return;
-          const base = Number.isFinite(reconnectInMs) && reconnectInMs > 0 ? reconnectInMs : 0;
-          // Spread the herd: every client of the restarting gateway got the same hint.
-          this.replaceConnection('server_restart', base + Math.floor(this.random() * (base / 2)));
-        },
+        serverRestart: ({ reconnectInMs }) => current() && this.onServerRestart(reconnectInMs),
         // Our backlog on the gateway grew too large; the cursor makes a fresh start lossless.
         slowConsumer: () => current() && this.replaceConnection('slow_consumer', 0),
       },
@@ -361,6 +369,34 @@ export class SeqcastClient {
       this.emit('error', new SeqcastError('unauthorized', 'the gateway rejected the token'));
     }
     this.connectionLost(message);
+  }
+
+  /**
+   * The gateway is draining (docs/protocol.md, server_restart): it keeps serving this connection
+   * for reconnectInMs and then disconnects it, the moments spread over its clients by the server.
+   * So the connection is kept and delivery goes on; its end is answered by reconnecting at once
+   * (onDisconnect). Should the server not close it in time, the client replaces it itself.
+   */
+  private onServerRestart(reconnectInMs: number): void {
+    const hint = Number.isFinite(reconnectInMs) && reconnectInMs > 0 ? Math.min(reconnectInMs, MAX_RESTART_HINT_MS) : 0;
+    this.restartNotified = true;
+    clearTimer(this.restartTimer);
+    const generation = this.generation;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (generation === this.generation) this.replaceConnection('server_restart', 0);
+    }, hint + SERVER_RESTART_FALLBACK_MS);
+  }
+
+  /**
+   * An established connection ended. After `server_restart` that is the drain doing what it
+   * announced ('io server disconnect'; or the connection closing under it): reconnect at once,
+   * not counted as a failure, since the cursor makes it lossless and this instance
+   * refuses new connections anyway. Anything else is a failure: backoff.
+   */
+  private onDisconnect(reason: string): void {
+    if (this.restartNotified) this.replaceConnection('server_restart', 0);
+    else this.connectionLost(reason);
   }
 
   /** An attempt failed or an established connection broke: counted, backed off, maybe terminal. */
@@ -403,6 +439,9 @@ export class SeqcastClient {
 
   private dropTransport(): void {
     this.generation++;
+    this.restartNotified = false;
+    clearTimer(this.restartTimer);
+    this.restartTimer = undefined;
     const transport = this.transport;
     this.transport = undefined;
     for (const room of this.rooms.values()) {

@@ -2,14 +2,20 @@
  * Graceful drain on shutdown (SIGTERM with Nest's shutdown hooks, or app.close()):
  *
  *  1. at once: readiness fails ('draining') and new handshakes get connect_error `server_draining`;
- *  2. every connected socket gets `server_restart { reconnectInMs }`, the delays spread
- *     uniformly over GATEWAY_DRAIN_SPREAD_MS so the clients do not all come back in the same
- *     second;
- *  3. each socket is disconnected once that event has left (or after a short grace);
- *  4. shutdown continues when every connection is gone, or after GATEWAY_DRAIN_TIMEOUT_MS.
+ *  2. every connected socket gets `server_restart { reconnectInMs: d }`, the delays d spread
+ *     uniformly over [0, GATEWAY_DRAIN_SPREAD_MS) so the clients do not all come back in the
+ *     same second;
+ *  3. each socket stays connected and is served as usual (live messages, redelivery, subscribes)
+ *     until its d has passed; then it is disconnected, as soon as nothing is queued for it on
+ *     the transport (at most `graceMs` later), and a connection that still has not closed
+ *     `graceMs` after that is cut;
+ *  4. shutdown continues when every connection is gone, or after GATEWAY_DRAIN_TIMEOUT_MS (which
+ *     the gateway's configuration requires to exceed spread + grace).
  *
- * The events consumer and the history reads stop only after this (onApplicationShutdown), so
- * sockets keep receiving live messages until they are told to go.
+ * So a client is never left without delivery while it waits: it is served here until it is
+ * disconnected, reconnects at once (to another instance: this one refuses handshakes) and
+ * resumes from its cursor. The events consumer and the history reads stop only after this
+ * (onApplicationShutdown).
  */
 import {
   type BeforeApplicationShutdown,
@@ -20,7 +26,7 @@ import {
 } from '@nestjs/common';
 import { DRAIN_OPTIONS } from './delivery.tokens';
 import { gatewayMetrics } from './gateway.metrics';
-import { transportBacklog } from './socket-target';
+import { terminateTransport, transportBacklog } from './socket-target';
 import type { GatewayServer, GatewaySocket } from './socket-types';
 
 /** connect_error message while the gateway drains: connect to another instance (retry with backoff). */
@@ -31,17 +37,36 @@ export interface DrainOptions {
   spreadMs: number;
   /** GATEWAY_DRAIN_TIMEOUT_MS: shutdown goes on after this even if connections remain. */
   timeoutMs: number;
-  /** Longest a socket waits between server_restart and its disconnect (flushed sooner: sooner). */
+  /**
+   * Longest a socket's disconnect waits, once its reconnectInMs has passed, for what is queued on
+   * its transport to be written; and how long after the disconnect a connection that has not
+   * closed (a peer that stopped reading) is cut.
+   */
   graceMs?: number;
+  /** Source of the spread's randomness (tests pin it). Default Math.random. */
+  random?: () => number;
 }
 
-export const DEFAULT_DRAIN_OPTIONS: Required<DrainOptions> = { spreadMs: 10_000, timeoutMs: 30_000, graceMs: 1_000 };
+export const DEFAULT_DRAIN_OPTIONS: Required<DrainOptions> = {
+  spreadMs: 10_000,
+  timeoutMs: 30_000,
+  graceMs: 1_000,
+  random: Math.random,
+};
 
 const POLL_MS = 50;
 
 /** The slice of a handshaking socket the refusing middleware touches. */
 export interface RefusableSocket {
   conn: { close(): void };
+}
+
+/** A socket that was told `server_restart`, and where it is on its way out. */
+interface Leaving {
+  /** Told at + reconnectInMs: from then on it is disconnected. */
+  disconnectAt: number;
+  /** When the drain disconnected it (or saw it gone). */
+  disconnectedAt?: number;
 }
 
 @Injectable()
@@ -53,7 +78,7 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   private _draining = false;
 
   constructor(@Inject(DRAIN_OPTIONS) options: Partial<DrainOptions> = {}) {
-    this.options = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+    this.options = { ...DEFAULT_DRAIN_OPTIONS, ...defined(options) };
     gatewayMetrics.draining.set(0);
   }
 
@@ -103,29 +128,44 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
     gatewayMetrics.draining.set(1);
     const server = this.server;
     if (!server) return;
+    const { spreadMs, timeoutMs, graceMs } = this.options;
     const started = Date.now();
-    const notifiedAt = new Map<GatewaySocket, number>();
+    const windowEnd = started + spreadMs;
+    const told = new Set<GatewaySocket>();
+    const leaving = new Map<GatewaySocket, Leaving>();
     const initial = [...server.of('/').sockets.values()];
     this.logger.log(
-      `draining: ${initial.length} sockets told to reconnect within ${this.options.spreadMs} ms, ` +
-        `timeout ${this.options.timeoutMs} ms`,
+      `draining: ${initial.length} sockets served on and disconnected one by one over ${spreadMs} ms, ` +
+        `timeout ${timeoutMs} ms`,
     );
-    this.notify(initial, notifiedAt);
+    this.notify(initial, told, leaving, started, spreadMs);
 
     for (;;) {
       const now = Date.now();
-      // Handshakes that passed the middleware just before the drain started.
-      const late = [...server.of('/').sockets.values()].filter((s) => !notifiedAt.has(s));
-      if (late.length > 0) this.notify(late, notifiedAt);
-      for (const [socket, at] of notifiedAt) {
-        if (!socket.connected) continue;
-        const pending = transportBacklog(socket);
-        if ((pending.messages === 0 && pending.bytes === 0) || now - at >= this.options.graceMs) {
-          socket.disconnect(true);
+      // Handshakes that passed the middleware just before the drain started: they leave within
+      // what remains of the window, so the drain still ends by spread + grace.
+      const late = [...server.of('/').sockets.values()].filter((s) => !told.has(s));
+      if (late.length > 0) this.notify(late, told, leaving, now, Math.max(0, windowEnd - now));
+      for (const [socket, state] of leaving) {
+        if (state.disconnectedAt === undefined) {
+          if (!socket.connected) {
+            state.disconnectedAt = now; // it left by itself (reconnecting early is allowed)
+          } else if (now >= state.disconnectAt) {
+            const pending = transportBacklog(socket);
+            if ((pending.messages === 0 && pending.bytes === 0) || now - state.disconnectAt >= graceMs) {
+              socket.disconnect(true);
+              state.disconnectedAt = now;
+            }
+          }
+        } else if (now - state.disconnectedAt >= graceMs) {
+          // A peer that stopped reading keeps a closing connection open until the WebSocket's
+          // close handshake times out; the drain does not wait for that.
+          terminateTransport(socket);
+          leaving.delete(socket);
         }
       }
       if (server.of('/').sockets.size === 0 && server.engine.clientsCount === 0) break;
-      if (now - started >= this.options.timeoutMs) {
+      if (now - started >= timeoutMs) {
         this.logger.warn(
           `drain timeout after ${now - started} ms: ${server.of('/').sockets.size} sockets, ` +
             `${server.engine.clientsCount} connections still open; shutting down anyway`,
@@ -134,26 +174,41 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    this.logger.log(`drained ${notifiedAt.size} sockets in ${Date.now() - started} ms`);
+    this.logger.log(`drained ${told.size} sockets in ${Date.now() - started} ms`);
   }
 
-  /** server_restart with delays spread uniformly: a random permutation of equal slots, jittered within each. */
-  private notify(sockets: GatewaySocket[], notifiedAt: Map<GatewaySocket, number>): void {
+  /**
+   * server_restart with delays spread uniformly over [0, windowMs): a random permutation of n
+   * equal slots, jittered within each, so every stretch of the window gets its share of the
+   * reconnects whatever the random draw.
+   */
+  private notify(
+    sockets: GatewaySocket[],
+    told: Set<GatewaySocket>,
+    leaving: Map<GatewaySocket, Leaving>,
+    now: number,
+    windowMs: number,
+  ): void {
+    const random = this.options.random;
     const n = sockets.length;
     const slots = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
+      const j = Math.floor(random() * (i + 1));
       [slots[i], slots[j]] = [slots[j], slots[i]];
     }
-    const now = Date.now();
     sockets.forEach((socket, k) => {
       const reconnectInMs = Math.min(
-        this.options.spreadMs > 0 ? this.options.spreadMs - 1 : 0,
-        Math.floor(((slots[k] + Math.random()) * this.options.spreadMs) / n),
+        windowMs > 0 ? windowMs - 1 : 0,
+        Math.floor(((slots[k] + random()) * windowMs) / n),
       );
       socket.data.closeReason = 'server_restart';
       socket.emit('server_restart', { reconnectInMs });
-      notifiedAt.set(socket, now);
+      told.add(socket);
+      leaving.set(socket, { disconnectAt: now + reconnectInMs });
     });
   }
+}
+
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -61,7 +61,11 @@ export interface TestClient {
   arrivals: { seq: number; at: number; sentAt: number }[];
   slowConsumer: SlowConsumerEvent[];
   serverRestart: ServerRestartEvent[];
+  /** Date.now() when each server_restart arrived. */
+  serverRestartAt: number[];
   disconnectReason: string | undefined;
+  /** Date.now() when the connection ended. */
+  disconnectedAt: number | undefined;
   /** Every seq received for the room, in arrival order (with redeliveries). */
   seqs(roomId: string): number[];
   /** What a client keeps: seqs above the last it holds, in order (duplicates dropped). */
@@ -252,7 +256,9 @@ export class GatewayHarness {
       arrivals: [],
       slowConsumer: [],
       serverRestart: [],
+      serverRestartAt: [],
       disconnectReason: undefined,
+      disconnectedAt: undefined,
       seqs: (roomId) =>
         client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
       held: (roomId) => {
@@ -268,8 +274,14 @@ export class GatewayHarness {
       if (options.autoAck) socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
     });
     socket.on('slow_consumer', (event) => client.slowConsumer.push(event));
-    socket.on('server_restart', (event) => client.serverRestart.push(event));
-    socket.on('disconnect', (reason) => (client.disconnectReason = reason));
+    socket.on('server_restart', (event) => {
+      client.serverRestart.push(event);
+      client.serverRestartAt.push(Date.now());
+    });
+    socket.on('disconnect', (reason) => {
+      client.disconnectReason = reason;
+      client.disconnectedAt = Date.now();
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('connect_error', reject);
