@@ -12,31 +12,23 @@
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
-import { createKafka, ensureTopics } from '@seqcast/kafka';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
-import { ensureDatabase, openDatabase } from '@seqcast/persistence';
-import { AppModule } from './app.module';
+import { openPlatformResources } from '@seqcast/service-runtime';
+import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
-
-const SERVICE = 'edge-gateway';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
   const logger = createLogger(SERVICE, config.logLevel);
   try {
-    const kafka = createKafka(
-      { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
-      {
-        log: (message) => logger.log(message, 'Kafka'),
-        warn: (message) => logger.warn(message, 'Kafka'),
-        error: (message) => logger.error(message, 'Kafka'),
-      },
-    );
-    await ensureTopics(kafka, [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions }]);
-    if (config.database.runMigrations) await ensureDatabase(config.database.url);
-    const dataSource = await openDatabase({ url: config.database.url, runMigrations: config.database.runMigrations });
+    const resources = await openPlatformResources({
+      logger,
+      kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
+      topics: [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions }],
+      database: config.database,
+    });
 
-    const app = await NestFactory.create(AppModule.forRoot(config, { kafka, dataSource }), {
+    const app = await NestFactory.create(AppModule.forRoot(config, resources), {
       logger,
       abortOnError: false,
       // Long-lived sockets and keep-alive connections must not hold a rolling restart hostage.
