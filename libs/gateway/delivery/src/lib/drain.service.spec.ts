@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { DrainService, SERVER_DRAINING_CONNECT_ERROR } from './drain.service';
+import { SERVER_DRAINING_CONNECT_ERROR } from '@seqcast/contracts';
+import { DrainService } from './drain.service';
 import type { GatewayServer } from './socket-types';
 
 const POLL_MS = 50;

@@ -24,13 +24,12 @@ import {
   Logger,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { SERVER_DRAINING_CONNECT_ERROR } from '@seqcast/contracts';
 import { DRAIN_OPTIONS } from './delivery.tokens';
 import { gatewayMetrics } from './gateway.metrics';
 import { terminateTransport, transportBacklog } from './socket-target';
 import type { GatewayServer, GatewaySocket } from './socket-types';
 
-/** connect_error message while the gateway drains: connect to another instance (retry with backoff). */
-export const SERVER_DRAINING_CONNECT_ERROR = 'server_draining';
 
 export interface DrainOptions {
   /** GATEWAY_DRAIN_SPREAD_MS: reconnectInMs values are spread uniformly over [0, spreadMs). */

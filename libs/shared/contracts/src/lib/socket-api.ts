@@ -72,3 +72,6 @@ export interface HandshakeAuth {
 
 /** connect_error message when the handshake token is missing or invalid. */
 export const UNAUTHORIZED_CONNECT_ERROR = 'unauthorized';
+
+/** connect_error message while the instance drains for shutdown: connect to another one (retry with backoff). */
+export const SERVER_DRAINING_CONNECT_ERROR = 'server_draining';
