@@ -13,9 +13,11 @@ Context (dict):
   replicas     replica count when not autoscaled
   jwt          whether the service verifies JWTs (mounts SEQCAST_JWT_SECRET from a Secret)
   podNameEnv   optional env var name that receives the pod's name (downward API)
-  shutdownKey  key in `values` of the ms the service may spend shutting down after SIGTERM before it
-               exits on its own deadline (shutdownTimeoutMs, drainTimeoutMs); the grace period must
-               outlast preStopSleepSeconds + that, or Kubernetes kills the pod mid-shutdown
+  shutdownKey  key in `values` of the ms the service may spend shutting down after SIGTERM
+               (shutdownTimeoutMs, drainTimeoutMs)
+  shutdownMarginMs  optional ms the service waits on top of that before its forced exit (the
+               gateway: drain timeout + 10 s); the grace period must outlast preStopSleepSeconds +
+               shutdownKey + this, or Kubernetes kills the pod before the service's own deadline
 */}}
 
 {{/* Environment shared by all three services; the names are the product's config surface (README). */}}
@@ -38,11 +40,16 @@ DATABASE_RUN_MIGRATIONS: {{ .Values.database.runMigrations | toString | quote }}
 {{- if not (hasKey $v .shutdownKey) }}
 {{- fail (printf "%s.%s is required" .valuesKey .shutdownKey) }}
 {{- end }}
-{{- /* Whole seconds the service may spend shutting down, rounded up. */}}
+{{- /* Whole seconds (rounded up) the service may spend shutting down, and its forced-exit margin. */}}
 {{- $shutdownSeconds := div (add (int (index $v .shutdownKey)) 999) 1000 }}
-{{- $needed := add $preStop $shutdownSeconds }}
+{{- $marginSeconds := div (add (int (.shutdownMarginMs | default 0)) 999) 1000 }}
+{{- $needed := add $preStop $shutdownSeconds $marginSeconds }}
 {{- if le $grace $needed }}
+{{- if gt $marginSeconds 0 }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s + the forced-exit margin (%d s + %d s + %d s = %d s): Kubernetes would kill the pod before the service's own forced exit" .valuesKey $grace .shutdownKey $preStop $shutdownSeconds $marginSeconds $needed) }}
+{{- else }}
 {{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s (%d s + %d s = %d s): Kubernetes would kill the pod before it finished shutting down" .valuesKey $grace .shutdownKey $preStop $shutdownSeconds $needed) }}
+{{- end }}
 {{- end }}
 {{- $autoscaled := and (hasKey $v "autoscaling") $v.autoscaling.enabled }}
 {{- $envYaml := toYaml .env }}

@@ -3,7 +3,7 @@
  * rendered: ports and probe paths are the ones the apps serve, every env var the chart sets is one
  * the app's own config schema reads (and the app would accept the whole environment), every knob
  * the app reads is exposed (at the app's default), the grace period outlasts preStop + the app's
- * own shutdown deadline, secrets stay in Secrets, and selectors select what they mean to.
+ * own forced-exit deadline, secrets stay in Secrets, and selectors select what they mean to.
  */
 import {
   type K8sObject,
@@ -21,8 +21,8 @@ import {
   effectiveEnv,
   ownEnvNames,
   requiredEnvNames,
+  forcedExitMs,
   service,
-  shutdownTimeoutMs,
   startupProblems,
   unknownEnvNames,
   verifiesJwt,
@@ -97,11 +97,11 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
       if (verifiesJwt(spec)) expect(env.values['SEQCAST_JWT_SECRET']?.length).toBeGreaterThanOrEqual(32);
     });
 
-    it(`gives the pod longer to stop than preStop plus ${spec.shutdownTimeoutEnv}`, () => {
+    it(`gives the pod longer to stop than preStop plus the app's forced exit (from ${spec.shutdownTimeoutEnv})`, () => {
       expect(env.values[spec.shutdownTimeoutEnv]).toBeDefined();
-      const shutdownS = Math.ceil(shutdownTimeoutMs(spec, env.values) / 1000);
+      const forcedExitS = Math.ceil(forcedExitMs(spec, env.values) / 1000);
       const grace = w.pod.terminationGracePeriodSeconds ?? 30;
-      expect(grace).toBeGreaterThan(preStopSeconds(w.container) + shutdownS);
+      expect(grace).toBeGreaterThan(preStopSeconds(w.container) + forcedExitS);
     });
 
     it('runs as non-root on a read-only root filesystem with a writable /tmp', () => {
@@ -236,23 +236,42 @@ describe('values sets, one feature each', () => {
     },
   );
 
-  it('defaults: each grace period covers preStop + the shutdown deadline with room to spare', () => {
+  it('defaults: each grace period covers preStop + the forced-exit deadline with room to spare', () => {
     const set = renderedSet('defaults');
     expect(
       SERVICES.map((spec) => {
         const w = workload(set, spec.name);
+        const env = resolveEnv(set, w).values;
         return {
           service: spec.name,
           grace: w.pod.terminationGracePeriodSeconds,
           preStop: preStopSeconds(w.container),
-          shutdownS: shutdownTimeoutMs(spec, resolveEnv(set, w).values) / 1000,
+          shutdownS: Number(env[spec.shutdownTimeoutEnv]) / 1000,
+          forcedExitS: forcedExitMs(spec, env) / 1000,
         };
       }),
     ).toEqual([
-      { service: 'ingest-api', grace: 30, preStop: 5, shutdownS: 15 },
-      { service: 'ordering-worker', grace: 30, preStop: 0, shutdownS: 20 },
-      { service: 'edge-gateway', grace: 60, preStop: 10, shutdownS: 30 },
+      { service: 'ingest-api', grace: 30, preStop: 5, shutdownS: 15, forcedExitS: 15 },
+      { service: 'ordering-worker', grace: 30, preStop: 0, shutdownS: 20, forcedExitS: 20 },
+      // The gateway's forced exit comes 10 s (SHUTDOWN_MARGIN_MS) after its drain timeout.
+      { service: 'edge-gateway', grace: 60, preStop: 10, shutdownS: 30, forcedExitS: 40 },
     ]);
+  });
+
+  it('gateway-drain-edge: the gateway settings at the edge of what it accepts render and start', () => {
+    const set = renderedSet('gateway-drain-edge');
+    const w = workload(set, 'edge-gateway');
+    const env = resolveEnv(set, w).values;
+    expect(env).toMatchObject({ GATEWAY_DRAIN_SPREAD_MS: '28999', GATEWAY_DRAIN_TIMEOUT_MS: '30000' });
+    expect(startupProblems(service('edge-gateway'), env)).toEqual([]);
+    // One ms less timeout (or 1 ms more spread) and the gateway refuses to start.
+    expect(startupProblems(service('edge-gateway'), { ...env, GATEWAY_DRAIN_SPREAD_MS: '29000' })).toEqual([
+      expect.stringContaining('GATEWAY_DRAIN_TIMEOUT_MS: must exceed GATEWAY_DRAIN_SPREAD_MS + 1000 ms'),
+    ]);
+    // One second less grace and Kubernetes would kill the pod at the gateway's own forced exit.
+    expect(w.pod.terminationGracePeriodSeconds).toBe(
+      preStopSeconds(w.container) + forcedExitMs(service('edge-gateway'), env) / 1000 + 1,
+    );
   });
 
   it('defaults render the same objects at the oldest supported Kubernetes (Chart.yaml kubeVersion)', () => {

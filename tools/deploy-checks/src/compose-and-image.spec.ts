@@ -12,8 +12,8 @@ import {
   SERVICES,
   defaultPort,
   effectiveEnv,
+  forcedExitMs,
   ownEnvNames,
-  shutdownTimeoutMs,
   startupProblems,
   unknownEnvNames,
 } from './support/services';
@@ -79,9 +79,9 @@ describe('docker/compose.yaml', () => {
       );
     });
 
-    it(`gives it longer to stop than ${spec.shutdownTimeoutEnv}`, () => {
+    it(`gives it longer to stop than its forced-exit deadline (from ${spec.shutdownTimeoutEnv})`, () => {
       const graceS = Number(/^(\d+)s$/.exec(svc.stop_grace_period ?? '')?.[1]);
-      expect(graceS).toBeGreaterThan(Math.ceil(shutdownTimeoutMs(spec, env) / 1000));
+      expect(graceS).toBeGreaterThan(Math.ceil(forcedExitMs(spec, env) / 1000));
     });
 
     it('uses the default topics, and waits for healthy Kafka and PostgreSQL', () => {

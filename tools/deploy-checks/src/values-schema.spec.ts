@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { rejectedSets, renderedSet, workspaceRoot } from './support/rendered-chart';
-import { type ServiceName, service } from './support/services';
+import { type ServiceName, forcedExitMs, service, startupProblems } from './support/services';
 import { resolveEnv, workload } from './support/workloads';
 
 const invalidDir = join(workspaceRoot, 'tools/helm/invalid-values');
@@ -37,21 +37,65 @@ it('rejects wrong types, out-of-range numbers, unknown enum values and misspelt 
   expect(expected).toContain("additional properties 'replicas' not allowed"); // a typo is not silently ignored
 });
 
-it('guards what a schema cannot express (grace period vs. preStop + shutdown, drain spread vs. timeout) in the templates', () => {
+it('guards what a schema cannot express (grace period vs. preStop + forced exit, drain timeout vs. spread) in the templates', () => {
   const byName = (name: string) => rejectedSets().find((r) => r.name === name)?.message ?? '';
   for (const name of [
     'grace-shorter-than-drain',
     'worker-grace-shorter-than-shutdown',
-    'drain-spread-not-below-timeout',
+    'drain-timeout-not-above-spread-plus-grace',
+    'drain-timeout-equals-spread-plus-grace',
   ])
     expect(byName(name)).not.toContain(SCHEMA_ERROR);
   expect(byName('grace-shorter-than-drain')).toContain(
-    'edgeGateway.terminationGracePeriodSeconds (40) must be greater than preStopSleepSeconds + drainTimeoutMs',
+    'edgeGateway.terminationGracePeriodSeconds (50) must be greater than preStopSleepSeconds + drainTimeoutMs + the forced-exit margin',
   );
   expect(byName('worker-grace-shorter-than-shutdown')).toContain(
     'orderingWorker.terminationGracePeriodSeconds (30) must be greater than preStopSleepSeconds + shutdownTimeoutMs',
   );
-  expect(byName('drain-spread-not-below-timeout')).toContain('edgeGateway.drainSpreadMs (30000) must be less than');
+  for (const name of ['drain-timeout-not-above-spread-plus-grace', 'drain-timeout-equals-spread-plus-grace'])
+    expect(byName(name)).toContain(
+      'edgeGateway.drainTimeoutMs (30000) must be greater than edgeGateway.drainSpreadMs + 1000 ms disconnect grace',
+    );
+});
+
+describe('the gateway itself agrees with the template guards on the bad values files', () => {
+  const gateway = service('edge-gateway');
+  const valuesYaml = parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.yaml'), 'utf8')) as {
+    edgeGateway: Record<string, number>;
+  };
+  /** edgeGateway values of a bad values file, over the chart defaults. */
+  const gatewayValues = (file: string) => ({
+    ...valuesYaml.edgeGateway,
+    ...(parse(readFileSync(join(invalidDir, file), 'utf8')) as { edgeGateway: Record<string, number> }).edgeGateway,
+  });
+  /** The gateway's environment as the defaults render it, with the drain values of `v`. */
+  const gatewayEnv = (v: Record<string, number>) => {
+    const set = renderedSet('defaults');
+    return {
+      ...resolveEnv(set, workload(set, 'edge-gateway')).values,
+      GATEWAY_DRAIN_SPREAD_MS: String(v['drainSpreadMs']),
+      GATEWAY_DRAIN_TIMEOUT_MS: String(v['drainTimeoutMs']),
+    };
+  };
+
+  it.each(['drain-timeout-not-above-spread-plus-grace.yaml', 'drain-timeout-equals-spread-plus-grace.yaml'])(
+    '%s: the gateway would refuse to start',
+    (file) => {
+      expect(startupProblems(gateway, gatewayEnv(gatewayValues(file)))).toEqual([
+        expect.stringContaining('GATEWAY_DRAIN_TIMEOUT_MS: must exceed GATEWAY_DRAIN_SPREAD_MS + 1000 ms'),
+      ]);
+    },
+  );
+
+  it('grace-shorter-than-drain.yaml: Kubernetes would kill the gateway no earlier than its own forced exit', () => {
+    const v = gatewayValues('grace-shorter-than-drain.yaml');
+    const env = gatewayEnv(v);
+    expect(startupProblems(gateway, env)).toEqual([]);
+    const forcedExitS = Math.ceil(forcedExitMs(gateway, env) / 1000);
+    // Enough for preStop + the drain timeout alone, not for the forced exit that follows it.
+    expect(v['terminationGracePeriodSeconds']).toBeGreaterThan(v['preStopSleepSeconds'] + v['drainTimeoutMs'] / 1000);
+    expect(v['terminationGracePeriodSeconds']).toBe(v['preStopSleepSeconds'] + forcedExitS);
+  });
 });
 
 /** Numeric values rendered into a service's environment: values path, service, env var. */
