@@ -82,6 +82,23 @@ async function post(path, body) {
   ackLatency.recordValue(Math.max(1, Math.round(performance.now() - started)));
 }
 
+const WORKER_URL = process.env.WORKER_URL || 'http://127.0.0.1:3002';
+
+/** Resident memory of each service, from its own /metrics (prom-client process defaults). */
+async function serviceMemory() {
+  const out = [];
+  for (const [name, url] of [['ingest-api', INGEST_URL], ['ordering-worker', WORKER_URL], ['edge-gateway', GATEWAY_URL]]) {
+    try {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const rss = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(text);
+      out.push(`${name} ${rss ? (Number(rss[1]) / 2 ** 20).toFixed(0) + ' MiB' : 'n/a'}`);
+    } catch {
+      out.push(`${name} n/a`);
+    }
+  }
+  return out.join(', ');
+}
+
 async function main() {
   const subscribers = [];
   for (let i = 0; i < SUBSCRIBERS; i++) subscribers.push(await connect());
@@ -129,6 +146,7 @@ async function main() {
     `publish: ${(N / publishSeconds).toFixed(0)} msg/s (${publishSeconds.toFixed(1)} s); 202 round trip ms p50 ${p(ackLatency, 50)} p99 ${p(ackLatency, 99)} max ${ackLatency.maxValue}`,
     `delivery (sentAt -> subscriber) ms: p50 ${p(e2eLatency, 50)} p90 ${p(e2eLatency, 90)} p99 ${p(e2eLatency, 99)} max ${e2eLatency.maxValue}`,
     `delivered ${total()}/${N * SUBSCRIBERS} after ${deliveredSeconds.toFixed(1)} s; duplicates dropped ${subscribers.map((s) => s.duplicates).join('/')}; chain breaks ${subscribers.map((s) => s.outOfOrder).join('/')}`,
+    `resident memory after the run: ${await serviceMemory()}`,
   ];
   console.log(lines.join('\n'));
   process.exit(total() === N * SUBSCRIBERS && subscribers.every((s) => s.outOfOrder === 0) ? 0 : 1);
