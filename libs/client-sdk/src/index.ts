@@ -13,4 +13,4 @@ export {
   type TokenSource,
 } from './lib/seqcast-client';
 export { SeqcastError, type SeqcastErrorCode } from './lib/seqcast-error';
-export type { JsonValue, Message, PublishResult } from '@seqcast/contracts';
+export type { JsonValue, Message, PublishResult } from '@seqcast/contracts/wire';

@@ -2,11 +2,16 @@
  * Second half of `nx build client-sdk`: turns tsc's output into a self-contained npm package in
  * dist/libs/client-sdk (package.json, README.md, dist/**).
  *
- * The SDK imports @seqcast/contracts with `import type` only, so tsc pulls the contracts' sources
- * into the program (hence rootDir = workspace root and a staging directory). This script keeps the
- * SDK's JS, bundles the contracts' *declarations* under dist/contracts, points the SDK's .d.ts
- * files at them, and fails the build if the emitted JS requires anything but socket.io-client:
- * that is the SDK's only runtime dependency, and zod must never reach browsers.
+ * The SDK imports `@seqcast/contracts/wire` (plain wire types, no zod in its import graph) with
+ * `import type` only, so tsc pulls those sources into the program (hence rootDir = workspace root
+ * and a staging directory). This script keeps the SDK's JS, bundles the wire declarations under
+ * dist/contracts, points the SDK's .d.ts files at them, and fails the build if
+ * - the emitted JS requires anything but socket.io-client: that is the SDK's only runtime
+ *   dependency, and zod must never reach browsers;
+ * - any emitted .d.ts mentions zod: consumers that type-check libraries (`skipLibCheck: false`)
+ *   must not need it. This is what catches an SDK import of the `@seqcast/contracts` root (or of a
+ *   contracts module that imports zod) slipping past the lint rule;
+ * - anything still imports a workspace alias (@seqcast/...).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -45,16 +50,22 @@ if (!fs.existsSync(sdkStage)) fail(`no tsc output in ${sdkStage}; run tsc -p lib
 fs.rmSync(dist, { recursive: true, force: true });
 copyTree(sdkStage, dist, (f) => f.endsWith('.js') || f.endsWith('.d.ts'));
 copyTree(contractsStage, path.join(dist, 'contracts'), (f) => f.endsWith('.d.ts'));
+// The SDK's declarations import '@seqcast/contracts/wire'; tsc emits that entry as wire.d.ts.
+const WIRE_ALIAS = /(["'])@seqcast\/contracts\/wire\1/g;
+const WIRE_ENTRY = path.join(dist, 'contracts', 'wire');
 
 const problems = [];
 for (const file of walk(dist)) {
   const rel = path.relative(out, file);
   let text = fs.readFileSync(file, 'utf8');
   if (file.endsWith('.d.ts') && !rel.startsWith(`dist${path.sep}contracts`)) {
-    let contracts = path.relative(path.dirname(file), path.join(dist, 'contracts')).split(path.sep).join('/');
-    if (!contracts.startsWith('.')) contracts = `./${contracts}`;
-    text = text.replace(/(["'])@seqcast\/contracts\1/g, `'${contracts}'`);
+    let wire = path.relative(path.dirname(file), WIRE_ENTRY).split(path.sep).join('/');
+    if (!wire.startsWith('.')) wire = `./${wire}`;
+    text = text.replace(WIRE_ALIAS, `'${wire}'`);
     fs.writeFileSync(file, text);
+  }
+  if (file.endsWith('.d.ts') && /zod/i.test(text)) {
+    problems.push(`${rel} mentions zod (import only @seqcast/contracts/wire, whose graph must not import zod)`);
   }
   if (file.endsWith('.js')) {
     for (const [, specifier] of text.matchAll(/require\(["']([^"']+)["']\)/g)) {

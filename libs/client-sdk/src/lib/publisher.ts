@@ -2,7 +2,7 @@
  * HTTP publish with safe retries. Safety comes from the protocol, not from luck: the same
  * (roomId, clientMsgId) never yields a second message, so every retry reuses the id.
  */
-import type { ErrorEnvelope, JsonValue, PublishResult } from '@seqcast/contracts';
+import type { ErrorEnvelope, JsonValue, PublishResult } from '@seqcast/contracts/wire';
 import { backoffDelay } from './backoff';
 import { describeError, SeqcastError, type SeqcastErrorCode } from './seqcast-error';
 

@@ -1,4 +1,4 @@
-import type { Message } from '@seqcast/contracts';
+import type { Message } from '@seqcast/contracts/wire';
 import { chain, FakeGateway, message } from '../test-support/fake-transport';
 import { type CursorStore, MemoryCursorStore } from './cursor-store';
 import {

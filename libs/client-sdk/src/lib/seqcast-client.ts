@@ -6,7 +6,14 @@
  * least once, so the client does not trust the stream: it keeps a cursor (epoch, seq) per room,
  * resumes from it on every connection, drops what it already has and refuses what does not chain.
  */
-import type { JsonValue, Message, MessagesEvent, PublishResult, SubscribeAck, SubscribeRequest } from '@seqcast/contracts';
+import type {
+  JsonValue,
+  Message,
+  MessagesEvent,
+  PublishResult,
+  SubscribeAck,
+  SubscribeRequest,
+} from '@seqcast/contracts/wire';
 import { backoffDelay } from './backoff';
 import { type Cursor, type CursorStore, MemoryCursorStore } from './cursor-store';
 import { publishWithRetry } from './publisher';

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@seqcast/contracts';
+import type { ErrorCode } from '@seqcast/contracts/wire';
 
 /**
  * Codes a SeqcastError can carry: the server's stable codes (docs/protocol.md "Errors") plus the

@@ -2,7 +2,7 @@
  * The socket.io-client seam against a real socket.io server on 127.0.0.1: the handshake carries
  * the token, events map onto handlers, and socket.io never reconnects on its own (the SDK does).
  */
-import type { ClientToServerEvents, Message, ServerToClientEvents } from '@seqcast/contracts';
+import type { ClientToServerEvents, Message, ServerToClientEvents } from '@seqcast/contracts/wire';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Server, type Socket } from 'socket.io';

@@ -14,7 +14,7 @@ import type {
   SubscribeRequest,
   UnsubscribeAck,
   UnsubscribeRequest,
-} from '@seqcast/contracts';
+} from '@seqcast/contracts/wire';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 
 export type SocketIoOptions = Partial<ManagerOptions & SocketOptions>;

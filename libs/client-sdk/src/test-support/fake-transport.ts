@@ -11,7 +11,7 @@ import type {
   SubscribeRequest,
   UnsubscribeAck,
   UnsubscribeRequest,
-} from '@seqcast/contracts';
+} from '@seqcast/contracts/wire';
 import type { Transport, TransportFactory, TransportParams } from '../lib/transport';
 
 export class FakeConnection implements Transport {

@@ -5,3 +5,4 @@ export * from './lib/message';
 export * from './lib/socket-api';
 export * from './lib/topics';
 export * from './lib/validation';
+export * from './wire';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { clientMsgIdSchema, roomIdSchema } from './identifiers';
-import type { Message } from './message';
 
 export const MAX_BATCH_MESSAGES = 500;
 export const HISTORY_LIMIT_MAX = 1000;
@@ -40,23 +39,4 @@ export const historyQuerySchema = z.object({
 });
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 
-/** 202 body for one accepted copy: where it landed in Kafka. */
-export interface PublishResult {
-  roomId: string;
-  clientMsgId: string;
-  partition: number;
-  /** This copy's offset; equals the message's seq unless the copy is a duplicate. */
-  offset: number;
-}
-
-export interface BatchPublishResult {
-  results: PublishResult[];
-}
-
-export interface HistoryPage {
-  roomId: string;
-  epoch: string;
-  /** Highest seq stored for the room, -1 when the room has no messages. */
-  headSeq: number;
-  messages: Message[];
-}
+// PublishResult, BatchPublishResult and HistoryPage (the response bodies) are plain types in ../wire.ts.

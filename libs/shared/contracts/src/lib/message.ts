@@ -1,28 +1,9 @@
 import { z } from 'zod';
+import type { JsonValue, Message } from '../wire';
+import type { Assert, ExactButPayload } from './exact';
 import { clientMsgIdSchema, roomIdSchema } from './identifiers';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
-/**
- * A sequenced message, the same shape wherever it is delivered (Socket.IO, history endpoint,
- * `seqcast.events` records). See docs/protocol.md "Message".
- */
-export interface Message {
-  roomId: string;
-  /** Kafka offset of the first accepted copy in the room's partition of the messages topic. */
-  seq: number;
-  /** seq of the room's previous message; null for the room's first message. */
-  prevSeq: number | null;
-  /** Incarnation of the numbering; a cursor (epoch, seq) is only valid within its epoch. */
-  epoch: string;
-  clientMsgId: string;
-  senderId: string;
-  payload: JsonValue;
-  /** ISO-8601, when ingest accepted the copy. */
-  sentAt: string;
-  /** ISO-8601, when the ordering worker persisted it. */
-  sequencedAt: string;
-}
+// JsonValue and Message are plain types in ../wire.ts.
 
 /**
  * The value of a record on the messages (input) topic, JSON encoded, keyed by roomId.
@@ -49,7 +30,9 @@ export const ingestRecordSchema = z
     sentAt: isoDate,
   })
   .strict();
+type _IngestRecordSchemaMatches = Assert<ExactButPayload<z.infer<typeof ingestRecordSchema>, IngestRecord>>;
 
+/** A Message as read back from the events topic; its payload is left `unknown` (see ExactButPayload). */
 export const messageSchema = z
   .object({
     roomId: roomIdSchema,
@@ -63,6 +46,7 @@ export const messageSchema = z
     sequencedAt: isoDate,
   })
   .strict();
+type _MessageSchemaMatches = Assert<ExactButPayload<z.infer<typeof messageSchema>, Message>>;
 
 /** Kafka offsets are int64; seqs travel as JSON numbers, exact up to 2^53 - 1. */
 export const NO_SEQ = -1;
