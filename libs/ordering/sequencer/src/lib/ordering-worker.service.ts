@@ -62,6 +62,7 @@ import { workerMetrics } from './worker.metrics';
 
 const OUTBOX_PAGE = 500;
 const DEFAULT_LAG_INTERVAL_MS = 5_000;
+const MAX_CONSUMER_RESTART_DELAY_MS = 30_000;
 
 interface PartitionState {
   claim: PartitionClaim;
@@ -111,6 +112,9 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   private refreshingLag = false;
   /** Set when kafkajs gave up on the consumer (a crash it will not restart from). */
   private consumerFailure: string | undefined;
+  /** Pending recreation of a consumer kafkajs gave up on, and how many attempts in a row. */
+  private restartTimer: NodeJS.Timeout | undefined;
+  private consumerRestarts = 0;
 
   constructor(
     @Inject(ORDERING_WORKER_SETTINGS) private readonly settings: OrderingWorkerSettings,
@@ -144,6 +148,17 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     await this.producer.connect();
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    await this.startConsumer();
+    if (this.state === 'starting') this.state = 'running';
+    const lagInterval = this.settings.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS;
+    this.lagTimer = setInterval(() => void this.refreshLag(), lagInterval);
+    this.lagTimer.unref();
+    this.logger.log(`worker ${this.owner} consuming ${messagesTopic} in group ${groupId}`);
+  }
+
+  /** Creates, subscribes and runs a consumer; the current one is always `this.consumer`. */
+  private async startConsumer(): Promise<void> {
+    const { messagesTopic, groupId } = this.settings;
     const consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -155,11 +170,14 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.consumerRestarts = 0;
       this.onGroupJoin(payload.memberAssignment[messagesTopic] ?? []);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.logger.error(`Kafka consumer crashed (restart: ${payload.restart}): ${describe(payload.error)}`);
-      if (!payload.restart) this.consumerFailure = `Kafka consumer stopped after: ${describe(payload.error)}`;
+      if (payload.restart) return;
+      this.consumerFailure = `Kafka consumer stopped after: ${describe(payload.error)}`;
+      this.scheduleConsumerRestart(consumer);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [messagesTopic], fromBeginning: true });
@@ -169,11 +187,36 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    if (this.state === 'starting') this.state = 'running';
-    const lagInterval = this.settings.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS;
-    this.lagTimer = setInterval(() => void this.refreshLag(), lagInterval);
-    this.lagTimer.unref();
-    this.logger.log(`worker ${this.owner} consuming ${messagesTopic} in group ${groupId}`);
+  }
+
+  /**
+   * kafkajs gives up for good on some errors it deems non-retriable (e.g. "failed to find group
+   * coordinator" while a broker shuts down) and never restarts that consumer. A worker that stays
+   * alive but never consumes again would stall its partitions until someone restarts the pod, so
+   * the worker recreates the consumer itself, with backoff, until one joins the group again.
+   * Correctness does not depend on it: the new member's join invalidates every claim (fencing).
+   */
+  private scheduleConsumerRestart(crashed: Consumer): void {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    if (this.consumer !== crashed || this.restartTimer) return;
+    const delayMs = Math.min(MAX_CONSUMER_RESTART_DELAY_MS, 1_000 * 2 ** this.consumerRestarts++);
+    this.logger.warn(`recreating the Kafka consumer in ${delayMs} ms (kafkajs will not restart it)`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.recreateConsumer(crashed);
+    }, delayMs);
+  }
+
+  private async recreateConsumer(crashed: Consumer): Promise<void> {
+    await crashed.disconnect().catch(() => undefined);
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    try {
+      await this.startConsumer();
+      this.logger.log('Kafka consumer recreated; waiting to rejoin the group');
+    } catch (error) {
+      this.logger.warn(`recreating the Kafka consumer failed: ${describe(error)}`);
+      if (this.consumer) this.scheduleConsumerRestart(this.consumer);
+    }
   }
 
   /** Partitions of the messages topic Kafka currently assigns to this worker, ascending. */
@@ -209,6 +252,8 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async closeClients(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     this.timers.forEach((timer) => clearTimeout(timer));
     this.timers.clear();
     this.wakeSleepers.forEach((wake) => wake());
@@ -567,7 +612,8 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       const { messagesTopic, groupId } = this.settings;
       const ends = await fetchLogEndOffsets(this.admin, messagesTopic);
       const unknown = [...this.assigned].filter((partition) => !this.positions.has(partition));
-      const committed = unknown.length > 0 ? await fetchCommittedOffsets(this.admin, groupId, messagesTopic) : undefined;
+      const committed =
+        unknown.length > 0 ? await fetchCommittedOffsets(this.admin, groupId, messagesTopic) : undefined;
       for (const partition of this.assigned) {
         const end = ends.get(partition);
         const position = this.positions.get(partition) ?? committed?.get(partition);
