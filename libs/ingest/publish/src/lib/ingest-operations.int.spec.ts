@@ -10,6 +10,7 @@ import { createLogger } from '@seqcast/observability';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
 import {
   createTestDatabase,
+  sample,
   TEST_JWT_SECRET,
   type TestDatabase,
   testKafkaBrokers,
@@ -17,7 +18,7 @@ import {
   waitFor,
 } from '@seqcast/testing';
 import { Kafka as KafkaClient, logLevel } from 'kafkajs';
-import { type RunningIngestService, sample, startIngestService } from '../testing/ingest-service.int';
+import { type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
 
 const PARTITIONS = 3;
 const token = signToken({ sub: 'alice', rooms: ['team-1:*', 'lobby'] }, TEST_JWT_SECRET);

@@ -16,10 +16,10 @@ import {
 } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
-import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics, waitFor } from '@seqcast/testing';
+import { createTestDatabase, sample, type TestDatabase, testKafkaBrokers, uniqueTopics, waitFor } from '@seqcast/testing';
 import type { Producer } from 'kafkajs';
 import type { FaultContext, OrderingWorkerSettings } from './ordering-worker.options';
-import { type RunningWorkerService, sample, scrape, startWorkerService } from '../testing/worker-service.int';
+import { type RunningWorkerService, scrape, startWorkerService } from '../testing/worker-service.int';
 
 const PARTITIONS = 3;
 
