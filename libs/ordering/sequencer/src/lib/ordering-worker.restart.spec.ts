@@ -4,6 +4,7 @@
  * crash kafkajs produces (group coordinator not found while a broker shuts down) cannot be
  * triggered on demand against a real broker; the readiness e2e exercises the real thing.
  */
+import { Logger } from '@nestjs/common';
 import type { Kafka } from '@seqcast/kafka';
 import type { DataSource } from '@seqcast/persistence';
 import { OrderingWorkerService } from './ordering-worker.service';
@@ -54,6 +55,10 @@ async function settle(): Promise<void> {
 describe('OrderingWorkerService when kafkajs gives up on its consumer', () => {
   let consumers: FakeConsumer[];
   let worker: OrderingWorkerService;
+
+  // The crashes are the point of these tests; their log lines would only be noise in CI output.
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(true));
 
   beforeEach(async () => {
     jest.useFakeTimers();
