@@ -28,6 +28,7 @@ import {
   createDedicatedKafka,
   createTestDatabase,
   type DedicatedKafka,
+  fetchReadiness,
   freePort,
   startTcpProxy,
   type TcpProxy,
@@ -45,16 +46,7 @@ const KAFKA_BACK_DEADLINE_MS = 60_000;
 
 type Dependency = 'database' | 'kafka';
 
-interface Readiness {
-  status: number;
-  checks: Record<string, string>;
-}
-
-async function readyz(service: ServiceProcess): Promise<Readiness> {
-  const response = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(5_000) });
-  const body = (await response.json()) as { checks?: Record<string, string> };
-  return { status: response.status, checks: body.checks ?? {} };
-}
+const readyz = (service: ServiceProcess) => fetchReadiness(service.url);
 
 async function healthz(service: ServiceProcess): Promise<number> {
   const response = await fetch(`${service.url}/healthz`, { signal: AbortSignal.timeout(5_000) });
@@ -127,13 +119,13 @@ describe('readiness tells the truth (real processes, own broker, PostgreSQL behi
   async function expectAllReady(): Promise<void> {
     for (const service of services) {
       const ready = await readyz(service);
-      const failing = Object.fromEntries(Object.entries(ready.checks).filter(([, result]) => result !== 'ok'));
+      const failing = Object.fromEntries(Object.entries(ready.body.checks).filter(([, result]) => result !== 'ok'));
       expect({ service: service.name, status: ready.status, failing }).toEqual({
         service: service.name,
         status: 200,
         failing: {},
       });
-      expect(Object.keys(ready.checks)).toEqual(expect.arrayContaining(['kafka', 'database']));
+      expect(Object.keys(ready.body.checks)).toEqual(expect.arrayContaining(['kafka', 'database']));
       expect(await healthz(service)).toBe(200);
     }
   }
@@ -163,8 +155,8 @@ describe('readiness tells the truth (real processes, own broker, PostgreSQL behi
             const health = await healthz(service);
             if (health !== 200) unhealthy.push(health);
             const ready = await readyz(service);
-            if (ready.status !== 503 || !ready.checks[dependency]?.startsWith('error: ')) {
-              throw new Error(`last /readyz ${ready.status} ${JSON.stringify(ready.checks)}`);
+            if (ready.status !== 503 || !ready.body.checks[dependency]?.startsWith('error: ')) {
+              throw new Error(`last /readyz ${ready.status} ${JSON.stringify(ready.body.checks)}`);
             }
             return { exited: false as const, ready };
           },
@@ -182,7 +174,10 @@ describe('readiness tells the truth (real processes, own broker, PostgreSQL behi
       expect({ service: service.label, exited: probe.exited }).toEqual({ service: service.label, exited: false });
       expect({ service: service.label, unhealthy }).toEqual({ service: service.label, unhealthy: [] });
       if (probe.exited) continue;
-      expect(probe.ready.checks).toMatchObject({ [dependency]: expect.stringMatching(/^error: \S/), [other]: 'ok' });
+      expect(probe.ready.body.checks).toMatchObject({
+        [dependency]: expect.stringMatching(/^error: \S/),
+        [other]: 'ok',
+      });
     }
     // Still down a moment later, and still alive: liveness must not follow readiness.
     for (const service of services) {
@@ -200,7 +195,8 @@ describe('readiness tells the truth (real processes, own broker, PostgreSQL behi
             if (!service.running) throw new Error(`${service.label} exited (${JSON.stringify(service.exit)})`);
             const ready = await readyz(service);
             // Thrown rather than returned, so a timeout names the checks that kept failing.
-            if (ready.status !== 200) throw new Error(`last /readyz ${ready.status} ${JSON.stringify(ready.checks)}`);
+            if (ready.status !== 200)
+              throw new Error(`last /readyz ${ready.status} ${JSON.stringify(ready.body.checks)}`);
             return true;
           },
           { timeoutMs: backDeadlineMs, intervalMs: 100, what: `${service.label} /readyz 200 with ${dependency} back` },

@@ -6,7 +6,7 @@
  * while a connection remains (here: a bare engine.io connection that never joins) and closes the
  * app as soon as it is gone.
  */
-import { waitFor } from '@seqcast/testing';
+import { fetchReadiness, waitFor } from '@seqcast/testing';
 import { Manager } from 'socket.io-client';
 import { connectError, GatewayHarness, metricValue, room, type TestClient } from './gateway-harness.int';
 
@@ -21,10 +21,7 @@ const SLACK_MS = 250;
  */
 const CLOCK_SLACK_MS = 50;
 
-async function readyz(gw: GatewayHarness): Promise<{ status: number; body: { checks?: Record<string, string> } }> {
-  const res = await fetch(`${gw.url}/readyz`);
-  return { status: res.status, body: (await res.json()) as { checks?: Record<string, string> } };
-}
+const readyz = (gw: GatewayHarness) => fetchReadiness(gw.url);
 
 describe('graceful drain', () => {
   let gw: GatewayHarness;
@@ -105,7 +102,7 @@ describe('graceful drain', () => {
     // Still draining (the bare connection is open): not ready, and no new sockets.
     const probe = await readyz(gw);
     expect(probe.status).toBe(503);
-    expect(probe.body.checks?.['draining']).toMatch(/^error: draining/);
+    expect(probe.body.checks['draining']).toMatch(/^error: draining/);
     await expect(connectError(gw.connect({ token: gw.token(['team-*']) }))).resolves.toBe('server_draining');
     expect(closedAt).toBe(0);
     expect(await metricValue('seqcast_gateway_draining')).toBe(1);

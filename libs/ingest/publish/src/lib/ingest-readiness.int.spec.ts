@@ -9,18 +9,14 @@ import {
   createDedicatedKafka,
   createTestDatabase,
   type DedicatedKafka,
+  fetchReadiness,
+  readinessBecomes,
   startTcpProxy,
   type TcpProxy,
   type TestDatabase,
   uniqueTopics,
-  waitFor,
 } from '@seqcast/testing';
 import { type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
-
-interface Readiness {
-  status: number;
-  body: { status: string; checks: Record<string, string> };
-}
 
 describe('ingest-api readiness (dedicated broker, PostgreSQL behind a proxy)', () => {
   const { messagesTopic } = uniqueTopics('ingest-ready');
@@ -31,20 +27,9 @@ describe('ingest-api readiness (dedicated broker, PostgreSQL behind a proxy)', (
   let dataSource: DataSource;
   let service: RunningIngestService;
 
-  async function readiness(): Promise<Readiness> {
-    const response = await fetch(`${service.baseUrl}/readyz`);
-    return { status: response.status, body: (await response.json()) as Readiness['body'] };
-  }
-
-  function becomes(status: number, what: string, timeoutMs = 20_000): Promise<Readiness> {
-    return waitFor(
-      async () => {
-        const result = await readiness();
-        return result.status === status ? result : undefined;
-      },
-      { timeoutMs, intervalMs: 200, what },
-    );
-  }
+  const readiness = () => fetchReadiness(service.baseUrl);
+  const becomes = (status: number, what: string, timeoutMs?: number) =>
+    readinessBecomes(service.baseUrl, status, { what, timeoutMs });
 
   beforeAll(async () => {
     broker = await createDedicatedKafka();
@@ -68,13 +53,19 @@ describe('ingest-api readiness (dedicated broker, PostgreSQL behind a proxy)', (
   }, 30_000);
 
   it('is ready when Kafka, the topic and PostgreSQL all answer', async () => {
-    expect(await readiness()).toEqual({ status: 200, body: { status: 'ready', checks: { kafka: 'ok', database: 'ok' } } });
+    expect(await readiness()).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { kafka: 'ok', database: 'ok' } },
+    });
   });
 
   it('turns 503 while PostgreSQL is unreachable, and 200 once it is back', async () => {
     await proxy.cut();
     const down = await becomes(503, 'readiness 503 with PostgreSQL cut off');
-    expect(down.body).toEqual({ status: 'not_ready', checks: { kafka: 'ok', database: expect.stringMatching(/^error: /) } });
+    expect(down.body).toEqual({
+      status: 'not_ready',
+      checks: { kafka: 'ok', database: expect.stringMatching(/^error: /) },
+    });
     await proxy.restore();
     await becomes(200, 'readiness 200 with PostgreSQL back');
   });
@@ -82,7 +73,10 @@ describe('ingest-api readiness (dedicated broker, PostgreSQL behind a proxy)', (
   it('turns 503 while the broker is down, and 200 once it is back', async () => {
     await broker.stop();
     const down = await becomes(503, 'readiness 503 with the broker stopped');
-    expect(down.body).toEqual({ status: 'not_ready', checks: { kafka: expect.stringMatching(/^error: /), database: 'ok' } });
+    expect(down.body).toEqual({
+      status: 'not_ready',
+      checks: { kafka: expect.stringMatching(/^error: /), database: 'ok' },
+    });
     await broker.start();
     await becomes(200, 'readiness 200 with the broker back', 30_000);
   }, 60_000);

@@ -11,6 +11,8 @@ import {
   createDedicatedKafka,
   createTestDatabase,
   type DedicatedKafka,
+  fetchReadiness,
+  readinessBecomes,
   startTcpProxy,
   type TcpProxy,
   type TestDatabase,
@@ -18,11 +20,6 @@ import {
   waitFor,
 } from '@seqcast/testing';
 import { type RunningWorkerService, startWorkerService } from '../testing/worker-service.int';
-
-interface Readiness {
-  status: number;
-  body: { status: string; checks: Record<string, string> };
-}
 
 describe('ordering-worker readiness (dedicated broker, PostgreSQL behind a proxy)', () => {
   const topics = uniqueTopics('worker-ready');
@@ -33,20 +30,9 @@ describe('ordering-worker readiness (dedicated broker, PostgreSQL behind a proxy
   let dataSource: DataSource;
   let service: RunningWorkerService;
 
-  async function readiness(): Promise<Readiness> {
-    const response = await fetch(`${service.baseUrl}/readyz`);
-    return { status: response.status, body: (await response.json()) as Readiness['body'] };
-  }
-
-  function becomes(status: number, what: string, timeoutMs = 20_000): Promise<Readiness> {
-    return waitFor(
-      async () => {
-        const result = await readiness();
-        return result.status === status ? result : undefined;
-      },
-      { timeoutMs, intervalMs: 200, what },
-    );
-  }
+  const readiness = () => fetchReadiness(service.baseUrl);
+  const becomes = (status: number, what: string, timeoutMs?: number) =>
+    readinessBecomes(service.baseUrl, status, { what, timeoutMs });
 
   /** Publishes one message and waits until the worker stored it: the worker is doing its job. */
   async function sequencesOne(clientMsgId: string, timeoutMs: number): Promise<void> {
