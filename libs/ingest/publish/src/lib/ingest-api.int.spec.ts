@@ -21,6 +21,7 @@ import {
 import { Kafka as KafkaClient, logLevel } from 'kafkajs';
 import { configureIngestHttp } from './configure-ingest-http';
 import { IngestPublishModule } from './ingest-publish.module';
+import { callApi } from '../testing/ingest-service.int';
 
 const PARTITIONS = 3;
 const MAX_BODY_BYTES = 4096;
@@ -45,39 +46,6 @@ async function startApi(options: { kafka: Kafka; dataSource: DataSource; message
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
-}
-
-const aliceToken = signToken({ sub: 'alice', rooms: ['team-1:*', 'lobby'] }, TEST_JWT_SECRET);
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: unknown;
-}
-
-async function call(
-  baseUrl: string,
-  method: 'GET' | 'POST',
-  path: string,
-  options: { token?: string | null; json?: unknown; rawBody?: string; contentType?: string } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  const token = options.token === undefined ? aliceToken : options.token;
-  if (token !== null) headers['authorization'] = `Bearer ${token}`;
-  let body: string | undefined;
-  if (options.json !== undefined || options.rawBody !== undefined) {
-    body = options.rawBody ?? JSON.stringify(options.json);
-    headers['content-type'] = options.contentType ?? 'application/json';
-  }
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // Left as text so the assertion shows what came back instead of a JSON error.
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
 }
 
 function envelope(code: string, message: string | RegExp = /.+/): unknown {
@@ -138,7 +106,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
   describe('POST /v1/rooms/:roomId/messages', () => {
     it('answers 202 once the record is in Kafka at the partition and offset it reports', async () => {
       const before = Date.now();
-      const reply = await call(api.baseUrl, 'POST', '/v1/rooms/team-1:general/messages', {
+      const reply = await callApi(api.baseUrl, 'POST', '/v1/rooms/team-1:general/messages', {
         json: { clientMsgId: 'm-1', payload: { text: 'hello', n: [1, null] } },
       });
       expect(reply.status).toBe(202);
@@ -166,7 +134,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
     });
 
     it('accepts a null payload', async () => {
-      const reply = await call(api.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+      const reply = await callApi(api.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
         json: { clientMsgId: 'n', payload: null },
       });
       expect(reply.status).toBe(202);
@@ -187,7 +155,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
         { roomId: 'team-1:c', clientMsgId: 'b-5', payload: 5 },
         { roomId: 'team-1:a', clientMsgId: 'b-6', payload: 6 },
       ];
-      const reply = await call(api.baseUrl, 'POST', '/v1/messages/batch', { json: { messages } });
+      const reply = await callApi(api.baseUrl, 'POST', '/v1/messages/batch', { json: { messages } });
       expect(reply.status).toBe(202);
       const { results } = reply.body as {
         results: { roomId: string; clientMsgId: string; partition: number; offset: number }[];
@@ -208,7 +176,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
 
     it('refuses the whole batch with 403 when one room is not granted, writing nothing', async () => {
       const before = await fetchLogEndOffsets(admin, messagesTopic);
-      const reply = await call(api.baseUrl, 'POST', '/v1/messages/batch', {
+      const reply = await callApi(api.baseUrl, 'POST', '/v1/messages/batch', {
         json: {
           messages: [
             { roomId: 'team-1:a', clientMsgId: 'x-1', payload: 1 },
@@ -266,13 +234,13 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
         'messages.1.roomId',
       ],
     ])('400 invalid_request for %s', async (_what, path, request, message) => {
-      const reply = await call(api.baseUrl, 'POST', path, request);
+      const reply = await callApi(api.baseUrl, 'POST', path, request);
       expect(reply.status).toBe(400);
       expect(reply.body).toEqual(envelope('invalid_request', message));
     });
 
     it('400 names the bad history query parameter', async () => {
-      const reply = await call(api.baseUrl, 'GET', '/v1/rooms/lobby/messages?limit=5000');
+      const reply = await callApi(api.baseUrl, 'GET', '/v1/rooms/lobby/messages?limit=5000');
       expect(reply.status).toBe(400);
       expect(reply.body).toEqual(envelope('invalid_request', 'limit'));
     });
@@ -288,7 +256,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
         ['POST', '/v1/messages/batch'],
         ['GET', '/v1/rooms/lobby/messages'],
       ] as const) {
-        const reply = await call(api.baseUrl, method, path, {
+        const reply = await callApi(api.baseUrl, method, path, {
           token,
           json: method === 'POST' ? { clientMsgId: 'a', payload: 1 } : undefined,
         });
@@ -298,7 +266,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
     });
 
     it('403 forbidden for a room the token does not grant', async () => {
-      const reply = await call(api.baseUrl, 'POST', '/v1/rooms/team-2:x/messages', {
+      const reply = await callApi(api.baseUrl, 'POST', '/v1/rooms/team-2:x/messages', {
         json: { clientMsgId: 'a', payload: 1 },
       });
       expect(reply.status).toBe(403);
@@ -306,7 +274,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
     });
 
     it('413 payload_too_large above INGEST_MAX_BODY_BYTES', async () => {
-      const reply = await call(api.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+      const reply = await callApi(api.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
         json: { clientMsgId: 'big', payload: 'x'.repeat(MAX_BODY_BYTES) },
       });
       expect(reply.status).toBe(413);
@@ -319,7 +287,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
         ['GET', '/v1/messages/batch'],
         ['POST', '/'],
       ] as const) {
-        const reply = await call(api.baseUrl, method, path);
+        const reply = await callApi(api.baseUrl, method, path);
         expect({ path, status: reply.status }).toEqual({ path, status: 404 });
         expect(reply.body).toEqual(envelope('not_found'));
       }
@@ -347,7 +315,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
     });
 
     it('pages through the room in ascending seq, current epoch only', async () => {
-      const all = await call(api.baseUrl, 'GET', `/v1/rooms/${room}/messages`);
+      const all = await callApi(api.baseUrl, 'GET', `/v1/rooms/${room}/messages`);
       expect(all.status).toBe(200);
       expect(all.body).toMatchObject({ roomId: room, epoch, headSeq: 15 });
       const messages = (all.body as { messages: { seq: number; prevSeq: number | null }[] }).messages;
@@ -368,20 +336,20 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
         sequencedAt: '2030-01-01T00:00:01.000Z',
       });
 
-      const page = await call(api.baseUrl, 'GET', `/v1/rooms/${room}/messages?afterSeq=10&limit=1`);
+      const page = await callApi(api.baseUrl, 'GET', `/v1/rooms/${room}/messages?afterSeq=10&limit=1`);
       expect(page.status).toBe(200);
       expect(page.body).toMatchObject({ roomId: room, epoch, headSeq: 15, messages: [{ seq: 11 }] });
       expect((page.body as { messages: unknown[] }).messages).toHaveLength(1);
     });
 
     it('answers an empty room with headSeq -1', async () => {
-      const reply = await call(api.baseUrl, 'GET', '/v1/rooms/team-1:empty/messages');
+      const reply = await callApi(api.baseUrl, 'GET', '/v1/rooms/team-1:empty/messages');
       expect(reply.status).toBe(200);
       expect(reply.body).toEqual({ roomId: 'team-1:empty', epoch, headSeq: -1, messages: [] });
     });
 
     it('403 for a room the token does not grant', async () => {
-      const reply = await call(api.baseUrl, 'GET', '/v1/rooms/team-2:history/messages');
+      const reply = await callApi(api.baseUrl, 'GET', '/v1/rooms/team-2:history/messages');
       expect(reply.status).toBe(403);
       expect(reply.body).toEqual(envelope('forbidden', 'team-2:history'));
     });
@@ -403,7 +371,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
           ['/v1/rooms/lobby/messages', { clientMsgId: 'a', payload: 1 }],
           ['/v1/messages/batch', { messages: [{ roomId: 'lobby', clientMsgId: 'a', payload: 1 }] }],
         ] as const) {
-          const reply = await call(deadApi.baseUrl, 'POST', path, { json });
+          const reply = await callApi(deadApi.baseUrl, 'POST', path, { json });
           expect({ path, status: reply.status }).toEqual({ path, status: 503 });
           expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
           expect(reply.body).toEqual(envelope('unavailable'));
@@ -420,13 +388,13 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
       const flakyDataSource = await openDatabase({ url: databaseUrl.toString(), runMigrations: false });
       const flakyApi = await startApi({ kafka, dataSource: flakyDataSource, messagesTopic });
       try {
-        const healthy = await call(flakyApi.baseUrl, 'GET', '/v1/rooms/team-1:history/messages');
+        const healthy = await callApi(flakyApi.baseUrl, 'GET', '/v1/rooms/team-1:history/messages');
         expect(healthy.status).toBe(200);
 
         await proxy.cut();
         for (let attempt = 0; attempt < 2; attempt++) {
           // First attempt meets pooled connections that were cut, the second a refused new connection.
-          const reply = await call(flakyApi.baseUrl, 'GET', '/v1/rooms/team-1:history/messages');
+          const reply = await callApi(flakyApi.baseUrl, 'GET', '/v1/rooms/team-1:history/messages');
           expect({ attempt, status: reply.status }).toEqual({ attempt, status: 503 });
           expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
           expect(reply.body).toEqual(envelope('unavailable'));

@@ -18,41 +18,16 @@ import {
   waitFor,
 } from '@seqcast/testing';
 import { Kafka as KafkaClient, logLevel } from 'kafkajs';
-import { type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import {
+  ALICE_TOKEN,
+  type ApiReply,
+  callApi,
+  type RunningIngestService,
+  startIngestService,
+} from '../testing/ingest-service.int';
 
 const PARTITIONS = 3;
-const token = signToken({ sub: 'alice', rooms: ['team-1:*', 'lobby'] }, TEST_JWT_SECRET);
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: unknown;
-}
-
-async function call(
-  baseUrl: string,
-  method: 'GET' | 'POST',
-  path: string,
-  options: { json?: unknown; headers?: Record<string, string>; token?: string | null } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  const bearer = options.token === undefined ? token : options.token;
-  if (bearer !== null) headers['authorization'] = `Bearer ${bearer}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.json === undefined ? undefined : JSON.stringify(options.json),
-  });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Left as text so a failing assertion shows what came back.
-  }
-  return { status: response.status, headers: response.headers, body };
-}
+const token = ALICE_TOKEN;
 
 /**
  * A publish whose body is sent in two parts, so the request is in flight (headers in, body not
@@ -153,19 +128,21 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       let closed = false;
       const closing = service.close().then(() => (closed = true));
 
-      const ready = await call(service.baseUrl, 'GET', '/readyz');
+      const ready = await callApi(service.baseUrl, 'GET', '/readyz');
       expect(ready.status).toBe(503);
       expect(ready.body).toEqual({
         status: 'not_ready',
         checks: { shutdown: expect.stringContaining('draining'), kafka: 'ok', database: 'ok' },
       });
-      expect((await call(service.baseUrl, 'GET', '/healthz')).status).toBe(200);
-      const refused = await call(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+      expect((await callApi(service.baseUrl, 'GET', '/healthz')).status).toBe(200);
+      const refused = await callApi(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
         json: { clientMsgId: 'late-1', payload: 1 },
       });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
-      expect(refused.body).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('shutting down') } });
+      expect(refused.body).toEqual({
+        error: { code: 'unavailable', message: expect.stringContaining('shutting down') },
+      });
       expect(closed).toBe(false);
 
       held.finish();
@@ -193,9 +170,9 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       const publisher = async (n: number) => {
         for (let i = 0; i < 10_000; i++) {
           const clientMsgId = `p${n}-${i}`;
-          let reply: Reply;
+          let reply: ApiReply;
           try {
-            reply = await call(service.baseUrl, 'POST', `/v1/rooms/team-1:room-${n}/messages`, {
+            reply = await callApi(service.baseUrl, 'POST', `/v1/rooms/team-1:room-${n}/messages`, {
               json: { clientMsgId, payload: { n, i } },
             });
           } catch {
@@ -229,7 +206,8 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       // What was in flight when the shutdown began was answered, not cut off.
       expect(acceptedAfterCloseBegan).toBeGreaterThanOrEqual(1);
       const seen = await readBack(accepted);
-      for (const [position, clientMsgId] of accepted) expect({ position, id: seen.get(position) }).toEqual({ position, id: clientMsgId });
+      for (const [position, clientMsgId] of accepted)
+        expect({ position, id: seen.get(position) }).toEqual({ position, id: clientMsgId });
       process.stdout.write(
         `ingest drain under load: ${accepted.size} accepted, all in Kafka; ${acceptedAfterCloseBegan} answered 202 ` +
           `after the shutdown began; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}\n`,
@@ -244,24 +222,37 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
 
     for (let i = 0; i < 5; i++) {
       expect(
-        (await call(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', { json: { clientMsgId: `m-${i}`, payload: i } }))
-          .status,
+        (
+          await callApi(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+            json: { clientMsgId: `m-${i}`, payload: i },
+          })
+        ).status,
       ).toBe(202);
     }
     const batch = Array.from({ length: 4 }, (_, i) => ({ roomId: `team-1:b${i}`, clientMsgId: `b-${i}`, payload: i }));
-    expect((await call(service.baseUrl, 'POST', '/v1/messages/batch', { json: { messages: batch } })).status).toBe(202);
-    expect((await call(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', { json: { payload: 1 } })).status).toBe(400);
-    expect((await call(service.baseUrl, 'POST', '/v1/rooms/bad%20room/messages', { json: {} })).status).toBe(400);
-    expect((await call(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', { token: null, json: {} })).status).toBe(401);
+    expect((await callApi(service.baseUrl, 'POST', '/v1/messages/batch', { json: { messages: batch } })).status).toBe(
+      202,
+    );
+    expect((await callApi(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', { json: { payload: 1 } })).status).toBe(
+      400,
+    );
+    expect((await callApi(service.baseUrl, 'POST', '/v1/rooms/bad%20room/messages', { json: {} })).status).toBe(400);
+    expect((await callApi(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', { token: null, json: {} })).status).toBe(
+      401,
+    );
     expect(
-      (await call(service.baseUrl, 'POST', '/v1/rooms/team-2:x/messages', { json: { clientMsgId: 'x', payload: 1 } }))
-        .status,
+      (
+        await callApi(service.baseUrl, 'POST', '/v1/rooms/team-2:x/messages', {
+          json: { clientMsgId: 'x', payload: 1 },
+        })
+      ).status,
     ).toBe(403);
 
     const response = await fetch(`${service.baseUrl}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const after = await response.text();
-    const delta = (name: string, labels?: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
+    const delta = (name: string, labels?: Record<string, string>) =>
+      value(after, name, labels) - value(before, name, labels);
 
     expect(delta('seqcast_ingest_accepted_messages_total')).toBe(9);
     expect(delta('seqcast_ingest_rejected_requests_total', { code: 'invalid_request' })).toBe(2);
@@ -275,7 +266,9 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
     const route = { method: 'POST', route: '/v1/rooms/:roomId/messages' };
     expect(delta('seqcast_ingest_http_requests_total', { ...route, status: '202' })).toBe(5);
     expect(delta('seqcast_ingest_http_requests_total', { ...route, status: '403' })).toBe(1);
-    expect(delta('seqcast_ingest_http_requests_total', { method: 'POST', route: '/v1/messages/batch', status: '202' })).toBe(1);
+    expect(
+      delta('seqcast_ingest_http_requests_total', { method: 'POST', route: '/v1/messages/batch', status: '202' }),
+    ).toBe(1);
     // Every series carries the service label, process defaults included.
     expect(after).toMatch(/^seqcast_ingest_accepted_messages_total\{service="ingest-api"\} \d+$/m);
     expect(value(after, 'process_resident_memory_bytes', { service: 'ingest-api' })).toBeGreaterThan(0);
@@ -302,7 +295,7 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       });
       const dead = await start({ logger, kafka: deadKafka });
 
-      const unauthorized = await call(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+      const unauthorized = await callApi(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
         token: forged,
         headers: { 'x-request-id': 'req-forged-1' },
         json: { clientMsgId: 'a', payload: 1 },
@@ -310,7 +303,7 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       expect(unauthorized.status).toBe(401);
       expect(unauthorized.headers.get('x-request-id')).toBe('req-forged-1');
 
-      const forbidden = await call(service.baseUrl, 'POST', '/v1/rooms/team-2:x/messages', {
+      const forbidden = await callApi(service.baseUrl, 'POST', '/v1/rooms/team-2:x/messages', {
         headers: { 'x-request-id': 'not a sane id' },
         json: { clientMsgId: 'a', payload: 1 },
       });
@@ -318,13 +311,13 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       const generated = forbidden.headers.get('x-request-id') ?? '';
       expect(generated).toMatch(/^[0-9a-f-]{36}$/);
 
-      const accepted = await call(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+      const accepted = await callApi(service.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
         headers: { 'x-request-id': 'req-ok-1' },
         json: { clientMsgId: 'log-ok', payload: 1 },
       });
       expect(accepted.status).toBe(202);
 
-      const unavailable = await call(dead.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
+      const unavailable = await callApi(dead.baseUrl, 'POST', '/v1/rooms/lobby/messages', {
         headers: { 'x-request-id': 'req-dead-1' },
         json: { clientMsgId: 'a', payload: 1 },
       });
@@ -333,7 +326,9 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
 
       const records = lines.map((line) => JSON.parse(line) as { level: string; context?: string; message: unknown });
       const about = (requestId: string) =>
-        records.filter((r) => typeof r.message === 'object' && (r.message as { requestId?: string }).requestId === requestId);
+        records.filter(
+          (r) => typeof r.message === 'object' && (r.message as { requestId?: string }).requestId === requestId,
+        );
 
       expect(about('req-forged-1')).toEqual([
         expect.objectContaining({
@@ -360,7 +355,10 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
             context: 'HttpErrorFilter',
             message: expect.objectContaining({ event: 'http_error', status: 503, code: 'unavailable' }),
           }),
-          expect.objectContaining({ level: 'warn', message: expect.objectContaining({ event: 'http_request', status: 503 }) }),
+          expect.objectContaining({
+            level: 'warn',
+            message: expect.objectContaining({ event: 'http_request', status: 503 }),
+          }),
         ]),
       );
       const output = lines.join('\n');

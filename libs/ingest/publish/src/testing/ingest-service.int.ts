@@ -11,6 +11,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
 import { HealthModule, MetricsModule } from '@seqcast/observability';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
+import { signToken } from '@seqcast/auth';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
 import { configureIngestHttp } from '../lib/configure-ingest-http';
 import { IngestDrain } from '../lib/ingest-drain.service';
@@ -82,4 +83,49 @@ export async function startIngestService(options: IngestServiceOptions): Promise
         await admin.disconnect().catch(() => undefined);
       })()),
   };
+}
+
+/** The caller most tests act as: may publish to `team-1:*` and `lobby`. */
+export const ALICE_TOKEN = signToken({ sub: 'alice', rooms: ['team-1:*', 'lobby'] }, TEST_JWT_SECRET);
+
+export interface ApiReply {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+export interface ApiCallOptions {
+  /** Bearer token; defaults to ALICE_TOKEN, `null` sends no Authorization header. */
+  token?: string | null;
+  json?: unknown;
+  /** Sent as is instead of `json` (malformed bodies), with `contentType` (default JSON). */
+  rawBody?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP call to the ingest API; the body is parsed as JSON when it is JSON, else left as text. */
+export async function callApi(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  options: ApiCallOptions = {},
+): Promise<ApiReply> {
+  const headers: Record<string, string> = { ...options.headers };
+  const token = options.token === undefined ? ALICE_TOKEN : options.token;
+  if (token !== null) headers['authorization'] = `Bearer ${token}`;
+  let body: string | undefined;
+  if (options.json !== undefined || options.rawBody !== undefined) {
+    body = options.rawBody ?? JSON.stringify(options.json);
+    headers['content-type'] = options.contentType ?? 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Left as text so a failing assertion shows what came back instead of a JSON error.
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
 }
