@@ -4,22 +4,20 @@
  * /metrics after a short run (counts equal to what was sent, lag per partition), and history
  * retention.
  */
-import { randomBytes } from 'node:crypto';
 import type { IngestRecord } from '@seqcast/contracts';
-import {
-  type Consumer,
-  createKafka,
-  ensureTopics,
-  fetchLogEndOffsets,
-  type Kafka,
-  RoomProducer,
-} from '@seqcast/kafka';
-import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
+import { type Consumer, fetchLogEndOffsets, type Kafka, RoomProducer } from '@seqcast/kafka';
+import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
-import { createTestDatabase, sample, type TestDatabase, testKafkaBrokers, uniqueTopics, waitFor } from '@seqcast/testing';
+import { sample, waitFor } from '@seqcast/testing';
 import type { Producer } from 'kafkajs';
 import type { FaultContext, OrderingWorkerSettings } from './ordering-worker.options';
-import { type RunningWorkerService, scrape, startWorkerService } from '../testing/worker-service.int';
+import {
+  openWorkerFixture,
+  type RunningWorkerService,
+  scrape,
+  startWorkerService,
+  type WorkerFixture,
+} from '../testing/worker-service.int';
 
 const PARTITIONS = 3;
 
@@ -63,7 +61,7 @@ function batchGate() {
 }
 
 describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
+  let fixture: WorkerFixture;
   let dataSource: DataSource;
   let kafka: Kafka;
   let producer: RoomProducer;
@@ -74,33 +72,14 @@ describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
   const collectors: Consumer[] = [];
 
   beforeEach(async () => {
-    db = await createTestDatabase();
-    dataSource = await openDatabase({ url: db.url, runMigrations: true });
-    kafka = createKafka({ brokers: testKafkaBrokers(), clientId: 'ordering-ops-int' });
-    topics = uniqueTopics('worker-ops');
-    groupId = `ordering-ops-${randomBytes(4).toString('hex')}`;
-    await ensureTopics(kafka, [
-      { name: topics.messagesTopic, partitions: PARTITIONS },
-      { name: topics.eventsTopic, partitions: PARTITIONS },
-    ]);
-    producer = new RoomProducer(kafka, { partitions: PARTITIONS });
-    await producer.connect();
-    rawProducer = kafka.producer({ allowAutoTopicCreation: false });
-    await rawProducer.connect();
+    fixture = await openWorkerFixture('ordering-ops', PARTITIONS);
+    ({ dataSource, kafka, topics, groupId, producer, rawProducer } = fixture);
   });
 
   afterEach(async () => {
     await Promise.all(services.splice(0).map((service) => service.close()));
     await Promise.all(collectors.splice(0).map((consumer) => consumer.disconnect()));
-    await producer.disconnect();
-    await rawProducer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topics.messagesTopic, topics.eventsTopic] }).catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-    await dataSource.destroy();
-    await db.drop();
+    await fixture.close();
   });
 
   async function startWorker(
@@ -247,7 +226,9 @@ describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
       what: `${sent.length} stored messages`,
     });
     const rows: { room_id: string; seq: string; prev_seq: string | null; client_msg_id: string }[] =
-      await dataSource.query(`SELECT room_id, seq, prev_seq, client_msg_id FROM seqcast_messages ORDER BY room_id, seq`);
+      await dataSource.query(
+        `SELECT room_id, seq, prev_seq, client_msg_id FROM seqcast_messages ORDER BY room_id, seq`,
+      );
     const expected = [...sent].sort((a, b) => a.roomId.localeCompare(b.roomId) || a.offset - b.offset);
     expect(rows.map((r) => `${r.room_id}/${r.seq}/${r.client_msg_id}`)).toEqual(
       expected.map((s) => `${s.roomId}/${s.offset}/${s.clientMsgId}`),
@@ -265,7 +246,9 @@ describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
       what: 'every stored message on the events topic',
     });
     // Nothing had to be recovered from the outbox: the draining worker published what it committed.
-    expect((sample(await scrape(second), 'seqcast_worker_republished_messages_total') ?? 0) - republishedBefore).toBe(0);
+    expect((sample(await scrape(second), 'seqcast_worker_republished_messages_total') ?? 0) - republishedBefore).toBe(
+      0,
+    );
     process.stdout.write(
       `worker drain: ${sent.length} messages, 0 lost, 0 duplicated; held batch of ${held.messages.length} committed ` +
         `and published during the drain; first worker closed ${leftAt - releasedAt} ms after its batch was released; ` +
@@ -299,7 +282,9 @@ describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
     const caughtUp = await waitFor(
       async () => {
         const text = await scrape(service);
-        const lags = [0, 1, 2].map((p) => sample(text, 'seqcast_worker_consumer_lag_messages', { partition: String(p) }));
+        const lags = [0, 1, 2].map((p) =>
+          sample(text, 'seqcast_worker_consumer_lag_messages', { partition: String(p) }),
+        );
         return lags.every((lag) => lag === 0) ? text : undefined;
       },
       { timeoutMs: 15_000, what: 'lag 0 on every partition' },
@@ -321,7 +306,9 @@ describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
 
     // A batch held before its commit leaves the position behind the log end by exactly its records.
     gate.arm();
-    await publish(roomsOn('metrics-lag', 0, 1).flatMap((roomId) => [0, 1, 2, 3, 4].map((i) => ({ roomId, clientMsgId: `l${i}` }))));
+    await publish(
+      roomsOn('metrics-lag', 0, 1).flatMap((roomId) => [0, 1, 2, 3, 4].map((i) => ({ roomId, clientMsgId: `l${i}` }))),
+    );
     await gate.held;
     await waitFor(
       async () => sample(await scrape(service), 'seqcast_worker_consumer_lag_messages', { partition: '0' }) === 5,
@@ -335,9 +322,13 @@ describe('ordering-worker operations (real Kafka + PostgreSQL)', () => {
   }, 90_000);
 
   it('prunes history older than the retention, keeping each room head, and counts what it pruned', async () => {
-    const service = await startWorker({ settings: { historyRetentionHours: 1, pruneIntervalMs: 200, pruneBatchSize: 2 } });
+    const service = await startWorker({
+      settings: { historyRetentionHours: 1, pruneIntervalMs: 200, pruneBatchSize: 2 },
+    });
     const before = sample(await scrape(service), 'seqcast_worker_pruned_messages_total') ?? 0;
-    const [aged, partlyAged, fresh] = ['aged', 'partly', 'fresh'].map((prefix) => roomsOn(`retention-${prefix}`, 1, 1)[0] ?? '');
+    const [aged, partlyAged, fresh] = ['aged', 'partly', 'fresh'].map(
+      (prefix) => roomsOn(`retention-${prefix}`, 1, 1)[0] ?? '',
+    );
     const sent = await publish(
       [aged, partlyAged, fresh].flatMap((roomId) => [0, 1, 2, 3, 4].map((i) => ({ roomId, clientMsgId: `r${i}` }))),
     );

@@ -6,14 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { IngestRecord, Message } from '@seqcast/contracts';
-import { type Consumer, createKafka, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
-import { type DataSource, MessageHistoryRepository, openDatabase, SequencerStore } from '@seqcast/persistence';
+import { type Consumer, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
+import { type DataSource, MessageHistoryRepository, SequencerStore } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
-import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics, waitFor } from '@seqcast/testing';
+import { waitFor } from '@seqcast/testing';
 import type { Producer } from 'kafkajs';
 import { OrderingWorkerModule } from './ordering-worker.module';
 import type { FaultContext, WorkerFaults } from './ordering-worker.options';
 import { OrderingWorkerService } from './ordering-worker.service';
+import { openWorkerFixture, type WorkerFixture } from '../testing/worker-service.int';
 
 const PARTITIONS = 3;
 
@@ -85,7 +86,7 @@ function expectedRows(sent: Sent[]): Row[] {
 }
 
 describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
+  let fixture: WorkerFixture;
   let dataSource: DataSource;
   let kafka: Kafka;
   let producer: RoomProducer;
@@ -101,32 +102,14 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     logLines.length = 0;
     workers = [];
     collectors = [];
-    db = await createTestDatabase();
-    dataSource = await openDatabase({ url: db.url, runMigrations: true });
-    kafka = createKafka({ brokers: testKafkaBrokers(), clientId: 'ordering-worker-int' });
-    topics = uniqueTopics('worker');
-    groupId = `ordering-int-${randomBytes(4).toString('hex')}`;
-    await ensureTopics(kafka, [
-      { name: topics.messagesTopic, partitions: PARTITIONS },
-      { name: topics.eventsTopic, partitions: PARTITIONS },
-    ]);
-    producer = new RoomProducer(kafka, { partitions: PARTITIONS });
-    await producer.connect();
-    rawProducer = kafka.producer({ allowAutoTopicCreation: false });
-    await rawProducer.connect();
+    fixture = await openWorkerFixture('ordering-int', PARTITIONS);
+    ({ dataSource, kafka, topics, groupId, producer, rawProducer } = fixture);
   });
 
   afterEach(async () => {
     await Promise.all(workers.map((worker) => worker.stop()));
     await Promise.all(collectors.map((consumer) => consumer.disconnect()));
-    await producer.disconnect();
-    await rawProducer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topics.messagesTopic, topics.eventsTopic] }).catch(() => undefined);
-    await admin.disconnect();
-    await dataSource.destroy();
-    await db.drop();
+    await fixture.close();
   });
 
   function newWorker(options: { faults?: WorkerFaults; owner?: string } = {}): OrderingWorkerService {

@@ -3,12 +3,15 @@
  * probes with the Kafka, database and consumer checks, /metrics, the same Nest options), started
  * in-process with its HTTP server on an ephemeral loopback port.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, type INestApplication, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
+import { type Admin, createKafka, ensureTopics, type Kafka, probeKafka, RoomProducer } from '@seqcast/kafka';
 import { HealthModule, MetricsModule } from '@seqcast/observability';
-import { type DataSource, probeDatabase } from '@seqcast/persistence';
+import { type DataSource, openDatabase, probeDatabase } from '@seqcast/persistence';
+import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics } from '@seqcast/testing';
+import type { Producer } from 'kafkajs';
 import { HistoryRetentionService } from '../lib/history-retention.service';
 import { OrderingWorkerModule } from '../lib/ordering-worker.module';
 import type { OrderingWorkerSettings, WorkerFaults } from '../lib/ordering-worker.options';
@@ -86,4 +89,55 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
 
 export async function scrape(service: RunningWorkerService): Promise<string> {
   return (await fetch(`${service.baseUrl}/metrics`)).text();
+}
+
+/** What each worker integration test starts from: its own database, topics and consumer group. */
+export interface WorkerFixture {
+  db: TestDatabase;
+  dataSource: DataSource;
+  kafka: Kafka;
+  topics: { messagesTopic: string; eventsTopic: string };
+  groupId: string;
+  /** Publishes valid records the way ingest-api does (partition by room). */
+  producer: RoomProducer;
+  /** Publishes anything, anywhere (poison records, wrong partitions). */
+  rawProducer: Producer;
+  /** Disconnects the producers, deletes the topics and group, drops the database. */
+  close(): Promise<void>;
+}
+
+export async function openWorkerFixture(name: string, partitions: number): Promise<WorkerFixture> {
+  const db = await createTestDatabase();
+  const dataSource = await openDatabase({ url: db.url, runMigrations: true });
+  const kafka = createKafka({ brokers: testKafkaBrokers(), clientId: `${name}-int` });
+  const topics = uniqueTopics(name);
+  const groupId = `${name}-${randomBytes(4).toString('hex')}`;
+  await ensureTopics(kafka, [
+    { name: topics.messagesTopic, partitions },
+    { name: topics.eventsTopic, partitions },
+  ]);
+  const producer = new RoomProducer(kafka, { partitions });
+  await producer.connect();
+  const rawProducer = kafka.producer({ allowAutoTopicCreation: false });
+  await rawProducer.connect();
+  return {
+    db,
+    dataSource,
+    kafka,
+    topics,
+    groupId,
+    producer,
+    rawProducer,
+    close: async () => {
+      await producer.disconnect();
+      await rawProducer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topics.messagesTopic, topics.eventsTopic] }).catch(() => undefined);
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+      await dataSource.destroy();
+      await db.drop();
+    },
+  };
 }
