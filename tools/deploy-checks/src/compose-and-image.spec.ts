@@ -100,8 +100,16 @@ describe('docker/Dockerfile', () => {
 
   it('builds from a Node LTS slim image pinned to an exact release', () => {
     const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
-    expect(base).toMatch(/^node:(20|22|24)\.\d+\.\d+-(bookworm|trixie)-slim$/);
+    expect(base).toMatch(/^node:(22|24)\.\d+\.\d+-(bookworm|trixie)-slim$/);
     expect(stages.every((line) => line.startsWith('FROM ${NODE_IMAGE}'))).toBe(true);
+  });
+
+  it('ships the Node.js major that CI and the dev scripts run on', () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)\./m.exec(dockerfile)?.[1];
+    const runtime = readFileSync(join(workspaceRoot, 'tools/dev/node-runtime.sh'), 'utf8');
+    const pinned = /SEQCAST_NODE_VERSION:-(\d+)\./.exec(runtime)?.[1];
+    expect(pinned).toBeDefined();
+    expect(image).toBe(pinned);
   });
 
   it('installs production dependencies with the script the container check runs', () => {
