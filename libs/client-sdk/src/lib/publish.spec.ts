@@ -192,6 +192,20 @@ describe('SeqcastClient.publish', () => {
     hold?.destroy();
   });
 
+  it('calls the global fetch unbound, as browsers require (window.fetch with another this throws)', async () => {
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation");
+      return realFetch(input, init);
+    } as typeof fetch;
+    try {
+      replies = [accepted];
+      await expect(client().publish('r1', 1)).resolves.toMatchObject({ roomId: 'r1', offset: 1187 });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+
   it('calls the token function for every attempt', async () => {
     let n = 0;
     replies = [unavailable(), accepted];

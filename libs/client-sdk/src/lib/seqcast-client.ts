@@ -325,7 +325,10 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
    * errors with the same clientMsgId, so at most one message results; 4xx answers are final.
    */
   async publish(roomId: string, payload: TPayload, options: PublishOptions = {}): Promise<PublishResult> {
-    const fetchImpl = this.fetchImpl ?? (globalThis.fetch as typeof fetch | undefined);
+    const globalFetch = globalThis.fetch as typeof fetch | undefined;
+    // Called as a plain function: browsers reject window.fetch invoked with another `this`
+    // ("Illegal invocation"), which is what calling it as deps.fetch() would do.
+    const fetchImpl = this.fetchImpl ?? (globalFetch ? (input: RequestInfo | URL, init?: RequestInit) => globalFetch(input, init) : undefined);
     if (!fetchImpl) throw new SeqcastError('invalid_options', 'publish needs a global fetch (Node >= 20 or a browser)');
     return publishWithRetry(
       { roomId, clientMsgId: options.clientMsgId ?? randomId(this.random), payload },
