@@ -87,7 +87,7 @@ beforeAll(async () => {
       GATEWAY_URL: `http://127.0.0.1:${proxy.port}`,
       SEQCAST_JWT_SECRET: TEST_JWT_SECRET,
     },
-    '/config.json',
+    '/healthz',
   );
   processes.push(consoleServer);
   await consoleServer.start();

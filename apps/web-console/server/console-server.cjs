@@ -126,6 +126,7 @@ function createConsoleServer(options) {
   return http.createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://console.local');
     if (pathname.startsWith('/v1/')) return proxyToIngest(req, res);
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (pathname === '/config.json' && req.method === 'GET') {
       return sendJson(res, 200, { gatewayUrl: options.gatewayUrl, devTokens: options.devTokenSecret !== undefined });
     }
