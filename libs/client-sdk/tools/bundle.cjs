@@ -15,6 +15,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 const esbuild = require('esbuild');
 
 const workspace = path.resolve(__dirname, '../../..');
@@ -60,6 +61,14 @@ async function main() {
   for (const name of cjsNames) {
     if (!new RegExp(`\\b${name}\\b`).test(browserFile.slice(browserFile.lastIndexOf('export{')))) problems.push(`the browser bundle does not export ${name}`);
   }
+  // The classic script must define the global, as a page would run it (no module system).
+  const iife = fs.readFileSync(path.join(out, pkg.exports['./browser/iife']), 'utf8');
+  const page = { console };
+  page.window = page;
+  page.self = page;
+  vm.runInNewContext(iife, page);
+  const globalNames = Object.keys(page.Seqcast ?? {}).sort();
+  if (JSON.stringify(globalNames) !== JSON.stringify(cjsNames)) problems.push(`the iife defines Seqcast with ${globalNames.join(', ') || 'nothing'}`);
   if (problems.length > 0) fail(`the package is inconsistent:\n  ${problems.join('\n  ')}`);
   const size = (file) => `${(fs.statSync(path.join(out, file)).size / 1024).toFixed(1)} KiB`;
   console.log(
