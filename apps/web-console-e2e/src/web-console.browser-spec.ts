@@ -180,6 +180,9 @@ describe('web console in headless Chromium', () => {
     await page.waitForSelector('[data-testid="connection-state"]:text-matches("reconnecting|connecting")', { timeout: 60_000 });
     for (let n = 6; n <= 10; n++) await publishFromPage(page, roomId, { n, text: `while cut #${n}` });
     expect(await rows(page, roomId)).toHaveLength(5);
+    // All ten are sequenced and stored before the plug goes back in, so the five the page missed
+    // can only reach it by replay, not live.
+    await waitFor(async () => (await history(roomId)).length === 10, { timeoutMs: 60_000, what: 'the 10 messages in the room history' });
 
     await proxy.restore();
     await page.waitForSelector('[data-testid="connection-state"]:text-is("connected")', { timeout: 60_000 });
