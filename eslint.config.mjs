@@ -11,7 +11,8 @@ const typeRules = {
   'type:feature': ['type:data-access', 'type:util'],
   'type:data-access': ['type:data-access', 'type:util'],
   'type:util': ['type:util'],
-  'type:sdk': ['type:util'],
+  'type:sdk': ['type:sdk', 'type:util'],
+  'type:web-app': ['type:sdk', 'type:util'],
   'type:testing': ['type:data-access', 'type:util'],
   'type:e2e': ['type:testing', 'type:util', 'type:sdk', 'type:data-access'],
 };

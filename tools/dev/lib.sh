@@ -28,3 +28,14 @@ install_deps() {
     echo "$want" >"$stamp"
   fi
 }
+
+ensure_chromium() {
+  # The web console's browser test drives Debian's chromium package (never a downloaded browser
+  # build). A fresh machine does not have it: install it then, and only then.
+  [ -x /usr/bin/chromium ] && return 0
+  log "installing Debian's chromium package (for the web console's browser test)"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium >/dev/null ||
+    { echo "could not install chromium (apt-get install -y chromium as root); the browser test needs /usr/bin/chromium" >&2; return 1; }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier against a real Kafka broker and PostgreSQL: lint, type-check, unit,
-# integration, end-to-end (built services as real processes). Installs what it needs, starts the
-# broker if it is not running (and stops it again), and ends with `tests: N passed, N failed`.
+# integration, end-to-end (built services as real processes), the web console in headless Chromium.
+# Installs what it needs, starts the broker if it is not running (and stops it again), and ends with
+# `tests: N passed, N failed`.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
@@ -40,6 +41,8 @@ step integration npx nx run-many -t integration --parallel=1 --outputStyle=strea
 step build npm run build --silent
 step container-check npx nx run deploy-checks:container-check --outputStyle=stream
 step e2e npx nx run-many -t e2e --parallel=1 --outputStyle=stream
+# The web console in headless Chromium (Debian's package, installed when missing).
+step browser bash -c '. tools/dev/lib.sh && ensure_chromium && npx nx run web-console-e2e:browser --outputStyle=stream'
 
 # Sum Jest's "Tests: ..." summaries over every tier (Nx prefixes them with the project name;
 # cached runs replay theirs).
@@ -47,7 +50,7 @@ passed=0 failed=0
 while read -r line; do
   p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log 2>/dev/null |
+done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log "$out"/browser.log 2>/dev/null |
   sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed')
 
 if [ ${#failed_steps[@]} -gt 0 ]; then

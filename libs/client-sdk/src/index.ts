@@ -7,6 +7,7 @@ export {
   type PublishOptions,
   type PublishRetryOptions,
   type ReconnectOptions,
+  type RoomMessage,
   SeqcastClient,
   type SeqcastClientOptions,
   type StateDetail,

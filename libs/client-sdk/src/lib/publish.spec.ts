@@ -159,6 +159,53 @@ describe('SeqcastClient.publish', () => {
     await expect(client().publish('r1', 1)).rejects.toMatchObject({ code: 'forbidden', status: 403 });
   });
 
+  it('rejects with aborted, without a request, when the signal is already aborted', async () => {
+    replies = [accepted];
+    const error = await client().publish('r1', 1, { signal: AbortSignal.abort('user left') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeqcastError);
+    expect(error).toMatchObject({ code: 'aborted', message: 'publish to r1 was aborted: user left' });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('stops retrying when aborted during the backoff wait', async () => {
+    replies = [unavailable('30'), accepted];
+    const controller = new AbortController();
+    const pending = client().publish('r1', 1, { signal: controller.signal }).catch((e: unknown) => e);
+    // The first answer (503, Retry-After 30 s) has arrived once the server saw the request.
+    const deadline = Date.now() + 5000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    await expect(pending).resolves.toMatchObject({ code: 'aborted' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('aborts a request in flight instead of counting it as a network error to retry', async () => {
+    let hold: ServerResponse | undefined;
+    replies = [(res) => (hold = res), accepted];
+    const controller = new AbortController();
+    const pending = client().publish('r1', 1, { signal: controller.signal }).catch((e: unknown) => e);
+    const deadline = Date.now() + 5000;
+    while (hold === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    await expect(pending).resolves.toMatchObject({ code: 'aborted' });
+    expect(seen).toHaveLength(1);
+    hold?.destroy();
+  });
+
+  it('calls the global fetch unbound, as browsers require (window.fetch with another this throws)', async () => {
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation");
+      return realFetch(input, init);
+    } as typeof fetch;
+    try {
+      replies = [accepted];
+      await expect(client().publish('r1', 1)).resolves.toMatchObject({ roomId: 'r1', offset: 1187 });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+
   it('calls the token function for every attempt', async () => {
     let n = 0;
     replies = [unavailable(), accepted];

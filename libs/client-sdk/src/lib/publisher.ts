@@ -18,7 +18,9 @@ export interface PublishDeps {
   token: () => Promise<string>;
   retry: PublishRetryPolicy;
   random: () => number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Stops waiting and retrying; see PublishOptions.signal. */
+  signal?: AbortSignal;
 }
 
 export interface PublishRequest {
@@ -46,28 +48,69 @@ export async function publishWithRetry(request: PublishRequest, deps: PublishDep
   /** What the last 503 asked for; it overrides our own backoff, the server knows its state. */
   let retryAfterMs: number | undefined;
 
+  const signal = deps.signal;
+  const checkAborted = () => {
+    if (signal?.aborted) throw abortedError(request.roomId, signal);
+  };
+
   for (let attempt = 0; attempt < deps.retry.maxAttempts; attempt++) {
-    if (attempt > 0) await deps.sleep(retryAfterMs ?? backoffDelay(attempt - 1, deps.retry, deps.random));
+    checkAborted();
+    if (attempt > 0) {
+      await deps.sleep(retryAfterMs ?? backoffDelay(attempt - 1, deps.retry, deps.random), signal);
+      checkAborted();
+    }
     retryAfterMs = undefined;
     const token = await deps.token();
+    checkAborted();
     let response: Response;
     try {
       response = await deps.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body,
+        signal,
       });
     } catch (error) {
+      // fetch rejects with the signal's reason when aborted: that is the caller's decision, not a
+      // network failure to retry.
+      checkAborted();
       lastError = new SeqcastError('network', `publish to ${request.roomId} failed: ${describeError(error)}`);
       continue;
     }
-    if (response.ok) return readResult(response);
+    if (response.ok) {
+      try {
+        return await readResult(response);
+      } catch (error) {
+        checkAborted();
+        throw error;
+      }
+    }
     const error = await readError(response);
     if (!RETRYABLE_STATUS.has(response.status)) throw error;
     lastError = error;
     retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
   }
   throw lastError ?? new SeqcastError('invalid_options', 'publishRetry.maxAttempts must be at least 1');
+}
+
+function abortedError(roomId: string, signal: AbortSignal): SeqcastError {
+  const reason = signal.reason === undefined ? '' : `: ${describeError(signal.reason)}`;
+  // A request already sent may still have been accepted; retrying with the same clientMsgId is safe.
+  return new SeqcastError('aborted', `publish to ${roomId} was aborted${reason}`);
+}
+
+/** A delay that ends early (resolves) when the signal aborts; the caller checks the signal after. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function readResult(response: Response): Promise<PublishResult> {

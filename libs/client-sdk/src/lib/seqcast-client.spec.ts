@@ -526,6 +526,64 @@ describe('SeqcastClient subscriptions', () => {
     await expect(done).resolves.toBeUndefined();
   });
 
+  it('reconnects and resubscribes when a subscribe is not acknowledged within subscribeTimeoutMs', async () => {
+    const { gateway, client, errors, states } = setup({ subscribeTimeoutMs: 5000, reconnect: { baseDelayMs: 100, maxDelayMs: 100 } });
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    const done = client.subscribe(ROOM, () => undefined);
+    await settle();
+    const silent = gateway.last;
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(errors).toEqual([]);
+    expect(silent.closed).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(errors.map((e) => e.code)).toEqual(['timeout']);
+    expect(silent.closed).toBe(true);
+    expect(states[states.length - 1]).toEqual(['reconnecting', expect.objectContaining({ attempt: 1, reason: 'subscribe_timeout' })]);
+    // A late ack on the replaced connection counts for nothing.
+    silent.answer({ headSeq: 1 });
+    await jest.advanceTimersByTimeAsync(100);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last).not.toBe(silent);
+    expect(gateway.last.subscribes.map((s) => s.request)).toEqual([{ roomId: ROOM }]);
+    gateway.last.answer({ headSeq: 3 });
+    await expect(done).resolves.toBeUndefined();
+    // The answered subscribe's timer is gone: nothing fires later.
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(errors.map((e) => e.code)).toEqual(['timeout']);
+    expect(client.state).toBe('connected');
+  });
+
+  it('rejects a subscribeTimeoutMs below 1', () => {
+    expect(() => new SeqcastClient({ gatewayUrl: 'http://g', ingestUrl: 'http://i', token: 't', subscribeTimeoutMs: 0 })).toThrow(
+      /subscribeTimeoutMs must be a number >= 1/,
+    );
+  });
+
+  it('types payloads with the client\'s type parameter', async () => {
+    type Chat = { text: string };
+    const gateway = new FakeGateway();
+    const client = new SeqcastClient<Chat>(
+      { gatewayUrl: 'http://g', ingestUrl: 'http://i', token: 't' },
+      { transportFactory: gateway.factory },
+    );
+    const texts: string[] = [];
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    const done = client.subscribe(ROOM, (m) => texts.push(m.payload.text));
+    await settle();
+    gateway.last.answer({ headSeq: 0 });
+    await done;
+    gateway.last.send(ROOM, [{ ...message(ROOM, 1, 0), payload: { text: 'hi' } }]);
+    expect(texts).toEqual(['hi']);
+    // @ts-expect-error a payload that is not a Chat does not compile
+    void client.publish(ROOM, { txt: 'typo' }).catch(() => undefined);
+    client.close();
+  });
+
   it('keeps delivering when a handler throws, and reports it', async () => {
     const { gateway, client, errors, store } = await subscribed();
     const seen: number[] = [];

@@ -16,7 +16,7 @@ import type {
 } from '@seqcast/contracts/wire';
 import { backoffDelay } from './backoff';
 import { type Cursor, type CursorStore, MemoryCursorStore } from './cursor-store';
-import { publishWithRetry } from './publisher';
+import { abortableSleep, publishWithRetry } from './publisher';
 import { randomId } from './random-id';
 import { describeError, SeqcastError } from './seqcast-error';
 import { socketIoTransport, type SocketIoOptions, type Transport, type TransportFactory } from './transport';
@@ -58,6 +58,12 @@ export interface PublishRetryOptions {
 
 export type TokenSource = string | (() => string | Promise<string>);
 
+/**
+ * A message whose payload the app has typed. The server does not check payload shapes: the type is
+ * the app's promise about what its publishers send, not something the SDK verifies.
+ */
+export type RoomMessage<TPayload extends JsonValue = JsonValue> = Omit<Message, 'payload'> & { payload: TPayload };
+
 export interface SeqcastClientOptions {
   /** edge-gateway base URL, e.g. `http://localhost:3001`. */
   gatewayUrl: string;
@@ -71,6 +77,12 @@ export interface SeqcastClientOptions {
   publishRetry?: PublishRetryOptions;
   /** Acks are cumulative; send at most one per room per this many milliseconds. Default 100. */
   ackDelayMs?: number;
+  /**
+   * A subscribe the gateway has not acknowledged within this many milliseconds means the
+   * connection is not working (typically half-open): the client reports a `timeout` error and
+   * reconnects (a counted failure), resubscribing every room from its cursor. Default 10000.
+   */
+  subscribeTimeoutMs?: number;
   /** Passed to socket.io-client's io(); `reconnection` is forced off because the SDK owns it. */
   socketOptions?: SocketIoOptions;
   /** Source of jitter, injectable for tests. Default Math.random. */
@@ -80,6 +92,11 @@ export interface SeqcastClientOptions {
 export interface PublishOptions {
   /** Your idempotency key; generated (and reused across retries) when omitted. */
   clientMsgId?: string;
+  /**
+   * Stops waiting and retrying: publish() rejects with SeqcastError `aborted`. A request already
+   * sent may still have been accepted; publishing again with the same clientMsgId is safe.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -117,6 +134,8 @@ interface Room {
   confirmed: boolean;
   waiters: Array<{ resolve: () => void; reject: (error: SeqcastError) => void }>;
   retryTimer: Timer | undefined;
+  /** Runs out when the pending subscribe's ack is late (subscribeTimeoutMs). */
+  ackTimeout: Timer | undefined;
   retryAttempt: number;
   lastAckedSeq: number;
   /** Heals in a row that ended at the same cursor: the gateway cannot fill that gap. */
@@ -142,12 +161,17 @@ const DEFAULTS = {
   reconnect: { baseDelayMs: 500, maxDelayMs: 30_000, maxRetries: 20 },
   publishRetry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 },
   ackDelayMs: 100,
+  subscribeTimeoutMs: 10_000,
 };
 
-export class SeqcastClient {
+/**
+ * `TPayload` types the payloads this client publishes and receives (default: any JSON value).
+ */
+export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   private readonly reconnectPolicy: Required<ReconnectOptions>;
   private readonly publishPolicy: Required<PublishRetryOptions>;
   private readonly ackDelayMs: number;
+  private readonly subscribeTimeoutMs: number;
   private readonly store: CursorStore;
   private readonly random: () => number;
   private readonly transportFactory: TransportFactory;
@@ -188,6 +212,7 @@ export class SeqcastClient {
     this.reconnectPolicy = { ...DEFAULTS.reconnect, ...defined(options.reconnect) };
     this.publishPolicy = { ...DEFAULTS.publishRetry, ...defined(options.publishRetry) };
     this.ackDelayMs = options.ackDelayMs ?? DEFAULTS.ackDelayMs;
+    this.subscribeTimeoutMs = options.subscribeTimeoutMs ?? DEFAULTS.subscribeTimeoutMs;
     requireNumber('reconnect.baseDelayMs', this.reconnectPolicy.baseDelayMs, 0);
     requireNumber('reconnect.maxDelayMs', this.reconnectPolicy.maxDelayMs, 0);
     requireNumber('reconnect.maxRetries', this.reconnectPolicy.maxRetries, 0);
@@ -195,6 +220,7 @@ export class SeqcastClient {
     requireNumber('publishRetry.baseDelayMs', this.publishPolicy.baseDelayMs, 0);
     requireNumber('publishRetry.maxDelayMs', this.publishPolicy.maxDelayMs, 0);
     requireNumber('ackDelayMs', this.ackDelayMs, 0);
+    requireNumber('subscribeTimeoutMs', this.subscribeTimeoutMs, 1);
     this.store = options.cursorStore ?? new MemoryCursorStore();
     this.random = options.random ?? Math.random;
     this.transportFactory = internals.transportFactory ?? socketIoTransport;
@@ -236,18 +262,18 @@ export class SeqcastClient {
    * (waiting for a connection if needed); rejects with a SeqcastError on `forbidden` or
    * `invalid_request`. Subscribing again replaces the handler.
    */
-  subscribe(roomId: string, onMessage: (message: Message) => void): Promise<void> {
+  subscribe(roomId: string, onMessage: (message: RoomMessage<TPayload>) => void): Promise<void> {
     if (typeof onMessage !== 'function') {
       return Promise.reject(new SeqcastError('invalid_request', 'subscribe: onMessage must be a function'));
     }
     const existing = this.rooms.get(roomId);
     if (existing) {
-      existing.onMessage = onMessage;
+      existing.onMessage = onMessage as (message: Message) => void;
       return existing.confirmed ? Promise.resolve() : this.waitFor(existing);
     }
     const room: Room = {
       roomId,
-      onMessage,
+      onMessage: onMessage as (message: Message) => void,
       cursor: undefined,
       loaded: Promise.resolve(),
       phase: 'idle',
@@ -256,6 +282,7 @@ export class SeqcastClient {
       confirmed: false,
       waiters: [],
       retryTimer: undefined,
+      ackTimeout: undefined,
       retryAttempt: 0,
       lastAckedSeq: -1,
       futileHeals: { seq: -1, count: 0 },
@@ -275,6 +302,7 @@ export class SeqcastClient {
     this.ackDue.delete(roomId);
     this.rooms.delete(roomId);
     clearTimer(room.retryTimer);
+    clearTimer(room.ackTimeout);
     rejectWaiters(room, new SeqcastError('unsubscribed', `unsubscribe(${roomId}) was called before the subscription was acknowledged`));
     const transport = this.transport;
     if (!transport || this._state !== 'connected') return;
@@ -296,8 +324,11 @@ export class SeqcastClient {
    * Publishes one message over HTTP. Retries 503s (honouring Retry-After), 502/504 and network
    * errors with the same clientMsgId, so at most one message results; 4xx answers are final.
    */
-  async publish(roomId: string, payload: JsonValue, options: PublishOptions = {}): Promise<PublishResult> {
-    const fetchImpl = this.fetchImpl ?? (globalThis.fetch as typeof fetch | undefined);
+  async publish(roomId: string, payload: TPayload, options: PublishOptions = {}): Promise<PublishResult> {
+    const globalFetch = globalThis.fetch as typeof fetch | undefined;
+    // Called as a plain function: browsers reject window.fetch invoked with another `this`
+    // ("Illegal invocation"), which is what calling it as deps.fetch() would do.
+    const fetchImpl = this.fetchImpl ?? (globalFetch ? (input: RequestInfo | URL, init?: RequestInit) => globalFetch(input, init) : undefined);
     if (!fetchImpl) throw new SeqcastError('invalid_options', 'publish needs a global fetch (Node >= 20 or a browser)');
     return publishWithRetry(
       { roomId, clientMsgId: options.clientMsgId ?? randomId(this.random), payload },
@@ -307,7 +338,8 @@ export class SeqcastClient {
         token: () => this.resolveToken(),
         retry: this.publishPolicy,
         random: this.random,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        sleep: abortableSleep,
+        signal: options.signal,
       },
     );
   }
@@ -455,6 +487,8 @@ export class SeqcastClient {
       room.phase = 'idle';
       clearTimer(room.retryTimer);
       room.retryTimer = undefined;
+      clearTimer(room.ackTimeout);
+      room.ackTimeout = undefined;
     }
     for (const done of [...this.onDrop]) done();
     transport?.close();
@@ -505,9 +539,29 @@ export class SeqcastClient {
     const body: SubscribeRequest = cursor
       ? { roomId: room.roomId, afterSeq: cursor.seq, epoch: cursor.epoch }
       : { roomId: room.roomId };
+    clearTimer(room.ackTimeout);
+    room.ackTimeout = setTimeout(() => {
+      room.ackTimeout = undefined;
+      if (!stale()) this.onSubscribeTimeout(room);
+    }, this.subscribeTimeoutMs);
     transport.subscribe(body, (ack) => {
-      if (!stale()) this.onSubscribeAck(room, ack, cursor !== undefined);
+      if (stale()) return;
+      clearTimer(room.ackTimeout);
+      room.ackTimeout = undefined;
+      this.onSubscribeAck(room, ack, cursor !== undefined);
     });
+  }
+
+  /**
+   * A gateway that answers no subscribe is not serving this connection (half-open TCP, a stuck
+   * process): replace the connection rather than wait for heartbeats to notice.
+   */
+  private onSubscribeTimeout(room: Room): void {
+    this.emit(
+      'error',
+      new SeqcastError('timeout', `subscribe ${room.roomId}: no acknowledgement within ${this.subscribeTimeoutMs} ms; reconnecting`),
+    );
+    this.connectionLost('subscribe_timeout');
   }
 
   private onSubscribeAck(room: Room, ack: SubscribeAck, resumed: boolean): void {

@@ -24,6 +24,10 @@ export type SeqcastErrorCode =
   | 'closed'
   /** unsubscribe() was called while subscribe() was pending. */
   | 'unsubscribed'
+  /** The caller's AbortSignal ended the operation (publish). */
+  | 'aborted'
+  /** The gateway did not acknowledge a subscribe in time (subscribeTimeoutMs); the client reconnects. */
+  | 'timeout'
   /** The client options are invalid. */
   | 'invalid_options';
 

@@ -143,10 +143,42 @@ describe('socketIoTransport', () => {
       // An absence can only be observed over a window; 300 ms is hundreds of retry delays.
       const until = Date.now() + 300;
       await eventually(() => Date.now() >= until, 'the observation window');
-      expect(connections).toBe(1);
+      // One attempt tries each transport once (WebSocket, then long-polling: tryAllTransports).
+      expect(connections).toBe(2);
       expect(r.names()).toEqual(['connectError']);
     } finally {
       await new Promise<void>((resolve) => refuser.close(() => resolve()));
+    }
+  });
+
+  it('falls back to long-polling when the WebSocket is blocked, within the same attempt', async () => {
+    // Like a proxy that refuses WebSocket upgrades: this server only speaks long-polling, and the
+    // client still starts with WebSocket (the SDK's default order).
+    const pollingHttp = createServer();
+    const pollingIo = new Server<ClientToServerEvents, ServerToClientEvents>(pollingHttp, { transports: ['polling'] });
+    const transportsSeen: string[] = [];
+    pollingIo.on('connection', (socket) => {
+      transportsSeen.push(socket.conn.transport.name);
+      socket.on('subscribe', (request, ack) => ack({ ok: true, roomId: request.roomId, epoch: 'e1', headSeq: 0 }));
+    });
+    await new Promise<void>((resolve) => pollingHttp.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = recorder();
+      const transport = socketIoTransport({
+        url: `http://127.0.0.1:${(pollingHttp.address() as AddressInfo).port}`,
+        token: 'good',
+        handlers: r.handlers,
+      });
+      open.push(transport);
+      await eventually(() => r.names().includes('connect') || r.names().includes('connectError'), 'connect or connect_error');
+      expect(r.names()).toEqual(['connect']);
+      expect(transportsSeen).toEqual(['polling']);
+      const acks: unknown[] = [];
+      transport.subscribe({ roomId: 'r1' }, (ack) => acks.push(ack));
+      await eventually(() => acks.length === 1, 'subscribe ack over long-polling');
+      expect(acks).toEqual([{ ok: true, roomId: 'r1', epoch: 'e1', headSeq: 0 }]);
+    } finally {
+      await pollingIo.close();
     }
   });
 

@@ -50,6 +50,9 @@ export type TransportFactory = (params: TransportParams) => Transport;
 export const socketIoTransport: TransportFactory = ({ url, token, socketOptions, handlers }) => {
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
     transports: ['websocket', 'polling'],
+    // Without this, a WebSocket that a proxy or firewall blocks ends the attempt with
+    // connect_error instead of moving on to HTTP long-polling (the next transport in the list).
+    tryAllTransports: true,
     ...socketOptions,
     // The SDK owns reconnection (backoff, token refresh, resubscribe from cursors), and each
     // attempt gets its own Manager so a fresh token is used and clients never share a connection.

@@ -1,0 +1,2 @@
+// Public API of @seqcast/react.
+export { type RoomStatus, type RoomView, useConnectionState, useRoom, type UseRoomOptions } from './lib/use-room';
