@@ -493,9 +493,10 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     stopTimer();
     state.nextOffset = lastOffset + 1;
     this.positions.set(claim.partition, state.nextOffset);
-    const { messages, duplicates, deadLetters } = outcome.result;
+    const { messages, duplicates, conflicts, deadLetters } = outcome.result;
     workerMetrics.sequencedMessages.inc(messages.length);
     workerMetrics.duplicatesDropped.inc(duplicates.length);
+    workerMetrics.idempotencyConflicts.inc(conflicts.length);
     workerMetrics.deadLetters.inc(deadLetters.length);
     const line =
       `partition ${claim.partition} batch of ${records.length} (offsets ${firstOffset}-${lastOffset}): ` +

@@ -40,10 +40,29 @@ export interface ClaimRequest extends PartitionRef {
   initialOffset: number;
 }
 
+/** The idempotency key of a message: who sent which clientMsgId to which room. */
+export interface IdempotencyKey {
+  roomId: string;
+  senderId: string;
+  clientMsgId: string;
+}
+
+/** The key as one string, for maps: room ids and clientMsgIds cannot contain NUL, stored senderIds neither. */
+export function idempotencyKey(key: IdempotencyKey): string {
+  return `${key.roomId}\u0000${key.senderId}\u0000${key.clientMsgId}`;
+}
+
+/** A message already stored under an idempotency key. */
+export interface StoredCopy {
+  seq: number;
+  /** payloadFingerprint() of its payload; null for rows written before fingerprints existed. */
+  fingerprint: string | null;
+}
+
 /** What the store already knows about the rooms and ids of a batch (current epoch). */
 export interface KnownState {
-  /** roomId → clientMsgIds already stored, limited to the ids asked for. */
-  stored: ReadonlyMap<string, ReadonlySet<string>>;
+  /** idempotencyKey() → the stored message, limited to the keys asked for. */
+  stored: ReadonlyMap<string, StoredCopy>;
   /** roomId → highest stored seq, only for rooms that have messages. */
   heads: ReadonlyMap<string, number>;
 }
@@ -58,6 +77,8 @@ export interface DeadLetterRecord {
 
 export interface SequencedBatch {
   messages: Message[];
+  /** payloadFingerprint() of `messages[i].payload`, stored beside it; absent or null: none stored. */
+  fingerprints?: (string | null)[];
   deadLetters: DeadLetterRecord[];
 }
 
@@ -67,7 +88,7 @@ export interface BatchWrite<R extends SequencedBatch> {
   /** The new position: last offset of the batch + 1. */
   nextOffset: number;
   roomIds: string[];
-  ids: { roomId: string; clientMsgId: string }[];
+  ids: IdempotencyKey[];
   /** Pure decision, run inside the transaction after the fence check. */
   sequence(known: KnownState): R;
   /** Test hook: runs after the inserts, before COMMIT; throwing rolls everything back. */
@@ -169,7 +190,7 @@ export class SequencerStore {
       }
 
       const result = write.sequence(await loadKnownState(manager, claim.epoch, write));
-      await insertMessages(manager, claim.partition, result.messages);
+      await insertMessages(manager, claim.partition, result.messages, result.fingerprints);
       await insertDeadLetters(manager, claim, result.deadLetters);
       await manager.query(
         `UPDATE seqcast_partition_positions SET next_offset = $4, updated_at = now()
@@ -231,23 +252,28 @@ async function lockEpoch(manager: EntityManager): Promise<string> {
 async function loadKnownState(
   manager: EntityManager,
   epoch: string,
-  lookup: { roomIds: string[]; ids: { roomId: string; clientMsgId: string }[] },
+  lookup: { roomIds: string[]; ids: IdempotencyKey[] },
 ): Promise<KnownState> {
-  const stored = new Map<string, Set<string>>();
+  const stored = new Map<string, StoredCopy>();
   const heads = new Map<string, number>();
   if (lookup.ids.length > 0) {
-    const rows: { room_id: string; client_msg_id: string }[] = await manager.query(
-      `SELECT m.room_id, m.client_msg_id
-         FROM seqcast_messages m
-         JOIN unnest($2::text[], $3::text[]) AS q(room_id, client_msg_id)
-           ON m.room_id = q.room_id AND m.client_msg_id = q.client_msg_id
-        WHERE m.epoch = $1`,
-      [epoch, lookup.ids.map((id) => id.roomId), lookup.ids.map((id) => id.clientMsgId)],
-    );
+    const rows: { room_id: string; sender_id: string; client_msg_id: string; seq: string; fp: string | null }[] =
+      await manager.query(
+        `SELECT m.room_id, m.sender_id, m.client_msg_id, m.seq, m.payload_fingerprint AS fp
+           FROM seqcast_messages m
+           JOIN unnest($2::text[], $3::text[], $4::text[]) AS q(room_id, sender_id, client_msg_id)
+             ON m.room_id = q.room_id AND m.sender_id = q.sender_id AND m.client_msg_id = q.client_msg_id
+          WHERE m.epoch = $1`,
+        [
+          epoch,
+          lookup.ids.map((id) => id.roomId),
+          lookup.ids.map((id) => id.senderId),
+          lookup.ids.map((id) => id.clientMsgId),
+        ],
+      );
     for (const row of rows) {
-      let ids = stored.get(row.room_id);
-      if (!ids) stored.set(row.room_id, (ids = new Set()));
-      ids.add(row.client_msg_id);
+      const key = idempotencyKey({ roomId: row.room_id, senderId: row.sender_id, clientMsgId: row.client_msg_id });
+      stored.set(key, { seq: Number(row.seq), fingerprint: row.fp });
     }
   }
   if (lookup.roomIds.length > 0) {
@@ -264,17 +290,24 @@ async function loadKnownState(
   return { stored, heads };
 }
 
-async function insertMessages(manager: EntityManager, partition: number, messages: Message[]): Promise<void> {
+async function insertMessages(
+  manager: EntityManager,
+  partition: number,
+  messages: Message[],
+  fingerprints: (string | null)[] = [],
+): Promise<void> {
   if (messages.length === 0) return;
   // unnest keeps this one statement with a fixed parameter count whatever the batch size, and
   // lets a JSON `null` payload be stored as jsonb 'null' (TypeORM would write SQL NULL).
   await manager.query(
     `INSERT INTO seqcast_messages
-       (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, sent_at, sequenced_at)
-     SELECT r.epoch, r.room_id, r.seq, r.prev_seq, $1, r.client_msg_id, r.sender_id, r.payload, r.sent_at, r.sequenced_at
-       FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::jsonb[],
-                   $9::timestamptz[], $10::timestamptz[])
-         AS r(epoch, room_id, seq, prev_seq, client_msg_id, sender_id, payload, sent_at, sequenced_at)`,
+       (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, payload_fingerprint, sent_at,
+        sequenced_at)
+     SELECT r.epoch, r.room_id, r.seq, r.prev_seq, $1, r.client_msg_id, r.sender_id, r.payload, r.fp, r.sent_at,
+            r.sequenced_at
+       FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
+                   $10::timestamptz[], $11::timestamptz[])
+         AS r(epoch, room_id, seq, prev_seq, client_msg_id, sender_id, payload, fp, sent_at, sequenced_at)`,
     [
       partition,
       messages.map((m) => m.epoch),
@@ -284,6 +317,7 @@ async function insertMessages(manager: EntityManager, partition: number, message
       messages.map((m) => m.clientMsgId),
       messages.map((m) => m.senderId),
       messages.map((m) => JSON.stringify(m.payload)),
+      messages.map((_, i) => fingerprints[i] ?? null),
       messages.map((m) => m.sentAt),
       messages.map((m) => m.sequencedAt),
     ],
