@@ -379,6 +379,35 @@ describe('message store', () => {
     expect(await store.skipTo(reclaimed, 15)).toBe(false); // never moves backwards
     expect(await position(dataSource, reclaimed)).toMatchObject({ nextOffset: 20, publishedOffset: 12 });
   });
+  it('records the previous batch\'s publish with the next batch (never lowering it, never when fenced)', async () => {
+    const claim = await store.claim({ topic: TOPIC, partition: 8, owner: 'w1', initialOffset: 0 });
+    const e = claim.epoch;
+    const write = (c: PartitionClaim, from: number, publishedOffset: number) =>
+      store.commitBatch(c, {
+        fromOffset: from,
+        nextOffset: from + 1,
+        roomIds: ['fold-room'],
+        ids: [],
+        publishedOffset,
+        sequence: (known) => ({
+          messages: [message(e, 'fold-room', from, known.heads.get('fold-room') ?? null)],
+          deadLetters: [],
+        }),
+      });
+    expect((await write(claim, 0, 0)).status).toBe('committed');
+    expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 1, publishedOffset: 0 });
+    expect((await write(claim, 1, 1)).status).toBe('committed');
+    expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 2, publishedOffset: 1 });
+    expect(await store.markPublished(claim, 2)).toBe(true);
+    expect((await write(claim, 2, 1)).status).toBe('committed');
+    expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 3, publishedOffset: 2 });
+
+    const taken = await store.claim({ topic: TOPIC, partition: 8, owner: 'w2', initialOffset: 0 });
+    expect(await write(claim, 3, 3)).toEqual({ status: 'fenced', reason: 'generation is 2, this claim holds 1' });
+    expect(await position(dataSource, taken)).toMatchObject({ nextOffset: 3, publishedOffset: 2, generation: 2 });
+    expect((await store.findUnpublished(taken, 2, 10)).map((m) => m.seq)).toEqual([2]);
+  });
+
   it('prunes old messages in batches, never a room head, an unpublished message or another partition', async () => {
     const claim = await store.claim({ topic: TOPIC, partition: 7, owner: 'w1', initialOffset: 100 });
     const e = claim.epoch;
