@@ -380,7 +380,7 @@ describe('message store', () => {
     expect(await position(dataSource, reclaimed)).toMatchObject({ nextOffset: 20, publishedOffset: 12 });
   });
   it('records the previous batch\'s publish with the next batch (never lowering it, never when fenced)', async () => {
-    const claim = await store.claim({ topic: TOPIC, partition: 8, owner: 'w1', initialOffset: 0 });
+    const claim = await store.claim({ topic: TOPIC, partition: 11, owner: 'w1', initialOffset: 0 });
     const e = claim.epoch;
     const write = (c: PartitionClaim, from: number, publishedOffset: number) =>
       store.commitBatch(c, {
@@ -402,7 +402,7 @@ describe('message store', () => {
     expect((await write(claim, 2, 1)).status).toBe('committed');
     expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 3, publishedOffset: 2 });
 
-    const taken = await store.claim({ topic: TOPIC, partition: 8, owner: 'w2', initialOffset: 0 });
+    const taken = await store.claim({ topic: TOPIC, partition: 11, owner: 'w2', initialOffset: 0 });
     expect(await write(claim, 3, 3)).toEqual({ status: 'fenced', reason: 'generation is 2, this claim holds 1' });
     expect(await position(dataSource, taken)).toMatchObject({ nextOffset: 3, publishedOffset: 2, generation: 2 });
     expect((await store.findUnpublished(taken, 2, 10)).map((m) => m.seq)).toEqual([2]);
