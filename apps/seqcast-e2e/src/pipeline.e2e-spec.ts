@@ -63,7 +63,7 @@ async function post<T>(url: string, body: unknown): Promise<T> {
 /** One publisher: sequential requests, mixing single and batch publishes, re-sending every 20th id. */
 async function publish(ingestUrl: string, publisher: number, firstCopies: Map<string, PublishResult>): Promise<number> {
   let requests = 0;
-  const sent: { roomId: string; clientMsgId: string }[] = [];
+  const sent: { roomId: string; clientMsgId: string; payload: unknown }[] = [];
   let k = 0;
   while (k < PER_PUBLISHER) {
     const useBatch = k % 50 >= 40;
@@ -88,13 +88,13 @@ async function publish(ingestUrl: string, publisher: number, firstCopies: Map<st
     sent.push(...items);
     k += size;
     if (k % 20 === 0) {
-      // A retry of an earlier message: accepted again by ingest, never a second message.
+      // A retry of an earlier message (same id, same payload): answered from the first copy, never a second message.
       const again = sent[Math.floor(sent.length / 2)];
       const dup = await post<PublishResult>(`${ingestUrl}/v1/rooms/${again.roomId}/messages`, {
         clientMsgId: again.clientMsgId,
-        payload: { retried: true },
+        payload: again.payload,
       });
-      expect(dup.offset).not.toBe(firstCopies.get(`${again.roomId}/${again.clientMsgId}`)?.offset);
+      expect(dup).toMatchObject({ duplicate: true, offset: firstCopies.get(`${again.roomId}/${again.clientMsgId}`)?.offset });
       requests++;
     }
   }

@@ -30,7 +30,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 };
 const accepted: Reply = (res, req) => {
   const { clientMsgId } = seen[seen.length - 1].body;
-  json(202, { roomId: decodeURIComponent(req.url?.split('/')[3] ?? ''), clientMsgId, partition: 7, offset: 1187 })(res, req);
+  json(202, { roomId: decodeURIComponent(req.url?.split('/')[3] ?? ''), clientMsgId, partition: 7, offset: 1187, duplicate: false })(res, req);
 };
 const unavailable = (retryAfter?: string): Reply =>
   json(503, { error: { code: 'unavailable', message: 'kafka is not answering' } }, retryAfter ? { 'retry-after': retryAfter } : {});
@@ -82,7 +82,13 @@ describe('SeqcastClient.publish', () => {
   it('posts the message with the bearer token and returns the 202 body', async () => {
     replies = [accepted];
     const result = await client().publish('team-42:general', { text: 'hello' }, { clientMsgId: 'c-7f3a-0001' });
-    expect(result).toEqual({ roomId: 'team-42:general', clientMsgId: 'c-7f3a-0001', partition: 7, offset: 1187 });
+    expect(result).toEqual({
+      roomId: 'team-42:general',
+      clientMsgId: 'c-7f3a-0001',
+      partition: 7,
+      offset: 1187,
+      duplicate: false,
+    });
     expect(seen).toEqual([
       expect.objectContaining({
         method: 'POST',
@@ -141,6 +147,7 @@ describe('SeqcastClient.publish', () => {
     [400, 'invalid_request'],
     [401, 'unauthorized'],
     [403, 'forbidden'],
+    [409, 'idempotency_conflict'],
     [413, 'payload_too_large'],
   ])('does not retry %i', async (status, code) => {
     replies = [json(status, { error: { code, message: `nope (${code})` } }), accepted];

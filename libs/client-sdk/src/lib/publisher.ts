@@ -1,6 +1,7 @@
 /**
  * HTTP publish with safe retries. Safety comes from the protocol, not from luck: the same
- * (roomId, clientMsgId) never yields a second message, so every retry reuses the id.
+ * (roomId, sender, clientMsgId) never yields a second message, so every retry reuses the id and the
+ * payload (the result says `duplicate: true` when the server recognised a retry).
  */
 import type { ErrorEnvelope, JsonValue, PublishResult } from '@seqcast/contracts/wire';
 import { backoffDelay } from './backoff';
@@ -37,6 +38,7 @@ const CODE_BY_STATUS: Record<number, SeqcastErrorCode> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
+  409: 'idempotency_conflict',
   413: 'payload_too_large',
   503: 'unavailable',
 };

@@ -4,16 +4,18 @@ export { DatabaseError, ensureDatabase, newEpoch, openDatabase, probeDatabase } 
 export type { OpenDatabaseOptions } from './lib/database';
 export { pruneHistoryBatch, type PruneBatch } from './lib/history-retention';
 export { MessageHistoryRepository } from './lib/message-history.repository';
-export { SequencerStore } from './lib/sequencer.store';
+export { idempotencyKey, SequencerStore } from './lib/sequencer.store';
 export type {
   BatchWrite,
   ClaimRequest,
   CommitOutcome,
   DeadLetterRecord,
+  IdempotencyKey,
   KnownState,
   PartitionClaim,
   PartitionRef,
   SequencedBatch,
+  StoredCopy,
 } from './lib/sequencer.store';
 export { DeadLetterEntity, MessageEntity, MetaEntity, PartitionPositionEntity } from './lib/entities';
 export { DataSource } from 'typeorm';

@@ -41,13 +41,28 @@ export interface Message {
 // ---------------------------------------------------------------------------------------------
 // HTTP API (ingest-api)
 
-/** 202 body for one accepted copy: where it landed in Kafka. */
+/**
+ * 202 body for one accepted publish. Idempotency is scoped to the sender: the key is
+ * (roomId, senderId, clientMsgId), see docs/protocol.md "Idempotency".
+ */
 export interface PublishResult {
   roomId: string;
   clientMsgId: string;
   partition: number;
-  /** This copy's offset; equals the message's seq unless the copy is a duplicate. */
+  /**
+   * The copy's Kafka offset. `duplicate: false`: the copy this request wrote, which becomes the
+   * message's seq unless the worker finds an earlier copy. `duplicate: true`: nothing was written;
+   * the offset of the earlier copy this instance accepted for the same key and payload.
+   */
   offset: number;
+  /**
+   * True when the ingest instance recognised the request as a retry of a copy it accepted before
+   * (same sender, room, clientMsgId and payload). False does not prove the message is new: a
+   * retry another instance accepted, or one from before a restart, is still dropped by the worker.
+   */
+  duplicate: boolean;
+  /** Only on duplicates, once the message is stored: its seq (the offset of its first accepted copy). */
+  seq?: number;
 }
 
 export interface BatchPublishResult {

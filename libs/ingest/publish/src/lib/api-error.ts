@@ -26,6 +26,10 @@ export class ApiError extends Error {
     return new ApiError(403, Codes.Forbidden, message);
   }
 
+  static idempotencyConflict(message: string): ApiError {
+    return new ApiError(409, Codes.IdempotencyConflict, message);
+  }
+
   static unavailable(message: string, cause?: unknown): ApiError {
     return new ApiError(503, Codes.Unavailable, message, RETRY_AFTER_SECONDS, cause);
   }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { signToken } from '@seqcast/auth';
+import { payloadFingerprint, publishResultSchema } from '@seqcast/contracts';
 import { type Admin, type Consumer, createKafka, ensureTopics, fetchLogEndOffsets, type Kafka } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
@@ -115,6 +116,7 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
         clientMsgId: 'm-1',
         partition: partitionForRoom('team-1:general', PARTITIONS),
         offset: expect.any(Number),
+        duplicate: false,
       });
       const { partition, offset } = reply.body as { partition: number; offset: number };
 
@@ -131,6 +133,55 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
       });
       expect(Date.parse(value.sentAt)).toBeGreaterThanOrEqual(before - 1000);
       expect(Date.parse(value.sentAt)).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('scopes idempotency to the sender: retries answered from the first copy, re-used keys refused with 409', async () => {
+      const room = 'team-1:idem';
+      const path = `/v1/rooms/${room}/messages`;
+      const first = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } } });
+      expect(first.status).toBe(202);
+      const original = publishResultSchema.parse(first.body);
+      expect(original.duplicate).toBe(false);
+
+      // bob numbers his messages from 1 too: his c-0001 is his own message.
+      const bobToken = signToken({ sub: 'bob', rooms: ['team-1:*'] }, TEST_JWT_SECRET);
+      const bob = await callApi(api.baseUrl, 'POST', path, {
+        token: bobToken,
+        json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } },
+      });
+      expect(bob.status).toBe(202);
+      expect(publishResultSchema.parse(bob.body)).toMatchObject({ duplicate: false, offset: original.offset + 1 });
+      await recordAt(original.partition, original.offset + 1, "bob's c-0001");
+
+      const logEnd = await fetchLogEndOffsets(admin, messagesTopic);
+      // alice's retry (keys in another order): nothing written, the first copy's coordinates.
+      const retry = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { b: 2, a: 1 } } });
+      expect(retry.status).toBe(202);
+      expect(retry.body).toEqual({ ...original, duplicate: true });
+      // Once the worker has stored it (simulated: this suite runs no worker), a retry also says its seq.
+      await dataSource.query(
+        `INSERT INTO seqcast_messages (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload,
+                                       payload_fingerprint, sent_at, sequenced_at)
+         VALUES ((SELECT value FROM seqcast_meta WHERE key = 'epoch'), $1, $2, NULL, $3, 'c-0001', 'alice', '{"a":1,"b":2}',
+                 $4, now(), now())`,
+        [room, original.offset, original.partition, payloadFingerprint({ a: 1, b: 2 })],
+      );
+      const stored = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } } });
+      expect(stored.body).toEqual({ ...original, duplicate: true, seq: original.offset });
+
+      const conflict = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { a: 2 } } });
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toEqual(envelope('idempotency_conflict', 'clientMsgId "c-0001" was already used by this sender'));
+      const batch = await callApi(api.baseUrl, 'POST', '/v1/messages/batch', {
+        json: {
+          messages: [
+            { roomId: room, clientMsgId: 'c-0002', payload: 1 },
+            { roomId: room, clientMsgId: 'c-0001', payload: 'edited' },
+          ],
+        },
+      });
+      expect(batch.status).toBe(409);
+      expect(await fetchLogEndOffsets(admin, messagesTopic)).toEqual(logEnd);
     });
 
     it('accepts a null payload', async () => {

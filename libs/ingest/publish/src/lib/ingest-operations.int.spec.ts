@@ -149,7 +149,13 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       const answer = await held.reply;
       expect(answer).toEqual({
         status: 202,
-        body: { roomId: 'lobby', clientMsgId: 'held-1', partition: expect.any(Number), offset: expect.any(Number) },
+        body: {
+          roomId: 'lobby',
+          clientMsgId: 'held-1',
+          partition: expect.any(Number),
+          offset: expect.any(Number),
+          duplicate: false,
+        },
       });
       await closing;
       const { partition, offset } = answer.body as { partition: number; offset: number };

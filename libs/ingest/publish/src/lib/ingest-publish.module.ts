@@ -17,6 +17,7 @@ import {
   type IngestPublishOptions,
   KAFKA_CLIENT,
   RECORD_PRODUCER,
+  STORED_SEQ_READER,
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
 import { PublishService } from './publish.service';
@@ -35,7 +36,10 @@ export class IngestPublishModule {
       imports: options.imports ?? [],
       controllers: [MessagesController, HistoryController],
       providers: [
-        { provide: INGEST_PUBLISH_OPTIONS, useValue: { messagesTopic: options.messagesTopic } },
+        {
+          provide: INGEST_PUBLISH_OPTIONS,
+          useValue: { messagesTopic: options.messagesTopic, idempotencyCacheSize: options.idempotencyCacheSize },
+        },
         { provide: KAFKA_CLIENT, inject: options.kafka.inject ?? [], useFactory: asFactory(options.kafka.useFactory) },
         {
           provide: HISTORY_DATA_SOURCE,
@@ -52,6 +56,7 @@ export class IngestPublishModule {
           inject: [HISTORY_DATA_SOURCE],
           useFactory: (dataSource: DataSource) => new MessageHistoryRepository(dataSource),
         },
+        { provide: STORED_SEQ_READER, useExisting: HISTORY_READER },
         { provide: TokenVerifier, useValue: new TokenVerifier(options.jwtSecret) },
         { provide: INGEST_CLOCK, useValue: () => new Date() },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -15,6 +15,12 @@ export interface IngestPublishOptions {
   /** SEQCAST_PARTITIONS: the producer's room → partition mapping must agree with every other service. */
   partitions: number;
   jwtSecret: string;
+  /**
+   * How many recently accepted (room, sender, clientMsgId) keys this instance remembers to answer
+   * retries (`duplicate: true`) and refuse re-used keys (409) without a database read. About 250
+   * bytes each; 0 turns the check off (the ordering worker still applies the rule).
+   */
+  idempotencyCacheSize?: number;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */
@@ -30,6 +36,14 @@ export interface RecordProducer {
   send(topic: string, records: RoomRecord[]): Promise<ProducedRecord[]>;
 }
 
+/** The slice of MessageHistoryRepository a duplicate's answer reads its seq from. */
+export interface StoredSeqReader {
+  findSeq(key: { roomId: string; senderId: string; clientMsgId: string }): Promise<number | undefined>;
+}
+
+/** Ample for retries within a minute at a few thousand messages per second, at about 25 MB. */
+export const DEFAULT_IDEMPOTENCY_CACHE_SIZE = 100_000;
+
 /** The slice of MessageHistoryRepository the history endpoint reads. */
 export interface HistoryReader {
   currentEpoch(): Promise<string>;
@@ -40,6 +54,7 @@ export interface HistoryReader {
 export const INGEST_PUBLISH_OPTIONS = Symbol('INGEST_PUBLISH_OPTIONS');
 export const RECORD_PRODUCER = Symbol('RECORD_PRODUCER');
 export const HISTORY_READER = Symbol('HISTORY_READER');
+export const STORED_SEQ_READER = Symbol('STORED_SEQ_READER');
 export const INGEST_CLOCK = Symbol('INGEST_CLOCK');
 export const KAFKA_CLIENT = Symbol('INGEST_KAFKA_CLIENT');
 export const HISTORY_DATA_SOURCE = Symbol('INGEST_HISTORY_DATA_SOURCE');

@@ -13,6 +13,11 @@ export const ingestMetrics = {
     name: 'seqcast_ingest_accepted_messages_total',
     help: 'Messages acknowledged by Kafka and answered 202 (batch items count one each)',
   }),
+  /** Retries this instance answered from the copy it accepted before, without writing them again. */
+  duplicateMessages: new Counter({
+    name: 'seqcast_ingest_duplicate_messages_total',
+    help: 'Messages answered 202 duplicate:true from a copy this instance accepted before (not written again)',
+  }),
   /** Requests answered with an error, by the protocol's error code. */
   rejectedRequests: new Counter({
     name: 'seqcast_ingest_rejected_requests_total',

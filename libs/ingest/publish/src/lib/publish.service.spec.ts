@@ -4,7 +4,7 @@ import { ingestRecordSchema } from '@seqcast/contracts';
 import { KafkaUnavailableError, type ProducedRecord, type RoomRecord } from '@seqcast/kafka';
 import { ApiError } from './api-error';
 import { ingestMetrics } from './ingest.metrics';
-import type { RecordProducer } from './ingest-publish.options';
+import type { RecordProducer, StoredSeqReader } from './ingest-publish.options';
 import { buildIngestRecord, PublishService } from './publish.service';
 
 const NOW = new Date('2030-01-02T03:04:05.678Z');
@@ -42,10 +42,22 @@ class FakeProducer implements RecordProducer {
   }
 }
 
-function setup(): { producer: FakeProducer; service: PublishService } {
+/** Stands in for the database: seqs of messages "stored" by the test. */
+class FakeSeqReader implements StoredSeqReader {
+  stored = new Map<string, number>();
+  failing = false;
+  async findSeq(key: { roomId: string; senderId: string; clientMsgId: string }): Promise<number | undefined> {
+    if (this.failing) throw new Error('connection terminated');
+    return this.stored.get(`${key.roomId}/${key.senderId}/${key.clientMsgId}`);
+  }
+}
+
+function setup(cacheSize?: number): { producer: FakeProducer; service: PublishService; seqs: FakeSeqReader } {
   const producer = new FakeProducer();
-  const service = new PublishService(producer, { messagesTopic: 'test.messages' }, () => NOW);
-  return { producer, service };
+  const seqs = new FakeSeqReader();
+  const options = { messagesTopic: 'test.messages', idempotencyCacheSize: cacheSize };
+  const service = new PublishService(producer, options, () => NOW, seqs);
+  return { producer, service, seqs };
 }
 
 function decoded(record: RoomRecord): unknown {
@@ -94,6 +106,7 @@ describe('PublishService', () => {
       clientMsgId: 'm-1',
       partition: 'team-1:general'.length % 3,
       offset: 0,
+      duplicate: false,
     });
   });
 
@@ -181,5 +194,119 @@ describe('PublishService', () => {
     await expect(service.publish(alice, { roomId: 'lobby', clientMsgId: 'a', payload: 1 })).rejects.toThrow(
       'producer acknowledged 0 records for 1 sent',
     );
+  });
+
+  describe('idempotency per (room, sender, clientMsgId), without a database read per publish', () => {
+    const bob: Principal = { ...alice, userId: 'bob' };
+    const first = { roomId: 'lobby', clientMsgId: 'c-0001', payload: { text: 'hi', n: 1 } };
+
+    it('answers a retry from the first copy without writing it again, with the seq once stored', async () => {
+      const { producer, service, seqs } = setup();
+      const original = await service.publish(alice, first);
+      const retry = await service.publish(alice, { ...first, payload: { n: 1, text: 'hi' } });
+      expect(producer.sends).toHaveLength(1);
+      expect(retry).toEqual({ ...original, duplicate: true });
+      seqs.stored.set('lobby/alice/c-0001', original.offset);
+      await expect(service.publish(alice, first)).resolves.toEqual({ ...original, duplicate: true, seq: original.offset });
+      // The seq is a courtesy: without the database the retry is still a 202.
+      seqs.failing = true;
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      await expect(service.publish(alice, first)).resolves.toEqual({ ...original, duplicate: true });
+      warn.mockRestore();
+    });
+
+    it("writes another sender's message with the same clientMsgId", async () => {
+      const { producer, service } = setup();
+      const mine = await service.publish(alice, first);
+      const theirs = await service.publish(bob, { ...first, payload: 'something else' });
+      expect(producer.sends).toHaveLength(2);
+      expect(theirs).toMatchObject({ duplicate: false, offset: mine.offset + 1 });
+    });
+
+    it('refuses a re-used key with a different payload with 409, naming the first copy', async () => {
+      const { producer, service } = setup();
+      const original = await service.publish(alice, first);
+      const attempt = service.publish(alice, { ...first, payload: { text: 'changed' } });
+      await expect(attempt).rejects.toBeInstanceOf(ApiError);
+      await expect(attempt).rejects.toMatchObject({
+        status: 409,
+        code: 'idempotency_conflict',
+        message: expect.stringContaining(`partition ${original.partition}, offset ${original.offset}`),
+      });
+      expect(producer.sends).toHaveLength(1);
+    });
+
+    it('refuses a whole batch holding a conflict, writing nothing, and answers in-batch retries once', async () => {
+      const { producer, service } = setup();
+      await expect(
+        service.publishBatch(alice, [
+          { roomId: 'lobby', clientMsgId: 'x', payload: 1 },
+          { roomId: 'lobby', clientMsgId: 'x', payload: 2 },
+        ]),
+      ).rejects.toMatchObject({ status: 409, message: expect.stringContaining('item 0 of this batch') });
+      expect(producer.sends).toHaveLength(0);
+      await service.publish(alice, first);
+      await expect(
+        service.publishBatch(alice, [
+          { roomId: 'lobby', clientMsgId: 'new', payload: 1 },
+          { ...first, payload: 'changed' },
+        ]),
+      ).rejects.toMatchObject({ status: 409 });
+      expect(producer.sends).toHaveLength(1);
+
+      const { results } = await service.publishBatch(alice, [
+        { roomId: 'lobby', clientMsgId: 'y', payload: 1 },
+        first,
+        { roomId: 'lobby', clientMsgId: 'y', payload: 1 },
+      ]);
+      expect(producer.sends).toHaveLength(2);
+      expect(producer.sends[1].records).toHaveLength(1);
+      expect(results.map((r) => [r.clientMsgId, r.duplicate])).toEqual([
+        ['y', false],
+        ['c-0001', true],
+        ['y', true],
+      ]);
+      expect(results[2].offset).toBe(results[0].offset);
+    });
+
+    it('lets a concurrent retry wait for the first write, and forgets a write Kafka refused', async () => {
+      const { producer, service } = setup();
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const send = producer.send.bind(producer);
+      producer.send = async (topic, records) => {
+        await gate;
+        return send(topic, records);
+      };
+      const a = service.publish(alice, first);
+      const b = service.publish(alice, first);
+      await expect(service.publish(alice, { ...first, payload: 0 })).rejects.toMatchObject({
+        status: 409,
+        message: expect.stringContaining('being accepted'),
+      });
+      release();
+      const [ra, rb] = await Promise.all([a, b]);
+      expect(producer.sends).toHaveLength(1);
+      expect(rb).toEqual({ ...ra, duplicate: true });
+
+      producer.send = send;
+      producer.brokerDown = true;
+      const lost = { roomId: 'lobby', clientMsgId: 'lost', payload: 1 };
+      await expect(service.publish(alice, lost)).rejects.toBeInstanceOf(KafkaUnavailableError);
+      producer.brokerDown = false;
+      await expect(service.publish(alice, { ...lost, payload: 2 })).resolves.toMatchObject({ duplicate: false });
+    });
+
+    it('forgets the least recently used keys beyond its capacity (the worker still applies the rule)', async () => {
+      const { producer, service } = setup(2);
+      for (const id of ['a', 'b', 'c']) await service.publish(alice, { roomId: 'lobby', clientMsgId: id, payload: id });
+      await expect(service.publish(alice, { roomId: 'lobby', clientMsgId: 'c', payload: 'c' })).resolves.toMatchObject({
+        duplicate: true,
+      });
+      await expect(service.publish(alice, { roomId: 'lobby', clientMsgId: 'a', payload: 'a' })).resolves.toMatchObject({
+        duplicate: false,
+      });
+      expect(producer.sends).toHaveLength(4);
+    });
   });
 });

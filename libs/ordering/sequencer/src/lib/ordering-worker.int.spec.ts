@@ -15,6 +15,7 @@ import { OrderingWorkerModule } from './ordering-worker.module';
 import type { FaultContext, WorkerFaults } from './ordering-worker.options';
 import { OrderingWorkerService } from './ordering-worker.service';
 import { openWorkerFixture, type WorkerFixture } from '../testing/worker-service.int';
+import { workerMetrics } from './worker.metrics';
 
 const PARTITIONS = 3;
 
@@ -273,6 +274,51 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     expect(logLines.some((l) => /batch of \d+ .*: \d+ sequenced, [1-9]\d* duplicates, 0 dead-lettered/.test(l))).toBe(
       true,
     );
+  });
+
+  it('scopes idempotency to the sender and dead-letters a key re-used for another payload', async () => {
+    const [room] = roomsOn('idem', 1, 1);
+    const record = (senderId: string, clientMsgId: string, payload: unknown) => ({
+      roomId: room,
+      value: JSON.stringify(ingest(room, clientMsgId, { senderId, payload })),
+    });
+    // As two ingest instances would write them: neither saw the other's copies.
+    const produced = await producer.send(topics.messagesTopic, [
+      record('alice', 'c-0001', { text: 'from alice' }),
+      record('bob', 'c-0001', { text: 'from bob' }),
+      record('alice', 'c-0001', { text: 'from alice' }), // retry
+      record('alice', 'c-0001', { text: 'edited' }), // re-used key
+    ]);
+    const [a, b, retry, reused] = produced.map((p) => p.offset);
+    const conflicts = async () => (await workerMetrics.idempotencyConflicts.get()).values[0]?.value ?? 0;
+    const conflictsBefore = await conflicts();
+    const events = await collectEvents();
+    await newWorker().start();
+
+    const expected: Row[] = [
+      { roomId: room, clientMsgId: 'c-0001', seq: a, prevSeq: null, partition: 1 },
+      { roomId: room, clientMsgId: 'c-0001', seq: b, prevSeq: a, partition: 1 },
+    ];
+    await waitFor(async () => (await positions()).get(1)?.nextOffset === reused + 1, {
+      timeoutMs: 30_000,
+      what: 'every record of partition 1 sequenced',
+    });
+    expect(await storedRows()).toEqual(expected);
+    await waitForEvents(events, expected);
+    const stored = await new MessageHistoryRepository(dataSource).findAfter(room, -1, 10);
+    expect(stored.map((m) => [m.senderId, m.payload])).toEqual([
+      ['alice', { text: 'from alice' }],
+      ['bob', { text: 'from bob' }],
+    ]);
+    const letters: { offset: string; reason: string }[] = await dataSource.query(
+      `SELECT "offset", reason FROM seqcast_dead_letters WHERE topic = $1 ORDER BY "offset"`,
+      [topics.messagesTopic],
+    );
+    expect(letters).toEqual([{ offset: String(reused), reason: expect.stringMatching(/^idempotency_conflict: /) }]);
+    // Names the copy that stays the message: stored (seq) or earlier in the same batch (offset).
+    expect(letters[0]?.reason).toMatch(new RegExp(`(seq|offset) ${a} `));
+    expect(await conflicts()).toBe(conflictsBefore + 1);
+    expect(retry).toBeGreaterThan(b);
   });
 
   it('runs as a Nest module: consumes from application bootstrap, leaves the group on close', async () => {

@@ -67,6 +67,7 @@ const MAX_CONSUMER_RESTART_DELAY_MS = 30_000;
 interface PartitionState {
   claim: PartitionClaim;
   nextOffset: number;
+  /** Events of every message below this are on the events topic; PostgreSQL may lag by one batch. */
   publishedOffset: number;
   fenced: boolean;
   /** The last seek for a gap: if the log again starts at `landedAt`, those offsets do not exist. */
@@ -362,7 +363,13 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       const fresh = await this.sequenceAndCommit(state, records);
       if (!fresh) return;
       await this.sendEvents(partition, fresh);
-      if (!(await this.markPublished(state, lastOffset + 1))) return;
+      // While more records wait, the next batch's write records this publish (one statement
+      // fewer per batch); at the log end it is recorded now, so an idle partition is never behind.
+      if (lastOffset + 1 < Number(batch.highWatermark)) {
+        state.publishedOffset = Math.max(state.publishedOffset, lastOffset + 1);
+      } else if (!(await this.markPublished(state, lastOffset + 1))) {
+        return;
+      }
     }
     payload.resolveOffset(String(lastOffset));
     await this.commitKafkaOffset(partition, lastOffset + 1);
@@ -482,6 +489,8 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     const outcome = await this.store.commitBatch(claim, {
       fromOffset: state.nextOffset,
       nextOffset: lastOffset + 1,
+      // Events up to here are on the topic (in memory until now, see processBatch).
+      publishedOffset: state.publishedOffset,
       ...lookupKeys(decoded),
       sequence: (known) => sequenceRecords(decoded, { epoch: claim.epoch, now, known }),
       beforeCommit: beforeCommit && ((result) => runHook('beforeCommit', beforeCommit, faultContext(result.messages))),
@@ -493,9 +502,10 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     stopTimer();
     state.nextOffset = lastOffset + 1;
     this.positions.set(claim.partition, state.nextOffset);
-    const { messages, duplicates, deadLetters } = outcome.result;
+    const { messages, duplicates, conflicts, deadLetters } = outcome.result;
     workerMetrics.sequencedMessages.inc(messages.length);
     workerMetrics.duplicatesDropped.inc(duplicates.length);
+    workerMetrics.idempotencyConflicts.inc(conflicts.length);
     workerMetrics.deadLetters.inc(deadLetters.length);
     const line =
       `partition ${claim.partition} batch of ${records.length} (offsets ${firstOffset}-${lastOffset}): ` +

@@ -1,7 +1,7 @@
-import type { IngestRecord } from '@seqcast/contracts';
-import type { KnownState } from '@seqcast/persistence';
+import { type IngestRecord, payloadFingerprint } from '@seqcast/contracts';
+import { idempotencyKey, type KnownState, type StoredCopy } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
-import { decodeRecord, encodeRaw, type InputRecord, lookupKeys, sequenceBatch } from './sequencer';
+import { conflictReason, decodeRecord, encodeRaw, type InputRecord, lookupKeys, sequenceBatch } from './sequencer';
 
 const PARTITIONS = 4;
 const PARTITION = 2;
@@ -45,6 +45,17 @@ function rec(
 
 const nothingKnown: KnownState = { stored: new Map(), heads: new Map() };
 
+/** Known state holding alice's stored copies: [roomId, clientMsgId, seq, payload (null: a v1 row without fingerprint)]. */
+function storedCopies(copies: [string, string, number, unknown][], heads: [string, number][] = []): KnownState {
+  const stored = new Map<string, StoredCopy>(
+    copies.map(([roomId, clientMsgId, seq, payload]) => [
+      idempotencyKey({ roomId, senderId: 'alice', clientMsgId }),
+      { seq, fingerprint: payload === null ? null : payloadFingerprint(payload) },
+    ]),
+  );
+  return { stored, heads: new Map(heads) };
+}
+
 function run(records: InputRecord[], known: KnownState = nothingKnown) {
   return sequenceBatch(records, { partition: PARTITION, partitions: PARTITIONS, epoch: EPOCH, now: NOW, known });
 }
@@ -84,9 +95,12 @@ describe('sequencing a partition batch', () => {
   });
 
   it('drops copies of an already stored message and counts them', () => {
-    const known: KnownState = { stored: new Map([[A, new Set(['a1'])]]), heads: new Map([[A, 3]]) };
+    const known = storedCopies([[A, 'a1', 3, { text: 'a1' }]], [[A, 3]]);
     const result = run([rec(8, ingest(A, 'a1')), rec(9, ingest(A, 'a2')), rec(10, ingest(B, 'a1'))], known);
-    expect(result.duplicates).toEqual([{ offset: 8, roomId: A, clientMsgId: 'a1', of: 'stored' }]);
+    expect(result.duplicates).toEqual([
+      { offset: 8, roomId: A, senderId: 'alice', clientMsgId: 'a1', of: 'stored', seq: 3 },
+    ]);
+    expect(result.conflicts).toEqual([]);
     expect(result.messages.map((m) => [m.roomId, m.clientMsgId, m.seq, m.prevSeq])).toEqual([
       [A, 'a2', 9, 3],
       [B, 'a1', 10, null],
@@ -94,12 +108,79 @@ describe('sequencing a partition batch', () => {
   });
 
   it('keeps the first copy within a batch: seq is the offset of the first accepted copy', () => {
-    const result = run([rec(1, ingest(A, 'x')), rec(2, ingest(A, 'x', { payload: 'retry' })), rec(3, ingest(A, 'y'))]);
-    expect(result.messages.map((m) => [m.clientMsgId, m.seq, m.prevSeq, m.payload])).toEqual([
-      ['x', 1, null, { text: 'x' }],
-      ['y', 3, 1, { text: 'y' }],
+    const result = run([
+      rec(1, ingest(A, 'x')),
+      rec(2, ingest(A, 'x', { sentAt: '2026-05-06T07:00:05Z' })),
+      rec(3, ingest(A, 'y')),
     ]);
-    expect(result.duplicates).toEqual([{ offset: 2, roomId: A, clientMsgId: 'x', of: 'batch' }]);
+    expect(result.messages.map((m) => [m.clientMsgId, m.seq, m.prevSeq, m.payload, m.sentAt])).toEqual([
+      ['x', 1, null, { text: 'x' }, '2026-05-06T07:00:00.000Z'],
+      ['y', 3, 1, { text: 'y' }, '2026-05-06T07:00:00.000Z'],
+    ]);
+    expect(result.duplicates).toEqual([{ offset: 2, roomId: A, senderId: 'alice', clientMsgId: 'x', of: 'batch', seq: 1 }]);
+    expect(result.fingerprints).toEqual([payloadFingerprint({ text: 'x' }), payloadFingerprint({ text: 'y' })]);
+  });
+
+  describe('idempotency is per sender', () => {
+    it('stores the same clientMsgId from two senders in one room as two messages, in one batch', () => {
+      const result = run([
+        rec(5, ingest(A, 'c-0001', { senderId: 'alice', payload: 'from alice' })),
+        rec(6, ingest(A, 'c-0001', { senderId: 'bob', payload: 'from bob' })),
+      ]);
+      expect(result.messages.map((m) => [m.senderId, m.seq, m.prevSeq, m.payload])).toEqual([
+        ['alice', 5, null, 'from alice'],
+        ['bob', 6, 5, 'from bob'],
+      ]);
+      expect(result.duplicates).toEqual([]);
+      expect(result.deadLetters).toEqual([]);
+    });
+
+    it("stores another sender's copy of a stored clientMsgId as a new message", () => {
+      const known = storedCopies([[A, 'c-0001', 3, { text: 'c-0001' }]], [[A, 3]]);
+      const result = run([rec(7, ingest(A, 'c-0001', { senderId: 'bob' }))], known);
+      expect(result.messages.map((m) => [m.senderId, m.seq, m.prevSeq])).toEqual([['bob', 7, 3]]);
+      expect(result.duplicates).toEqual([]);
+    });
+
+    it('treats a re-ordered but equal payload as a retry', () => {
+      const known = storedCopies([[A, 'k', 3, { a: 1, b: [1, { c: 2, d: 3 }] }]], [[A, 3]]);
+      const result = run([rec(7, ingest(A, 'k', { payload: { b: [1, { d: 3, c: 2 }], a: 1 } }))], known);
+      expect(result.messages).toEqual([]);
+      expect(result.duplicates.map((d) => d.offset)).toEqual([7]);
+      expect(result.deadLetters).toEqual([]);
+    });
+
+    it('dead-letters a copy re-using a stored key with a different payload, naming the stored seq', () => {
+      const known = storedCopies([[A, 'k', 3, { text: 'first' }]], [[A, 3]]);
+      const record = ingest(A, 'k', { payload: { text: 'second' } });
+      const result = run([rec(7, record), rec(8, ingest(A, 'k2'))], known);
+      expect(result.messages.map((m) => [m.clientMsgId, m.seq, m.prevSeq])).toEqual([['k2', 8, 3]]);
+      expect(result.duplicates).toEqual([]);
+      const conflict = { offset: 7, roomId: A, senderId: 'alice', clientMsgId: 'k', of: 'stored', seq: 3 } as const;
+      expect(result.conflicts).toEqual([conflict]);
+      expect(result.deadLetters).toEqual([
+        { offset: 7, reason: conflictReason(conflict), key: A, value: JSON.stringify(record) },
+      ]);
+      expect(conflictReason(conflict)).toMatch(
+        /^idempotency_conflict: sender "alice" re-used clientMsgId "k" in room "room-\d+" for a different payload; the message stored as seq 3/,
+      );
+    });
+
+    it('dead-letters a conflicting copy later in the same batch', () => {
+      const result = run([rec(1, ingest(A, 'k', { payload: 1 })), rec(2, ingest(A, 'k', { payload: 2 }))]);
+      expect(result.messages.map((m) => [m.seq, m.payload])).toEqual([[1, 1]]);
+      expect(result.conflicts).toEqual([{ offset: 2, roomId: A, senderId: 'alice', clientMsgId: 'k', of: 'batch', seq: 1 }]);
+      expect(result.deadLetters.map((d) => [d.offset, d.reason])).toEqual([
+        [2, expect.stringContaining('accepted at offset 1 in this batch')],
+      ]);
+    });
+
+    it('treats any copy of a key stored before fingerprints existed (v1 row) as a retry', () => {
+      const known = storedCopies([[A, 'k', 3, null]], [[A, 3]]);
+      const result = run([rec(7, ingest(A, 'k', { payload: 'anything' }))], known);
+      expect(result.duplicates.map((d) => [d.offset, d.seq])).toEqual([[7, 3]]);
+      expect(result.conflicts).toEqual([]);
+    });
   });
 
   it('stores any JSON payload, including null', () => {
@@ -201,9 +282,9 @@ describe('lookupKeys', () => {
     expect(lookupKeys(decoded)).toEqual({
       roomIds: [A, B],
       ids: [
-        { roomId: A, clientMsgId: '1' },
-        { roomId: B, clientMsgId: '1' },
-        { roomId: A, clientMsgId: '2' },
+        { roomId: A, senderId: 'alice', clientMsgId: '1' },
+        { roomId: B, senderId: 'alice', clientMsgId: '1' },
+        { roomId: A, senderId: 'alice', clientMsgId: '2' },
       ],
     });
   });

@@ -3,6 +3,11 @@
  * stored and each room's head, decide for every record whether it becomes a message (seq = its
  * offset, chained to the room's previous seq), is a duplicate of an accepted copy (dropped), or is
  * poison (dead-lettered with a reason, so it can never block the partition).
+ *
+ * Idempotency is per sender: the key is (roomId, senderId, clientMsgId), so two senders that pick
+ * the same clientMsgId both get their message. A copy under an accepted key is a duplicate when its
+ * payload matches (a retry); with a different payload it is a conflict: the key was re-used for a
+ * different message, which is dead-lettered with a reason rather than dropped without a trace.
  */
 import {
   describeZodError,
@@ -10,8 +15,15 @@ import {
   type IngestRecord,
   type JsonValue,
   type Message,
+  payloadFingerprint,
 } from '@seqcast/contracts';
-import type { DeadLetterRecord, KnownState, SequencedBatch } from '@seqcast/persistence';
+import {
+  type DeadLetterRecord,
+  type IdempotencyKey,
+  idempotencyKey,
+  type KnownState,
+  type SequencedBatch,
+} from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
 
 /** A record of the messages topic as it came off the wire. */
@@ -32,18 +44,23 @@ export interface PartitionContext {
   partitions: number;
 }
 
-export interface Duplicate {
+export interface Duplicate extends IdempotencyKey {
   offset: number;
-  roomId: string;
-  clientMsgId: string;
   /** Where the accepted copy is: already stored, or earlier in this batch. */
   of: 'stored' | 'batch';
+  /** seq of the accepted copy. */
+  seq: number;
 }
+
+/** A key re-used with a different payload: the copy is dead-lettered (also in `deadLetters`). */
+export type Conflict = Duplicate;
 
 export interface SequenceResult extends SequencedBatch {
   messages: Message[];
+  fingerprints: string[];
   deadLetters: DeadLetterRecord[];
   duplicates: Duplicate[];
+  conflicts: Conflict[];
 }
 
 export interface SequenceContext {
@@ -143,39 +160,69 @@ export function decodeRecord(input: InputRecord, context: PartitionContext): Dec
   };
 }
 
-/** The rooms and ids the store must look up before `sequenceRecords` can decide. */
-export function lookupKeys(decoded: DecodedRecord[]): {
-  roomIds: string[];
-  ids: { roomId: string; clientMsgId: string }[];
-} {
+/** The rooms and idempotency keys the store must look up before `sequenceRecords` can decide. */
+export function lookupKeys(decoded: DecodedRecord[]): { roomIds: string[]; ids: IdempotencyKey[] } {
   const roomIds = new Set<string>();
-  const ids: { roomId: string; clientMsgId: string }[] = [];
+  const ids: IdempotencyKey[] = [];
   for (const item of decoded) {
     if (item.kind !== 'valid') continue;
-    roomIds.add(item.record.roomId);
-    ids.push({ roomId: item.record.roomId, clientMsgId: item.record.clientMsgId });
+    const { roomId, senderId, clientMsgId } = item.record;
+    roomIds.add(roomId);
+    ids.push({ roomId, senderId, clientMsgId });
   }
   return { roomIds: [...roomIds], ids };
 }
 
+export function conflictReason(conflict: Conflict): string {
+  const where = conflict.of === 'stored' ? `stored as seq ${conflict.seq}` : `accepted at offset ${conflict.seq} in this batch`;
+  return sanitizeReason(
+    `idempotency_conflict: sender ${JSON.stringify(conflict.senderId)} re-used clientMsgId ` +
+      `"${conflict.clientMsgId}" in room "${conflict.roomId}" for a different payload; the message ${where} ` +
+      `keeps the first payload and this copy was not stored`,
+  );
+}
+
 export function sequenceRecords(decoded: DecodedRecord[], context: SequenceContext): SequenceResult {
-  const result: SequenceResult = { messages: [], deadLetters: [], duplicates: [] };
+  const result: SequenceResult = {
+    messages: [],
+    fingerprints: [],
+    deadLetters: [],
+    duplicates: [],
+    conflicts: [],
+  };
   const heads = new Map(context.known.heads);
-  const accepted = new Map<string, Set<string>>();
+  /** Keys accepted earlier in this batch → seq and fingerprint. */
+  const accepted = new Map<string, { seq: number; fingerprint: string }>();
   const sequencedAt = context.now.toISOString();
   for (const item of decoded) {
     if (item.kind === 'invalid') {
       result.deadLetters.push(item.deadLetter);
       continue;
     }
-    const { roomId, clientMsgId } = item.record;
-    const of = context.known.stored.get(roomId)?.has(clientMsgId)
-      ? 'stored'
-      : accepted.get(roomId)?.has(clientMsgId)
-        ? 'batch'
+    const { roomId, senderId, clientMsgId } = item.record;
+    const key = idempotencyKey(item.record);
+    const fingerprint = payloadFingerprint(item.record.payload);
+    const stored = context.known.stored.get(key);
+    const inBatch = accepted.get(key);
+    const earlier = stored
+      ? { of: 'stored' as const, ...stored }
+      : inBatch
+        ? { of: 'batch' as const, ...inBatch }
         : undefined;
-    if (of) {
-      result.duplicates.push({ offset: item.offset, roomId, clientMsgId, of });
+    if (earlier) {
+      const copy = { offset: item.offset, roomId, senderId, clientMsgId, of: earlier.of, seq: earlier.seq };
+      // A stored v1 row has no fingerprint: nothing to compare, so it is treated as a retry, as in v1.
+      if (earlier.fingerprint === null || earlier.fingerprint === fingerprint) {
+        result.duplicates.push(copy);
+      } else {
+        result.conflicts.push(copy);
+        result.deadLetters.push({
+          offset: item.offset,
+          reason: conflictReason(copy),
+          key: roomId,
+          value: JSON.stringify(item.record),
+        });
+      }
       continue;
     }
     const head = heads.get(roomId);
@@ -190,17 +237,16 @@ export function sequenceRecords(decoded: DecodedRecord[], context: SequenceConte
       });
       continue;
     }
-    let ids = accepted.get(roomId);
-    if (!ids) accepted.set(roomId, (ids = new Set()));
-    ids.add(clientMsgId);
+    accepted.set(key, { seq: item.offset, fingerprint });
     heads.set(roomId, item.offset);
+    result.fingerprints.push(fingerprint);
     result.messages.push({
       roomId,
       seq: item.offset,
       prevSeq: head ?? null,
       epoch: context.epoch,
       clientMsgId,
-      senderId: item.record.senderId,
+      senderId,
       payload: item.record.payload as JsonValue,
       // Normalised so the event, the stored row and history all carry the identical string.
       sentAt: new Date(item.record.sentAt).toISOString(),

@@ -14,11 +14,18 @@ export const workerMetrics = {
   }),
   duplicatesDropped: new Counter({
     name: 'seqcast_worker_duplicates_dropped_total',
-    help: 'Records dropped because their (roomId, clientMsgId) was already stored or earlier in the batch',
+    help:
+      'Retries dropped: their (roomId, senderId, clientMsgId) and payload were already stored or earlier in the batch',
+  }),
+  idempotencyConflicts: new Counter({
+    name: 'seqcast_worker_idempotency_conflicts_total',
+    help:
+      'Records re-using a stored (roomId, senderId, clientMsgId) with a different payload: dead-lettered, ' +
+      'reason "idempotency_conflict: ..."',
   }),
   deadLetters: new Counter({
     name: 'seqcast_worker_dead_letters_total',
-    help: 'Poison records stored in seqcast_dead_letters and skipped',
+    help: 'Records stored in seqcast_dead_letters and skipped (poison and idempotency conflicts)',
   }),
   batchDuration: new Histogram({
     name: 'seqcast_worker_batch_duration_seconds',

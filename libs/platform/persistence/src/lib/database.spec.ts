@@ -43,6 +43,7 @@ describe('toMessage', () => {
         clientMsgId: 'c',
         senderId: 'u',
         payload: null,
+        payloadFingerprint: null,
         sentAt: new Date('2026-01-02T03:04:05.678Z'),
         sequencedAt: new Date('2026-01-02T03:04:06Z'),
       }),

@@ -27,6 +27,17 @@ export class MessageHistoryRepository {
     return head === null || head === undefined ? -1 : Number(head);
   }
 
+  /** The seq of the message stored under an idempotency key in the current epoch, if any (one index probe). */
+  async findSeq(key: { roomId: string; senderId: string; clientMsgId: string }): Promise<number | undefined> {
+    const rows: { seq: string }[] = await this.dataSource.query(
+      `SELECT m.seq FROM seqcast_messages m
+        WHERE m.epoch = (SELECT value FROM seqcast_meta WHERE key = $1)
+          AND m.room_id = $2 AND m.sender_id = $3 AND m.client_msg_id = $4`,
+      [EPOCH_KEY, key.roomId, key.senderId, key.clientMsgId],
+    );
+    return rows[0] ? Number(rows[0].seq) : undefined;
+  }
+
   /** Messages with seq > afterSeq, ascending, at most `limit`, from the current epoch. */
   async findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]> {
     const rows = await this.dataSource

@@ -2,11 +2,13 @@ import type { Message } from '@seqcast/contracts';
 import { createTestDatabase, type TestDatabase } from '@seqcast/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { DatabaseError, ensureDatabase, openDatabase, probeDatabase } from './database';
 import { pruneHistoryBatch } from './history-retention';
 import { MessageHistoryRepository } from './message-history.repository';
-import { type PartitionClaim, type SequencedBatch, SequencerStore } from './sequencer.store';
+import { InitialSchema1764288000000 } from './migrations/1764288000000-initial-schema';
+import { HistoryRetentionIndex1764892800000 } from './migrations/1764892800000-history-retention-index';
+import { idempotencyKey, type PartitionClaim, type SequencedBatch, SequencerStore } from './sequencer.store';
 
 const TOPIC = 'seqcast.messages';
 
@@ -38,7 +40,7 @@ function commit(store: SequencerStore, claim: PartitionClaim, fromOffset: number
     fromOffset,
     nextOffset: Math.max(fromOffset - 1, ...offsets) + 1,
     roomIds: batch.messages.map((m) => m.roomId),
-    ids: batch.messages.map((m) => ({ roomId: m.roomId, clientMsgId: m.clientMsgId })),
+    ids: batch.messages.map((m) => ({ roomId: m.roomId, senderId: m.senderId, clientMsgId: m.clientMsgId })),
     sequence: () => batch,
   });
 }
@@ -74,7 +76,11 @@ describe('opening the database', () => {
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => openDatabase({ url: db.url, runMigrations: true })));
     try {
       const applied: { name: string }[] = await a.query('SELECT name FROM migrations');
-      expect(applied.map((m) => m.name)).toEqual(['InitialSchema1764288000000', 'HistoryRetentionIndex1764892800000']);
+      expect(applied.map((m) => m.name)).toEqual([
+        'InitialSchema1764288000000',
+        'HistoryRetentionIndex1764892800000',
+        'SenderScopedIdempotency1765065600000',
+      ]);
       const pending = await a.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
       const epoch = await new MessageHistoryRepository(b).currentEpoch();
@@ -85,6 +91,64 @@ describe('opening the database', () => {
       await Promise.all([a, b, c].map((ds) => ds.destroy()));
     }
     await expect(probeDatabase(a)).rejects.toThrow('closed');
+  });
+
+  it('migrates a database holding v1 data to sender-scoped idempotency, keeping every row', async () => {
+    // v1 exactly as deployed: the migrations of that release, then data written under its constraint.
+    const v1 = new DataSource({
+      type: 'postgres',
+      url: db.url,
+      migrations: [InitialSchema1764288000000, HistoryRetentionIndex1764892800000],
+      logging: false,
+    });
+    await v1.initialize();
+    let epoch = '';
+    try {
+      await v1.runMigrations({ transaction: 'each' });
+      [{ value: epoch }] = (await v1.query(`SELECT value FROM seqcast_meta WHERE key = 'epoch'`)) as { value: string }[];
+      const insert = (seq: number, sender: string, clientMsgId: string) =>
+        v1.query(
+          `INSERT INTO seqcast_messages
+             (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, sent_at, sequenced_at)
+           VALUES ($1, 'v1-room', $2, $3, 0, $4, $5, '{"v":1}', now(), now())`,
+          [epoch, seq, seq === 0 ? null : seq - 1, clientMsgId, sender],
+        );
+      await insert(0, 'alice', 'c-0001');
+      await insert(1, 'bob', 'c-0002');
+      // The v1 rule this release fixes: bob cannot store his own c-0001.
+      await expect(insert(2, 'bob', 'c-0001')).rejects.toThrow(/uq_seqcast_messages_client_msg/);
+    } finally {
+      await v1.destroy();
+    }
+
+    const migrated = await openDatabase({ url: db.url, runMigrations: true });
+    try {
+      const pending = await migrated.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+      const history = new MessageHistoryRepository(migrated);
+      expect(await history.currentEpoch()).toBe(epoch);
+      expect((await history.findAfter('v1-room', -1, 10)).map((m) => [m.seq, m.senderId, m.clientMsgId])).toEqual([
+        [0, 'alice', 'c-0001'],
+        [1, 'bob', 'c-0002'],
+      ]);
+      const rows: { payload_fingerprint: string | null }[] = await migrated.query(
+        `SELECT payload_fingerprint FROM seqcast_messages`,
+      );
+      expect(rows).toEqual([{ payload_fingerprint: null }, { payload_fingerprint: null }]);
+
+      const store = new SequencerStore(migrated);
+      const claim = await store.claim({ topic: TOPIC, partition: 0, owner: 'w1', initialOffset: 2 });
+      const mine = (seq: number, prevSeq: number, senderId: string) =>
+        message(epoch, 'v1-room', seq, prevSeq, { senderId, clientMsgId: 'c-0001' });
+      const outcome = await commit(store, claim, 2, { messages: [mine(2, 1, 'bob')], deadLetters: [] });
+      expect(outcome.status).toBe('committed');
+      // Still unique per sender: a second alice c-0001 row is refused by the new constraint.
+      await expect(commit(store, claim, 3, { messages: [mine(3, 2, 'alice')], deadLetters: [] })).rejects.toThrow(
+        /uq_seqcast_messages_sender_client_msg/,
+      );
+    } finally {
+      await migrated.destroy();
+    }
   });
 
   it('refuses to start on an unmigrated schema when told not to migrate', async () => {
@@ -222,6 +286,7 @@ describe('message store', () => {
     const e = claim.epoch;
     await commit(store, claim, 0, {
       messages: [message(e, 'known-a', 0, null), message(e, 'known-a', 1, 0), message(e, 'known-b', 2, null)],
+      fingerprints: ['fp-0', 'fp-1', null],
       deadLetters: [],
     });
     let seen: unknown;
@@ -230,19 +295,25 @@ describe('message store', () => {
       nextOffset: 4,
       roomIds: ['known-a', 'known-b', 'known-c', 'known-a'],
       ids: [
-        { roomId: 'known-a', clientMsgId: 'c-1' },
-        { roomId: 'known-b', clientMsgId: 'c-1' },
-        { roomId: 'known-c', clientMsgId: 'c-2' },
+        { roomId: 'known-a', senderId: 'alice', clientMsgId: 'c-1' },
+        // Idempotency is per sender: bob's c-1 is not alice's.
+        { roomId: 'known-a', senderId: 'bob', clientMsgId: 'c-1' },
+        { roomId: 'known-b', senderId: 'alice', clientMsgId: 'c-2' },
+        { roomId: 'known-b', senderId: 'alice', clientMsgId: 'c-1' },
+        { roomId: 'known-c', senderId: 'alice', clientMsgId: 'c-2' },
       ],
       sequence: (known) => {
-        seen = {
-          stored: Object.fromEntries([...known.stored].map(([room, ids]) => [room, [...ids]])),
-          heads: Object.fromEntries(known.heads),
-        };
+        seen = { stored: new Map(known.stored), heads: Object.fromEntries(known.heads) };
         return { messages: [], deadLetters: [] };
       },
     });
-    expect(seen).toEqual({ stored: { 'known-a': ['c-1'] }, heads: { 'known-a': 1, 'known-b': 2 } });
+    expect(seen).toEqual({
+      stored: new Map([
+        [idempotencyKey({ roomId: 'known-a', senderId: 'alice', clientMsgId: 'c-1' }), { seq: 1, fingerprint: 'fp-1' }],
+        [idempotencyKey({ roomId: 'known-b', senderId: 'alice', clientMsgId: 'c-2' }), { seq: 2, fingerprint: null }],
+      ]),
+      heads: { 'known-a': 1, 'known-b': 2 },
+    });
     expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 4 });
   });
 
@@ -308,6 +379,35 @@ describe('message store', () => {
     expect(await store.skipTo(reclaimed, 15)).toBe(false); // never moves backwards
     expect(await position(dataSource, reclaimed)).toMatchObject({ nextOffset: 20, publishedOffset: 12 });
   });
+  it('records the previous batch\'s publish with the next batch (never lowering it, never when fenced)', async () => {
+    const claim = await store.claim({ topic: TOPIC, partition: 11, owner: 'w1', initialOffset: 0 });
+    const e = claim.epoch;
+    const write = (c: PartitionClaim, from: number, publishedOffset: number) =>
+      store.commitBatch(c, {
+        fromOffset: from,
+        nextOffset: from + 1,
+        roomIds: ['fold-room'],
+        ids: [],
+        publishedOffset,
+        sequence: (known) => ({
+          messages: [message(e, 'fold-room', from, known.heads.get('fold-room') ?? null)],
+          deadLetters: [],
+        }),
+      });
+    expect((await write(claim, 0, 0)).status).toBe('committed');
+    expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 1, publishedOffset: 0 });
+    expect((await write(claim, 1, 1)).status).toBe('committed');
+    expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 2, publishedOffset: 1 });
+    expect(await store.markPublished(claim, 2)).toBe(true);
+    expect((await write(claim, 2, 1)).status).toBe('committed');
+    expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 3, publishedOffset: 2 });
+
+    const taken = await store.claim({ topic: TOPIC, partition: 11, owner: 'w2', initialOffset: 0 });
+    expect(await write(claim, 3, 3)).toEqual({ status: 'fenced', reason: 'generation is 2, this claim holds 1' });
+    expect(await position(dataSource, taken)).toMatchObject({ nextOffset: 3, publishedOffset: 2, generation: 2 });
+    expect((await store.findUnpublished(taken, 2, 10)).map((m) => m.seq)).toEqual([2]);
+  });
+
   it('prunes old messages in batches, never a room head, an unpublished message or another partition', async () => {
     const claim = await store.claim({ topic: TOPIC, partition: 7, owner: 'w1', initialOffset: 100 });
     const e = claim.epoch;

@@ -2,17 +2,26 @@
  * Write side of the ordering worker, where PostgreSQL is the truth about progress.
  *
  * Fencing: a worker owns a partition only through a claim, which bumps that partition's
- * `generation` (per epoch). Every batch commit locks the position row (`FOR UPDATE`) and checks
+ * `generation` (per epoch). Every batch write locks the position row (`FOR UPDATE`) and checks
  * the generation and the expected `next_offset`, and holds the epoch row `FOR SHARE` so an epoch
  * rotation cannot interleave. A worker that lost the partition therefore cannot write anything,
- * however late its batch arrives. Messages, dead letters and the new `next_offset` commit in one
- * transaction, so a crash leaves either all of a batch or none of it.
+ * however late its batch arrives. Messages, dead letters and the new `next_offset` are written by
+ * one statement (its own transaction), so a crash leaves either all of a batch or none of it.
+ *
+ * A batch costs two round trips: one read (fence pre-check, stored keys, room heads, one snapshot)
+ * and one conditional write that re-checks the fence under the locks. What the read saw is still
+ * true at the write when the fence holds: only the holder of the claim's generation moves
+ * `next_offset` forward, and rooms are written only by their partition's batches, so a position
+ * unchanged under the lock means no other batch of this partition committed in between.
  *
  * Outbox: `published_offset` trails `next_offset` until the batch's messages are on the events
  * topic; a new owner republishes everything from `published_offset` (at-least-once, consumers
- * dedupe by seq).
+ * dedupe by seq). The worker may record a publish with the next batch's write (`publishedOffset`)
+ * instead of a statement of its own: the value is raised only after the events were acknowledged,
+ * so a crash in between leaves it lower than the truth, which costs republishing, never loss.
  */
 import type { Message } from '@seqcast/contracts';
+import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { EPOCH_KEY, MessageEntity } from './entities';
 import { newEpoch } from './database';
@@ -40,10 +49,29 @@ export interface ClaimRequest extends PartitionRef {
   initialOffset: number;
 }
 
+/** The idempotency key of a message: who sent which clientMsgId to which room. */
+export interface IdempotencyKey {
+  roomId: string;
+  senderId: string;
+  clientMsgId: string;
+}
+
+/** The key as one string, for maps: room ids and clientMsgIds cannot contain NUL, stored senderIds neither. */
+export function idempotencyKey(key: IdempotencyKey): string {
+  return `${key.roomId}\u0000${key.senderId}\u0000${key.clientMsgId}`;
+}
+
+/** A message already stored under an idempotency key. */
+export interface StoredCopy {
+  seq: number;
+  /** payloadFingerprint() of its payload; null for rows written before fingerprints existed. */
+  fingerprint: string | null;
+}
+
 /** What the store already knows about the rooms and ids of a batch (current epoch). */
 export interface KnownState {
-  /** roomId → clientMsgIds already stored, limited to the ids asked for. */
-  stored: ReadonlyMap<string, ReadonlySet<string>>;
+  /** idempotencyKey() → the stored message, limited to the keys asked for. */
+  stored: ReadonlyMap<string, StoredCopy>;
   /** roomId → highest stored seq, only for rooms that have messages. */
   heads: ReadonlyMap<string, number>;
 }
@@ -58,6 +86,8 @@ export interface DeadLetterRecord {
 
 export interface SequencedBatch {
   messages: Message[];
+  /** payloadFingerprint() of `messages[i].payload`, stored beside it; absent or null: none stored. */
+  fingerprints?: (string | null)[];
   deadLetters: DeadLetterRecord[];
 }
 
@@ -66,11 +96,16 @@ export interface BatchWrite<R extends SequencedBatch> {
   fromOffset: number;
   /** The new position: last offset of the batch + 1. */
   nextOffset: number;
+  /**
+   * Every message with seq < this is on the events topic: recorded with this write (never
+   * lowered), saving the separate markPublished of the previous batch.
+   */
+  publishedOffset?: number;
   roomIds: string[];
-  ids: { roomId: string; clientMsgId: string }[];
+  ids: IdempotencyKey[];
   /** Pure decision, run inside the transaction after the fence check. */
   sequence(known: KnownState): R;
-  /** Test hook: runs after the inserts, before COMMIT; throwing rolls everything back. */
+  /** Test hook: runs after the write, before COMMIT (the write then runs in an explicit transaction); throwing rolls everything back. */
   beforeCommit?: (result: R) => Promise<void>;
 }
 
@@ -149,36 +184,52 @@ export class SequencerStore {
     return result[1] === 1;
   }
 
-  /** One batch, atomically: fence check, sequencing, inserts, new position. */
+  /**
+   * One batch, atomically, in two round trips: read (fence pre-check and what the sequencer must
+   * know), sequence, then one statement that re-checks the fence under its locks and writes the
+   * messages, dead letters and new position (and the published position, when given).
+   */
   async commitBatch<R extends SequencedBatch>(claim: PartitionClaim, write: BatchWrite<R>): Promise<CommitOutcome<R>> {
-    return this.dataSource.transaction(async (manager) => {
-      const epoch = await lockEpoch(manager);
-      if (epoch !== claim.epoch) return fenced(`epoch rotated from ${claim.epoch} to ${epoch}`);
-      const rows: { generation: string; next_offset: string }[] = await manager.query(
-        `SELECT generation, next_offset FROM seqcast_partition_positions
-          WHERE epoch = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-        [claim.epoch, claim.topic, claim.partition],
-      );
-      const row = rows[0];
-      if (!row) return fenced('position row is gone');
-      if (Number(row.generation) !== claim.generation) {
-        return fenced(`generation is ${row.generation}, this claim holds ${claim.generation}`);
+    const pool = this.pool();
+    const read = await runNamed(pool, readBatchStatement(claim, write));
+    const refused = fenceFailure(claim, write, read.rows[0]);
+    if (refused) return fenced(refused);
+    const result = write.sequence(knownState(read.rows[0]));
+    const statement = writeBatchStatement(claim, write, result);
+    if (!write.beforeCommit) {
+      const written = await runNamed(pool, statement);
+      return written.rows[0]?.moved === 1 ? { status: 'committed', result } : fenced(await this.fenceReason(claim, write));
+    }
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const written = await runNamed(client, statement);
+      if (written.rows[0]?.moved !== 1) {
+        await client.query('ROLLBACK');
+        return fenced(await this.fenceReason(claim, write));
       }
-      if (Number(row.next_offset) !== write.fromOffset) {
-        return fenced(`position is ${row.next_offset}, expected ${write.fromOffset}`);
-      }
+      await write.beforeCommit(result);
+      await client.query('COMMIT');
+      return { status: 'committed', result };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
 
-      const result = write.sequence(await loadKnownState(manager, claim.epoch, write));
-      await insertMessages(manager, claim.partition, result.messages);
-      await insertDeadLetters(manager, claim, result.deadLetters);
-      await manager.query(
-        `UPDATE seqcast_partition_positions SET next_offset = $4, updated_at = now()
-          WHERE epoch = $1 AND topic = $2 AND partition = $3`,
-        [claim.epoch, claim.topic, claim.partition, write.nextOffset],
-      );
-      if (write.beforeCommit) await write.beforeCommit(result);
-      return { status: 'committed' as const, result };
-    });
+  /** Why the write found the fence closed (only on that path: one more read). */
+  private async fenceReason(claim: PartitionClaim, write: { fromOffset: number }): Promise<string> {
+    const read = await runNamed(this.pool(), readBatchStatement(claim, { ...write, roomIds: [], ids: [] }));
+    return fenceFailure(claim, write, read.rows[0]) ?? 'the position changed while the batch was written';
+  }
+
+  /** node-postgres' pool under TypeORM: the batch path runs named (prepared) statements on it directly. */
+  private pool(): Pool {
+    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    if (!pool) throw new Error('the data source is not connected to PostgreSQL');
+    return pool;
   }
 
   /** Record that every message with seq < `offset` is on the events topic. False when fenced. */
@@ -209,6 +260,160 @@ export class SequencerStore {
   }
 }
 
+interface BatchReadRow {
+  current_epoch: string | null;
+  generation: string | null;
+  next_offset: string | null;
+  /** [room_id, sender_id, client_msg_id, seq, payload_fingerprint][] */
+  stored: [string, string, string, number, string | null][];
+  /** [room_id, head seq][] for rooms that have messages */
+  heads: [string, number][];
+}
+
+/**
+ * The read of a batch, one snapshot: current epoch, the claim's position row, the stored copies
+ * of the batch's idempotency keys and each room's head (one backward index probe per room).
+ */
+function readBatchStatement(
+  claim: PartitionClaim,
+  lookup: { roomIds: string[]; ids: IdempotencyKey[] },
+): QueryConfig {
+  return {
+    name: 'seqcast_batch_read_v2',
+    text: `SELECT (SELECT value FROM seqcast_meta WHERE key = $4) AS current_epoch,
+                  p.generation, p.next_offset,
+                  COALESCE((SELECT json_agg(json_build_array(m.room_id, m.sender_id, m.client_msg_id, m.seq,
+                                                             m.payload_fingerprint))
+                              FROM seqcast_messages m
+                              JOIN unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
+                                ON m.room_id = q.room_id AND m.sender_id = q.sender_id
+                               AND m.client_msg_id = q.client_msg_id
+                             WHERE m.epoch = $1), '[]') AS stored,
+                  COALESCE((SELECT json_agg(json_build_array(r.room_id, h.seq))
+                              FROM unnest($8::text[]) AS r(room_id)
+                              CROSS JOIN LATERAL (SELECT m.seq FROM seqcast_messages m
+                                                   WHERE m.epoch = $1 AND m.room_id = r.room_id
+                                                   ORDER BY m.seq DESC LIMIT 1) AS h), '[]') AS heads
+             FROM (SELECT 1) AS one
+             LEFT JOIN seqcast_partition_positions p ON p.epoch = $1 AND p.topic = $2 AND p.partition = $3`,
+    values: [
+      claim.epoch,
+      claim.topic,
+      claim.partition,
+      EPOCH_KEY,
+      lookup.ids.map((id) => id.roomId),
+      lookup.ids.map((id) => id.senderId),
+      lookup.ids.map((id) => id.clientMsgId),
+      [...new Set(lookup.roomIds)],
+    ],
+  };
+}
+
+/** Why this claim may not write (the same checks, in the same order, as the write's fence), or undefined. */
+function fenceFailure(
+  claim: PartitionClaim,
+  write: { fromOffset: number },
+  row: BatchReadRow | undefined,
+): string | undefined {
+  if (!row?.current_epoch) throw new Error('seqcast_meta has no epoch: the database was not opened with openDatabase()');
+  if (row.current_epoch !== claim.epoch) return `epoch rotated from ${claim.epoch} to ${row.current_epoch}`;
+  if (row.generation === null || row.next_offset === null) return 'position row is gone';
+  if (Number(row.generation) !== claim.generation) {
+    return `generation is ${row.generation}, this claim holds ${claim.generation}`;
+  }
+  if (Number(row.next_offset) !== write.fromOffset) return `position is ${row.next_offset}, expected ${write.fromOffset}`;
+  return undefined;
+}
+
+function knownState(row: BatchReadRow | undefined): KnownState {
+  const stored = new Map<string, StoredCopy>();
+  for (const [roomId, senderId, clientMsgId, seq, fingerprint] of row?.stored ?? []) {
+    stored.set(idempotencyKey({ roomId, senderId, clientMsgId }), { seq: Number(seq), fingerprint });
+  }
+  const heads = new Map<string, number>((row?.heads ?? []).map(([roomId, seq]) => [roomId, Number(seq)]));
+  return { stored, heads };
+}
+
+/**
+ * The write of a batch as one statement: the fence (position row FOR UPDATE with the expected
+ * generation and next_offset, epoch row FOR SHARE) gates every insert and the position update, so
+ * a closed fence writes nothing and `moved` is 0. unnest keeps the parameter count fixed whatever
+ * the batch size (so the statement is prepared once per connection) and lets a JSON `null`
+ * payload be stored as jsonb 'null'.
+ */
+function writeBatchStatement(
+  claim: PartitionClaim,
+  write: Pick<BatchWrite<SequencedBatch>, 'fromOffset' | 'nextOffset' | 'publishedOffset'>,
+  batch: SequencedBatch,
+): QueryConfig {
+  const { messages, deadLetters } = batch;
+  const fingerprints = batch.fingerprints ?? [];
+  return {
+    name: 'seqcast_batch_write_v2',
+    text: `WITH fence AS MATERIALIZED (
+             SELECT p.epoch FROM seqcast_partition_positions p
+               JOIN seqcast_meta e ON e.key = $8 AND e.value = p.epoch
+              WHERE p.epoch = $1 AND p.topic = $2 AND p.partition = $3 AND p.generation = $4 AND p.next_offset = $5
+              FOR UPDATE OF p FOR SHARE OF e
+           ), inserted AS (
+             INSERT INTO seqcast_messages
+               (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, payload_fingerprint,
+                sent_at, sequenced_at)
+             SELECT $1, r.room_id, r.seq, r.prev_seq, $3, r.client_msg_id, r.sender_id, r.payload, r.fp, r.sent_at,
+                    r.sequenced_at
+               FROM unnest($9::text[], $10::int8[], $11::int8[], $12::text[], $13::text[], $14::jsonb[], $15::text[],
+                           $16::timestamptz[], $17::timestamptz[])
+                 AS r(room_id, seq, prev_seq, client_msg_id, sender_id, payload, fp, sent_at, sequenced_at)
+              WHERE EXISTS (SELECT 1 FROM fence)
+             RETURNING 1
+           ), lettered AS (
+             -- Offsets restart when the input topic is recreated (new epoch); the newest letter wins.
+             INSERT INTO seqcast_dead_letters (topic, partition, "offset", reason, key, value, created_at)
+             SELECT $2, $3, d.o, d.reason, d.key, d.value, now()
+               FROM unnest($18::int8[], $19::text[], $20::text[], $21::text[]) AS d(o, reason, key, value)
+              WHERE EXISTS (SELECT 1 FROM fence)
+             ON CONFLICT (topic, partition, "offset")
+             DO UPDATE SET reason = EXCLUDED.reason, key = EXCLUDED.key, value = EXCLUDED.value, created_at = now()
+             RETURNING 1
+           ), moved AS (
+             UPDATE seqcast_partition_positions p
+                SET next_offset = $6, published_offset = GREATEST(p.published_offset, $7::int8), updated_at = now()
+               FROM fence
+              WHERE p.epoch = $1 AND p.topic = $2 AND p.partition = $3
+             RETURNING 1
+           )
+           SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM inserted)::int AS inserted,
+                  (SELECT count(*) FROM lettered)::int AS lettered`,
+    values: [
+      claim.epoch,
+      claim.topic,
+      claim.partition,
+      claim.generation,
+      write.fromOffset,
+      write.nextOffset,
+      write.publishedOffset ?? null,
+      EPOCH_KEY,
+      messages.map((m) => m.roomId),
+      messages.map((m) => String(m.seq)),
+      messages.map((m) => (m.prevSeq === null ? null : String(m.prevSeq))),
+      messages.map((m) => m.clientMsgId),
+      messages.map((m) => m.senderId),
+      messages.map((m) => JSON.stringify(m.payload)),
+      messages.map((_, i) => fingerprints[i] ?? null),
+      messages.map((m) => m.sentAt),
+      messages.map((m) => m.sequencedAt),
+      deadLetters.map((l) => String(l.offset)),
+      deadLetters.map((l) => l.reason),
+      deadLetters.map((l) => l.key),
+      deadLetters.map((l) => l.value),
+    ],
+  };
+}
+
+function runNamed(on: Pool | PoolClient, statement: QueryConfig): Promise<QueryResult> {
+  return on.query(statement);
+}
+
 function fenced(reason: string): CommitOutcome<never> {
   return { status: 'fenced', reason };
 }
@@ -226,90 +431,4 @@ async function lockEpoch(manager: EntityManager): Promise<string> {
   ]);
   if (!rows[0]) throw new Error('seqcast_meta has no epoch: the database was not opened with openDatabase()');
   return rows[0].value;
-}
-
-async function loadKnownState(
-  manager: EntityManager,
-  epoch: string,
-  lookup: { roomIds: string[]; ids: { roomId: string; clientMsgId: string }[] },
-): Promise<KnownState> {
-  const stored = new Map<string, Set<string>>();
-  const heads = new Map<string, number>();
-  if (lookup.ids.length > 0) {
-    const rows: { room_id: string; client_msg_id: string }[] = await manager.query(
-      `SELECT m.room_id, m.client_msg_id
-         FROM seqcast_messages m
-         JOIN unnest($2::text[], $3::text[]) AS q(room_id, client_msg_id)
-           ON m.room_id = q.room_id AND m.client_msg_id = q.client_msg_id
-        WHERE m.epoch = $1`,
-      [epoch, lookup.ids.map((id) => id.roomId), lookup.ids.map((id) => id.clientMsgId)],
-    );
-    for (const row of rows) {
-      let ids = stored.get(row.room_id);
-      if (!ids) stored.set(row.room_id, (ids = new Set()));
-      ids.add(row.client_msg_id);
-    }
-  }
-  if (lookup.roomIds.length > 0) {
-    // One backward index probe per room rather than max() over each room's whole history.
-    const rows: { room_id: string; head: string | null }[] = await manager.query(
-      `SELECT r.room_id,
-              (SELECT m.seq FROM seqcast_messages m
-                WHERE m.epoch = $1 AND m.room_id = r.room_id ORDER BY m.seq DESC LIMIT 1) AS head
-         FROM unnest($2::text[]) AS r(room_id)`,
-      [epoch, [...new Set(lookup.roomIds)]],
-    );
-    for (const row of rows) if (row.head !== null) heads.set(row.room_id, Number(row.head));
-  }
-  return { stored, heads };
-}
-
-async function insertMessages(manager: EntityManager, partition: number, messages: Message[]): Promise<void> {
-  if (messages.length === 0) return;
-  // unnest keeps this one statement with a fixed parameter count whatever the batch size, and
-  // lets a JSON `null` payload be stored as jsonb 'null' (TypeORM would write SQL NULL).
-  await manager.query(
-    `INSERT INTO seqcast_messages
-       (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, sent_at, sequenced_at)
-     SELECT r.epoch, r.room_id, r.seq, r.prev_seq, $1, r.client_msg_id, r.sender_id, r.payload, r.sent_at, r.sequenced_at
-       FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::jsonb[],
-                   $9::timestamptz[], $10::timestamptz[])
-         AS r(epoch, room_id, seq, prev_seq, client_msg_id, sender_id, payload, sent_at, sequenced_at)`,
-    [
-      partition,
-      messages.map((m) => m.epoch),
-      messages.map((m) => m.roomId),
-      messages.map((m) => String(m.seq)),
-      messages.map((m) => (m.prevSeq === null ? null : String(m.prevSeq))),
-      messages.map((m) => m.clientMsgId),
-      messages.map((m) => m.senderId),
-      messages.map((m) => JSON.stringify(m.payload)),
-      messages.map((m) => m.sentAt),
-      messages.map((m) => m.sequencedAt),
-    ],
-  );
-}
-
-async function insertDeadLetters(
-  manager: EntityManager,
-  ref: PartitionRef,
-  letters: DeadLetterRecord[],
-): Promise<void> {
-  if (letters.length === 0) return;
-  // Offsets restart when the input topic is recreated (new epoch); the newest letter wins.
-  await manager.query(
-    `INSERT INTO seqcast_dead_letters (topic, partition, "offset", reason, key, value, created_at)
-     SELECT $1, $2, r.o, r.reason, r.key, r.value, now()
-       FROM unnest($3::int8[], $4::text[], $5::text[], $6::text[]) AS r(o, reason, key, value)
-     ON CONFLICT (topic, partition, "offset")
-     DO UPDATE SET reason = EXCLUDED.reason, key = EXCLUDED.key, value = EXCLUDED.value, created_at = now()`,
-    [
-      ref.topic,
-      ref.partition,
-      letters.map((l) => String(l.offset)),
-      letters.map((l) => l.reason),
-      letters.map((l) => l.key),
-      letters.map((l) => l.value),
-    ],
-  );
 }

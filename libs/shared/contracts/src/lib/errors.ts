@@ -4,6 +4,8 @@ export const ErrorCode = {
   Unauthorized: 'unauthorized',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
+  /** 409: this sender already used the clientMsgId in the room for a different payload. */
+  IdempotencyConflict: 'idempotency_conflict',
   PayloadTooLarge: 'payload_too_large',
   Unavailable: 'unavailable',
   Internal: 'internal',

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { BatchPublishResult, PublishResult } from '../wire';
+import type { Assert, Exact } from './exact';
 import { clientMsgIdSchema, roomIdSchema } from './identifiers';
 
 export const MAX_BATCH_MESSAGES = 500;
@@ -39,4 +41,25 @@ export const historyQuerySchema = z.object({
 });
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 
-// PublishResult, BatchPublishResult and HistoryPage (the response bodies) are plain types in ../wire.ts.
+// PublishResult, BatchPublishResult and HistoryPage (the response bodies) are plain types in ../wire.ts;
+// the publish responses also have schemas, for tests and clients that check what the server sends.
+
+const offsetSchema = z.number().int().nonnegative();
+
+/** 202 body of POST /v1/rooms/:roomId/messages (and each item of a batch's `results`). */
+export const publishResultSchema = z
+  .object({
+    roomId: roomIdSchema,
+    clientMsgId: clientMsgIdSchema,
+    partition: z.number().int().nonnegative(),
+    offset: offsetSchema,
+    duplicate: z.boolean(),
+    seq: offsetSchema.optional(),
+  })
+  .strict()
+  .refine((r) => r.seq === undefined || r.duplicate, 'seq is only sent on duplicates');
+type _PublishResultSchemaMatches = Assert<Exact<z.infer<typeof publishResultSchema>, PublishResult>>;
+
+/** 202 body of POST /v1/messages/batch. */
+export const batchPublishResultSchema = z.object({ results: z.array(publishResultSchema) }).strict();
+type _BatchPublishResultSchemaMatches = Assert<Exact<z.infer<typeof batchPublishResultSchema>, BatchPublishResult>>;
