@@ -52,3 +52,72 @@ describe('RoomProducer guards', () => {
     await expect(producer.sendToPartition('t', 3, [])).rejects.toThrow('partition must be an integer 0-2 (got 3)');
   });
 });
+
+describe('RoomProducer while Kafka is unavailable', () => {
+  /** A kafkajs producer whose sends hang until told how to end, like requests to a stopped broker. */
+  function fakeKafka() {
+    const sends: Array<{ resolve: (metadata: unknown) => void; reject: (error: unknown) => void }> = [];
+    const kafka = {
+      producer: () => ({
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        sendBatch: () => new Promise((resolve, reject) => sends.push({ resolve, reject })),
+      }),
+    } as unknown as Kafka;
+    return { kafka, sends };
+  }
+  const record = [{ roomId: 'r', value: 'v' }];
+  const connectionError = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+
+  it('settles a queued send within its own deadline, not after the request in flight', async () => {
+    jest.useFakeTimers();
+    try {
+      const { kafka } = fakeKafka();
+      const producer = new RoomProducer(kafka, { partitions: 1, sendTimeoutMs: 300 });
+      await producer.connect();
+      const outcomes: string[] = [];
+      const track = (name: string, promise: Promise<unknown>) =>
+        promise.then(
+          () => outcomes.push(`${name} resolved`),
+          (error: Error) => outcomes.push(`${name} ${error.name}`),
+        );
+      void track('first', producer.send('t', record));
+      await jest.advanceTimersByTimeAsync(200);
+      void track('queued', producer.send('t', record));
+      await jest.advanceTimersByTimeAsync(299);
+      // t = 499 ms: the queued send's own deadline (t = 500) has not passed yet.
+      expect(outcomes).toEqual(['first KafkaUnavailableError', 'queued KafkaUnavailableError']);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(outcomes).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('once a send failed for unavailability, fails others at once while one request probes; recovers on success', async () => {
+    const { kafka, sends } = fakeKafka();
+    const producer = new RoomProducer(kafka, { partitions: 1, sendTimeoutMs: 60_000 });
+    await producer.connect();
+    const failed = producer.send('t', record);
+    const queuedBehind = producer.send('t', record);
+    await new Promise((resolve) => setImmediate(resolve));
+    sends[0]?.reject(connectionError);
+    await expect(failed).rejects.toThrow(/Kafka is unavailable/);
+    await expect(queuedBehind).rejects.toThrow(/Kafka is unavailable/);
+
+    const probe = producer.send('t', record);
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(producer.send('t', record)).rejects.toThrow(/not queued/);
+    sends[1]?.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: '5' }]);
+    await expect(probe).resolves.toEqual([{ roomId: 'r', partition: 0, offset: 5 }]);
+
+    const healthy = producer.send('t', record);
+    const queued = producer.send('t', record);
+    await new Promise((resolve) => setImmediate(resolve));
+    sends[2]?.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: '6' }]);
+    await expect(healthy).resolves.toEqual([{ roomId: 'r', partition: 0, offset: 6 }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    sends[3]?.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: '7' }]);
+    await expect(queued).resolves.toEqual([{ roomId: 'r', partition: 0, offset: 7 }]);
+  });
+});
