@@ -25,8 +25,8 @@ class FakeConsumer extends EventEmitter {
   async connect() {
     if (this.failConnect) throw new Error('Connection error: ECONNREFUSED');
   }
-  async subscribe() {}
-  async run() {}
+  subscribe = async () => undefined;
+  run = async () => undefined;
   async disconnect() {
     this.disconnected = true;
   }

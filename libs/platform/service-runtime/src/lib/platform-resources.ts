@@ -16,11 +16,13 @@ export interface OpenPlatformResourcesOptions {
   database: { url: string; runMigrations: boolean };
   /** Told what start-up waits for before each retry (e.g. StartupProbes.waitingFor). */
   onWaiting?: (reason: string) => void;
-  /** Backoff between attempts: doubling from `initialDelayMs` up to `maxDelayMs` (default 500 ms → 10 s). */
+  /** Backoff between attempts: doubling from `initialDelayMs` up to `maxDelayMs` (default 500 ms → 5 s). */
   retry?: { initialDelayMs: number; maxDelayMs: number };
 }
 
-const DEFAULT_RETRY = { initialDelayMs: 500, maxDelayMs: 10_000 };
+// Capped low: each attempt against an absent broker already spends a few seconds in kafkajs'
+// own retries, and a service should come up soon after its dependency does.
+const DEFAULT_RETRY = { initialDelayMs: 500, maxDelayMs: 5_000 };
 
 /**
  * Errors no amount of waiting fixes: the deployment must change (a topic's partition count,
