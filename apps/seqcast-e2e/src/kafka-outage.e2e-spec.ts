@@ -60,7 +60,7 @@ describe('Kafka stopped and restarted under subscribers (real processes, own bro
       app.connect();
       await app.subscribe(ROOMS);
     }
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const app of apps) app.close();
@@ -131,5 +131,5 @@ describe('Kafka stopped and restarted under subscribers (real processes, own bro
         `(${publisher.retries} publish retries); ${total.received} deliveries, loss ${total.lost}, duplicates ` +
         `${total.duplicates}, order breaks ${total.orderBreaks}; no subscriber reconnected`,
     );
-  }, 300_000);
+  }, 420_000);
 });

@@ -268,9 +268,18 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     this.batchesInFlight++;
+    // kafkajs only heartbeats between batches. With a session of a few seconds, one slow
+    // transaction or publish (up to the producer's 10 s deadline) would get this live worker evicted
+    // and its partitions moved for nothing. A heartbeat refused because the group rebalances is left
+    // to kafkajs, which sees it again on its own next heartbeat and rejoins.
+    const keepAlive = setInterval(
+      () => void payload.heartbeat().catch(() => undefined),
+      this.settings.heartbeatIntervalMs ?? DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs,
+    );
     try {
       await this.runBatch(payload);
     } finally {
+      clearInterval(keepAlive);
       this.batchesInFlight--;
     }
   }

@@ -43,7 +43,7 @@ describe('broker outage (dedicated real broker)', () => {
       logger: { log: () => undefined, warn: (message) => warnings.push(message) },
     });
     consumer.start();
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await consumer?.stop();
@@ -74,5 +74,5 @@ describe('broker outage (dedicated real broker)', () => {
       timeoutMs: 60_000,
       what: 'the consumer to consume again and receive the message sent after the outage',
     });
-  }, 240_000);
+  }, 360_000);
 });
