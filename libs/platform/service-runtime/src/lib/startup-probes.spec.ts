@@ -26,9 +26,10 @@ describe('serveStartupProbes', () => {
       503,
       { status: 'not_ready', checks: { startup: 'error: starting: waiting for Kafka topics: Connection error' } },
     ]);
-    const api = await fetch(`${base}/v1/messages`, { method: 'POST', body: '{}' });
+    const api = await fetch(`${base}/v1/messages`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'req-1' } });
     expect(api.status).toBe(503);
     expect(api.headers.get('retry-after')).toBe('1');
+    expect(api.headers.get('x-request-id')).toBe('req-1');
     expect(await api.json()).toEqual({ error: { code: 'unavailable', message: expect.stringMatching(/starting/) } });
 
     await probes.close();

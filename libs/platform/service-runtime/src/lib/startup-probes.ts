@@ -6,7 +6,11 @@
  * `Retry-After` in the wire's error shape (docs/protocol.md). Closed right before Nest listens on
  * the same port.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** docs/protocol.md "Request ids": a client's own id is echoed when valid. */
+const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/;
 
 export interface StartupProbes {
   /** What start-up is waiting for now, shown in `/readyz` under the `startup` check. */
@@ -30,6 +34,11 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(text);
 }
 
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export async function serveStartupProbes(options: { host: string; port: number }): Promise<StartupProbes> {
   let reason = 'starting';
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -43,7 +52,7 @@ export async function serveStartupProbes(options: { host: string; port: number }
       response,
       503,
       { error: { code: 'unavailable', message: `the service is starting (${reason}); retry later` } },
-      { 'Retry-After': String(STARTUP_RETRY_AFTER_SECONDS) },
+      { 'Retry-After': String(STARTUP_RETRY_AFTER_SECONDS), 'X-Request-Id': requestId(request) },
     );
   });
   await new Promise<void>((resolve, reject) => {
