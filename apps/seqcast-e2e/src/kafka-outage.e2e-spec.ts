@@ -35,10 +35,10 @@ interface Attempt {
 
 async function publishOnce(url: string, n: number): Promise<Attempt> {
   const started = Date.now();
-  const response = await fetch(`${url}/v1/messages`, {
+  const response = await fetch(`${url}/v1/rooms/outage-probe/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${e2eToken('outage-probe')}` },
-    body: JSON.stringify({ roomId: 'outage-probe', clientMsgId: `probe-${n}`, payload: n }),
+    body: JSON.stringify({ clientMsgId: `probe-${n}`, payload: n }),
     signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
   });
   await response.arrayBuffer();
