@@ -9,9 +9,9 @@
  *
  * Bounded waits while Kafka is down: every send settles within `sendTimeoutMs` of the call, queue
  * time included. Once a request failed because Kafka is unavailable, the producer knows it: the
- * queue is failed at once, and while one request probes whether Kafka is back, other sends fail
- * immediately (KafkaUnavailableError, i.e. 503 + Retry-After at the ingest API) instead of queueing
- * behind a request that may hang until its deadline. The first success ends that state.
+ * queue is failed at once and later sends fail immediately (KafkaUnavailableError, i.e. 503 +
+ * Retry-After at the ingest API) instead of each waiting for kafkajs' retries, while a background
+ * probe reconnects every PROBE_INTERVAL_MS; its first success lets sends through again.
  */
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { partitionForRoom } from '@seqcast/room-partitioner';
@@ -42,6 +42,8 @@ const PRODUCER_RETRY = { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 }
 // Coalescing stops here so a merged request stays well under the broker's 1 MiB batch limit.
 const COALESCE_MAX_BYTES = 512 * 1024;
 const COALESCE_MAX_RECORDS = 2000;
+/** Pause between reconnection attempts while Kafka is known unavailable. */
+const PROBE_INTERVAL_MS = 1_000;
 
 interface PlannedRecord {
   topic: string;
@@ -92,8 +94,9 @@ export class RoomProducer {
   private queue: PendingSend[] = [];
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
-  /** Set when a request failed because Kafka is unavailable; cleared by the next success. */
+  /** Set when a request failed because Kafka is unavailable; cleared once the probe reconnects. */
   private unavailable: { since: number; reason: string } | undefined;
+  private probing = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -161,9 +164,9 @@ export class RoomProducer {
       return Promise.reject(new Error('RoomProducer.send called before connect() or after disconnect()'));
     }
     if (records.length === 0) return Promise.resolve([]);
-    if (this.unavailable && this.flushing) {
-      // A request is already finding out whether Kafka is back; queueing behind it could take its
-      // whole deadline.
+    if (this.unavailable) {
+      // The probe finds out when Kafka is back; until then a request could only wait for
+      // kafkajs' retries to fail the same way.
       const { since, reason } = this.unavailable;
       return Promise.reject(
         new KafkaUnavailableError(`Kafka unavailable for ${Date.now() - since} ms (${reason}); not queued`),
@@ -259,7 +262,26 @@ export class RoomProducer {
         this.unavailable ??= { since: Date.now(), reason: error.message };
         // They would only wait for the next request to fail the same way.
         this.queue.splice(0).forEach((pending) => pending.reject(error));
+        void this.probe();
       }
+    }
+  }
+
+  /** Reconnects until it succeeds (or the producer is closed), then lets sends through again. */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      while (this.unavailable && this.state === 'open') {
+        try {
+          await this.withDeadline(this.currentProducer(), 'reconnect');
+          this.unavailable = undefined;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS).unref());
+        }
+      }
+    } finally {
+      this.probing = false;
     }
   }
 
