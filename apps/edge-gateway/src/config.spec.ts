@@ -26,6 +26,7 @@ describe('loadGatewayConfig', () => {
         eventsTopic: 'seqcast.events',
         partitions: 12,
         groupId: 'seqcast-gateway-host-1',
+        groupTimeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 30_000 },
       },
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
       socket: { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, corsOrigins: ['*'] },
@@ -64,6 +65,9 @@ describe('loadGatewayConfig', () => {
       GATEWAY_ROOM_CACHE_BYTES: '1000000',
       GATEWAY_DRAIN_SPREAD_MS: '0',
       GATEWAY_DRAIN_TIMEOUT_MS: '5000',
+      GATEWAY_SESSION_TIMEOUT_MS: '9000',
+      GATEWAY_HEARTBEAT_INTERVAL_MS: '3000',
+      GATEWAY_REBALANCE_TIMEOUT_MS: '20000',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -78,6 +82,7 @@ describe('loadGatewayConfig', () => {
         eventsTopic: 'ev',
         partitions: 3,
         groupId: 'seqcast-gateway-gw-2',
+        groupTimeouts: { sessionTimeoutMs: 9_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 20_000 },
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
       socket: { pingIntervalMs: 10_000, pingTimeoutMs: 5_000, corsOrigins: ['https://a.example', 'https://b.example'] },
@@ -133,6 +138,15 @@ describe('loadGatewayConfig', () => {
 
   it('forces exit a margin after the drain timeout', () => {
     expect(loadGatewayConfig({ GATEWAY_DRAIN_TIMEOUT_MS: '60000' }, 'h').shutdownTimeoutMs).toBe(70_000);
+  });
+
+  it('refuses a heartbeat slower than a third of the session, or a rebalance timeout below it', () => {
+    expect(problemsOf({ GATEWAY_SESSION_TIMEOUT_MS: '6000', GATEWAY_HEARTBEAT_INTERVAL_MS: '2500' })).toEqual([
+      expect.stringMatching(/^GATEWAY_\*_TIMEOUT_MS\/INTERVAL_MS: heartbeat interval 2500 ms must be at most a third/),
+    ]);
+    expect(problemsOf({ GATEWAY_SESSION_TIMEOUT_MS: '10000', GATEWAY_REBALANCE_TIMEOUT_MS: '5000' })).toEqual([
+      expect.stringMatching(/rebalance timeout 5000 ms must be at least the session timeout 10000 ms/),
+    ]);
   });
 
   it('refuses to run production without a JWT secret', () => {

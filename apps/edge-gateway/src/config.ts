@@ -10,6 +10,7 @@ import {
   parseEnv,
   resolveJwtSecret,
 } from '@seqcast/config';
+import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
@@ -62,6 +63,13 @@ export const envShape = {
    * GATEWAY_DRAIN_SPREAD_MS + DRAIN_DISCONNECT_GRACE_MS (checked by loadGatewayConfig).
    */
   GATEWAY_DRAIN_TIMEOUT_MS: envField.int({ default: 30_000, min: 1_000, max: 600_000 }),
+  /**
+   * The events consumer's group timeouts. After a broker restart its recreated consumer rejoins
+   * once the previous incarnation's session expired: the session timeout bounds that stall.
+   */
+  GATEWAY_SESSION_TIMEOUT_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.sessionTimeoutMs, min: 1_000, max: 1_800_000 }),
+  GATEWAY_HEARTBEAT_INTERVAL_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs, min: 100, max: 600_000 }),
+  GATEWAY_REBALANCE_TIMEOUT_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs, min: 1_000, max: 1_800_000 }),
 };
 
 export interface GatewayConfig {
@@ -71,7 +79,14 @@ export interface GatewayConfig {
   port: number;
   jwtSecret: string;
   instanceId: string;
-  kafka: { brokers: string[]; clientId: string; eventsTopic: string; partitions: number; groupId: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    eventsTopic: string;
+    partitions: number;
+    groupId: string;
+    groupTimeouts: GroupTimeouts;
+  };
   database: { url: string; runMigrations: boolean };
   socket: { pingIntervalMs: number; pingTimeoutMs: number; corsOrigins: string[] };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
@@ -97,9 +112,22 @@ function drainProblems(env: Record<string, string | undefined>): string[] {
   ];
 }
 
-/** parseEnv plus the rule between variables, every problem reported at once. */
+/** Heartbeats at most a third of the session, rebalance at least the session; only when each is valid. */
+function groupProblems(env: Record<string, string | undefined>): string[] {
+  const session = envShape.GATEWAY_SESSION_TIMEOUT_MS.safeParse(env['GATEWAY_SESSION_TIMEOUT_MS']);
+  const heartbeat = envShape.GATEWAY_HEARTBEAT_INTERVAL_MS.safeParse(env['GATEWAY_HEARTBEAT_INTERVAL_MS']);
+  const rebalance = envShape.GATEWAY_REBALANCE_TIMEOUT_MS.safeParse(env['GATEWAY_REBALANCE_TIMEOUT_MS']);
+  if (!session.success || !heartbeat.success || !rebalance.success) return [];
+  return groupTimeoutProblems({
+    sessionTimeoutMs: session.data,
+    heartbeatIntervalMs: heartbeat.data,
+    rebalanceTimeoutMs: rebalance.data,
+  }).map((problem) => `GATEWAY_*_TIMEOUT_MS/INTERVAL_MS: ${problem}`);
+}
+
+/** parseEnv plus the rules between variables, every problem reported at once. */
 function parseGatewayEnv(env: Record<string, string | undefined>) {
-  const crossField = drainProblems(env);
+  const crossField = [...drainProblems(env), ...groupProblems(env)];
   try {
     const raw = parseEnv(envShape, env);
     if (crossField.length === 0) return raw;
@@ -130,6 +158,11 @@ export function loadGatewayConfig(
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       groupId: `seqcast-gateway-${instanceId}`,
+      groupTimeouts: {
+        sessionTimeoutMs: raw.GATEWAY_SESSION_TIMEOUT_MS,
+        heartbeatIntervalMs: raw.GATEWAY_HEARTBEAT_INTERVAL_MS,
+        rebalanceTimeoutMs: raw.GATEWAY_REBALANCE_TIMEOUT_MS,
+      },
     },
     database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
     socket: {

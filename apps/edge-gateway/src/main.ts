@@ -1,7 +1,8 @@
 /**
  * edge-gateway entry point. The events topic must exist with the agreed partition count and the
- * schema must be migrated before the first socket connects; either failing is reported as one
- * readable line and exit code 1, not a Nest stack trace.
+ * schema must be migrated before the first socket connects. Until both are, the port answers probes
+ * (readiness 503 with the reason) and Kafka and PostgreSQL are retried with backoff; only a
+ * configuration error (e.g. a partition-count mismatch) is reported as one line and exit code 1.
  *
  * SIGTERM/SIGINT: readiness 503 and new handshakes refused (`server_draining`) at once; every
  * socket is told `server_restart { reconnectInMs }` and served on until then, then disconnected
@@ -13,7 +14,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
-import { openPlatformResources } from '@seqcast/service-runtime';
+import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
 
@@ -21,8 +22,11 @@ async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
   const logger = createLogger(SERVICE, config.logLevel);
   try {
+    // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
+    const probes = await serveStartupProbes({ host: config.host, port: config.port });
     const resources = await openPlatformResources({
       logger,
+      onWaiting: probes.waitingFor,
       kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
       topics: [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions }],
       database: config.database,
@@ -38,6 +42,7 @@ async function bootstrap(): Promise<void> {
     // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
+    await probes.close();
     await app.listen(config.port, config.host);
     logger.log(`listening on http://${config.host}:${config.port} (instance ${config.instanceId})`, 'Bootstrap');
   } catch (error) {

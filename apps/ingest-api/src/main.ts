@@ -1,7 +1,8 @@
 /**
  * ingest-api entry point. Start-up order matters: the topic must exist with the agreed partition
- * count and the schema must be migrated before the first request, and either failing is reported
- * as one readable line and exit code 1, not a Nest stack trace.
+ * count and the schema must be migrated before the first request. Until both are, the port answers
+ * 503 `unavailable` with Retry-After (readiness names what is awaited) and Kafka and PostgreSQL are
+ * retried with backoff; only a configuration error is reported as one line and exit code 1.
  *
  * SIGTERM/SIGINT: readiness 503 and new requests refused at once, requests in flight answered,
  * producer flushed and disconnected, exit 0. INGEST_SHUTDOWN_TIMEOUT_MS or a second signal force
@@ -12,7 +13,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '@seqcast/config';
 import { configureIngestHttp } from '@seqcast/ingest-publish';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
-import { openPlatformResources } from '@seqcast/service-runtime';
+import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadIngestConfig } from './config';
 
@@ -20,8 +21,11 @@ async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadIngestConfig());
   const logger = createLogger(SERVICE, config.logLevel);
   try {
+    // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
+    const probes = await serveStartupProbes({ host: config.host, port: config.port });
     const resources = await openPlatformResources({
       logger,
+      onWaiting: probes.waitingFor,
       kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
       topics: [{ name: config.kafka.messagesTopic, partitions: config.kafka.partitions }],
       database: config.database,
@@ -38,6 +42,7 @@ async function bootstrap(): Promise<void> {
     // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
+    await probes.close();
     await app.listen(config.port, config.host);
     logger.log(`listening on http://${config.host}:${config.port}`, 'Bootstrap');
   } catch (error) {

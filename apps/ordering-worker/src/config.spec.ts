@@ -21,6 +21,7 @@ describe('loadWorkerConfig', () => {
         partitionsConcurrency: 3,
         shutdownTimeoutMs: 20000,
         historyRetentionHours: 0,
+        groupTimeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 30_000 },
       },
     });
   });
@@ -43,6 +44,9 @@ describe('loadWorkerConfig', () => {
         WORKER_PARTITIONS_CONCURRENCY: '6',
         WORKER_SHUTDOWN_TIMEOUT_MS: '45000',
         HISTORY_RETENTION_HOURS: '720',
+        WORKER_SESSION_TIMEOUT_MS: '10000',
+        WORKER_HEARTBEAT_INTERVAL_MS: '2000',
+        WORKER_REBALANCE_TIMEOUT_MS: '45000',
       }),
     ).toEqual({
       nodeEnv: 'production',
@@ -57,7 +61,13 @@ describe('loadWorkerConfig', () => {
         partitions: 6,
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
-      worker: { groupId: 'ordering-blue', partitionsConcurrency: 6, shutdownTimeoutMs: 45000, historyRetentionHours: 720 },
+      worker: {
+        groupId: 'ordering-blue',
+        partitionsConcurrency: 6,
+        shutdownTimeoutMs: 45000,
+        historyRetentionHours: 720,
+        groupTimeouts: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000, rebalanceTimeoutMs: 45_000 },
+      },
     });
   });
 
@@ -87,6 +97,12 @@ describe('loadWorkerConfig', () => {
         expect.stringMatching(/^WORKER_SHUTDOWN_TIMEOUT_MS: must be an integer 1000-600000/),
         expect.stringMatching(/^HISTORY_RETENTION_HOURS: must be an integer 0-876000/),
       ]),
+    );
+  });
+
+  it('refuses group timeouts that would evict live workers', () => {
+    expect(() => loadWorkerConfig({ WORKER_SESSION_TIMEOUT_MS: '6000', WORKER_HEARTBEAT_INTERVAL_MS: '3000' })).toThrow(
+      /heartbeat interval 3000 ms must be at most a third of the session timeout 6000 ms/,
     );
   });
 });

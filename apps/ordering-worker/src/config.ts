@@ -1,5 +1,6 @@
 /** ordering-worker's configuration: the only place it reads the environment. */
-import { commonEnv, databaseEnv, envField, kafkaEnv, parseEnv } from '@seqcast/config';
+import { commonEnv, ConfigValidationError, databaseEnv, envField, kafkaEnv, parseEnv } from '@seqcast/config';
+import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
 
 /** Every environment variable this service reads, by name; the Helm chart's tests check against it. */
 export const envShape = {
@@ -15,6 +16,12 @@ export const envShape = {
   WORKER_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 20_000, min: 1_000, max: 600_000 }),
   // 0 keeps history forever; up to 100 years.
   HISTORY_RETENTION_HOURS: envField.int({ default: 0, min: 0, max: 876_000 }),
+  // A worker killed without leaving its group holds its partitions this long: the take-over time.
+  // Must lie within the brokers' group.min/max.session.timeout.ms (default 6 s - 30 min).
+  WORKER_SESSION_TIMEOUT_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.sessionTimeoutMs, min: 1_000, max: 1_800_000 }),
+  WORKER_HEARTBEAT_INTERVAL_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs, min: 100, max: 600_000 }),
+  // How long a rebalance waits for the other workers to finish their batch and rejoin.
+  WORKER_REBALANCE_TIMEOUT_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs, min: 1_000, max: 1_800_000 }),
 };
 
 export interface WorkerConfig {
@@ -31,12 +38,23 @@ export interface WorkerConfig {
     shutdownTimeoutMs: number;
     /** Messages sequenced longer ago are pruned; 0 = keep forever. */
     historyRetentionHours: number;
+    /** Consumer group session/heartbeat/rebalance timeouts. */
+    groupTimeouts: GroupTimeouts;
   };
 }
 
 /** Throws ConfigValidationError listing every bad variable (main turns that into exit code 1). */
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   const raw = parseEnv(envShape, env);
+  const groupTimeouts: GroupTimeouts = {
+    sessionTimeoutMs: raw.WORKER_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: raw.WORKER_HEARTBEAT_INTERVAL_MS,
+    rebalanceTimeoutMs: raw.WORKER_REBALANCE_TIMEOUT_MS,
+  };
+  const timeoutProblems = groupTimeoutProblems(groupTimeouts);
+  if (timeoutProblems.length > 0) {
+    throw new ConfigValidationError(timeoutProblems.map((problem) => `WORKER_*_TIMEOUT_MS/INTERVAL_MS: ${problem}`));
+  }
   return {
     nodeEnv: raw.NODE_ENV,
     logLevel: raw.LOG_LEVEL,
@@ -55,6 +73,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       partitionsConcurrency: raw.WORKER_PARTITIONS_CONCURRENCY,
       shutdownTimeoutMs: raw.WORKER_SHUTDOWN_TIMEOUT_MS,
       historyRetentionHours: raw.HISTORY_RETENTION_HOURS,
+      groupTimeouts,
     },
   };
 }

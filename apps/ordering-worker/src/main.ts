@@ -1,7 +1,9 @@
 /**
  * ordering-worker entry point. Both topics must exist with the agreed partition count and the
- * schema must be migrated before the worker joins its consumer group; either failing is reported
- * as one readable line and exit code 1. The HTTP server only serves /healthz, /readyz and /metrics.
+ * schema must be migrated before the worker joins its consumer group. Until both are, the port
+ * answers probes (readiness 503 with the reason) and Kafka and PostgreSQL are retried with backoff;
+ * only a configuration error is reported as one line and exit code 1. The HTTP server only serves
+ * /healthz, /readyz and /metrics.
  *
  * SIGTERM/SIGINT: readiness 503 at once, the batches in flight commit and publish their events,
  * the consumer leaves its group (the others rebalance at once), exit 0. WORKER_SHUTDOWN_TIMEOUT_MS
@@ -11,7 +13,7 @@
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
-import { openPlatformResources } from '@seqcast/service-runtime';
+import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadWorkerConfig } from './config';
 
@@ -19,8 +21,11 @@ async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadWorkerConfig());
   const logger = createLogger(SERVICE, config.logLevel);
   try {
+    // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
+    const probes = await serveStartupProbes({ host: config.host, port: config.port });
     const resources = await openPlatformResources({
       logger,
+      onWaiting: probes.waitingFor,
       kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
       topics: [
         { name: config.kafka.messagesTopic, partitions: config.kafka.partitions },
@@ -37,6 +42,7 @@ async function bootstrap(): Promise<void> {
     // process.exit(0) once the hooks ran: the worker has left its group, nothing is left to wait for.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.worker.shutdownTimeoutMs, logger });
+    await probes.close();
     await app.listen(config.port, config.host);
     logger.log(`health on http://${config.host}:${config.port}/healthz and /readyz`, 'Bootstrap');
   } catch (error) {

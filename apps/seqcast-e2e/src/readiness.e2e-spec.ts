@@ -5,22 +5,19 @@
  * every /readyz turns 503 naming the dependency that failed while /healthz stays 200, and every
  * /readyz is 200 again once the dependency is back. The summary line gives the measured flip times.
  *
- * After a broker restart the gateway's `events-consumer` check (EventsConsumerService.checkConsuming)
- * only passes once its consumer has joined its group again and completed a fetch. While the broker
- * was down kafkajs gave up retrying and restarted the consumer (CRASH with restart: true, so not
- * fatal), and the restarted consumer joins as a new member: the group coordinator, reloading the
- * group after the restart, waits for the previous member's 30 s session (kafkajs' default; the
- * gateway does not change it) to expire before it completes the rebalance. So the gateway's way
- * back to 200 legitimately takes about 30 s (measured: ~31 s), and the deadline allows 60 s. The
- * worker goes through the same rejoin, but its `consumer` check only asserts that it was not
- * stopped or given up by kafkajs, so its /readyz is 200 as soon as the broker answers
- * (docs/operating.md "Health probes"). The `kafka` check itself is asserted for all three.
+ * After a broker restart the worker's `consumer` and the gateway's `events-consumer` checks
+ * (ResilientConsumer in @seqcast/kafka) only pass once their consumer has joined its group again
+ * and completed a fetch. While the broker was down kafkajs gave up retrying and restarted the
+ * consumer, which joins as a new member: the group coordinator, reloading the group after the
+ * restart, waits for the previous member's session (6 s, WORKER_/GATEWAY_SESSION_TIMEOUT_MS) to
+ * expire before it completes the rebalance. So both come back some seconds after the broker; the
+ * deadline (60 s) leaves room for a loaded machine. The `kafka` check itself is asserted for all three.
  *
  * While the broker shuts down, kafkajs can crash a consumer with the non-retriable
  * KafkaJSGroupCoordinatorNotFound, which it never restarts itself (tulios/kafkajs#1445, #1630).
- * The worker and the gateway recreate such a consumer with backoff (1 s doubling), so that case
- * costs one backoff plus the same ~30 s rejoin and still fits the deadline; before they did, this
- * test caught the services staying not-ready for good.
+ * ResilientConsumer recreates such a consumer with backoff, so that case costs one backoff plus the
+ * same rejoin and still fits the deadline; before the services did, this test caught them staying
+ * not-ready for good.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -41,7 +38,7 @@ import { ServiceProcess, type ServiceName } from './support/service-process';
 const PARTITIONS = 3;
 const DOWN_DEADLINE_MS = 15_000;
 const DATABASE_BACK_DEADLINE_MS = 15_000;
-/** Consumers rejoin their groups after a broker restart: up to the 30 s session timeout, see above. */
+/** Consumers rejoin their groups after a broker restart, once the old members' sessions expired, see above. */
 const KAFKA_BACK_DEADLINE_MS = 60_000;
 
 type Dependency = 'database' | 'kafka';

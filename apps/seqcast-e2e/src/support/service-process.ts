@@ -37,7 +37,8 @@ export class ServiceProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async start(): Promise<void> {
+  /** Spawns the process and waits (up to `readyTimeoutMs`) until its /readyz answers 200. */
+  async start(readyTimeoutMs = 60_000): Promise<void> {
     const logDir = join(workspaceRoot, 'tmp/e2e-logs');
     mkdirSync(logDir, { recursive: true });
     const log = createWriteStream(join(logDir, `${this.label}.log`), { flags: 'a' });
@@ -63,7 +64,7 @@ export class ServiceProcess {
         const res = await fetch(`${this.url}/readyz`);
         return res.status === 200;
       },
-      { timeoutMs: 60_000, intervalMs: 200, what: `${this.label} /readyz to answer 200` },
+      { timeoutMs: readyTimeoutMs, intervalMs: 200, what: `${this.label} /readyz to answer 200` },
     ).catch((error: unknown) => {
       if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} during start-up (see tmp/e2e-logs/${this.label}.log)`);
       throw error;

@@ -15,6 +15,8 @@ export interface StackOptions {
   gateways?: number;
   /** Extra environment for every edge-gateway of this stack (e.g. ack timeout, backlog bounds). */
   gatewayEnv?: Record<string, string>;
+  /** Bootstrap brokers (default: the shared test broker); e.g. a dedicated broker a test may stop. */
+  kafkaBrokers?: string[];
 }
 
 export interface Stack {
@@ -45,7 +47,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'log',
-    KAFKA_BROKERS: testKafkaBrokers().join(','),
+    KAFKA_BROKERS: (options.kafkaBrokers ?? testKafkaBrokers()).join(','),
     SEQCAST_MESSAGES_TOPIC: topics.messagesTopic,
     SEQCAST_EVENTS_TOPIC: topics.eventsTopic,
     SEQCAST_PARTITIONS: String(options.partitions ?? 6),

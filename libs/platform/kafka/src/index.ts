@@ -5,3 +5,11 @@ export { createKafka, type KafkaLogger, type KafkaSettings } from './lib/kafka-c
 export { KafkaUnavailableError, TopicMismatchError } from './lib/kafka-errors';
 export { RoomProducer, type ProducedRecord, type RoomProducerOptions, type RoomRecord } from './lib/room-producer';
 export { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka, type TopicSpec } from './lib/topics';
+export {
+  type ConsumerStatus,
+  DEFAULT_GROUP_TIMEOUTS,
+  type GroupTimeouts,
+  groupTimeoutProblems,
+  ResilientConsumer,
+  type ResilientConsumerOptions,
+} from './lib/resilient-consumer';

@@ -1,4 +1,5 @@
 export {
+  isConfigurationError,
   kafkaLoggerFor,
   openPlatformResources,
   type OpenPlatformResourcesOptions,
@@ -13,3 +14,4 @@ export {
   platformReadinessChecks,
   PlatformResourcesModule,
 } from './lib/platform-resources.module';
+export { serveStartupProbes, STARTUP_RETRY_AFTER_SECONDS, type StartupProbes } from './lib/startup-probes';

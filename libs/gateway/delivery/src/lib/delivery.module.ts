@@ -1,6 +1,6 @@
 import { type DynamicModule, type FactoryProvider, Module, type ModuleMetadata } from '@nestjs/common';
 import { TokenVerifier } from '@seqcast/auth';
-import type { Kafka } from '@seqcast/kafka';
+import type { GroupTimeouts, Kafka } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
 import { DeliveryGateway } from './delivery.gateway';
 import {
@@ -26,6 +26,8 @@ export interface DeliveryModuleOptions {
   eventsTopic: string;
   /** Consumer group of this gateway instance: `seqcast-gateway-<GATEWAY_INSTANCE_ID>`. */
   groupId: string;
+  /** The events consumer's group timeouts (GATEWAY_SESSION_TIMEOUT_MS...); default DEFAULT_GROUP_TIMEOUTS. */
+  consumerTimeouts?: GroupTimeouts;
   /** Verifies handshake tokens (SEQCAST_JWT_SECRET). */
   jwtSecret: string;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
@@ -48,7 +50,11 @@ export interface DeliveryModuleOptions {
 @Module({})
 export class DeliveryModule {
   static register(options: DeliveryModuleOptions): DynamicModule {
-    const consumerOptions: EventsConsumerOptions = { eventsTopic: options.eventsTopic, groupId: options.groupId };
+    const consumerOptions: EventsConsumerOptions = {
+      eventsTopic: options.eventsTopic,
+      groupId: options.groupId,
+      timeouts: options.consumerTimeouts,
+    };
     return {
       module: DeliveryModule,
       imports: options.imports ?? [],

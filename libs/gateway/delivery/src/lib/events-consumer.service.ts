@@ -5,7 +5,7 @@
  * older, or anything it missed, comes from PostgreSQL (see SubscriptionService).
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Consumer, EachBatchPayload, Kafka } from '@seqcast/kafka';
+import { type EachBatchPayload, type GroupTimeouts, type Kafka, ResilientConsumer } from '@seqcast/kafka';
 import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT } from './delivery.tokens';
 import { decodeEventBatch } from './events-decoder';
 import { gatewayMetrics } from './gateway.metrics';
@@ -16,164 +16,62 @@ export interface EventsConsumerOptions {
   eventsTopic: string;
   /** `seqcast-gateway-<GATEWAY_INSTANCE_ID>` */
   groupId: string;
+  /**
+   * GATEWAY_SESSION_TIMEOUT_MS / GATEWAY_HEARTBEAT_INTERVAL_MS / GATEWAY_REBALANCE_TIMEOUT_MS
+   * (default DEFAULT_GROUP_TIMEOUTS). After a broker restart the recreated consumer waits for its
+   * previous incarnation's session to expire before it rejoins: the session timeout bounds that stall.
+   */
+  timeouts?: GroupTimeouts;
 }
 
 /** Bounds how long an idle fetch (and so a graceful shutdown) waits; delivery latency is unaffected. */
 const MAX_FETCH_WAIT_MS = 1000;
-/**
- * Backoff for recreating a consumer that kafkajs crashed with `restart: false` (it does so on some
- * non-retriable errors, e.g. KafkaJSGroupCoordinatorNotFound while the broker shuts down:
- * tulios/kafkajs#1445, #1630): 1 s, doubling up to 30 s, back to 1 s once a consumer joins/fetches.
- */
-export const RESTART_INITIAL_DELAY_MS = 1000;
-export const RESTART_MAX_DELAY_MS = 30_000;
 
 @Injectable()
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
-  private consumer: Consumer | undefined;
-  private joined = false;
-  private fetchStartedSinceJoin = false;
-  /** Joined, and a fetch completed since, so the start offsets are resolved: live traffic flows. */
-  private consuming = false;
-  /** Why the consumer stopped for good (a CRASH kafkajs does not restart); cleared once it is recreated. */
-  private fatal: string | undefined;
-  private stopping = false;
-  /** The single pending recreation of a consumer kafkajs crashed without restarting. */
-  private restartTimer: ReturnType<typeof setTimeout> | undefined;
-  private restartDelayMs = RESTART_INITIAL_DELAY_MS;
+  private readonly consumer: ResilientConsumer;
 
   constructor(
-    @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
+    @Inject(KAFKA_CLIENT) kafka: Kafka,
     @Inject(EVENTS_CONSUMER_OPTIONS) private readonly options: EventsConsumerOptions,
     private readonly subscriptions: SubscriptionService,
-  ) {}
+  ) {
+    this.consumer = new ResilientConsumer(kafka, {
+      name: 'events consumer',
+      consumer: { groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: MAX_FETCH_WAIT_MS },
+      timeouts: options.timeouts,
+      subscribe: { topics: [options.eventsTopic], fromBeginning: false },
+      run: { eachBatch: (payload) => this.handleBatch(payload) },
+      onJoin: (assignment) => {
+        const partitions = assignment[options.eventsTopic]?.length ?? 0;
+        this.logger.log(`joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`);
+      },
+      logger: { log: (message) => this.logger.log(message), warn: (message) => this.logger.warn(message) },
+    });
+  }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.startConsumer();
+  /** Does not wait for the group: sockets are served (from PostgreSQL) while the consumer joins. */
+  onApplicationBootstrap(): void {
+    this.consumer.start();
   }
 
   /** After the drain (DrainService): sockets keep getting live messages until they are told to go. */
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.restartTimer) {
-      clearTimeout(this.restartTimer);
-      this.restartTimer = undefined;
-    }
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    await consumer?.disconnect();
+    await this.consumer.stop();
   }
 
-  /** Readiness: throws until live events flow (and while a crashed consumer is being recreated). */
+  /** Readiness: throws until live events flow (and whenever the consumer is not a live group member). */
   async checkConsuming(): Promise<void> {
-    if (this.fatal) throw new Error(`events consumer stopped: ${this.fatal} (recreating it)`);
-    if (!this.consuming) throw new Error(`not yet consuming ${this.options.eventsTopic}`);
+    this.consumer.assertConsuming();
   }
 
   /**
-   * Creates, connects, subscribes and runs a consumer. It becomes `this.consumer` before connecting,
-   * so a shutdown meanwhile disconnects it; events of a consumer that was replaced are ignored.
+   * To pause and resume partitions. Pauses apply to the kafkajs consumer of the moment: one that is
+   * recreated (after kafkajs gave up on it) starts unpaused.
    */
-  private async startConsumer(): Promise<Consumer> {
-    const consumer = this.kafka.consumer({
-      groupId: this.options.groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: MAX_FETCH_WAIT_MS,
-    });
-    this.consumer = consumer;
-    const current = () => this.consumer === consumer;
-    const { GROUP_JOIN, FETCH_START, FETCH, REBALANCING, CRASH, STOP } = consumer.events;
-    consumer.on(GROUP_JOIN, () => {
-      if (!current()) return;
-      this.joined = true;
-      this.fetchStartedSinceJoin = false;
-      this.consuming = false;
-      this.restartDelayMs = RESTART_INITIAL_DELAY_MS;
-    });
-    consumer.on(FETCH_START, () => {
-      if (!current()) return;
-      this.restartDelayMs = RESTART_INITIAL_DELAY_MS;
-      if (this.joined) this.fetchStartedSinceJoin = true;
-    });
-    consumer.on(FETCH, () => {
-      if (!current()) return;
-      if (this.fetchStartedSinceJoin && !this.consuming) {
-        this.consuming = true;
-        this.logger.log(`consuming ${this.options.eventsTopic} as group ${this.options.groupId}`);
-      }
-    });
-    consumer.on(REBALANCING, () => {
-      if (current()) this.notConsuming();
-    });
-    consumer.on(STOP, () => {
-      if (current()) this.notConsuming();
-    });
-    consumer.on(CRASH, ({ payload }) => {
-      if (!current()) return;
-      this.notConsuming();
-      if (payload.restart) return; // kafkajs restarts this consumer itself
-      this.fatal = payload.error.message;
-      if (this.stopping) {
-        this.logger.warn(`events consumer crashed during shutdown: ${payload.error.message}`);
-        return;
-      }
-      this.logger.warn(`events consumer crashed and kafkajs will not restart it: ${payload.error.message}`);
-      this.scheduleRestart(`crashed: ${payload.error.message}`);
-    });
-
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.options.eventsTopic, fromBeginning: false });
-    await consumer.run({ eachBatch: (payload) => this.handleBatch(payload) });
-    return consumer;
-  }
-
-  private scheduleRestart(reason: string): void {
-    if (this.stopping || this.restartTimer) return;
-    const delayMs = this.restartDelayMs;
-    this.restartDelayMs = Math.min(delayMs * 2, RESTART_MAX_DELAY_MS);
-    this.logger.warn(`recreating the events consumer in ${delayMs} ms (${reason})`);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      void this.restartConsumer(reason);
-    }, delayMs);
-  }
-
-  /** Replaces the crashed consumer by a new one; schedules another attempt if that fails. */
-  private async restartConsumer(reason: string): Promise<void> {
-    if (this.stopping) return;
-    const crashed = this.consumer;
-    this.consumer = undefined;
-    this.notConsuming();
-    this.logger.log(`recreating the events consumer (${reason})`);
-    await crashed?.disconnect().catch((error: unknown) => {
-      this.logger.warn(`disconnecting the crashed events consumer failed: ${errorMessage(error)}`);
-    });
-    if (this.stopping) return;
-    let consumer: Consumer;
-    try {
-      consumer = await this.startConsumer();
-    } catch (error) {
-      if (this.stopping) return;
-      // The failed consumer stays `this.consumer`: the next attempt (or the shutdown) disconnects it.
-      this.logger.warn(`recreating the events consumer failed: ${errorMessage(error)}`);
-      this.scheduleRestart(`recreating failed: ${errorMessage(error)}`);
-      return;
-    }
-    if (this.stopping) {
-      // The shutdown disconnected it while it was connecting; make sure it does not keep running.
-      await consumer.disconnect().catch(() => undefined);
-      return;
-    }
-    if (this.restartTimer) return; // the new consumer crashed already
-    this.fatal = undefined;
-    this.logger.log(`events consumer recreated; waiting for it to join group ${this.options.groupId}`);
-  }
-
-  private notConsuming(): void {
-    this.joined = false;
-    this.fetchStartedSinceJoin = false;
-    this.consuming = false;
+  get eventsConsumer(): ResilientConsumer {
+    return this.consumer;
   }
 
   private async handleBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -195,8 +93,4 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     }
     await heartbeat();
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -21,9 +21,14 @@ export interface OrderingWorkerSettings {
   retryMaxMs?: number;
   /** How long a fenced partition stays paused before this worker re-claims it, if still assigned. */
   fencedPauseMs?: number;
-  /** kafkajs consumer session timeout and heartbeat interval (defaults 30 s / 3 s). */
+  /**
+   * WORKER_SESSION_TIMEOUT_MS, WORKER_HEARTBEAT_INTERVAL_MS, WORKER_REBALANCE_TIMEOUT_MS: the
+   * consumer group timeouts (defaults DEFAULT_GROUP_TIMEOUTS of @seqcast/kafka: 6 s / 1 s / 30 s).
+   * The session timeout bounds how long a killed worker's partitions wait for a new owner.
+   */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
   /** How often the consumer lag gauge is refreshed besides on every batch (default 5 s). */
   lagIntervalMs?: number;
   /**

@@ -40,11 +40,12 @@ import {
 import type { Message } from '@seqcast/contracts';
 import {
   type Admin,
-  type Consumer,
+  DEFAULT_GROUP_TIMEOUTS,
   type EachBatchPayload,
   fetchCommittedOffsets,
   fetchLogEndOffsets,
   type Kafka,
+  ResilientConsumer,
   RoomProducer,
 } from '@seqcast/kafka';
 import { type DataSource, type PartitionClaim, SequencerStore } from '@seqcast/persistence';
@@ -62,7 +63,6 @@ import { workerMetrics } from './worker.metrics';
 
 const OUTBOX_PAGE = 500;
 const DEFAULT_LAG_INTERVAL_MS = 5_000;
-const MAX_CONSUMER_RESTART_DELAY_MS = 30_000;
 
 interface PartitionState {
   claim: PartitionClaim;
@@ -95,7 +95,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   readonly owner: string;
 
   private state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed' = 'idle';
-  private consumer: Consumer | undefined;
+  private consumer: ResilientConsumer | undefined;
   private admin: Admin | undefined;
   /** Bumped on every group join; a batch started under an older join must not act. */
   private joinCount = 0;
@@ -111,11 +111,6 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   private positions = new Map<number, number>();
   private lagTimer: NodeJS.Timeout | undefined;
   private refreshingLag = false;
-  /** Set when kafkajs gave up on the consumer (a crash it will not restart from). */
-  private consumerFailure: string | undefined;
-  /** Pending recreation of a consumer kafkajs gave up on, and how many attempts in a row. */
-  private restartTimer: NodeJS.Timeout | undefined;
-  private consumerRestarts = 0;
 
   constructor(
     @Inject(ORDERING_WORKER_SETTINGS) private readonly settings: OrderingWorkerSettings,
@@ -142,82 +137,63 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     return this.state === 'running' || this.state === 'starting';
   }
 
+  /**
+   * Returns without waiting for Kafka: the consumer joins its group in the background (recreated
+   * with backoff if kafkajs gives up on it), so the process serves its probes meanwhile and a broker
+   * that is down at start-up only delays consuming.
+   */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`OrderingWorkerService cannot start from state ${this.state}`);
     this.state = 'starting';
     const { messagesTopic, groupId } = this.settings;
-    await this.producer.connect();
+    // Both reconnect by themselves later (RoomProducer on its next send, the admin on its next request).
+    await this.producer.connect().catch((error: unknown) => {
+      this.logger.warn(`Kafka producer not connected yet (retried on first publish): ${describe(error)}`);
+    });
     this.admin = this.kafka.admin();
-    await this.admin.connect();
-    await this.startConsumer();
+    await this.admin.connect().catch((error: unknown) => {
+      this.logger.warn(`Kafka admin client not connected yet: ${describe(error)}`);
+    });
+    this.consumer = this.createConsumer();
+    this.consumer.start();
     if (this.state === 'starting') this.state = 'running';
     const lagInterval = this.settings.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS;
     this.lagTimer = setInterval(() => void this.refreshLag(), lagInterval);
     this.lagTimer.unref();
-    this.logger.log(`worker ${this.owner} consuming ${messagesTopic} in group ${groupId}`);
-  }
-
-  /** Creates, subscribes and runs a consumer; the current one is always `this.consumer`. */
-  private async startConsumer(): Promise<void> {
-    const { messagesTopic, groupId } = this.settings;
-    const consumer = this.kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: this.settings.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: this.settings.heartbeatIntervalMs ?? 3_000,
-      // A drain waits for the fetch in flight; an idle long poll of kafkajs' default 5 s would hold
-      // the partitions that long. At most one empty fetch per second per broker is the price.
-      maxWaitTimeInMs: 1_000,
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.consumerRestarts = 0;
-      this.onGroupJoin(payload.memberAssignment[messagesTopic] ?? []);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(`Kafka consumer crashed (restart: ${payload.restart}): ${describe(payload.error)}`);
-      if (payload.restart) return;
-      this.consumerFailure = `Kafka consumer stopped after: ${describe(payload.error)}`;
-      this.scheduleConsumerRestart(consumer);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [messagesTopic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    this.logger.log(`worker ${this.owner} joining group ${groupId} to consume ${messagesTopic}`);
   }
 
   /**
-   * kafkajs gives up for good on some errors it deems non-retriable (e.g. "failed to find group
-   * coordinator" while a broker shuts down) and never restarts that consumer. A worker that stays
-   * alive but never consumes again would stall its partitions until someone restarts the pod, so
-   * the worker recreates the consumer itself, with backoff, until one joins the group again.
-   * Correctness does not depend on it: the new member's join invalidates every claim (fencing).
+   * Take-over speed is set by the group timeouts: a worker killed without LeaveGroup holds its
+   * partitions until its session times out (see ResilientConsumer). Correctness does not depend on
+   * them: every join invalidates every claim, and a zombie's commits are refused by the fence.
    */
-  private scheduleConsumerRestart(crashed: Consumer): void {
-    if (this.state !== 'running' && this.state !== 'starting') return;
-    if (this.consumer !== crashed || this.restartTimer) return;
-    const delayMs = Math.min(MAX_CONSUMER_RESTART_DELAY_MS, 1_000 * 2 ** this.consumerRestarts++);
-    this.logger.warn(`recreating the Kafka consumer in ${delayMs} ms (kafkajs will not restart it)`);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      void this.recreateConsumer(crashed);
-    }, delayMs);
-  }
-
-  private async recreateConsumer(crashed: Consumer): Promise<void> {
-    await crashed.disconnect().catch(() => undefined);
-    if (this.state !== 'running' && this.state !== 'starting') return;
-    try {
-      await this.startConsumer();
-      this.logger.log('Kafka consumer recreated; waiting to rejoin the group');
-    } catch (error) {
-      this.logger.warn(`recreating the Kafka consumer failed: ${describe(error)}`);
-      if (this.consumer) this.scheduleConsumerRestart(this.consumer);
-    }
+  private createConsumer(): ResilientConsumer {
+    const { messagesTopic, groupId } = this.settings;
+    return new ResilientConsumer(this.kafka, {
+      name: 'Kafka consumer',
+      consumer: {
+        groupId,
+        allowAutoTopicCreation: false,
+        // A drain waits for the fetch in flight; an idle long poll of kafkajs' default 5 s would hold
+        // the partitions that long. At most one empty fetch per second per broker is the price.
+        maxWaitTimeInMs: 1_000,
+      },
+      timeouts: {
+        sessionTimeoutMs: this.settings.sessionTimeoutMs ?? DEFAULT_GROUP_TIMEOUTS.sessionTimeoutMs,
+        heartbeatIntervalMs: this.settings.heartbeatIntervalMs ?? DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs,
+        rebalanceTimeoutMs: this.settings.rebalanceTimeoutMs ?? DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs,
+      },
+      subscribe: { topics: [messagesTopic], fromBeginning: true },
+      run: {
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently,
+        eachBatch: (payload) => this.onBatch(payload),
+      },
+      onJoin: (assignment) => this.onGroupJoin(assignment[messagesTopic] ?? []),
+      logger: { log: (message) => this.logger.log(message), warn: (message) => this.logger.warn(message) },
+    });
   }
 
   /** Partitions of the messages topic Kafka currently assigns to this worker, ascending. */
@@ -225,10 +201,13 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     return [...this.assigned].sort((a, b) => a - b);
   }
 
-  /** Readiness: throws unless this worker is consuming (not stopped, crashed or given up by kafkajs). */
+  /**
+   * Readiness: throws unless this worker is a live member of its group (joined since its last
+   * rebalance or crash, fetching or heartbeating); a worker waiting to rejoin consumes nothing.
+   */
   assertConsuming(): void {
-    if (this.consumerFailure) throw new Error(this.consumerFailure);
     if (!this.running) throw new Error(`worker is ${this.state}`);
+    this.consumer?.assertConsuming();
   }
 
   /** Leaves the group after the batches in flight finish; idempotent. */
@@ -253,16 +232,12 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async closeClients(): Promise<void> {
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
     this.timers.forEach((timer) => clearTimeout(timer));
     this.timers.clear();
     this.wakeSleepers.forEach((wake) => wake());
     clearInterval(this.lagTimer);
-    // disconnect() waits for the batches in flight (eachBatch returns), then sends LeaveGroup.
-    await this.consumer
-      ?.disconnect()
-      .catch((error: unknown) => this.logger.warn(`consumer disconnect: ${describe(error)}`));
+    // Waits for the batches in flight (eachBatch returns), then sends LeaveGroup.
+    await this.consumer?.stop();
     await this.producer
       .disconnect()
       .catch((error: unknown) => this.logger.warn(`producer disconnect: ${describe(error)}`));
@@ -274,7 +249,6 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
 
   private onGroupJoin(partitions: number[]): void {
     this.joinCount++;
-    this.consumerFailure = undefined;
     const revoked = [...this.assigned].filter((partition) => !partitions.includes(partition));
     this.forgetPartitions(revoked);
     // Positions of partitions kept may have moved under another owner meanwhile: re-learn them.
@@ -295,9 +269,18 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     this.batchesInFlight++;
+    // kafkajs only heartbeats between batches. With a session of a few seconds, one slow
+    // transaction or publish (up to the producer's 10 s deadline) would get this live worker evicted
+    // and its partitions moved for nothing. A heartbeat refused because the group rebalances is left
+    // to kafkajs, which sees it again on its own next heartbeat and rejoins.
+    const keepAlive = setInterval(
+      () => void payload.heartbeat().catch(() => undefined),
+      this.settings.heartbeatIntervalMs ?? DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs,
+    );
     try {
       await this.runBatch(payload);
     } finally {
+      clearInterval(keepAlive);
       this.batchesInFlight--;
     }
   }

@@ -1,3 +1,4 @@
+import { waitFor } from '@seqcast/testing';
 import type { Kafka } from 'kafkajs';
 import { assignOffsets, RoomProducer } from './room-producer';
 
@@ -50,5 +51,81 @@ describe('RoomProducer guards', () => {
   it('rejects a partition outside the topic', async () => {
     const producer = new RoomProducer(kafka, { partitions: 3 });
     await expect(producer.sendToPartition('t', 3, [])).rejects.toThrow('partition must be an integer 0-2 (got 3)');
+  });
+});
+
+describe('RoomProducer while Kafka is unavailable', () => {
+  /**
+   * A kafkajs producer whose sends hang until told how to end (like requests to a stopped broker),
+   * or are acknowledged at once with `broker.ack`; `broker.down` makes connecting fail.
+   */
+  function fakeKafka() {
+    const broker = { down: false, ack: false, nextOffset: 0 };
+    const sends: Array<{ resolve: (metadata: unknown) => void; reject: (error: unknown) => void }> = [];
+    const kafka = {
+      producer: () => ({
+        connect: async () => {
+          if (broker.down) throw Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+        },
+        disconnect: async () => undefined,
+        sendBatch: () =>
+          broker.ack
+            ? Promise.resolve([{ topicName: 't', partition: 0, errorCode: 0, baseOffset: String(broker.nextOffset++) }])
+            : new Promise((resolve, reject) => sends.push({ resolve, reject })),
+      }),
+    } as unknown as Kafka;
+    return { kafka, sends, broker };
+  }
+  const record = [{ roomId: 'r', value: 'v' }];
+  const connectionError = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+
+  it('settles a queued send within its own deadline, not after the request in flight', async () => {
+    jest.useFakeTimers();
+    try {
+      const { kafka } = fakeKafka();
+      const producer = new RoomProducer(kafka, { partitions: 1, sendTimeoutMs: 300 });
+      await producer.connect();
+      const outcomes: string[] = [];
+      const track = (name: string, promise: Promise<unknown>) =>
+        promise.then(
+          () => outcomes.push(`${name} resolved`),
+          (error: Error) => outcomes.push(`${name} ${error.name}`),
+        );
+      void track('first', producer.send('t', record));
+      await jest.advanceTimersByTimeAsync(200);
+      void track('queued', producer.send('t', record));
+      await jest.advanceTimersByTimeAsync(299);
+      // t = 499 ms: the queued send's own deadline (t = 500) has not passed yet.
+      expect(outcomes).toEqual(['first KafkaUnavailableError', 'queued KafkaUnavailableError']);
+      await producer.disconnect();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('once a send failed for unavailability, fails sends at once until a reconnection succeeds', async () => {
+    const { kafka, sends, broker } = fakeKafka();
+    const producer = new RoomProducer(kafka, { partitions: 1, sendTimeoutMs: 60_000 });
+    await producer.connect();
+    const failed = producer.send('t', record);
+    const queuedBehind = producer.send('t', record);
+    await new Promise((resolve) => setImmediate(resolve));
+    broker.down = true;
+    sends[0]?.reject(connectionError);
+    await expect(failed).rejects.toThrow(/Kafka is unavailable/);
+    await expect(queuedBehind).rejects.toThrow(/Kafka is unavailable/);
+
+    // No request waits for kafkajs to fail again: refused at once, nothing sent.
+    await expect(producer.send('t', record)).rejects.toThrow(/not queued/);
+    expect(sends).toHaveLength(1);
+
+    broker.down = false;
+    broker.ack = true;
+    const produced = await waitFor(() => producer.send('t', record).catch(() => undefined), {
+      timeoutMs: 10_000,
+      what: 'a send to succeed once the probe reconnected',
+    });
+    expect(produced).toEqual([{ roomId: 'r', partition: 0, offset: 0 }]);
+    await producer.disconnect();
   });
 });

@@ -6,6 +6,12 @@
  * Concurrent `send` calls are coalesced into one produce request while the previous one is in
  * flight: kafkajs serialises idempotent requests per broker anyway, so this turns a queue of tiny
  * requests into fewer, larger ones without changing any caller's ordering.
+ *
+ * Bounded waits while Kafka is down: every send settles within `sendTimeoutMs` of the call, queue
+ * time included. Once a request failed because Kafka is unavailable, the producer knows it: the
+ * queue is failed at once and later sends fail immediately (KafkaUnavailableError, i.e. 503 +
+ * Retry-After at the ingest API) instead of each waiting for kafkajs' retries, while a background
+ * probe reconnects every PROBE_INTERVAL_MS; its first success lets sends through again.
  */
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { partitionForRoom } from '@seqcast/room-partitioner';
@@ -36,6 +42,8 @@ const PRODUCER_RETRY = { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 }
 // Coalescing stops here so a merged request stays well under the broker's 1 MiB batch limit.
 const COALESCE_MAX_BYTES = 512 * 1024;
 const COALESCE_MAX_RECORDS = 2000;
+/** Pause between reconnection attempts while Kafka is known unavailable. */
+const PROBE_INTERVAL_MS = 1_000;
 
 interface PlannedRecord {
   topic: string;
@@ -47,6 +55,7 @@ interface PlannedRecord {
 interface PendingSend {
   records: PlannedRecord[];
   bytes: number;
+  /** Settles the caller's promise once; later outcomes (a late flush, a deadline) are ignored. */
   resolve(produced: ProducedRecord[]): void;
   reject(error: unknown): void;
 }
@@ -85,6 +94,9 @@ export class RoomProducer {
   private queue: PendingSend[] = [];
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
+  /** Set when a request failed because Kafka is unavailable; cleared once the probe reconnects. */
+  private unavailable: { since: number; reason: string } | undefined;
+  private probing = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -152,9 +164,38 @@ export class RoomProducer {
       return Promise.reject(new Error('RoomProducer.send called before connect() or after disconnect()'));
     }
     if (records.length === 0) return Promise.resolve([]);
+    if (this.unavailable) {
+      // The probe finds out when Kafka is back; until then a request could only wait for
+      // kafkajs' retries to fail the same way.
+      const { since, reason } = this.unavailable;
+      return Promise.reject(
+        new KafkaUnavailableError(`Kafka unavailable for ${Date.now() - since} ms (${reason}); not queued`),
+      );
+    }
     const bytes = records.reduce((sum, { roomId, value }) => sum + byteLength(roomId) + byteLength(value), 0);
     return new Promise((resolve, reject) => {
-      this.queue.push({ records, bytes, resolve, reject });
+      let done = false;
+      const timer = setTimeout(() => {
+        this.queue = this.queue.filter((queued) => queued !== pending);
+        pending.reject(new KafkaUnavailableError(`send: Kafka did not answer within ${this.sendTimeoutMs} ms`));
+      }, this.sendTimeoutMs);
+      const pending: PendingSend = {
+        records,
+        bytes,
+        resolve: (produced) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          resolve(produced);
+        },
+        reject: (error) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.queue.push(pending);
       this.pump();
     });
   }
@@ -205,6 +246,7 @@ export class RoomProducer {
         'send',
       );
       const produced = assignOffsets(records, metadata);
+      this.unavailable = undefined;
       let from = 0;
       for (const pending of batch) {
         pending.resolve(produced.slice(from, from + pending.records.length));
@@ -216,6 +258,30 @@ export class RoomProducer {
       // be silently discarded as a duplicate. A fresh producer gets a fresh producer id.
       this.discardProducer(producer);
       batch.forEach((pending) => pending.reject(error));
+      if (error instanceof KafkaUnavailableError) {
+        this.unavailable ??= { since: Date.now(), reason: error.message };
+        // They would only wait for the next request to fail the same way.
+        this.queue.splice(0).forEach((pending) => pending.reject(error));
+        void this.probe();
+      }
+    }
+  }
+
+  /** Reconnects until it succeeds (or the producer is closed), then lets sends through again. */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      while (this.unavailable && this.state === 'open') {
+        try {
+          await this.withDeadline(this.currentProducer(), 'reconnect');
+          this.unavailable = undefined;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS).unref());
+        }
+      }
+    } finally {
+      this.probing = false;
     }
   }
 

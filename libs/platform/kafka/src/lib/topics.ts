@@ -26,9 +26,12 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<v
     const missing = topics.filter((topic) => !existing.has(topic.name));
     if (missing.length > 0) {
       // Resolves false when another service created them first (TOPIC_ALREADY_EXISTS); either way
-      // the checks below decide.
+      // the checks below decide. Not kafkajs' waitForLeaders: it gives up on the first "This server
+      // does not host this topic-partition" a broker answers while another service's creation is
+      // still propagating, which made a service started alongside the creator exit; our own poll
+      // below retries that until the deadline.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map(({ name, partitions, replicationFactor }) => ({
           topic: name,
           numPartitions: partitions,

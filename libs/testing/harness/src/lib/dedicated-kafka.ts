@@ -34,11 +34,12 @@ export async function createDedicatedKafka(): Promise<DedicatedKafka> {
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     KAFKA_HEAP: '256m',
-    KAFKA_START_TIMEOUT_S: '40',
+    // A JVM starting on a machine loaded by parallel suites can take well over a minute.
+    KAFKA_START_TIMEOUT_S: '120',
   };
   const kafkaSh = async (command: 'start' | 'stop') => {
     try {
-      await run('bash', [KAFKA_SH, command], { env, timeout: 60_000 });
+      await run('bash', [KAFKA_SH, command], { env, timeout: 150_000 });
     } catch (error) {
       const { stdout, stderr } = error as { stdout?: string; stderr?: string };
       throw new Error(`kafka.sh ${command} failed: ${stderr || stdout || String(error)}`);

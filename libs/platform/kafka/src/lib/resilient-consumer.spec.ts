@@ -1,0 +1,173 @@
+import { EventEmitter } from 'node:events';
+import type { Kafka } from 'kafkajs';
+import { DEFAULT_GROUP_TIMEOUTS, groupTimeoutProblems, ResilientConsumer } from './resilient-consumer';
+
+const EVENTS = {
+  GROUP_JOIN: 'consumer.group_join',
+  FETCH: 'consumer.fetch',
+  FETCH_START: 'consumer.fetch_start',
+  HEARTBEAT: 'consumer.heartbeat',
+  REBALANCING: 'consumer.rebalancing',
+  STOP: 'consumer.stop',
+  CRASH: 'consumer.crash',
+};
+
+/** Stands in for a kafkajs consumer: the wrapper's logic only sees its calls and its events. */
+class FakeConsumer extends EventEmitter {
+  readonly events = EVENTS;
+  disconnected = false;
+  constructor(
+    readonly config: Record<string, unknown>,
+    private readonly failConnect: boolean,
+  ) {
+    super();
+  }
+  async connect() {
+    if (this.failConnect) throw new Error('Connection error: ECONNREFUSED');
+  }
+  subscribe = async () => undefined;
+  run = async () => undefined;
+  async disconnect() {
+    this.disconnected = true;
+  }
+  fire(event: keyof typeof EVENTS, payload: unknown = {}) {
+    this.emit(EVENTS[event], { payload });
+  }
+  /** Joins with `assignment` and completes a first fetch. */
+  consume(assignment: Record<string, number[]>) {
+    this.fire('GROUP_JOIN', { memberAssignment: assignment });
+    this.fire('FETCH_START');
+    this.fire('FETCH');
+  }
+}
+
+function fakeKafka(failFirstConnects = 0) {
+  const consumers: FakeConsumer[] = [];
+  const kafka = {
+    consumer: (config: Record<string, unknown>) => {
+      const consumer = new FakeConsumer(config, consumers.length < failFirstConnects);
+      consumers.push(consumer);
+      return consumer;
+    },
+  } as unknown as Kafka;
+  return { kafka, consumers };
+}
+
+const logger = { log: () => undefined, warn: () => undefined };
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const until = async (condition: () => boolean) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition()).toBe(true);
+};
+
+function create(kafka: Kafka, extra: Partial<ConstructorParameters<typeof ResilientConsumer>[1]> = {}) {
+  return new ResilientConsumer(kafka, {
+    name: 'test consumer',
+    consumer: { groupId: 'g' },
+    subscribe: { topics: ['t'] },
+    run: { eachBatch: async () => undefined },
+    logger,
+    restart: { initialDelayMs: 1, maxDelayMs: 4 },
+    ...extra,
+  });
+}
+
+describe('ResilientConsumer', () => {
+  it('passes the group timeouts to kafkajs and is consuming only once joined', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const joins: Array<Record<string, number[]>> = [];
+    const consumer = create(kafka, { onJoin: (assignment) => joins.push(assignment) });
+    consumer.start();
+    await flush();
+    expect(consumers[0]?.config).toMatchObject({ groupId: 'g', sessionTimeout: 6_000, heartbeatInterval: 1_000 });
+    expect(consumer.status()).toMatchObject({ consuming: false });
+    consumers[0]?.fire('FETCH_START');
+    consumers[0]?.fire('GROUP_JOIN', { memberAssignment: { t: [0, 2] } });
+    // A fetch started before the join says nothing about the new assignment's offsets.
+    consumers[0]?.fire('FETCH');
+    expect(consumer.status()).toMatchObject({ consuming: false, reason: expect.stringMatching(/first fetch pending/) });
+    consumers[0]?.fire('FETCH_START');
+    consumers[0]?.fire('FETCH');
+    expect(consumer.status()).toEqual({ consuming: true, assignment: { t: [0, 2] } });
+    expect(joins).toEqual([{ t: [0, 2] }]);
+  });
+
+  it('keeps retrying a broker that is unreachable at start-up, reporting why', async () => {
+    const { kafka, consumers } = fakeKafka(2);
+    const consumer = create(kafka);
+    consumer.start();
+    await until(() => consumers.length === 3);
+    expect(consumers[0]?.disconnected).toBe(true);
+    expect(() => consumer.assertConsuming()).toThrow(/ECONNREFUSED|connecting/);
+    consumers[2]?.consume({ t: [1] });
+    expect(consumer.status().consuming).toBe(true);
+  });
+
+  it('recreates a consumer kafkajs gave up on, but not one kafkajs restarts itself', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const leaves: string[] = [];
+    const consumer = create(kafka, { onLeave: (reason) => leaves.push(reason) });
+    consumer.start();
+    await flush();
+    consumers[0]?.consume({ t: [0] });
+
+    consumers[0]?.fire('CRASH', { error: new Error('retriable'), restart: true });
+    expect(consumer.status()).toMatchObject({ consuming: false, assignment: {} });
+    expect(leaves).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(consumers).toHaveLength(1);
+
+    consumers[0]?.fire('CRASH', { error: new Error('coordinator not found'), restart: false });
+    expect(consumer.status().reason).toMatch(/coordinator not found/);
+    await until(() => consumers.length === 2);
+    // Events of the consumer that was replaced no longer count.
+    consumers[0]?.consume({ t: [0] });
+    expect(consumer.status().consuming).toBe(false);
+    consumers[1]?.consume({ t: [0] });
+    expect(consumer.status().consuming).toBe(true);
+  });
+
+  it('is not consuming while rebalancing, nor when kafkajs has shown no life for a while', async () => {
+    let now = 1_000;
+    const { kafka, consumers } = fakeKafka();
+    const consumer = create(kafka, { now: () => now, staleAfterMs: 10_000 });
+    consumer.start();
+    await flush();
+    consumers[0]?.consume({ t: [0] });
+    now += 9_000;
+    consumers[0]?.fire('HEARTBEAT');
+    now += 9_000;
+    expect(consumer.status().consuming).toBe(true);
+    now += 2_000;
+    expect(consumer.status()).toMatchObject({ consuming: false, reason: expect.stringMatching(/no fetch or heartbeat/) });
+    consumers[0]?.fire('FETCH');
+    expect(consumer.status().consuming).toBe(true);
+    consumers[0]?.fire('REBALANCING');
+    expect(consumer.status()).toMatchObject({ consuming: false, reason: 'test consumer: rebalancing' });
+  });
+
+  it('stops for good: disconnects, and never recreates afterwards', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const consumer = create(kafka);
+    consumer.start();
+    await flush();
+    consumers[0]?.consume({ t: [0] });
+    await consumer.stop();
+    expect(consumers[0]?.disconnected).toBe(true);
+    consumers[0]?.fire('CRASH', { error: new Error('late'), restart: false });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(consumers).toHaveLength(1);
+    expect(consumer.status().consuming).toBe(false);
+  });
+
+  it('refuses timeouts that would evict live members', () => {
+    expect(groupTimeoutProblems(DEFAULT_GROUP_TIMEOUTS)).toEqual([]);
+    expect(groupTimeoutProblems({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 1_000 })).toEqual([
+      expect.stringMatching(/at most a third/),
+      expect.stringMatching(/at least the session timeout/),
+    ]);
+    expect(() =>
+      create(fakeKafka().kafka, { timeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 30_000 } }),
+    ).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,297 @@
+/**
+ * A kafkajs consumer that never stays dead while its process lives, and says honestly whether it
+ * is consuming.
+ *
+ * kafkajs restarts a consumer itself after retriable errors, but gives up for good ("crash" with
+ * `restart: false`) on some it deems fatal, e.g. KafkaJSGroupCoordinatorNotFound while a broker
+ * shuts down (tulios/kafkajs#1445, #1630), and `connect()`/`run()` simply throw while the broker is
+ * unreachable at start-up. This wrapper recreates the consumer with backoff in all those cases, in
+ * the background: `start()` never waits for the group (so a service's HTTP port listens meanwhile)
+ * and never throws for an unavailable broker.
+ *
+ * Group membership timing. kafkajs 2.2.4 supports neither static membership (`group.instance.id`
+ * is never sent in JoinGroup) nor the KIP-848 consumer protocol (no ConsumerGroupHeartbeat API),
+ * and a consumer it restarts is a new member: a member that died without LeaveGroup (kill -9,
+ * broker restart) blocks the next rebalance until its session times out. So the session timeout
+ * is what bounds take-over; the defaults (see DEFAULT_GROUP_TIMEOUTS) are the broker's minimum
+ * (`group.min.session.timeout.ms`, 6 s by default) with a heartbeat every second.
+ *
+ * `status()` is "consuming" only while the consumer is a member of the group (joined since its
+ * last rebalance, crash or stop), has completed a fetch started after that join (so its start
+ * offsets are resolved: a consumer starting at the latest offset misses nothing produced after it
+ * reports ready), and kafkajs showed life recently (a fetch or a heartbeat within `staleAfterMs`):
+ * a consumer waiting for a rebalance, or cut off from the broker, is not.
+ */
+import type {
+  Consumer,
+  ConsumerConfig,
+  ConsumerRunConfig,
+  ConsumerSubscribeTopics,
+  Kafka,
+  TopicPartitionOffset,
+  TopicPartitionOffsetAndMetadata,
+  TopicPartitions,
+} from 'kafkajs';
+
+export interface GroupTimeouts {
+  /** The broker drops a member that sent no heartbeat for this long (then rebalances). */
+  sessionTimeoutMs: number;
+  /** How often a member heartbeats; at most a third of the session timeout. */
+  heartbeatIntervalMs: number;
+  /** How long a rebalance waits for live members to rejoin (a worker finishes its batch first). */
+  rebalanceTimeoutMs: number;
+}
+
+/** 6 s is the broker's default `group.min.session.timeout.ms`: the fastest take-over it allows. */
+export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = {
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 30_000,
+};
+
+/** Problems with a set of timeouts, one line each (empty when valid). */
+export function groupTimeoutProblems(timeouts: GroupTimeouts): string[] {
+  const problems: string[] = [];
+  if (timeouts.heartbeatIntervalMs * 3 > timeouts.sessionTimeoutMs) {
+    problems.push(
+      `heartbeat interval ${timeouts.heartbeatIntervalMs} ms must be at most a third of the session timeout ` +
+        `${timeouts.sessionTimeoutMs} ms, or one lost heartbeat evicts a live member`,
+    );
+  }
+  if (timeouts.rebalanceTimeoutMs < timeouts.sessionTimeoutMs) {
+    problems.push(
+      `rebalance timeout ${timeouts.rebalanceTimeoutMs} ms must be at least the session timeout ` +
+        `${timeouts.sessionTimeoutMs} ms`,
+    );
+  }
+  return problems;
+}
+
+export interface ResilientConsumerLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+export interface ResilientConsumerOptions {
+  /** For log lines and readiness reasons, e.g. "events consumer". */
+  name: string;
+  /** kafkajs consumer settings; the group timeouts come from `timeouts`. */
+  consumer: Omit<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout'>;
+  timeouts?: GroupTimeouts;
+  subscribe: ConsumerSubscribeTopics;
+  run: ConsumerRunConfig;
+  /** Every group join of the current consumer, with this member's partitions per topic. */
+  onJoin?: (assignment: Record<string, number[]>) => void;
+  /** The current consumer stopped consuming (rebalance, crash, stop): assignments are void. */
+  onLeave?: (reason: string) => void;
+  logger: ResilientConsumerLogger;
+  /** Recreation backoff: doubles from `initialDelayMs` up to `maxDelayMs`, reset on every join. */
+  restart?: { initialDelayMs: number; maxDelayMs: number };
+  /** No fetch nor heartbeat for this long: not consuming. Default: twice the session timeout, at least 10 s. */
+  staleAfterMs?: number;
+  now?: () => number;
+}
+
+export interface ConsumerStatus {
+  consuming: boolean;
+  /** Why not, when not consuming. */
+  reason?: string;
+  /** Partitions per topic of the last join (empty while not a member). */
+  assignment: Record<string, number[]>;
+}
+
+const DEFAULT_RESTART = { initialDelayMs: 500, maxDelayMs: 10_000 };
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class ResilientConsumer {
+  private readonly timeouts: GroupTimeouts;
+  private readonly restartPolicy: { initialDelayMs: number; maxDelayMs: number };
+  private readonly staleAfterMs: number;
+  private readonly now: () => number;
+  private state: 'new' | 'running' | 'stopped' = 'new';
+  private consumer: Consumer | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelayMs: number;
+  private member = false;
+  private fetchStartedSinceJoin = false;
+  private fetchedSinceJoin = false;
+  private assignment: Record<string, number[]> = {};
+  private lastLife = 0;
+  private problem = 'not started';
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: ResilientConsumerOptions,
+  ) {
+    this.timeouts = options.timeouts ?? DEFAULT_GROUP_TIMEOUTS;
+    const problems = groupTimeoutProblems(this.timeouts);
+    if (problems.length > 0) throw new RangeError(`${options.name}: ${problems.join('; ')}`);
+    this.restartPolicy = options.restart ?? DEFAULT_RESTART;
+    this.restartDelayMs = this.restartPolicy.initialDelayMs;
+    this.staleAfterMs = options.staleAfterMs ?? Math.max(10_000, 2 * this.timeouts.sessionTimeoutMs);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts consuming in the background; never throws for an unavailable broker. */
+  start(): void {
+    if (this.state !== 'new') throw new Error(`${this.options.name} was already started`);
+    this.state = 'running';
+    this.problem = 'connecting to Kafka';
+    void this.launch();
+  }
+
+  /** Leaves the group (after kafkajs finished the batches in flight); idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  status(): ConsumerStatus {
+    if (this.state !== 'running') return { consuming: false, reason: `${this.options.name} is ${this.state}`, assignment: {} };
+    if (!this.member) return { consuming: false, reason: `${this.options.name}: ${this.problem}`, assignment: {} };
+    if (!this.fetchedSinceJoin) {
+      return { consuming: false, reason: `${this.options.name}: joined, first fetch pending`, assignment: this.assignment };
+    }
+    const silentMs = this.now() - this.lastLife;
+    if (silentMs > this.staleAfterMs) {
+      return {
+        consuming: false,
+        reason: `${this.options.name}: no fetch or heartbeat for ${silentMs} ms`,
+        assignment: this.assignment,
+      };
+    }
+    return { consuming: true, assignment: this.assignment };
+  }
+
+  /** Readiness: throws (with the reason) unless consuming. */
+  assertConsuming(): void {
+    const { consuming, reason } = this.status();
+    if (!consuming) throw new Error(reason);
+  }
+
+  pause(topics: TopicPartitions[]): void {
+    this.consumer?.pause(topics);
+  }
+
+  resume(topics: TopicPartitions[]): void {
+    this.consumer?.resume(topics);
+  }
+
+  seek(entry: TopicPartitionOffset): void {
+    this.consumer?.seek(entry);
+  }
+
+  async commitOffsets(offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
+    if (!this.consumer) throw new Error(`${this.options.name} has no consumer`);
+    await this.consumer.commitOffsets(offsets);
+  }
+
+  private async launch(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      ...this.options.consumer,
+      sessionTimeout: this.timeouts.sessionTimeoutMs,
+      heartbeatInterval: this.timeouts.heartbeatIntervalMs,
+      rebalanceTimeout: this.timeouts.rebalanceTimeoutMs,
+    });
+    this.consumer = consumer;
+    this.watch(consumer);
+    try {
+      await consumer.connect();
+      await consumer.subscribe(this.options.subscribe);
+      // Resolves once the first join completed, or after kafkajs handled a failed one (CRASH).
+      await consumer.run(this.options.run);
+    } catch (error) {
+      if (this.consumer !== consumer || this.state !== 'running') return;
+      this.notMember(`starting failed: ${describe(error)}`);
+      this.scheduleRestart(consumer, `starting failed: ${describe(error)}`);
+    }
+  }
+
+  private watch(consumer: Consumer): void {
+    const current = () => this.consumer === consumer && this.state === 'running';
+    const { GROUP_JOIN, FETCH, FETCH_START, HEARTBEAT, REBALANCING, STOP, CRASH } = consumer.events;
+    consumer.on(GROUP_JOIN, ({ payload }) => {
+      if (!current()) return;
+      this.member = true;
+      this.fetchStartedSinceJoin = false;
+      this.fetchedSinceJoin = false;
+      this.lastLife = this.now();
+      this.restartDelayMs = this.restartPolicy.initialDelayMs;
+      this.assignment = payload.memberAssignment;
+      this.options.onJoin?.(payload.memberAssignment);
+    });
+    const alive = () => {
+      if (current()) this.lastLife = this.now();
+    };
+    consumer.on(FETCH_START, () => {
+      if (!current()) return;
+      alive();
+      if (this.member) this.fetchStartedSinceJoin = true;
+    });
+    consumer.on(FETCH, () => {
+      if (!current()) return;
+      alive();
+      if (this.fetchStartedSinceJoin) this.fetchedSinceJoin = true;
+    });
+    consumer.on(HEARTBEAT, alive);
+    consumer.on(REBALANCING, () => {
+      if (current()) this.notMember('rebalancing');
+    });
+    consumer.on(STOP, () => {
+      if (current()) this.notMember('stopped');
+    });
+    consumer.on(CRASH, ({ payload }) => {
+      if (!current()) return;
+      const reason = describe(payload.error);
+      this.notMember(`crashed (${reason})${payload.restart ? '; kafkajs restarts it' : ''}`);
+      // kafkajs restarts it itself (as a new member); rejoining is what status() waits for.
+      if (payload.restart) return;
+      this.options.logger.warn(`${this.options.name} crashed and kafkajs will not restart it: ${reason}`);
+      this.scheduleRestart(consumer, `crashed: ${reason}`);
+    });
+  }
+
+  private notMember(reason: string): void {
+    const wasMember = this.member;
+    this.member = false;
+    this.problem = reason;
+    this.assignment = {};
+    if (wasMember) this.options.onLeave?.(reason);
+  }
+
+  private scheduleRestart(failed: Consumer, reason: string): void {
+    if (this.state !== 'running' || this.consumer !== failed || this.restartTimer) return;
+    const delayMs = this.restartDelayMs;
+    this.restartDelayMs = Math.min(delayMs * 2, this.restartPolicy.maxDelayMs);
+    this.problem = `${reason}; recreating it in ${delayMs} ms`;
+    this.options.logger.warn(`recreating the ${this.options.name} in ${delayMs} ms (${reason})`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.recreate(failed);
+    }, delayMs);
+  }
+
+  private async recreate(failed: Consumer): Promise<void> {
+    await failed.disconnect().catch(() => undefined);
+    if (this.state !== 'running' || this.consumer !== failed) return;
+    this.options.logger.log(`recreating the ${this.options.name}; it rejoins its group as a new member`);
+    await this.launch();
+  }
+
+  private async shutdown(): Promise<void> {
+    const wasRunning = this.state === 'running';
+    this.state = 'stopped';
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const consumer = this.consumer;
+    if (wasRunning) this.notMember('stopped');
+    // disconnect() waits for the batches in flight, then sends LeaveGroup: the others rebalance at once.
+    await consumer?.disconnect().catch((error: unknown) => {
+      this.options.logger.warn(`${this.options.name} disconnect: ${describe(error)}`);
+    });
+  }
+}
