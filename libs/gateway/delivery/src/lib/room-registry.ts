@@ -8,6 +8,7 @@
  */
 import type { Message } from '@seqcast/contracts';
 import { DEFAULT_SESSION_POLICY, type DeliveryTarget, DeliverySession, type SessionPolicy } from './delivery-session';
+import { LiveBatch } from './live-batch';
 import { RoomCache } from './room-cache';
 import { DEFAULT_MAX_BUFFERED, Subscription } from './subscription';
 
@@ -176,7 +177,8 @@ export class RoomRegistry {
 
   /**
    * Fans one consumer batch of a room (ascending, in partition order) out to its subscriptions:
-   * one delivery per subscription, none awaited. Returns the subscriptions that saw a break in
+   * one delivery per subscription, none awaited; subscriptions at the live head share frames
+   * encoded once (LiveBatch). Returns the subscriptions that saw a break in
    * the chain and need their gap repaired from history.
    */
   dispatch(roomId: string, messages: readonly Message[]): Subscription[] {
@@ -191,9 +193,11 @@ export class RoomRegistry {
     if (fresh.length === 0) return [];
     room.cache.recordDispatch(fresh);
     this.enforceCacheBudget();
+    // Encoded once for every subscriber at the live head; the others take their own path.
+    const batch = new LiveBatch(roomId, fresh);
     const gaps: Subscription[] = [];
     for (const subscription of room.subscriptions.values()) {
-      if (subscription.offer(fresh) === 'gap') gaps.push(subscription);
+      if (subscription.offer(fresh, batch) === 'gap') gaps.push(subscription);
     }
     return gaps;
   }
