@@ -13,6 +13,7 @@ import {
 } from './delivery.tokens';
 import { type DrainOptions, DrainService } from './drain.service';
 import { type EventsConsumerOptions, EventsConsumerService } from './events-consumer.service';
+import { GroupCleanupService } from './group-cleanup.service';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
@@ -66,6 +67,7 @@ export class DeliveryModule {
         { provide: DRAIN_OPTIONS, useValue: options.drain ?? {} },
         SubscriptionService,
         EventsConsumerService,
+        GroupCleanupService,
         DrainService,
         DeliveryGateway,
       ],
