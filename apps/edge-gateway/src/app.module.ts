@@ -24,6 +24,7 @@ export class AppModule {
     const delivery = DeliveryModule.register({
       eventsTopic: config.kafka.eventsTopic,
       groupId: config.kafka.groupId,
+      partitions: config.kafka.partitions,
       jwtSecret: config.jwtSecret,
       imports: [shared],
       kafka: kafkaFromPlatform,

@@ -4,11 +4,19 @@
  * own consumer group starting at the latest offset: it only delivers live traffic; anything
  * older, or anything it missed, comes from PostgreSQL (see SubscriptionService).
  */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import type { Consumer, EachBatchPayload, Kafka } from '@seqcast/kafka';
-import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT } from './delivery.tokens';
+import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT, PARTITION_INTEREST } from './delivery.tokens';
 import { decodeEventBatch } from './events-decoder';
 import { gatewayMetrics } from './gateway.metrics';
+import type { PartitionInterest } from './partition-interest';
 import { SubscriptionService } from './subscription.service';
 
 export interface EventsConsumerOptions {
@@ -47,6 +55,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
     @Inject(EVENTS_CONSUMER_OPTIONS) private readonly options: EventsConsumerOptions,
     private readonly subscriptions: SubscriptionService,
+    @Optional() @Inject(PARTITION_INTEREST) private readonly interest?: PartitionInterest,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -125,6 +134,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.eventsTopic, fromBeginning: false });
     await consumer.run({ eachBatch: (payload) => this.handleBatch(payload) });
+    if (current()) this.interest?.attach(consumer); // fetch only partitions with subscribers
     return consumer;
   }
 

@@ -25,6 +25,8 @@ const MAX_IDLE_ROOMS = 10_000;
 
 export interface RegistryOptions {
   maxBufferedPerSubscription?: number;
+  /** A room got its first subscriber (true) or lost its last (false). */
+  onRoomActivity?: (roomId: string, active: boolean) => void;
   session?: Partial<SessionPolicy>;
   cache?: Partial<RoomCacheOptions>;
 }
@@ -50,6 +52,7 @@ export class RoomRegistry {
   private readonly sessions = new Map<string, DeliverySession>();
   private readonly byTarget = new Map<string, Map<string, Subscription>>();
   private readonly maxBuffered: number;
+  private readonly onRoomActivity: (roomId: string, active: boolean) => void;
   readonly policy: SessionPolicy;
   private readonly cacheOptions: RoomCacheOptions;
   private subscriptionTotal = 0;
@@ -58,6 +61,7 @@ export class RoomRegistry {
 
   constructor(options: RegistryOptions = {}) {
     this.maxBuffered = options.maxBufferedPerSubscription ?? DEFAULT_MAX_BUFFERED;
+    this.onRoomActivity = options.onRoomActivity ?? (() => undefined);
     this.policy = { ...DEFAULT_SESSION_POLICY, ...options.session };
     this.cacheOptions = { ...DEFAULT_ROOM_CACHE, ...options.cache };
   }
@@ -127,7 +131,8 @@ export class RoomRegistry {
     const session = this.connect(target);
     const room = this.roomFor(roomId);
     const subscription = new Subscription(session, roomId, this.maxBuffered, room.lastSeq);
-    if (room.subscriptions.size === 0) this.subscribedRooms++;
+    const first = room.subscriptions.size === 0;
+    if (first) this.subscribedRooms++;
     room.subscriptions.set(target.id, subscription);
     let own = this.byTarget.get(target.id);
     if (!own) {
@@ -136,6 +141,7 @@ export class RoomRegistry {
     }
     own.set(roomId, subscription);
     this.subscriptionTotal++;
+    if (first) this.onRoomActivity(roomId, true);
     return subscription;
   }
 
@@ -155,6 +161,7 @@ export class RoomRegistry {
     if (room?.subscriptions.delete(targetId) && room.subscriptions.size === 0) {
       this.subscribedRooms--;
       this.release(room);
+      this.onRoomActivity(roomId, false);
     }
     return subscription;
   }
@@ -200,6 +207,13 @@ export class RoomRegistry {
       if (subscription.offer(fresh, batch) === 'gap') gaps.push(subscription);
     }
     return gaps;
+  }
+
+  /** Forgets the rooms nobody is subscribed to that match (their caches may no longer be kept current). */
+  dropIdleRooms(matches: (roomId: string) => boolean): void {
+    for (const room of [...this.rooms.values()]) {
+      if (room.subscriptions.size === 0 && matches(room.roomId)) this.drop(room);
+    }
   }
 
   /** Called after reads grow a cache: drops least recently used rooms until within budget. */
