@@ -3,6 +3,7 @@
  * the slow-consumer kick.
  */
 import type { Logger } from '@nestjs/common';
+import type { MessagesEvent } from '@seqcast/contracts';
 import type { Backlog, DeliveryTarget, SharedFrame } from './delivery-session';
 import { type GatewaySocket, userOf } from './socket-types';
 
@@ -80,24 +81,43 @@ export function terminateTransport(socket: GatewaySocket): void {
   else conn.close(true);
 }
 
+/** Methods on the prototype rather than closures per socket: a target costs three fields. */
+class SocketTarget implements DeliveryTarget {
+  readonly id: string;
+
+  constructor(
+    private readonly socket: GatewaySocket,
+    private readonly logger: Logger,
+  ) {
+    this.id = socket.id;
+  }
+
+  deliver(event: MessagesEvent): void {
+    this.socket.emit('messages', event);
+  }
+
+  deliverShared(frame: SharedFrame): void {
+    writeShared(this.socket, frame);
+  }
+
+  transportBacklog(): Backlog {
+    return transportBacklog(this.socket);
+  }
+
+  slowConsumer(backlog: Backlog): void {
+    const socket = this.socket;
+    socket.data.closeReason = 'slow_consumer';
+    this.logger.warn(
+      `slow consumer ${socket.id} user=${userOf(socket)}: backlog ${backlog.messages} messages, ` +
+        `${backlog.bytes} bytes; disconnecting`,
+    );
+    socket.emit('slow_consumer', { backlog });
+    socket.disconnect(true);
+    const timer = setTimeout(() => terminateTransport(socket), KICK_GRACE_MS);
+    timer.unref();
+  }
+}
+
 export function socketTarget(socket: GatewaySocket, logger: Logger): DeliveryTarget {
-  return {
-    id: socket.id,
-    deliver: (event) => {
-      socket.emit('messages', event);
-    },
-    deliverShared: (frame) => writeShared(socket, frame),
-    transportBacklog: () => transportBacklog(socket),
-    slowConsumer: (backlog) => {
-      socket.data.closeReason = 'slow_consumer';
-      logger.warn(
-        `slow consumer ${socket.id} user=${userOf(socket)}: backlog ${backlog.messages} messages, ` +
-          `${backlog.bytes} bytes; disconnecting`,
-      );
-      socket.emit('slow_consumer', { backlog });
-      socket.disconnect(true);
-      const timer = setTimeout(() => terminateTransport(socket), KICK_GRACE_MS);
-      timer.unref();
-    },
-  };
+  return new SocketTarget(socket, logger);
 }
