@@ -282,8 +282,10 @@ function gatewayEnv(port, topic, database, extra = {}) {
   };
 }
 
-function startGateway(port, env) {
-  const child = spawn(process.execPath, [args.main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+/** BENCH_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it exits. */
+function startGateway(port, env, profile = false) {
+  const flags = profile && process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...flags, args.main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   return child;
 }
 
@@ -388,6 +390,15 @@ class Publisher {
   }
 }
 
+async function groupsLeft(groups) {
+  const kafka = new Kafka({ clientId: 'gateway-bench', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const left = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => groups.includes(g));
+  await admin.disconnect();
+  return left;
+}
+
 async function dropRun(topic, database, groups = []) {
   const kafka = new Kafka({ clientId: 'gateway-bench', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -463,7 +474,8 @@ async function fanout() {
       r = await report(clients);
     }
     const elapsed = (Date.now() - t0) / 1000;
-    const cpu = (cpuTicks(server.pid) - cpu0) / 100 / elapsed;
+    const cpuSeconds = (cpuTicks(server.pid) - cpu0) / 100;
+    const cpu = cpuSeconds / elapsed;
     const l = pct(r.latency);
     const result = {
       scenario: 'fanout',
@@ -482,6 +494,8 @@ async function fanout() {
       p99: l.p99,
       max: l.max,
       serverCpu: Number(cpu.toFixed(2)),
+      /** The server's CPU per 1,000 deliveries: robust against a busy box, unlike latency. */
+      serverCpuMsPer1k: Number(((cpuSeconds * 1000 * 1000) / Math.max(1, r.received)).toFixed(3)),
     };
     console.log(JSON.stringify(result));
   } finally {
@@ -550,7 +564,7 @@ async function storm() {
   const urlA = `http://127.0.0.1:${portA}`;
   const urlB = `http://127.0.0.1:${portB}`;
   await waitReady(urlA);
-  const groupA = `seqcast-gateway-127.0.0.1-${a.pid}`;
+  const groupA = `seqcast-gateway-${require('node:os').hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${a.pid}`;
   const publisher = new Publisher(topic, database);
   await publisher.connect();
   const clients = Array.from({ length: Number(args.clients) }, () =>
@@ -574,7 +588,7 @@ async function storm() {
     const t0 = Date.now();
     a.kill('SIGTERM');
     // The deploy starts the new process at once; on one host without reusePort it needs its own port.
-    b = startGateway(portB, gatewayEnv(portB, topic, database, drainEnv));
+    b = startGateway(portB, gatewayEnv(portB, topic, database, drainEnv), true);
     await waitReady(urlB);
     const readyB = Date.now() - t0;
     // All caught up: every socket has moved and holds the last seq of its room.
@@ -602,7 +616,7 @@ async function storm() {
     let lost = 0;
     for (const held of r.last) for (const [roomId, seq] of Object.entries(held)) if (seq < publisher.prev.get(roomId)) lost++;
     const exit = await exitedA;
-    const remaining = await dropRun(topic, database, [groupA]);
+    const remaining = await groupsLeft([groupA]);
     const rs = pct(r.resume);
     console.log(
       JSON.stringify({
@@ -627,8 +641,13 @@ async function storm() {
     stopPublishing = true;
     for (const c of clients) c.kill();
     a.kill('SIGKILL');
-    b?.kill('SIGTERM');
+    if (b && b.exitCode === null) {
+      const exited = new Promise((resolve) => b.once('exit', resolve));
+      b.kill('SIGTERM');
+      await Promise.race([exited, sleep(spreadMs + 25_000)]);
+    }
     await publisher.close();
+    await dropRun(topic, database, [groupA]).catch(() => undefined);
   }
 }
 
