@@ -67,6 +67,7 @@ if (args.role === 'clients') {
   /** Per socket: room -> last seq, and when the socket was told to move (storm). */
   const state = [];
   let resumeHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
+  const moveHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
 
   function attach(i, socket, st) {
     socket.on('messages', ({ roomId, messages }) => {
@@ -81,10 +82,6 @@ if (args.role === 'clients') {
         st.last.set(roomId, m.seq);
         received++;
         histogram.recordValue(Math.max(1, now - Date.parse(m.sentAt)));
-        if (st.resumeFrom !== undefined && st.resumedAt === undefined) {
-          st.resumedAt = now;
-          resumeHistogram.recordValue(Math.max(1, now - st.resumeFrom));
-        }
       }
       if (st.ack) socket.emit('ack', { roomId, seq: messages[messages.length - 1].seq });
     });
@@ -97,6 +94,7 @@ if (args.role === 'clients') {
       socket.once('connect_error', reject);
     });
     attach(i, socket, st);
+    socket.on('disconnect', (reason) => (socket.benchReason = reason));
     return socket;
   }
 
@@ -121,10 +119,15 @@ if (args.role === 'clients') {
       for (let attempt = 0; ; attempt++) {
         try {
           const next = await open(process.env.NEXT_URL, i, st);
+          const connectedAt = Date.now();
           sockets[i] = next;
           for (const [roomId, seq] of st.last) await subscribe(next, roomId, seq);
           for (const roomId of st.rooms) if (!st.last.has(roomId)) await subscribe(next, roomId, -1);
           st.movedAt = Date.now();
+          st.resumedAt = st.movedAt;
+          // Resume time: from the client's (successful) reconnect to its subscriptions being acked.
+          resumeHistogram.recordValue(Math.max(1, st.movedAt - connectedAt));
+          moveHistogram.recordValue(Math.max(1, st.movedAt - st.resumeFrom));
           return;
         } catch {
           await sleep(Math.min(2_000, 100 * 2 ** attempt));
@@ -167,8 +170,13 @@ if (args.role === 'clients') {
           gaps,
           latency: hdr.encodeIntoCompressedBase64(histogram),
           resume: hdr.encodeIntoCompressedBase64(resumeHistogram),
+          move: hdr.encodeIntoCompressedBase64(moveHistogram),
           last: state.map((st) => Object.fromEntries(st.last)),
           moved: state.filter((st) => st.movedAt !== undefined).length,
+          disconnected: sockets.filter((so) => so && !so.connected).length,
+          disconnectReasons: Object.fromEntries(
+            [...sockets.reduce((m, so) => (so && !so.connected ? m.set(so.benchReason, (m.get(so.benchReason) ?? 0) + 1) : m), new Map())],
+          ),
           resumed: state.filter((st) => st.resumedAt !== undefined).length,
         });
       } else if (msg.type === 'close') {
@@ -283,9 +291,10 @@ function gatewayEnv(port, topic, database, extra = {}) {
 }
 
 /** BENCH_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it exits. */
-function startGateway(port, env, profile = false) {
+function startGateway(port, env, profile = false, onLine = undefined) {
   const flags = profile && process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...flags, args.main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, args.main], { env, stdio: ['ignore', onLine ? 'pipe' : 'ignore', 'inherit'] });
+  if (onLine) require('node:readline').createInterface({ input: child.stdout }).on('line', onLine);
   return child;
 }
 
@@ -316,19 +325,24 @@ async function report(clients) {
   const reports = await Promise.all(clients.map((c) => (c.send({ type: 'report' }), once(c, 'report'))));
   const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
   const resume = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
+  const move = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
   for (const r of reports) {
     latency.add(hdr.decodeFromCompressedBase64(r.latency));
     resume.add(hdr.decodeFromCompressedBase64(r.resume));
+    if (r.move) move.add(hdr.decodeFromCompressedBase64(r.move));
   }
   return {
     received: reports.reduce((s, r) => s + r.received, 0),
     duplicates: reports.reduce((s, r) => s + r.duplicates, 0),
     gaps: reports.reduce((s, r) => s + r.gaps, 0),
     moved: reports.reduce((s, r) => s + r.moved, 0),
+    disconnected: reports.reduce((s, r) => s + r.disconnected, 0),
+    disconnectReasons: reports.map((r) => r.disconnectReasons),
     resumed: reports.reduce((s, r) => s + r.resumed, 0),
     last: reports.flatMap((r) => r.last),
     latency,
     resume,
+    move,
   };
 }
 
@@ -560,7 +574,11 @@ async function storm() {
   const portA = await freePort();
   const portB = await freePort();
   const drainEnv = { GATEWAY_DRAIN_SPREAD_MS: String(spreadMs), GATEWAY_DRAIN_TIMEOUT_MS: String(spreadMs + 20_000) };
-  const a = startGateway(portA, gatewayEnv(portA, topic, database, drainEnv));
+  const drainLog = { ms: null };
+  const a = startGateway(portA, gatewayEnv(portA, topic, database, { ...drainEnv, LOG_LEVEL: 'log' }), false, (line) => {
+    const m = /drained \d+ sockets in (\d+) ms/.exec(line);
+    if (m) drainLog.ms = Number(m[1]);
+  });
   const urlA = `http://127.0.0.1:${portA}`;
   const urlB = `http://127.0.0.1:${portB}`;
   await waitReady(urlA);
@@ -588,21 +606,28 @@ async function storm() {
     const t0 = Date.now();
     a.kill('SIGTERM');
     // The deploy starts the new process at once; on one host without reusePort it needs its own port.
-    b = startGateway(portB, gatewayEnv(portB, topic, database, drainEnv), true);
+    let warned = 0;
+    b = startGateway(portB, gatewayEnv(portB, topic, database, drainEnv), true, (line) => {
+      if (process.env.BENCH_DEBUG && /"level":"(warn|error)"/.test(line) && warned++ < 20) console.error(`new gateway: ${line}`);
+    });
     await waitReady(urlB);
     const readyB = Date.now() - t0;
     // All caught up: every socket has moved and holds the last seq of its room.
     let caughtUpAt;
     let r;
     const deadline = t0 + spreadMs + 60_000;
+    // "Caught up": moved, and holding everything its room had 2 s earlier (live latency allowance).
+    const snapshots = [];
     for (;;) {
-      const lastSent = new Map(publisher.prev);
+      snapshots.push({ at: Date.now(), prev: new Map(publisher.prev) });
+      while (snapshots.length > 1 && snapshots[1].at <= Date.now() - 2_000) snapshots.shift();
+      const lastSent = snapshots[0].prev;
       r = await report(clients);
       const behind = r.last.filter((held) =>
         Object.entries(held).some(([roomId, seq]) => seq < (lastSent.get(roomId) ?? -1)),
       ).length;
       if (r.moved === sockets && behind === 0) {
-        caughtUpAt = Date.now() - t0;
+        caughtUpAt = snapshots[0].at - t0;
         break;
       }
       if (Date.now() > deadline) break;
@@ -610,14 +635,28 @@ async function storm() {
     }
     stopPublishing = true;
     await publishing;
-    await sleep(2_000);
-    r = await report(clients);
-    // Lost: a socket's last seq behind its room's last published seq after everything settled.
+    // Lost: a socket's last seq still behind its room's last published seq once things settled
+    // (up to 60 s on a busy box).
     let lost = 0;
-    for (const held of r.last) for (const [roomId, seq] of Object.entries(held)) if (seq < publisher.prev.get(roomId)) lost++;
+    const settleBy = Date.now() + 60_000;
+    do {
+      await sleep(1_000);
+      r = await report(clients);
+      lost = 0;
+      for (const held of r.last) for (const [roomId, seq] of Object.entries(held)) if (seq < publisher.prev.get(roomId)) lost++;
+    } while (lost > 0 && Date.now() < settleBy);
+    const settledMs = Date.now() - t0;
+    if (lost > 0 && process.env.BENCH_DEBUG) {
+      const behindSamples = r.last
+        .map((held, i) => ({ i, held, want: Object.fromEntries(Object.keys(held).map((k) => [k, publisher.prev.get(k)])) }))
+        .filter((x) => Object.entries(x.held).some(([k, v]) => v < x.want[k]))
+        .slice(0, 5);
+      console.error(JSON.stringify(behindSamples));
+    }
     const exit = await exitedA;
     const remaining = await groupsLeft([groupA]);
     const rs = pct(r.resume);
+    const mv = pct(r.move);
     console.log(
       JSON.stringify({
         scenario: 'storm',
@@ -630,8 +669,14 @@ async function storm() {
         caughtUpMs: caughtUpAt ?? null,
         resumeP50: rs.p50,
         resumeP99: rs.p99,
+        moveP50: mv.p50,
+        moveP99: mv.p99,
+        drainLogMs: drainLog.ms,
         moved: r.moved,
         socketsBehind: lost,
+        disconnectedAtEnd: r.disconnected,
+        disconnectReasons: r.disconnectReasons,
+        settledMs,
         duplicates: r.duplicates,
         gaps: r.gaps,
         orphanedGroup: remaining.length > 0,

@@ -23,12 +23,13 @@ function fakeConsumer() {
   return { consumer, log };
 }
 
-function setup() {
+function setup(failing = false) {
   let release: () => void = () => undefined;
   let gate: Promise<void> = Promise.resolve();
   const hold = () => (gate = new Promise((resolve) => (release = resolve)));
   const interest = new PartitionInterest({ topic: TOPIC, partitions: PARTITIONS }, undefined, async () => {
     await gate;
+    if (failing) throw new Error('broker busy');
     return Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, high: String(100 + partition) }));
   });
   return { interest, hold, release: () => release() };
@@ -84,6 +85,17 @@ describe('PartitionInterest', () => {
     interest.roomActive(roomOn(0, 1), false);
     expect(log).toEqual(['pause 0']);
     expect(paused).toEqual([0]);
+  });
+
+  it('resumes from where it paused (skipping nothing) when the end cannot be read', async () => {
+    const { interest } = setup(true);
+    const { consumer, log } = fakeConsumer();
+    interest.attach(consumer);
+    log.length = 0;
+    interest.roomActive(roomOn(1), true);
+    await interest.ready(roomOn(1));
+    expect(log).toEqual(['resume 1']);
+    expect(interest.activePartitions).toEqual([1]);
   });
 
   it('does not resume when the interest left before the end was read', async () => {

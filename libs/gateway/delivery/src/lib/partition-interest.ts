@@ -14,6 +14,9 @@
  *    PostgreSQL before it publishes, so it is at or below the head and comes by replay; every
  *    event from H on is fetched live and reaches the subscription's buffer. No gap, and the
  *    chain check still repairs anything unexpected;
+ *  - if the end cannot be read in time (a broker or the box too busy), the partition is resumed
+ *    from where it was paused instead: slower to reach live (it reads the backlog of the pause,
+ *    all of it at or below the head, dropped by seq), but it misses nothing either;
  *  - room caches of the partition's idle rooms are dropped when it is paused: a cache may claim
  *    "nothing newer was dispatched" only while its partition is being consumed.
  *
@@ -37,8 +40,8 @@ export interface PartitionInterestOptions {
   partitions: number;
 }
 
-/** A resume that cannot read the partition's end gives up after this; the chain check repairs. */
-const RESUME_TIMEOUT_MS = 5_000;
+/** A resume that cannot read the partition's end in this time resumes from where it paused. */
+export const RESUME_TIMEOUT_MS = 5_000;
 
 export class PartitionInterest {
   private readonly logger = new Logger(PartitionInterest.name);
@@ -79,6 +82,7 @@ export class PartitionInterest {
     if (idle.length === 0) return;
     consumer.pause([{ topic: this.options.topic, partitions: idle }]);
     for (const p of idle) this.paused.add(p);
+    this.warmUp();
   }
 
   detach(consumer: PartitionSwitch): void {
@@ -101,6 +105,15 @@ export class PartitionInterest {
    */
   ready(roomId: string): Promise<void> {
     return this.resuming.get(this.partitionOf(roomId)) ?? Promise.resolve();
+  }
+
+  /** Connects the admin client used to read partition ends ahead of the first resume. */
+  warmUp(): void {
+    if (!this.watermarks && this.kafka) {
+      this.connectedAdmin().catch((error: unknown) => {
+        this.logger.warn(`cannot connect the admin client for partition ends yet: ${describe(error)}`);
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -129,7 +142,10 @@ export class PartitionInterest {
     if (!this.consumer || !this.paused.has(p)) return Promise.resolve();
     const flight = this.resumeFromEnd(p)
       .catch((error: unknown) => {
-        this.logger.warn(`resuming ${this.options.topic}[${p}] from its end failed: ${describe(error)}`);
+        this.logger.warn(
+          `cannot read the end of ${this.options.topic}[${p}] (${describe(error)}): resuming it from where it was paused`,
+        );
+        this.resumeInPlace(p);
       })
       .finally(() => this.resuming.delete(p));
     this.resuming.set(p, flight);
@@ -145,6 +161,18 @@ export class PartitionInterest {
     consumer.seek({ topic, partition: p, offset: high });
     consumer.resume([{ topic, partitions: [p] }]);
     this.paused.delete(p);
+  }
+
+  /** Resumes without a seek: the consumer goes on from where it stopped, so nothing is skipped. */
+  private resumeInPlace(p: number): void {
+    const consumer = this.consumer;
+    if (this.rooms[p] === 0 || !consumer || !this.paused.has(p)) return;
+    try {
+      consumer.resume([{ topic: this.options.topic, partitions: [p] }]);
+      this.paused.delete(p);
+    } catch (error) {
+      this.logger.error(`cannot resume ${this.options.topic}[${p}]: ${describe(error)}`);
+    }
   }
 
   private async highWatermark(p: number): Promise<string> {
