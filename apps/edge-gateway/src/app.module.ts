@@ -25,6 +25,7 @@ export class AppModule {
       eventsTopic: config.kafka.eventsTopic,
       groupId: config.kafka.groupId,
       consumerTimeouts: config.kafka.groupTimeouts,
+      partitions: config.kafka.partitions,
       jwtSecret: config.jwtSecret,
       imports: [shared],
       kafka: kafkaFromPlatform,

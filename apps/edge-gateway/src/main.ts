@@ -12,11 +12,13 @@
  */
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
-import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
+import type { Server } from 'node:http';
+import { DrainService, EdgeIoAdapter } from '@seqcast/gateway-delivery';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
 import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
+import { listenTarget, stopAccepting } from './listen';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
@@ -43,8 +45,19 @@ async function bootstrap(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await probes.close();
-    await app.listen(config.port, config.host);
-    logger.log(`listening on http://${config.host}:${config.port} (instance ${config.instanceId})`, 'Bootstrap');
+    const target = listenTarget(config.port, config.host);
+    if (target.reusePort) {
+      // Another process may share the port (a restart on this host): once draining, leave new
+      // connections to it.
+      app.get(DrainService).onStart(() => stopAccepting(app.getHttpServer() as Server));
+    }
+    // Nest hands this straight to http.Server#listen, which takes an options object.
+    await app.listen(target as unknown as number);
+    logger.log(
+      `listening on http://${config.host}:${config.port} (instance ${config.instanceId}` +
+        `${target.reusePort ? ', reusePort' : ''})`,
+      'Bootstrap',
+    );
   } catch (error) {
     logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');
     process.exit(1);

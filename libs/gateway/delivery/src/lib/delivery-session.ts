@@ -6,18 +6,38 @@
  * Sending never waits for the client: Socket.IO's emit only queues. A socket that stops reading
  * or acking grows its backlog until the bound kicks it, so it can never hold up anybody else.
  */
-import type { MessagesEvent } from '@seqcast/contracts';
+import type { Message, MessagesEvent } from '@seqcast/contracts';
 import { type DropReason, gatewayMetrics } from './gateway.metrics';
+import { totalBytes } from './message-meta';
 
 export interface Backlog {
   messages: number;
   bytes: number;
 }
 
+/**
+ * One `messages` frame of a room's live batch, shared by every subscriber at the room's live
+ * head: the transport encodes it once (the first target that writes it stores its encoding
+ * here) and writes the same bytes to every socket, instead of encoding it per subscriber.
+ */
+export class SharedFrame {
+  readonly event: MessagesEvent;
+  readonly bytes: number;
+  /** The transport's encoding of `event`, made on first use and reused for every socket. */
+  encoded: unknown = undefined;
+
+  constructor(roomId: string, messages: Message[]) {
+    this.event = { roomId, messages };
+    this.bytes = totalBytes(messages);
+  }
+}
+
 /** Where a socket's messages go: a Socket.IO socket in production, a recorder in tests. */
 export interface DeliveryTarget {
   readonly id: string;
   deliver(event: MessagesEvent): void;
+  /** Writes a shared frame (same wire bytes as `deliver(frame.event)`); absent: `deliver` is used. */
+  deliverShared?(frame: SharedFrame): void;
   /** What the transport still holds for this client (queued packets, buffered bytes), if known. */
   transportBacklog?(): Backlog;
   /** Past the backlog bound: tell the client and disconnect it. The service forgets it right after. */
@@ -72,13 +92,14 @@ export class DeliverySession {
   }
 
   /** Emits one event; false (and counted as dropped) if the socket is gone or the emit throws. */
-  send(event: MessagesEvent, kind: DeliveryKind): boolean {
+  send(event: MessagesEvent, kind: DeliveryKind, shared?: SharedFrame): boolean {
     if (this.gone) {
       this.dropped('disconnected', event.messages.length);
       return false;
     }
     try {
-      this.target.deliver(event);
+      if (shared && this.target.deliverShared) this.target.deliverShared(shared);
+      else this.target.deliver(event);
     } catch {
       this.dropped('emit_failed', event.messages.length);
       return false;

@@ -8,11 +8,14 @@ import {
   EVENTS_CONSUMER_OPTIONS,
   KAFKA_CLIENT,
   MESSAGE_HISTORY,
+  PARTITION_INTEREST,
   SUBSCRIPTION_OPTIONS,
   TOKEN_VERIFIER,
 } from './delivery.tokens';
 import { type DrainOptions, DrainService } from './drain.service';
 import { type EventsConsumerOptions, EventsConsumerService } from './events-consumer.service';
+import { GroupCleanupService } from './group-cleanup.service';
+import { PartitionInterest } from './partition-interest';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
@@ -38,6 +41,11 @@ export interface DeliveryModuleOptions {
   dataSource: HostProvided<DataSource>;
   /** Paging, acks/redelivery, backpressure and the room cache. */
   subscriptions?: SubscriptionOptions;
+  /**
+   * Partition count of the events topic: given, the consumer fetches only partitions of rooms
+   * with subscribers here (PartitionInterest); absent, it fetches every partition.
+   */
+  partitions?: number;
   /** Graceful drain on shutdown (GATEWAY_DRAIN_SPREAD_MS, GATEWAY_DRAIN_TIMEOUT_MS). */
   drain?: Partial<DrainOptions>;
 }
@@ -70,8 +78,19 @@ export class DeliveryModule {
         { provide: SUBSCRIPTION_OPTIONS, useValue: options.subscriptions ?? {} },
         { provide: EVENTS_CONSUMER_OPTIONS, useValue: consumerOptions },
         { provide: DRAIN_OPTIONS, useValue: options.drain ?? {} },
+        ...(options.partitions === undefined
+          ? []
+          : [
+              {
+                provide: PARTITION_INTEREST,
+                inject: [KAFKA_CLIENT],
+                useFactory: (kafka: Kafka) =>
+                  new PartitionInterest({ topic: options.eventsTopic, partitions: options.partitions as number }, kafka),
+              },
+            ]),
         SubscriptionService,
         EventsConsumerService,
+        GroupCleanupService,
         DrainService,
         DeliveryGateway,
       ],

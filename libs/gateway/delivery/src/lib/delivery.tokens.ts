@@ -18,3 +18,5 @@ export const EVENTS_CONSUMER_OPTIONS = Symbol('EVENTS_CONSUMER_OPTIONS');
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
 export const DRAIN_OPTIONS = Symbol('DRAIN_OPTIONS');
+/** The PartitionInterest of the events consumer (absent: every partition is fetched). */
+export const PARTITION_INTEREST = Symbol('PARTITION_INTEREST');

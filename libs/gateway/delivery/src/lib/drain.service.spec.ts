@@ -247,6 +247,29 @@ describe('DrainService', () => {
     expect(late.disconnectedAt).toBeLessThanOrEqual(started + 1_000 + POLL_MS);
   });
 
+  it('ends on time while refused reconnects keep arriving (only connections open at the start hold it)', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const { server, all, engine } = fakeServer(2);
+    const clients: Record<string, { readyState: string }> = {};
+    for (const socket of all) clients[socket.id] = socket.conn;
+    Object.assign(engine, { clients });
+    const drain = new DrainService({ spreadMs: 1_000, timeoutMs: 10_000, graceMs: 300, random: () => 0.5 });
+    drain.attach(server);
+    const started = Date.now();
+    const { done, endedAt } = startDrain(drain);
+    // Clients told to come back hammer the draining instance: each attempt is an engine.io
+    // connection that is refused (server_draining) and replaced by the next one.
+    for (let t = 0; t < 1_500; t += POLL_MS) {
+      clients[`refused-${t}`] = { readyState: 'open' };
+      engine.clientsCount++;
+      await jest.advanceTimersByTimeAsync(POLL_MS);
+    }
+    await done;
+    expect(all.every((socket) => socket.conn.readyState === 'closed')).toBe(true);
+    expect(engine.clientsCount).toBeGreaterThan(0);
+    expect(endedAt()).toBeLessThanOrEqual(started + 1_000 + 2 * POLL_MS);
+  });
+
   it('gives up after the drain timeout', async () => {
     jest.useFakeTimers({ now: 1_000_000 });
     const { server, engine } = fakeServer(2, { unkillable: true });

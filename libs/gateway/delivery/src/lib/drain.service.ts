@@ -9,8 +9,11 @@
  *     until its d has passed; then it is disconnected, as soon as nothing is queued for it on
  *     the transport (at most `graceMs` later), and a connection that still has not closed
  *     `graceMs` after that is cut;
- *  4. shutdown continues when every connection is gone, or after GATEWAY_DRAIN_TIMEOUT_MS (which
- *     the gateway's configuration requires to exceed spread + grace).
+ *  4. shutdown continues when every connection that was open when the drain began (and every
+ *     socket it told) is gone, or after GATEWAY_DRAIN_TIMEOUT_MS (which the gateway's
+ *     configuration requires to exceed spread + grace). Connections opened during the drain are
+ *     reconnects being refused with `server_draining`: they close by themselves and do not hold
+ *     the drain open (in a restart storm they never stop coming).
  *
  * So a client is never left without delivery while it waits: it is served here until it is
  * disconnected, reconnects at once (to another instance: this one refuses handshakes) and
@@ -60,6 +63,11 @@ export interface RefusableSocket {
   conn: { close(): void };
 }
 
+/** An engine.io connection as the drain watches it close. */
+interface WatchedConnection {
+  readyState?: string;
+}
+
 /** A socket that was told `server_restart`, and where it is on its way out. */
 interface Leaving {
   /** Told at + reconnectInMs: from then on it is disconnected. */
@@ -75,6 +83,7 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   private server: GatewayServer | undefined;
   private drained: Promise<void> | undefined;
   private _draining = false;
+  private readonly startListeners: (() => void)[] = [];
 
   constructor(@Inject(DRAIN_OPTIONS) options: Partial<DrainOptions> = {}) {
     this.options = { ...DEFAULT_DRAIN_OPTIONS, ...defined(options) };
@@ -88,6 +97,11 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   /** The Socket.IO server whose sockets are drained (the gateway hands it over at init). */
   attach(server: GatewayServer): void {
     this.server = server;
+  }
+
+  /** Called once when the drain begins (e.g. to stop accepting so a new process takes the port). */
+  onStart(listener: () => void): void {
+    this.startListeners.push(listener);
   }
 
   /** Readiness check 'draining': fails from the first moment of shutdown. */
@@ -125,6 +139,13 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   private async run(): Promise<void> {
     this._draining = true;
     gatewayMetrics.draining.set(1);
+    for (const listener of this.startListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.warn(`drain start hook failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     const server = this.server;
     if (!server) return;
     const { spreadMs, timeoutMs, graceMs } = this.options;
@@ -133,18 +154,21 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
     const told = new Set<GatewaySocket>();
     const leaving = new Map<GatewaySocket, Leaving>();
     const initial = [...server.of('/').sockets.values()];
+    // What the drain waits for: the connections open now (joined or not) and those of the
+    // sockets it tells; refused reconnects come and go meanwhile without holding it open.
+    const watched = new Set<WatchedConnection>(Object.values(engineClients(server)));
     this.logger.log(
       `draining: ${initial.length} sockets served on and disconnected one by one over ${spreadMs} ms, ` +
         `timeout ${timeoutMs} ms`,
     );
-    this.notify(initial, told, leaving, started, spreadMs);
+    this.notify(initial, told, watched, leaving, started, spreadMs);
 
     for (;;) {
       const now = Date.now();
       // Handshakes that passed the middleware just before the drain started: they leave within
       // what remains of the window, so the drain still ends by spread + grace.
       const late = [...server.of('/').sockets.values()].filter((s) => !told.has(s));
-      if (late.length > 0) this.notify(late, told, leaving, now, Math.max(0, windowEnd - now));
+      if (late.length > 0) this.notify(late, told, watched, leaving, now, Math.max(0, windowEnd - now));
       for (const [socket, state] of leaving) {
         if (state.disconnectedAt === undefined) {
           if (!socket.connected) {
@@ -163,7 +187,7 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
           leaving.delete(socket);
         }
       }
-      if (server.of('/').sockets.size === 0 && server.engine.clientsCount === 0) break;
+      if (server.of('/').sockets.size === 0 && allClosed(watched)) break;
       if (now - started >= timeoutMs) {
         this.logger.warn(
           `drain timeout after ${now - started} ms: ${server.of('/').sockets.size} sockets, ` +
@@ -184,6 +208,7 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   private notify(
     sockets: GatewaySocket[],
     told: Set<GatewaySocket>,
+    watched: Set<WatchedConnection>,
     leaving: Map<GatewaySocket, Leaving>,
     now: number,
     windowMs: number,
@@ -203,9 +228,24 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
       socket.data.closeReason = 'server_restart';
       socket.emit('server_restart', { reconnectInMs });
       told.add(socket);
+      if (socket.conn) watched.add(socket.conn as WatchedConnection);
       leaving.set(socket, { disconnectAt: now + reconnectInMs });
     });
   }
+}
+
+/** engine.io's open connections by id (not part of Socket.IO's typed API; absent in test doubles). */
+function engineClients(server: GatewayServer): Record<string, WatchedConnection> {
+  return (server.engine as unknown as { clients?: Record<string, WatchedConnection> }).clients ?? {};
+}
+
+/** Closed, or removed from the set once seen closed (so the check stays cheap as they go). */
+function allClosed(connections: Set<WatchedConnection>): boolean {
+  for (const conn of connections) {
+    if (conn.readyState !== 'closed') return false;
+    connections.delete(conn);
+  }
+  return true;
 }
 
 function defined<T extends object>(value: T): Partial<T> {

@@ -4,11 +4,19 @@
  * own consumer group starting at the latest offset: it only delivers live traffic; anything
  * older, or anything it missed, comes from PostgreSQL (see SubscriptionService).
  */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { type EachBatchPayload, type GroupTimeouts, type Kafka, ResilientConsumer } from '@seqcast/kafka';
-import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT } from './delivery.tokens';
+import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT, PARTITION_INTEREST } from './delivery.tokens';
 import { decodeEventBatch } from './events-decoder';
 import { gatewayMetrics } from './gateway.metrics';
+import type { PartitionInterest } from './partition-interest';
 import { SubscriptionService } from './subscription.service';
 
 export interface EventsConsumerOptions {
@@ -36,6 +44,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     @Inject(KAFKA_CLIENT) kafka: Kafka,
     @Inject(EVENTS_CONSUMER_OPTIONS) private readonly options: EventsConsumerOptions,
     private readonly subscriptions: SubscriptionService,
+    @Optional() @Inject(PARTITION_INTEREST) private readonly interest?: PartitionInterest,
   ) {
     this.consumer = new ResilientConsumer(kafka, {
       name: 'events consumer',
@@ -46,6 +55,9 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       onJoin: (assignment) => {
         const partitions = assignment[options.eventsTopic]?.length ?? 0;
         this.logger.log(`joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`);
+        // A recreated kafkajs consumer starts unpaused: (re)apply the pauses on every join so only
+        // partitions with subscribers here are fetched.
+        this.interest?.attach(this.consumer);
       },
       logger: { log: (message) => this.logger.log(message), warn: (message) => this.logger.warn(message) },
     });

@@ -51,6 +51,8 @@ export interface HarnessOptions {
   pingTimeoutMs?: number;
   /** Also serve GET /metrics and GET /readyz (with the 'draining' check), as the app does. */
   http?: boolean;
+  /** Fetch only partitions of rooms with subscribers, as the app does (PartitionInterest). */
+  partitionInterest?: boolean;
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -129,6 +131,7 @@ export class GatewayHarness {
       dataSource: { useFactory: () => this.dataSource },
       subscriptions: options.subscriptions,
       drain: options.drain,
+      partitions: options.partitionInterest ? PARTITIONS : undefined,
     });
     const imports = options.http
       ? [

@@ -1,4 +1,5 @@
 import { RoomRegistry } from './room-registry';
+import type { SharedFrame } from './delivery-session';
 import { MAX_MESSAGES_PER_EMIT } from './subscription';
 import { chain, EPOCH, expectChained, message, RecordingTarget } from './test-support';
 
@@ -163,5 +164,51 @@ describe('Subscription buffer overflow', () => {
     subscription.forceLive();
     expect(subscription.state).toBe('live');
     expect(alice.seqs()).toEqual([9]);
+  });
+});
+
+describe('RoomRegistry encode once', () => {
+  /** A target that, like a Socket.IO socket, writes shared frames as they are. */
+  class SharingTarget extends RecordingTarget {
+    readonly shared: SharedFrame[] = [];
+    deliverShared(frame: SharedFrame): void {
+      this.shared.push(frame);
+      this.deliver(frame.event);
+    }
+  }
+
+  it('hands every subscriber at the live head the same frames; a lagging one gets its own', () => {
+    const registry = new RoomRegistry();
+    const alice = new SharingTarget('alice');
+    const bob = new SharingTarget('bob');
+    const carol = new SharingTarget('carol');
+    liveSubscription(registry, alice, 'r', 3);
+    liveSubscription(registry, bob, 'r', 3);
+    // Carol's cursor is behind the batch: the chain check sends her through gap repair instead.
+    const lagging = liveSubscription(registry, carol, 'r', 1);
+
+    const batch = chain('r', Array.from({ length: MAX_MESSAGES_PER_EMIT + 2 }, (_, i) => 4 + i), 3);
+    const gaps = registry.dispatch('r', batch);
+
+    expect(alice.shared).toHaveLength(2);
+    expect(bob.shared).toEqual(alice.shared);
+    expect(bob.shared[0]).toBe(alice.shared[0]);
+    expect(alice.seqs()).toEqual(batch.map((m) => m.seq));
+    expect(bob.seqs()).toEqual(batch.map((m) => m.seq));
+    expect(alice.events.map((e) => e.messages.length)).toEqual([MAX_MESSAGES_PER_EMIT, 2]);
+    expect(registry.get('alice', 'r')?.unackedCount).toBe(batch.length);
+    expect(carol.events).toEqual([]);
+    expect(gaps).toEqual([lagging]);
+  });
+
+  it('shares only the chained run of a batch with a break inside it', () => {
+    const registry = new RoomRegistry();
+    const alice = new SharingTarget('alice');
+    const subscription = liveSubscription(registry, alice, 'r', 3);
+    const gaps = registry.dispatch('r', [...chain('r', [4, 5], 3), ...chain('r', [9], 7)]);
+    expect(alice.seqs()).toEqual([4, 5]);
+    expect(alice.shared).toHaveLength(1);
+    expect(gaps).toEqual([subscription]);
+    expect(subscription.bufferedCount).toBe(1);
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { Message } from '@seqcast/contracts';
 import { DEFAULT_SESSION_POLICY, type DeliveryTarget, DeliverySession, type SessionPolicy } from './delivery-session';
+import { LiveBatch } from './live-batch';
 import { RoomCache } from './room-cache';
 import { DEFAULT_MAX_BUFFERED, Subscription } from './subscription';
 
@@ -24,6 +25,8 @@ const MAX_IDLE_ROOMS = 10_000;
 
 export interface RegistryOptions {
   maxBufferedPerSubscription?: number;
+  /** A room got its first subscriber (true) or lost its last (false). */
+  onRoomActivity?: (roomId: string, active: boolean) => void;
   session?: Partial<SessionPolicy>;
   cache?: Partial<RoomCacheOptions>;
 }
@@ -49,6 +52,7 @@ export class RoomRegistry {
   private readonly sessions = new Map<string, DeliverySession>();
   private readonly byTarget = new Map<string, Map<string, Subscription>>();
   private readonly maxBuffered: number;
+  private readonly onRoomActivity: (roomId: string, active: boolean) => void;
   readonly policy: SessionPolicy;
   private readonly cacheOptions: RoomCacheOptions;
   private subscriptionTotal = 0;
@@ -57,6 +61,7 @@ export class RoomRegistry {
 
   constructor(options: RegistryOptions = {}) {
     this.maxBuffered = options.maxBufferedPerSubscription ?? DEFAULT_MAX_BUFFERED;
+    this.onRoomActivity = options.onRoomActivity ?? (() => undefined);
     this.policy = { ...DEFAULT_SESSION_POLICY, ...options.session };
     this.cacheOptions = { ...DEFAULT_ROOM_CACHE, ...options.cache };
   }
@@ -126,7 +131,8 @@ export class RoomRegistry {
     const session = this.connect(target);
     const room = this.roomFor(roomId);
     const subscription = new Subscription(session, roomId, this.maxBuffered, room.lastSeq);
-    if (room.subscriptions.size === 0) this.subscribedRooms++;
+    const first = room.subscriptions.size === 0;
+    if (first) this.subscribedRooms++;
     room.subscriptions.set(target.id, subscription);
     let own = this.byTarget.get(target.id);
     if (!own) {
@@ -135,6 +141,7 @@ export class RoomRegistry {
     }
     own.set(roomId, subscription);
     this.subscriptionTotal++;
+    if (first) this.onRoomActivity(roomId, true);
     return subscription;
   }
 
@@ -154,6 +161,7 @@ export class RoomRegistry {
     if (room?.subscriptions.delete(targetId) && room.subscriptions.size === 0) {
       this.subscribedRooms--;
       this.release(room);
+      this.onRoomActivity(roomId, false);
     }
     return subscription;
   }
@@ -176,7 +184,8 @@ export class RoomRegistry {
 
   /**
    * Fans one consumer batch of a room (ascending, in partition order) out to its subscriptions:
-   * one delivery per subscription, none awaited. Returns the subscriptions that saw a break in
+   * one delivery per subscription, none awaited; subscriptions at the live head share frames
+   * encoded once (LiveBatch). Returns the subscriptions that saw a break in
    * the chain and need their gap repaired from history.
    */
   dispatch(roomId: string, messages: readonly Message[]): Subscription[] {
@@ -191,11 +200,20 @@ export class RoomRegistry {
     if (fresh.length === 0) return [];
     room.cache.recordDispatch(fresh);
     this.enforceCacheBudget();
+    // Encoded once for every subscriber at the live head; the others take their own path.
+    const batch = new LiveBatch(roomId, fresh);
     const gaps: Subscription[] = [];
     for (const subscription of room.subscriptions.values()) {
-      if (subscription.offer(fresh) === 'gap') gaps.push(subscription);
+      if (subscription.offer(fresh, batch) === 'gap') gaps.push(subscription);
     }
     return gaps;
+  }
+
+  /** Forgets the rooms nobody is subscribed to that match (their caches may no longer be kept current). */
+  dropIdleRooms(matches: (roomId: string) => boolean): void {
+    for (const room of [...this.rooms.values()]) {
+      if (room.subscriptions.size === 0 && matches(room.roomId)) this.drop(room);
+    }
   }
 
   /** Called after reads grow a cache: drops least recently used rooms until within budget. */

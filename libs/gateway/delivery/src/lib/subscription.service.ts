@@ -27,7 +27,7 @@ import {
   type SubscribeRequest,
   type UnsubscribeAck,
 } from '@seqcast/contracts';
-import { MESSAGE_HISTORY, type MessageHistory, SUBSCRIPTION_OPTIONS } from './delivery.tokens';
+import { MESSAGE_HISTORY, type MessageHistory, PARTITION_INTEREST, SUBSCRIPTION_OPTIONS } from './delivery.tokens';
 import type { DeliverySession, DeliveryTarget, SessionPolicy } from './delivery-session';
 import { gatewayMetrics, registerGaugeSource } from './gateway.metrics';
 import {
@@ -38,6 +38,7 @@ import {
   MAX_STALE_READS,
 } from './history-reader';
 import { messageBytes } from './message-meta';
+import type { PartitionInterest } from './partition-interest';
 import { type RoomCacheOptions, RoomRegistry } from './room-registry';
 import type { AckResult, Subscription } from './subscription';
 
@@ -83,15 +84,21 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
   constructor(
     @Inject(MESSAGE_HISTORY) history: MessageHistory,
     @Optional() @Inject(SUBSCRIPTION_OPTIONS) options: SubscriptionOptions = {},
+    @Optional() @Inject(PARTITION_INTEREST) private readonly interest?: PartitionInterest,
   ) {
     this.registry = new RoomRegistry({
       maxBufferedPerSubscription: options.maxBufferedPerSubscription,
+      onRoomActivity: interest ? (roomId, active) => interest.roomActive(roomId, active) : undefined,
       session: options.delivery,
       cache: options.roomCache,
     });
     this.reader = new HistoryReader(history, this.registry, options.epochTtlMs ?? EPOCH_TTL_MS);
     this.pageSize = options.historyPageSize ?? DEFAULT_PAGE_SIZE;
     this.retryDelaysMs = options.retryDelaysMs?.length ? options.retryDelaysMs : DEFAULT_RETRY_DELAYS_MS;
+    if (interest) {
+      interest.onPaused = (partition) =>
+        this.registry.dropIdleRooms((roomId) => interest.partitionOf(roomId) === partition);
+    }
   }
 
   get stats(): SubscriptionStats {
@@ -175,6 +182,8 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
     let replayAfter: number | undefined;
     let reset = false;
     try {
+      // A paused partition resumes from its end first: the head read below must come after that.
+      await this.interest?.ready(roomId);
       epoch = await this.reader.epoch();
       headSeq = await this.reader.head(room, epoch, subscription.dispatchedBefore, request.afterSeq);
       reset = request.afterSeq !== undefined && request.epoch !== undefined && request.epoch !== epoch;
@@ -237,7 +246,8 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
     }
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
+    await this.interest?.close();
     this.destroyed = true;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();

@@ -14,12 +14,12 @@
  * (message, delivery time) per unacked message; the socket's backlog bound caps it.
  */
 import type { Message } from '@seqcast/contracts';
-import type { DeliveryKind, DeliverySession } from './delivery-session';
+import type { DeliveryKind, DeliverySession, SharedFrame } from './delivery-session';
 import { gatewayMetrics } from './gateway.metrics';
+import { type LiveBatch, MAX_MESSAGES_PER_EMIT } from './live-batch';
 import { messageBytes, sentAtMs } from './message-meta';
 
-/** Socket.IO frames stay reasonably small even when a consumer batch or history page is large. */
-export const MAX_MESSAGES_PER_EMIT = 500;
+export { MAX_MESSAGES_PER_EMIT } from './live-batch';
 /** Beyond this many buffered events a syncing subscription drops its buffer and re-reads history. */
 export const DEFAULT_MAX_BUFFERED = 10_000;
 /** Redelivery backoff: the ack timeout doubles per fruitless round, up to this factor. */
@@ -99,13 +99,21 @@ export class Subscription {
    * (a seq the gateway never saw in between) it switches to syncing and returns 'gap' so the
    * caller repairs from history.
    */
-  offer(messages: readonly Message[]): OfferResult {
+  offer(messages: readonly Message[], batch?: LiveBatch): OfferResult {
     if (this._state === 'closed' || messages.length === 0) return 'ignored';
     if (this._state === 'syncing') {
       this.bufferAll(messages);
       return 'buffered';
     }
     const cursor = this._cursor as number;
+    if (batch && batch.messages === messages && batch.startsAfter === cursor && messages[0].seq > cursor) {
+      // At the room's live head: the chained run goes out as the batch's shared (encoded once) frames.
+      this.emit(messages.slice(0, batch.chainedLength), 'live', batch.frames);
+      if (this.isClosed() || batch.chainedLength === messages.length) return 'delivered';
+      this._state = 'syncing';
+      this.bufferAll(messages.slice(batch.chainedLength));
+      return 'gap';
+    }
     const fresh = messages.filter((m) => m.seq > cursor);
     if (fresh.length === 0) return 'ignored';
     const chained = this.chainedPrefix(fresh, cursor);
@@ -248,22 +256,25 @@ export class Subscription {
    * leaves, and enforces the socket's backlog bound after each (which may close this
    * subscription: the rest is then not sent).
    */
-  private emit(messages: readonly Message[], kind: DeliveryKind): void {
+  private emit(messages: readonly Message[], kind: DeliveryKind, shared?: readonly SharedFrame[]): void {
     if (messages.length === 0) return;
     const now = Date.now();
-    for (let i = 0; i < messages.length; i += MAX_MESSAGES_PER_EMIT) {
+    for (let i = 0, f = 0; i < messages.length; i += MAX_MESSAGES_PER_EMIT, f++) {
       if (this._state === 'closed' || !this.session.active) return;
-      const frame = messages.slice(i, i + MAX_MESSAGES_PER_EMIT);
+      const sharedFrame = shared?.[f];
+      const frame = sharedFrame ? sharedFrame.event.messages : messages.slice(i, i + MAX_MESSAGES_PER_EMIT);
       let bytes = 0;
       for (const m of frame) {
         this.windowMessages.push(m);
         this.windowSentAt.push(now);
-        bytes += messageBytes(m);
       }
+      if (sharedFrame) bytes = sharedFrame.bytes;
+      else for (const m of frame) bytes += messageBytes(m);
       this.windowBytes += bytes;
       this.session.track(frame.length, bytes);
       this._cursor = frame[frame.length - 1].seq;
-      if (this.session.send({ roomId: this.roomId, messages: frame }, kind)) {
+      const event = sharedFrame ? sharedFrame.event : { roomId: this.roomId, messages: frame };
+      if (this.session.send(event, kind, sharedFrame)) {
         if (kind === 'live') observeLatency(frame, now);
         else gatewayMetrics.replayedMessages.inc(frame.length);
       }
