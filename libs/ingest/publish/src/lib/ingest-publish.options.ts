@@ -1,4 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { TokenVerifierOptions } from '@seqcast/auth';
 import type { Message } from '@seqcast/contracts';
 import type { DataSource } from 'typeorm';
 import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
@@ -14,7 +15,12 @@ export interface IngestPublishOptions {
   messagesTopic: string;
   /** SEQCAST_PARTITIONS: the producer's room → partition mapping must agree with every other service. */
   partitions: number;
-  jwtSecret: string;
+  /** How bearer tokens are verified (SEQCAST_JWT_*): the resolved AuthSettings. */
+  auth?: TokenVerifierOptions;
+  /** Shorthand for an HS256 `auth` (development and tests); ignored when `auth` is given. */
+  jwtSecret?: string;
+  /** SEQCAST_API_KEY_CACHE_TTL_MS: how long an API key lookup is reused, i.e. how late a revocation bites. */
+  apiKeyCacheTtlMs?: number;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */

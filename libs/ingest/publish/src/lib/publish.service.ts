@@ -72,8 +72,8 @@ export class PublishService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async write(principal: Principal, messages: OutgoingMessage[]): Promise<PublishResult[]> {
-    const denied = messages.find((m) => !canAccessRoom(principal, m.roomId));
-    if (denied) throw ApiError.forbidden(`token does not grant access to room "${denied.roomId}"`);
+    const denied = messages.find((m) => !canAccessRoom(principal, 'publish', m.roomId));
+    if (denied) throw ApiError.forbidden(`credential does not grant publish to room "${denied.roomId}"`);
 
     const sentAt = this.clock();
     const records: RoomRecord[] = messages.map((m) => ({
