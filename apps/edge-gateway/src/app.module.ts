@@ -24,7 +24,8 @@ export class AppModule {
     const delivery = DeliveryModule.register({
       eventsTopic: config.kafka.eventsTopic,
       groupId: config.kafka.groupId,
-      jwtSecret: config.jwtSecret,
+      auth: config.auth,
+      tokenRefreshLeadMs: config.tokenRefreshLeadMs,
       imports: [shared],
       kafka: kafkaFromPlatform,
       dataSource: dataSourceFromPlatform,
