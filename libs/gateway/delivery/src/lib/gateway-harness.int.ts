@@ -51,6 +51,8 @@ export interface HarnessOptions {
   pingTimeoutMs?: number;
   /** Also serve GET /metrics and GET /readyz (with the 'draining' check), as the app does. */
   http?: boolean;
+  /** GATEWAY_TOKEN_REFRESH_LEAD_MS. */
+  tokenRefreshLeadMs?: number;
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -125,6 +127,7 @@ export class GatewayHarness {
       eventsTopic: this.eventsTopic,
       groupId: this.groupId,
       jwtSecret: TEST_JWT_SECRET,
+      tokenRefreshLeadMs: options.tokenRefreshLeadMs,
       kafka: { useFactory: () => this.kafka },
       dataSource: { useFactory: () => this.dataSource },
       subscriptions: options.subscriptions,
