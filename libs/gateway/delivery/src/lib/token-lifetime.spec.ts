@@ -95,6 +95,16 @@ describe('TokenLifetime', () => {
     expect(socket.connected).toBe(false);
   });
 
+  it('does not warn again when the refresh carries the same deadline', async () => {
+    const { lifetime, verifier } = setup();
+    const token = signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 5 }, SECRET);
+    const socket = await connected(verifier, lifetime, token);
+    expect(await lifetime.refresh(socket, { token })).toMatchObject({ ok: true });
+    expect(socket.names()).toEqual(['token_expiring']);
+    jest.advanceTimersByTime(5_000);
+    expect(socket.names()).toEqual(['token_expiring', 'token_expired']);
+  });
+
   it('ends subscriptions the refreshed token no longer grants, with a reason', async () => {
     const { lifetime, verifier, ended, subscribed } = setup(['team-1:a', 'team-2:b', 'lobby']);
     const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['team-*', 'lobby'] }, SECRET));

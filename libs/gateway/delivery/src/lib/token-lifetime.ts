@@ -87,6 +87,8 @@ export class TokenLifetime {
       return failed(ErrorCode.Unauthorized, 'the new token is for another user');
     }
     if (!socket.connected || !this.tracked.has(socket.id)) return failed(ErrorCode.Unauthorized, 'socket closed');
+    // Warn again only for a later deadline: re-sending the same token must not loop warn → refresh.
+    const later = (next.expiresAt?.getTime() ?? 0) > (current.expiresAt?.getTime() ?? 0);
     socket.data.principal = next;
     const revokedRooms = this.subscriptions.roomsOf(socket.id).filter((roomId) => !canAccessRoom(next, 'subscribe', roomId));
     for (const roomId of revokedRooms) {
@@ -95,7 +97,7 @@ export class TokenLifetime {
     }
     const entry = this.tracked.get(socket.id);
     if (entry) {
-      entry.warned = false;
+      if (later) entry.warned = false;
       this.step(socket);
     }
     return { ok: true, expiresAt: (next.expiresAt as Date).toISOString(), revokedRooms };
