@@ -74,7 +74,11 @@ describe('opening the database', () => {
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => openDatabase({ url: db.url, runMigrations: true })));
     try {
       const applied: { name: string }[] = await a.query('SELECT name FROM migrations');
-      expect(applied.map((m) => m.name)).toEqual(['InitialSchema1764288000000', 'HistoryRetentionIndex1764892800000']);
+      expect(applied.map((m) => m.name)).toEqual([
+        'InitialSchema1764288000000',
+        'HistoryRetentionIndex1764892800000',
+        'ApiKeys1764993612000',
+      ]);
       const pending = await a.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
       const epoch = await new MessageHistoryRepository(b).currentEpoch();
