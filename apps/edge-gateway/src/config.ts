@@ -2,13 +2,14 @@
 import { hostname } from 'node:os';
 import {
   authEnv,
+  type AuthSettings,
   commonEnv,
   ConfigValidationError,
   databaseEnv,
   envField,
   kafkaEnv,
   parseEnv,
-  resolveJwtSecret,
+  resolveAuthSettings,
 } from '@seqcast/config';
 import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
 
@@ -34,6 +35,8 @@ export const envShape = {
   ...kafkaEnv,
   ...databaseEnv,
   ...authEnv,
+  /** `token_expiring` goes out this long before a socket's token expires (docs/protocol.md "Token lifetime"). */
+  GATEWAY_TOKEN_REFRESH_LEAD_MS: envField.int({ default: 60_000, min: 1_000, max: 3_600_000 }),
   PORT: envField.port(3001),
   HOST: envField.string('0.0.0.0'),
   /** Names this instance's consumer group; defaults to `<hostname>-<pid>` so every process is its own. */
@@ -77,7 +80,9 @@ export interface GatewayConfig {
   logLevel: string;
   host: string;
   port: number;
-  jwtSecret: string;
+  /** How handshake and refresh tokens are verified (SEQCAST_JWT_*, SEQCAST_AUTH_TOKEN_CACHE_SIZE). */
+  auth: AuthSettings;
+  tokenRefreshLeadMs: number;
   instanceId: string;
   kafka: {
     brokers: string[];
@@ -150,7 +155,8 @@ export function loadGatewayConfig(
     logLevel: raw.LOG_LEVEL,
     host: raw.HOST,
     port: raw.PORT,
-    jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),
+    auth: resolveAuthSettings(raw.NODE_ENV, raw),
+    tokenRefreshLeadMs: raw.GATEWAY_TOKEN_REFRESH_LEAD_MS,
     instanceId,
     kafka: {
       brokers: raw.KAFKA_BROKERS,

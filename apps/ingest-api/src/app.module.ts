@@ -29,7 +29,8 @@ export class AppModule {
         IngestPublishModule.register({
           messagesTopic: config.kafka.messagesTopic,
           partitions: config.kafka.partitions,
-          jwtSecret: config.jwtSecret,
+          auth: config.auth,
+          apiKeyCacheTtlMs: config.apiKeyCacheTtlMs,
           imports: [shared],
           kafka: kafkaFromPlatform,
           dataSource: dataSourceFromPlatform,

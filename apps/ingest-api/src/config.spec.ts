@@ -10,7 +10,14 @@ describe('loadIngestConfig', () => {
       port: 3000,
       maxBodyBytes: 65536,
       shutdownTimeoutMs: 15000,
-      jwtSecret: DEV_JWT_SECRET,
+      auth: {
+        keySource: { kind: 'secret', secret: DEV_JWT_SECRET },
+        issuer: undefined,
+        audience: undefined,
+        clockToleranceSeconds: 30,
+        tokenCacheSize: 10_000,
+      },
+      apiKeyCacheTtlMs: 30_000,
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ingest-api',
@@ -29,7 +36,12 @@ describe('loadIngestConfig', () => {
       PORT: '8080',
       INGEST_MAX_BODY_BYTES: '4096',
       INGEST_SHUTDOWN_TIMEOUT_MS: '25000',
-      SEQCAST_JWT_SECRET: 'prod-secret',
+      SEQCAST_JWT_JWKS_URL: 'https://idp.example/jwks.json',
+      SEQCAST_JWT_ISSUER: 'https://idp.example/',
+      SEQCAST_JWT_AUDIENCE: 'seqcast',
+      SEQCAST_JWT_CLOCK_TOLERANCE_S: '10',
+      SEQCAST_AUTH_TOKEN_CACHE_SIZE: '500',
+      SEQCAST_API_KEY_CACHE_TTL_MS: '5000',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
       SEQCAST_MESSAGES_TOPIC: 'm',
@@ -44,7 +56,14 @@ describe('loadIngestConfig', () => {
       port: 8080,
       maxBodyBytes: 4096,
       shutdownTimeoutMs: 25000,
-      jwtSecret: 'prod-secret',
+      auth: {
+        keySource: { kind: 'jwks', url: 'https://idp.example/jwks.json', algorithms: ['RS256', 'ES256', 'EdDSA'] },
+        issuer: 'https://idp.example/',
+        audience: ['seqcast'],
+        clockToleranceSeconds: 10,
+        tokenCacheSize: 500,
+      },
+      apiKeyCacheTtlMs: 5000,
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
     });
@@ -71,7 +90,10 @@ describe('loadIngestConfig', () => {
     expect(problems.join('\n')).toMatch(/^SEQCAST_PARTITIONS: /m);
   });
 
-  it('refuses to run production without a JWT secret', () => {
-    expect(() => loadIngestConfig({ NODE_ENV: 'production' })).toThrow(ConfigValidationError);
+  it('refuses to run production without a key source, and with two', () => {
+    expect(() => loadIngestConfig({ NODE_ENV: 'production' })).toThrow(/one key source is required/);
+    expect(() =>
+      loadIngestConfig({ SEQCAST_JWT_SECRET: 'x', SEQCAST_JWT_PUBLIC_KEY_FILE: '/k.pem' }),
+    ).toThrow(/SEQCAST_JWT_SECRET, SEQCAST_JWT_PUBLIC_KEY_FILE: set exactly one key source/);
   });
 });

@@ -1,5 +1,14 @@
 /** ingest-api's configuration: the only place it reads the environment. */
-import { authEnv, commonEnv, databaseEnv, envField, kafkaEnv, parseEnv, resolveJwtSecret } from '@seqcast/config';
+import {
+  authEnv,
+  type AuthSettings,
+  commonEnv,
+  databaseEnv,
+  envField,
+  kafkaEnv,
+  parseEnv,
+  resolveAuthSettings,
+} from '@seqcast/config';
 
 /**
  * Kafka's default max.message.bytes is ~1 MB and a single-message body becomes a single record,
@@ -19,6 +28,8 @@ export const envShape = {
   // Above the producer's 10 s send deadline, so a request in flight at SIGTERM gets its answer;
   // below Kubernetes' default 30 s grace period, so the forced exit is ours and logged.
   INGEST_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
+  // How long an API key lookup is reused: a revoked key keeps working at most this long per instance.
+  SEQCAST_API_KEY_CACHE_TTL_MS: envField.int({ default: 30_000, min: 1_000, max: 300_000 }),
 };
 
 export interface IngestConfig {
@@ -29,7 +40,9 @@ export interface IngestConfig {
   maxBodyBytes: number;
   /** SIGTERM → forced exit if the drain has not finished by then (a second signal forces it at once). */
   shutdownTimeoutMs: number;
-  jwtSecret: string;
+  /** How bearer tokens are verified (SEQCAST_JWT_*, SEQCAST_AUTH_TOKEN_CACHE_SIZE). */
+  auth: AuthSettings;
+  apiKeyCacheTtlMs: number;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
 }
@@ -44,7 +57,8 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     port: raw.PORT,
     maxBodyBytes: raw.INGEST_MAX_BODY_BYTES,
     shutdownTimeoutMs: raw.INGEST_SHUTDOWN_TIMEOUT_MS,
-    jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),
+    auth: resolveAuthSettings(raw.NODE_ENV, raw),
+    apiKeyCacheTtlMs: raw.SEQCAST_API_KEY_CACHE_TTL_MS,
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',

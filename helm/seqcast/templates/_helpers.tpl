@@ -82,7 +82,36 @@ app.kubernetes.io/component: {{ .name }}
 {{- end }}
 
 {{- define "seqcast.createSecret" -}}
-{{- if or (not .Values.auth.existingSecret) (not .Values.database.existingSecret) }}true{{ end }}
+{{- if or (and (include "seqcast.jwtFromSecret" .) (not .Values.auth.existingSecret)) (not .Values.database.existingSecret) }}true{{ end }}
+{{- end }}
+
+{{/* JWTs verified with the shared HS256 secret (auth.keySource: secret). */}}
+{{- define "seqcast.jwtFromSecret" -}}
+{{- if eq .Values.auth.keySource "secret" }}true{{ end }}
+{{- end }}
+
+{{/* Where the PEM public key is mounted (auth.keySource: publicKey). */}}
+{{- define "seqcast.jwtKeyDir" -}}/etc/seqcast/jwt{{- end }}
+
+{{/*
+The token-verification env of ingest-api and edge-gateway (exactly one key source is non-empty:
+SEQCAST_JWT_SECRET itself comes from a Secret, see _workload.tpl).
+*/}}
+{{- define "seqcast.authEnv" -}}
+{{- $a := .Values.auth }}
+{{- if and (eq $a.keySource "jwksUrl") (not $a.jwksUrl) }}
+{{- fail "auth.jwksUrl is required when auth.keySource is jwksUrl" }}
+{{- end }}
+{{- if and (eq $a.keySource "publicKey") (not $a.publicKey.existingSecret) }}
+{{- fail "auth.publicKey.existingSecret is required when auth.keySource is publicKey" }}
+{{- end }}
+SEQCAST_JWT_JWKS_URL: {{ ternary $a.jwksUrl "" (eq $a.keySource "jwksUrl") | quote }}
+SEQCAST_JWT_PUBLIC_KEY_FILE: {{ ternary (printf "%s/%s" (include "seqcast.jwtKeyDir" .) $a.publicKey.key) "" (eq $a.keySource "publicKey") | quote }}
+SEQCAST_JWT_ALGORITHMS: {{ ternary (join "," $a.algorithms) "" (ne $a.keySource "secret") | quote }}
+SEQCAST_JWT_ISSUER: {{ $a.issuer | quote }}
+SEQCAST_JWT_AUDIENCE: {{ join "," $a.audience | quote }}
+SEQCAST_JWT_CLOCK_TOLERANCE_S: {{ int $a.clockToleranceSeconds | toString | quote }}
+SEQCAST_AUTH_TOKEN_CACHE_SIZE: {{ int $a.tokenCacheSize | toString | quote }}
 {{- end }}
 
 {{- define "seqcast.jwtSecretRef" -}}

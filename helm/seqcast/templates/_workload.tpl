@@ -121,7 +121,7 @@ spec:
               valueFrom:
                 secretKeyRef:
                   {{- include "seqcast.databaseUrlRef" $root | nindent 18 }}
-            {{- if .jwt }}
+            {{- if and .jwt (include "seqcast.jwtFromSecret" $root) }}
             - name: SEQCAST_JWT_SECRET
               valueFrom:
                 secretKeyRef:
@@ -164,10 +164,23 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if and .jwt (eq $root.Values.auth.keySource "publicKey") }}
+            - name: jwt-public-key
+              mountPath: {{ include "seqcast.jwtKeyDir" $root }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- if and .jwt (eq $root.Values.auth.keySource "publicKey") }}
+        - name: jwt-public-key
+          secret:
+            secretName: {{ $root.Values.auth.publicKey.existingSecret }}
+            items:
+              - key: {{ $root.Values.auth.publicKey.key }}
+                path: {{ $root.Values.auth.publicKey.key }}
+        {{- end }}
       {{- with $v.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

@@ -35,6 +35,11 @@ const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL'];
 /** Variables the services read that the chart deliberately leaves to `extraEnv`. */
 const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID'];
 
+/** With a JWKS URL or a PEM key as the key source there is no shared secret: exactly one source is set. */
+function keySourceIsSecret(values: Record<string, string | undefined>): boolean {
+  return !values['SEQCAST_JWT_JWKS_URL'] && !values['SEQCAST_JWT_PUBLIC_KEY_FILE'];
+}
+
 it('helm lint --strict passes and every values set renders', () => {
   expect(lintResult().failed).toBe(false);
   expect(lintResult().messages.filter((m) => !m.startsWith('[INFO]'))).toEqual([]);
@@ -77,7 +82,12 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
 
     it('sets every env var the app reads (each one a documented value), except those left to extraEnv', () => {
       expect(
-        Object.keys(spec.envShape).filter((name) => !(name in env.values) && !LEFT_TO_EXTRA_ENV.includes(name)),
+        Object.keys(spec.envShape).filter(
+          (name) =>
+            !(name in env.values) &&
+            !LEFT_TO_EXTRA_ENV.includes(name) &&
+            !(name === 'SEQCAST_JWT_SECRET' && !keySourceIsSecret(env.values)),
+        ),
       ).toEqual([]);
     });
 
@@ -88,13 +98,17 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
     });
 
     it('takes secrets from Secrets, never from a ConfigMap or a literal value', () => {
-      for (const name of SECRET_NAMES.filter((n) => n in spec.envShape)) {
+      const secretNames = SECRET_NAMES.filter((n) => n !== 'SEQCAST_JWT_SECRET' || keySourceIsSecret(env.values));
+      for (const name of secretNames.filter((n) => n in spec.envShape)) {
         expect({ name, source: env.sources[name] }).toEqual({
           name,
           source: expect.stringMatching(/^(chartSecret|externalSecret)$/),
         });
       }
-      if (verifiesJwt(spec)) expect(env.values['SEQCAST_JWT_SECRET']?.length).toBeGreaterThanOrEqual(32);
+      if (verifiesJwt(spec) && keySourceIsSecret(env.values)) {
+        expect(env.values['SEQCAST_JWT_SECRET']?.length).toBeGreaterThanOrEqual(32);
+      }
+      if (!keySourceIsSecret(env.values)) expect(env.values['SEQCAST_JWT_SECRET']).toBeUndefined();
     });
 
     it(`gives the pod longer to stop than preStop plus the app's forced exit (from ${spec.shutdownTimeoutEnv})`, () => {
@@ -172,10 +186,11 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
   });
 
   it('keeps the JWT secret in a Secret: the chart one, or the named existing one', () => {
-    const jwtRefs = workloads(set)
-      .filter((w) => verifiesJwt(service(w.component)))
+    const verifiers = workloads(set).filter((w) => verifiesJwt(service(w.component)));
+    const jwtRefs = verifiers
+      .filter((w) => keySourceIsSecret(resolveEnv(set, w).values))
       .map((w) => w.container.env?.find((e) => e.name === 'SEQCAST_JWT_SECRET')?.valueFrom?.secretKeyRef);
-    expect(jwtRefs).toHaveLength(2);
+    expect(verifiers).toHaveLength(2);
     for (const ref of jwtRefs) {
       expect(ref).toBeDefined();
       const secret = find(set, 'Secret', ref?.name ?? '')[0] as K8sObject | undefined;

@@ -672,3 +672,108 @@ describe('SeqcastClient acks', () => {
     expect(gateway.last.acks).toEqual([]);
   });
 });
+
+describe('SeqcastClient token lifetime', () => {
+  it('calls getToken for connect, for a refresh on token_expiring, and for the reconnect', async () => {
+    let n = 0;
+    const getToken = jest.fn(async () => `tok-${++n}`);
+    const { gateway, client, errors } = setup({ token: undefined, getToken });
+    client.connect();
+    await settle();
+    expect(gateway.last.params.token).toBe('tok-1');
+    gateway.last.accept();
+
+    gateway.last.tokenExpiring();
+    await settle();
+    expect(gateway.last.refreshes.map((r) => r.request)).toEqual([{ token: 'tok-2' }]);
+    gateway.last.refreshes[0].ack({ ok: true, expiresAt: '2026-11-28T10:00:00.000Z', revokedRooms: [] });
+    expect(errors).toEqual([]);
+
+    gateway.last.drop('transport close');
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(gateway.connections).toHaveLength(2);
+    expect(gateway.last.params.token).toBe('tok-3');
+    expect(getToken).toHaveBeenCalledTimes(3);
+  });
+
+  it('keeps the token function form of `token` working the same way', async () => {
+    const { gateway, client } = setup({ token: () => 'fn-token' });
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    gateway.last.tokenExpiring();
+    await settle();
+    expect(gateway.last.refreshes.map((r) => r.request)).toEqual([{ token: 'fn-token' }]);
+  });
+
+  it('does not refresh a fixed token, and reconnects at once after token_expired', async () => {
+    const { gateway, client, states } = setup({ token: 'static' });
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    gateway.last.tokenExpiring();
+    await settle();
+    expect(gateway.last.refreshes).toEqual([]);
+
+    gateway.last.tokenExpired();
+    gateway.last.drop('io server disconnect');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 0, reason: 'token_expired' }]);
+    await settle();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(gateway.connections).toHaveLength(2);
+  });
+
+  it('reports a refused refresh (the gateway then ends the socket at exp)', async () => {
+    const { gateway, client, errors } = setup({ getToken: () => 'other-users-token' });
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    gateway.last.tokenExpiring();
+    await settle();
+    gateway.last.refreshes[0].ack({ ok: false, error: { code: 'unauthorized', message: 'the new token is for another user' } });
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['unauthorized', 'token refresh refused: the new token is for another user'],
+    ]);
+  });
+
+  it('reports a failing getToken during a refresh without dropping the connection', async () => {
+    let calls = 0;
+    const { gateway, client, errors } = setup({
+      getToken: () => {
+        if (++calls > 1) throw new Error('identity provider down');
+        return 'tok';
+      },
+    });
+    client.connect();
+    await settle();
+    gateway.last.accept();
+    gateway.last.tokenExpiring();
+    await settle();
+    expect(errors.map((e) => e.code)).toEqual(['token_error']);
+    expect(client.state).toBe('connected');
+    expect(gateway.last.refreshes).toEqual([]);
+  });
+
+  it('drops a room the gateway unsubscribed (access_revoked) and does not resubscribe it', async () => {
+    const { gateway, client, errors } = await subscribed({ getToken: () => 'tok' });
+    gateway.last.revoke(ROOM);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['forbidden', `${ROOM}: subscription ended by the gateway (access_revoked)`],
+    ]);
+    gateway.last.drop('transport close');
+    await jest.advanceTimersByTimeAsync(10_000);
+    gateway.last.accept();
+    await settle();
+    expect(gateway.last.subscribes).toEqual([]);
+    void client;
+  });
+
+  it('requires getToken or token', () => {
+    expect(
+      () => new SeqcastClient({ gatewayUrl: 'http://g.test', ingestUrl: 'http://i.test' }),
+    ).toThrow(/getToken .*is required/);
+    expect(
+      () => new SeqcastClient({ gatewayUrl: 'http://g.test', ingestUrl: 'http://i.test', getToken: 'x' as never }),
+    ).toThrow('getToken must be a function');
+  });
+});

@@ -69,8 +69,14 @@ export interface SeqcastClientOptions {
   gatewayUrl: string;
   /** ingest-api base URL, e.g. `http://localhost:3000`. */
   ingestUrl: string;
-  /** A JWT, or a function called on every (re)connect and publish so expiring tokens can be renewed. */
-  token: TokenSource;
+  /**
+   * Called for a JWT on every connect, reconnect, publish and whenever the gateway announces that
+   * the socket's token expires soon (`token_expiring`), so a long-lived client never outlives its
+   * token. Takes precedence over `token`.
+   */
+  getToken?: () => string | Promise<string>;
+  /** A fixed JWT (the socket is disconnected at its `exp`), or a function (same as `getToken`). */
+  token?: TokenSource;
   /** Where cursors live. Default: MemoryCursorStore (resume within this client's lifetime). */
   cursorStore?: CursorStore;
   reconnect?: ReconnectOptions;
@@ -185,6 +191,8 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   private reconnectTimer: Timer | undefined;
   /** The current connection was told `server_restart`: its end is expected, and replaced at once. */
   private restartNotified = false;
+  /** The gateway sent `token_expired`: the disconnect that follows is answered by reconnecting at once. */
+  private tokenExpired = false;
   /** Replaces the current connection if the draining gateway has not closed it in time. */
   private restartTimer: Timer | undefined;
   private ackTimer: Timer | undefined;
@@ -206,8 +214,11 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   ) {
     requireUrl('gatewayUrl', options.gatewayUrl);
     requireUrl('ingestUrl', options.ingestUrl);
-    if (typeof options.token !== 'string' && typeof options.token !== 'function') {
-      throw new SeqcastError('invalid_options', 'token must be a string or a function returning one');
+    if (options.getToken !== undefined && typeof options.getToken !== 'function') {
+      throw new SeqcastError('invalid_options', 'getToken must be a function returning a token');
+    }
+    if (options.getToken === undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
+      throw new SeqcastError('invalid_options', 'getToken (or token: a string or a function returning one) is required');
     }
     this.reconnectPolicy = { ...DEFAULTS.reconnect, ...defined(options.reconnect) };
     this.publishPolicy = { ...DEFAULTS.publishRetry, ...defined(options.publishRetry) };
@@ -392,6 +403,10 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
         serverRestart: ({ reconnectInMs }) => current() && this.onServerRestart(reconnectInMs),
         // Our backlog on the gateway grew too large; the cursor makes a fresh start lossless.
         slowConsumer: () => current() && this.replaceConnection('slow_consumer', 0),
+        tokenExpiring: () => current() && void this.refreshToken(current),
+        // The disconnect follows; reconnecting (with a fresh token) is the way back, not a failure.
+        tokenExpired: () => current() && (this.tokenExpired = true),
+        unsubscribed: ({ roomId, reason }) => current() && this.onRevoked(roomId, reason),
       },
     });
   }
@@ -435,7 +450,44 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
    */
   private onDisconnect(reason: string): void {
     if (this.restartNotified) this.replaceConnection('server_restart', 0);
+    else if (this.tokenExpired) this.replaceConnection('token_expired', 0);
     else this.connectionLost(reason);
+  }
+
+  /**
+   * `token_expiring`: hand the gateway a fresh token on the live socket. A fixed token has nothing
+   * fresher to offer, so the socket ends at `exp` and the reconnect reports `unauthorized`.
+   * A refused refresh is reported; the gateway then disconnects at `exp` and the reconnect asks
+   * for a token again.
+   */
+  private async refreshToken(current: () => boolean): Promise<void> {
+    const source = this.options.getToken ?? this.options.token;
+    if (typeof source !== 'function') return;
+    let token: string;
+    try {
+      token = await this.resolveToken();
+    } catch (error) {
+      if (current()) this.emit('error', error instanceof SeqcastError ? error : new SeqcastError('token_error', describeError(error)));
+      return;
+    }
+    const transport = this.transport;
+    if (!current() || !transport) return;
+    transport.refresh({ token }, (ack) => {
+      if (!current() || ack.ok) return;
+      this.emit('error', new SeqcastError(ack.error.code, `token refresh refused: ${ack.error.message}`));
+    });
+  }
+
+  /** The gateway ended a subscription: a refreshed token no longer grants it. Not resubscribed. */
+  private onRevoked(roomId: string, reason: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    this.rooms.delete(roomId);
+    this.ackDue.delete(roomId);
+    clearTimer(room.retryTimer);
+    const error = new SeqcastError('forbidden', `${roomId}: subscription ended by the gateway (${reason})`);
+    if (room.waiters.length > 0) rejectWaiters(room, error);
+    else this.emit('error', error);
   }
 
   /** An attempt failed or an established connection broke: counted, backed off, maybe terminal. */
@@ -479,6 +531,7 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   private dropTransport(): void {
     this.generation++;
     this.restartNotified = false;
+    this.tokenExpired = false;
     clearTimer(this.restartTimer);
     this.restartTimer = undefined;
     const transport = this.transport;
@@ -495,7 +548,7 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   }
 
   private async resolveToken(): Promise<string> {
-    const source = this.options.token;
+    const source = this.options.getToken ?? this.options.token;
     let token: unknown;
     try {
       token = typeof source === 'function' ? await source() : source;

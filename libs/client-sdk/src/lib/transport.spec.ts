@@ -35,6 +35,9 @@ function recorder() {
     messages: (event) => calls.push(['messages', event]),
     serverRestart: (event) => calls.push(['serverRestart', event]),
     slowConsumer: (event) => calls.push(['slowConsumer', event]),
+    tokenExpiring: (event) => calls.push(['tokenExpiring', event]),
+    tokenExpired: (event) => calls.push(['tokenExpired', event]),
+    unsubscribed: (event) => calls.push(['unsubscribed', event]),
   };
   return { calls, handlers, names: () => calls.map(([name]) => name) };
 }
@@ -110,6 +113,26 @@ describe('socketIoTransport', () => {
     serverSockets[0].emit('slow_consumer', { backlog: { messages: 1, bytes: 2 } });
     await eventually(() => r.names().includes('slowConsumer'), 'slow_consumer');
     expect(r.calls.find(([n]) => n === 'serverRestart')?.[1]).toEqual({ reconnectInMs: 5 });
+
+    const refreshes: unknown[] = [];
+    serverSockets[0].on('refresh', (request, ack) => {
+      refreshes.push(request);
+      ack({ ok: true, expiresAt: '2026-11-28T10:00:00.000Z', revokedRooms: [] });
+    });
+    serverSockets[0].emit('token_expiring', { expiresAt: '2026-11-28T09:00:00.000Z' });
+    serverSockets[0].emit('unsubscribed', { roomId: 'r1', reason: 'access_revoked' });
+    serverSockets[0].emit('token_expired', { expiredAt: '2026-11-28T09:00:00.000Z' });
+    await eventually(() => r.names().includes('tokenExpired'), 'token_expired');
+    expect(r.calls.filter(([n]) => ['tokenExpiring', 'unsubscribed', 'tokenExpired'].includes(n))).toEqual([
+      ['tokenExpiring', { expiresAt: '2026-11-28T09:00:00.000Z' }],
+      ['unsubscribed', { roomId: 'r1', reason: 'access_revoked' }],
+      ['tokenExpired', { expiredAt: '2026-11-28T09:00:00.000Z' }],
+    ]);
+    const refreshAcks: unknown[] = [];
+    transport.refresh({ token: 'fresh' }, (ack) => refreshAcks.push(ack));
+    await eventually(() => refreshAcks.length === 1, 'the refresh ack');
+    expect(refreshes).toEqual([{ token: 'fresh' }]);
+    expect(refreshAcks).toEqual([{ ok: true, expiresAt: '2026-11-28T10:00:00.000Z', revokedRooms: [] }]);
   });
 
   it('reports a rejected token as connectError "unauthorized"', async () => {

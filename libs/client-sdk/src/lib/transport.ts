@@ -7,12 +7,17 @@ import type {
   AckRequest,
   ClientToServerEvents,
   MessagesEvent,
+  RefreshAck,
+  RefreshRequest,
   ServerRestartEvent,
   ServerToClientEvents,
   SlowConsumerEvent,
   SubscribeAck,
   SubscribeRequest,
+  TokenExpiredEvent,
+  TokenExpiringEvent,
   UnsubscribeAck,
+  UnsubscribedEvent,
   UnsubscribeRequest,
 } from '@seqcast/contracts/wire';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
@@ -28,12 +33,19 @@ export interface TransportHandlers {
   messages(event: MessagesEvent): void;
   serverRestart(event: ServerRestartEvent): void;
   slowConsumer(event: SlowConsumerEvent): void;
+  /** The token expires soon: send a fresh one with `refresh`. */
+  tokenExpiring(event: TokenExpiringEvent): void;
+  /** The token expired without a refresh; the gateway disconnects right after. */
+  tokenExpired(event: TokenExpiredEvent): void;
+  /** The gateway ended a subscription (a refreshed token no longer grants it). */
+  unsubscribed(event: UnsubscribedEvent): void;
 }
 
 export interface Transport {
   subscribe(request: SubscribeRequest, ack: (response: SubscribeAck) => void): void;
   unsubscribe(request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void): void;
   ack(request: AckRequest): void;
+  refresh(request: RefreshRequest, ack: (response: RefreshAck) => void): void;
   /** Disconnects; no handler is called afterwards. */
   close(): void;
 }
@@ -67,10 +79,14 @@ export const socketIoTransport: TransportFactory = ({ url, token, socketOptions,
   socket.on('messages', (event) => handlers.messages(event));
   socket.on('server_restart', (event) => handlers.serverRestart(event));
   socket.on('slow_consumer', (event) => handlers.slowConsumer(event));
+  socket.on('token_expiring', (event) => handlers.tokenExpiring(event));
+  socket.on('token_expired', (event) => handlers.tokenExpired(event));
+  socket.on('unsubscribed', (event) => handlers.unsubscribed(event));
   return {
     subscribe: (request, ack) => void socket.emit('subscribe', request, ack),
     unsubscribe: (request, ack) => void socket.emit('unsubscribe', request, ack),
     ack: (request) => void socket.emit('ack', request),
+    refresh: (request, ack) => void socket.emit('refresh', request, ack),
     close: () => {
       socket.removeAllListeners();
       socket.disconnect();

@@ -6,6 +6,8 @@
 import type {
   AckRequest,
   Message,
+  RefreshAck,
+  RefreshRequest,
   SubscribeAck,
   SubscribeOk,
   SubscribeRequest,
@@ -18,6 +20,7 @@ export class FakeConnection implements Transport {
   readonly subscribes: Array<{ request: SubscribeRequest; ack: (response: SubscribeAck) => void }> = [];
   readonly unsubscribes: Array<{ request: UnsubscribeRequest; ack: (response: UnsubscribeAck) => void }> = [];
   readonly acks: AckRequest[] = [];
+  readonly refreshes: Array<{ request: RefreshRequest; ack: (response: RefreshAck) => void }> = [];
   /** Everything the client emitted, in order, for assertions about ordering. */
   readonly log: string[] = [];
   closed = false;
@@ -35,6 +38,10 @@ export class FakeConnection implements Transport {
   ack(request: AckRequest): void {
     this.log.push(`ack ${request.roomId} ${request.seq}`);
     this.acks.push(request);
+  }
+  refresh(request: RefreshRequest, ack: (response: RefreshAck) => void): void {
+    this.log.push('refresh');
+    this.refreshes.push({ request, ack });
   }
   close(): void {
     this.closed = true;
@@ -65,6 +72,15 @@ export class FakeConnection implements Transport {
   }
   restart(reconnectInMs: number): void {
     this.params.handlers.serverRestart({ reconnectInMs });
+  }
+  tokenExpiring(expiresAt = '2026-11-28T09:00:00.000Z'): void {
+    this.params.handlers.tokenExpiring({ expiresAt });
+  }
+  tokenExpired(): void {
+    this.params.handlers.tokenExpired({ expiredAt: '2026-11-28T09:00:00.000Z' });
+  }
+  revoke(roomId: string): void {
+    this.params.handlers.unsubscribed({ roomId, reason: 'access_revoked' });
   }
   slowConsumer(): void {
     this.params.handlers.slowConsumer({ backlog: { messages: 1000, bytes: 1 << 20 } });

@@ -1,5 +1,6 @@
 // Public API of @seqcast/persistence: open the database, read history, and the ordering
 // worker's fenced store.
+export { ApiKeyRepository, type ApiKeySummary } from './lib/api-key.repository';
 export { DatabaseError, ensureDatabase, newEpoch, openDatabase, probeDatabase } from './lib/database';
 export type { OpenDatabaseOptions } from './lib/database';
 export { pruneHistoryBatch, type PruneBatch } from './lib/history-retention';
@@ -17,5 +18,5 @@ export type {
   SequencedBatch,
   StoredCopy,
 } from './lib/sequencer.store';
-export { DeadLetterEntity, MessageEntity, MetaEntity, PartitionPositionEntity } from './lib/entities';
+export { ApiKeyEntity, DeadLetterEntity, MessageEntity, MetaEntity, PartitionPositionEntity } from './lib/entities';
 export { DataSource } from 'typeorm';

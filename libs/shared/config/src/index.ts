@@ -1,4 +1,11 @@
 // Public API of @seqcast/config.
+export {
+  ASYMMETRIC_JWT_ALGORITHMS,
+  type AsymmetricJwtAlgorithm,
+  type AuthSettings,
+  type JwtKeySource,
+  resolveAuthSettings,
+} from './lib/auth-settings';
 export { ConfigValidationError } from './lib/config-validation-error';
 export { envField } from './lib/env-field';
 export { authEnv, commonEnv, databaseEnv, DEV_JWT_SECRET, kafkaEnv, resolveJwtSecret } from './lib/env-groups';

@@ -133,16 +133,51 @@ export interface SlowConsumerEvent {
   backlog: { messages: number; bytes: number };
 }
 
+/** A fresh token for the live socket (docs/protocol.md "Token lifetime"). Validated by `refreshRequestSchema`. */
+export interface RefreshRequest {
+  token: string;
+}
+export interface RefreshOk {
+  ok: true;
+  /** ISO-8601 `exp` of the new token: the socket's new deadline. */
+  expiresAt: string;
+  /** Subscriptions the new token no longer grants; each was ended (and announced with `unsubscribed`). */
+  revokedRooms: string[];
+}
+export type RefreshAck = RefreshOk | Failed;
+
+/** Sent once per token, `GATEWAY_TOKEN_REFRESH_LEAD_MS` before its `exp`: answer with `refresh`. */
+export interface TokenExpiringEvent {
+  /** ISO-8601 `exp` of the socket's current token. */
+  expiresAt: string;
+}
+
+/** Sent at `exp` when no refresh arrived, right before the gateway disconnects the socket. */
+export interface TokenExpiredEvent {
+  expiredAt: string;
+}
+
+/** The gateway ended a subscription the client did not ask to end. */
+export interface UnsubscribedEvent {
+  roomId: string;
+  /** `access_revoked`: a refreshed token no longer grants `subscribe` on the room. */
+  reason: 'access_revoked';
+}
+
 export interface ClientToServerEvents {
   subscribe: (request: SubscribeRequest, ack: (response: SubscribeAck) => void) => void;
   unsubscribe: (request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void) => void;
   ack: (request: AckRequest) => void;
+  refresh: (request: RefreshRequest, ack: (response: RefreshAck) => void) => void;
 }
 
 export interface ServerToClientEvents {
   messages: (event: MessagesEvent) => void;
   server_restart: (event: ServerRestartEvent) => void;
   slow_consumer: (event: SlowConsumerEvent) => void;
+  token_expiring: (event: TokenExpiringEvent) => void;
+  token_expired: (event: TokenExpiredEvent) => void;
+  unsubscribed: (event: UnsubscribedEvent) => void;
 }
 
 /** Handshake: `io(url, { auth: { token } })`. */

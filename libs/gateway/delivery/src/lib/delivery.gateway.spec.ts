@@ -19,7 +19,14 @@ function fakeSocket(id: string, roomPatterns = ['team-*']): FakeSocket {
   const socket: FakeSocket = {
     id,
     disconnected: false,
-    data: { principal: { userId: id, roomPatterns, expiresAt: new Date(Date.now() + 60_000) } },
+    data: {
+      principal: {
+        userId: id,
+        kind: 'token',
+        grants: { publish: [], subscribe: roomPatterns, history: [] },
+        expiresAt: new Date(Date.now() + 60_000),
+      },
+    },
     emitted: [],
     emit: (_event, payload) => {
       socket.emitted.push(payload);
@@ -32,7 +39,7 @@ function fakeSocket(id: string, roomPatterns = ['team-*']): FakeSocket {
 function setup() {
   const history = new InMemoryHistory();
   const subscriptions = new SubscriptionService(history);
-  const gateway = new DeliveryGateway(new TokenVerifier('unit-test-secret'), subscriptions, new DrainService());
+  const gateway = new DeliveryGateway(TokenVerifier.withSecret('unit-test-secret'), subscriptions, new DrainService());
   return { history, subscriptions, gateway };
 }
 
@@ -77,6 +84,23 @@ describe('DeliveryGateway subscribe', () => {
     const ack = await subscribeAck(gateway, fakeSocket('s1', ['team-*']), { roomId: 'private-1' });
     expect(ack).toEqual({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('private-1') } });
     expect(subscriptions.stats.subscriptions).toBe(0);
+  });
+
+  it('refuses a subscribe once the token is past exp, even before the expiry timer fires', async () => {
+    const { gateway, subscriptions } = setup();
+    const socket = fakeSocket('s1');
+    socket.data.principal!.expiresAt = new Date(Date.now() - 1);
+    const ack = await subscribeAck(gateway, socket, { roomId: 'team-1' });
+    expect(ack).toEqual({ ok: false, error: { code: 'unauthorized', message: 'token expired' } });
+    expect(subscriptions.stats.subscriptions).toBe(0);
+  });
+
+  it('refuses a room granted for publish or history but not subscribe', async () => {
+    const { gateway } = setup();
+    const socket = fakeSocket('s1', []);
+    socket.data.principal!.grants.publish = ['team-*'];
+    socket.data.principal!.grants.history = ['team-*'];
+    expect(await subscribeAck(gateway, socket, { roomId: 'team-1' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
   });
 
   it('acks a granted room and delivers live messages to the socket', async () => {

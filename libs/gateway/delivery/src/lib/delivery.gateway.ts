@@ -1,12 +1,12 @@
 /**
  * The Socket.IO surface of the edge gateway (docs/protocol.md "edge-gateway"): handshake
- * (refused while draining, then authenticated), `subscribe`, `unsubscribe` and `ack`, and the
- * connection lifecycle (metrics, logs, freeing a socket's state the moment it disconnects).
+ * (refused while draining, then authenticated), `subscribe`, `unsubscribe`, `ack` and `refresh`
+ * (the token's lifetime is ./token-lifetime.ts), and the connection lifecycle (metrics, logs, freeing a socket's state the moment it disconnects).
  * Payloads come straight off the wire, so every handler validates first and answers through a
  * guarded ack: a bad payload or a missing ack callback gets an error ack (or nothing) and never
  * an exception.
  */
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, Optional } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -22,6 +22,7 @@ import {
   ackRequestSchema,
   ErrorCode,
   type Failed,
+  type RefreshAck,
   type SubscribeAck,
   subscribeRequestSchema,
   UNAUTHORIZED_CONNECT_ERROR,
@@ -29,7 +30,7 @@ import {
   unsubscribeRequestSchema,
   validate,
 } from '@seqcast/contracts';
-import { TOKEN_VERIFIER } from './delivery.tokens';
+import { TOKEN_LIFETIME_OPTIONS, TOKEN_VERIFIER } from './delivery.tokens';
 import type { DeliveryTarget } from './delivery-session';
 import { DrainService } from './drain.service';
 import { disconnectReasonLabel, gatewayMetrics } from './gateway.metrics';
@@ -37,6 +38,7 @@ import { socketAuthMiddleware } from './socket-auth.middleware';
 import { socketTarget } from './socket-target';
 import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
 import { SubscriptionService } from './subscription.service';
+import { TokenLifetime, type TokenLifetimeOptions } from './token-lifetime';
 
 @WebSocketGateway()
 export class DeliveryGateway
@@ -44,12 +46,24 @@ export class DeliveryGateway
 {
   private readonly logger = new Logger(DeliveryGateway.name);
   private readonly targets = new WeakMap<GatewaySocket, DeliveryTarget>();
+  private readonly lifetime: TokenLifetime;
 
   constructor(
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
     private readonly subscriptions: SubscriptionService,
     private readonly drain: DrainService,
-  ) {}
+    @Optional() @Inject(TOKEN_LIFETIME_OPTIONS) lifetimeOptions: TokenLifetimeOptions = DEFAULT_LIFETIME,
+  ) {
+    this.lifetime = new TokenLifetime(
+      verifier,
+      {
+        roomsOf: (socketId) => this.subscriptions.roomsOf(socketId),
+        end: (socket, roomId) => this.subscriptions.unsubscribe(this.targetFor(socket as GatewaySocket), roomId),
+      },
+      lifetimeOptions,
+      { expired: (socket) => this.logger.log(`token expired ${socket.id} user=${userOf(socket)}; disconnecting`) },
+    );
+  }
 
   afterInit(server: GatewayServer): void {
     this.drain.attach(server);
@@ -67,7 +81,9 @@ export class DeliveryGateway
     gatewayMetrics.activeConnections.inc();
     this.logger.log(`connected ${socket.id} user=${userOf(socket)}`);
     this.subscriptions.connect(this.targetFor(socket));
+    this.lifetime.track(socket);
     socket.once('disconnect', (reason) => {
+      this.lifetime.forget(socket.id);
       const label = socket.data.closeReason ?? disconnectReasonLabel(reason);
       gatewayMetrics.activeConnections.dec();
       gatewayMetrics.disconnects.inc({ reason: label });
@@ -90,10 +106,12 @@ export class DeliveryGateway
     const respond = guardedAck<SubscribeAck>(ack, this.logger);
     const principal = socket.data.principal;
     if (!principal) return respond(failed(ErrorCode.Unauthorized, 'not authenticated'));
+    // The expiry timer may lag under load; the deadline itself is exact.
+    if (this.lifetime.expired(principal)) return respond(failed(ErrorCode.Unauthorized, 'token expired'));
     const request = validate(subscribeRequestSchema, body);
     if (!request.ok) return respond(failed(ErrorCode.InvalidRequest, request.message));
-    if (!canAccessRoom(principal, request.value.roomId)) {
-      return respond(failed(ErrorCode.Forbidden, `token does not grant access to room ${request.value.roomId}`));
+    if (!canAccessRoom(principal, 'subscribe', request.value.roomId)) {
+      return respond(failed(ErrorCode.Forbidden, `token does not grant subscribe to room ${request.value.roomId}`));
     }
     if (socket.disconnected) return;
     try {
@@ -116,6 +134,19 @@ export class DeliveryGateway
     respond(this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId));
   }
 
+  /** A new token for the live socket: moves its deadline and re-checks its subscriptions. */
+  @SubscribeMessage('refresh')
+  async refresh(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): Promise<void> {
+    const respond = guardedAck<RefreshAck>(ack, this.logger);
+    const result = await this.lifetime.refresh(socket, body);
+    if (result.ok) {
+      this.logger.debug(`token refreshed ${socket.id} user=${userOf(socket)} until ${result.expiresAt}`);
+    } else {
+      this.logger.debug(`refresh refused ${socket.id} user=${userOf(socket)}: ${result.error.message}`);
+    }
+    respond(result);
+  }
+
   /** Cumulative `ack { roomId, seq }`: no answer; anything invalid is ignored and counted. */
   @SubscribeMessage('ack')
   ack(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown): void {
@@ -136,6 +167,8 @@ export class DeliveryGateway
     return target;
   }
 }
+
+const DEFAULT_LIFETIME: TokenLifetimeOptions = { leadMs: 60_000 };
 
 function failed(code: ErrorCode, message: string): Failed {
   return { ok: false, error: { code, message } };

@@ -1,5 +1,5 @@
 import { type DynamicModule, type FactoryProvider, Module, type ModuleMetadata } from '@nestjs/common';
-import { TokenVerifier } from '@seqcast/auth';
+import { TokenVerifier, type TokenVerifierOptions } from '@seqcast/auth';
 import type { GroupTimeouts, Kafka } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
 import { DeliveryGateway } from './delivery.gateway';
@@ -10,6 +10,7 @@ import {
   MESSAGE_HISTORY,
   PARTITION_INTEREST,
   SUBSCRIPTION_OPTIONS,
+  TOKEN_LIFETIME_OPTIONS,
   TOKEN_VERIFIER,
 } from './delivery.tokens';
 import { type DrainOptions, DrainService } from './drain.service';
@@ -31,8 +32,12 @@ export interface DeliveryModuleOptions {
   groupId: string;
   /** The events consumer's group timeouts (GATEWAY_SESSION_TIMEOUT_MS...); default DEFAULT_GROUP_TIMEOUTS. */
   consumerTimeouts?: GroupTimeouts;
-  /** Verifies handshake tokens (SEQCAST_JWT_SECRET). */
-  jwtSecret: string;
+  /** How handshake and refresh tokens are verified (SEQCAST_JWT_*): the resolved AuthSettings. */
+  auth?: TokenVerifierOptions;
+  /** Shorthand for an HS256 `auth` (development and tests); ignored when `auth` is given. */
+  jwtSecret?: string;
+  /** GATEWAY_TOKEN_REFRESH_LEAD_MS: `token_expiring` goes out this long before a socket's token expires. */
+  tokenRefreshLeadMs?: number;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The module creates, runs and disconnects its consumer on this client. */
@@ -74,7 +79,8 @@ export class DeliveryModule {
           useFactory: async (...deps: unknown[]) =>
             new MessageHistoryRepository(await asFactory(options.dataSource.useFactory)(...deps)),
         },
-        { provide: TOKEN_VERIFIER, useValue: new TokenVerifier(options.jwtSecret) },
+        { provide: TOKEN_VERIFIER, useValue: tokenVerifierFor(options) },
+        { provide: TOKEN_LIFETIME_OPTIONS, useValue: { leadMs: options.tokenRefreshLeadMs ?? 60_000 } },
         { provide: SUBSCRIPTION_OPTIONS, useValue: options.subscriptions ?? {} },
         { provide: EVENTS_CONSUMER_OPTIONS, useValue: consumerOptions },
         { provide: DRAIN_OPTIONS, useValue: options.drain ?? {} },
@@ -97,6 +103,12 @@ export class DeliveryModule {
       exports: [EventsConsumerService, SubscriptionService, DrainService],
     };
   }
+}
+
+function tokenVerifierFor(options: DeliveryModuleOptions): TokenVerifier {
+  if (options.auth) return new TokenVerifier(options.auth);
+  if (options.jwtSecret) return TokenVerifier.withSecret(options.jwtSecret);
+  throw new Error('DeliveryModule needs `auth` or `jwtSecret`');
 }
 
 function asFactory<T>(factory: (...deps: never[]) => T): (...deps: unknown[]) => T {

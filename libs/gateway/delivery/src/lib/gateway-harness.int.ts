@@ -53,6 +53,8 @@ export interface HarnessOptions {
   http?: boolean;
   /** Fetch only partitions of rooms with subscribers, as the app does (PartitionInterest). */
   partitionInterest?: boolean;
+  /** GATEWAY_TOKEN_REFRESH_LEAD_MS. */
+  tokenRefreshLeadMs?: number;
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -127,6 +129,7 @@ export class GatewayHarness {
       eventsTopic: this.eventsTopic,
       groupId: this.groupId,
       jwtSecret: TEST_JWT_SECRET,
+      tokenRefreshLeadMs: options.tokenRefreshLeadMs,
       kafka: { useFactory: () => this.kafka },
       dataSource: { useFactory: () => this.dataSource },
       subscriptions: options.subscriptions,

@@ -107,6 +107,10 @@ export class RoomRegistry {
     return this.byTarget.get(targetId)?.get(roomId);
   }
 
+  roomsOf(targetId: string): string[] {
+    return [...(this.byTarget.get(targetId)?.keys() ?? [])];
+  }
+
   room(roomId: string): RoomState | undefined {
     return this.rooms.get(roomId);
   }

@@ -19,13 +19,15 @@ export function socketAuthMiddleware(
 ): (socket: HandshakingSocket, next: (error?: Error) => void) => void {
   return (socket, next) => {
     const token = socket.handshake.auth?.['token'];
-    try {
-      socket.data.principal = verifier.verify(typeof token === 'string' ? token : undefined);
-    } catch (error) {
-      onRejected(error instanceof Error ? error.message : String(error));
-      next(new Error(UNAUTHORIZED_CONNECT_ERROR));
-      return;
-    }
-    next();
+    verifier.verify(typeof token === 'string' ? token : undefined).then(
+      (principal) => {
+        socket.data.principal = principal;
+        next();
+      },
+      (error: unknown) => {
+        onRejected(error instanceof Error ? error.message : String(error));
+        next(new Error(UNAUTHORIZED_CONNECT_ERROR));
+      },
+    );
   };
 }

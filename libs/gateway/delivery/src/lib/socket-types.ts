@@ -6,7 +6,7 @@ import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 export interface GatewaySocketData {
   principal?: Principal;
   /** Why the gateway itself closed the connection (metrics label), when it did. */
-  closeReason?: 'slow_consumer' | 'server_restart';
+  closeReason?: 'slow_consumer' | 'server_restart' | 'token_expired';
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, DefaultEventsMap, GatewaySocketData>;

@@ -225,6 +225,11 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
     return { ok: true, roomId };
   }
 
+  /** The rooms a target is subscribed to (whatever their state). */
+  roomsOf(targetId: string): string[] {
+    return this.registry.roomsOf(targetId);
+  }
+
   /** A cumulative ack from the client; anything invalid is ignored (and counted). */
   ack(targetId: string, roomId: string, seq: number): AckResult {
     const subscription = this.registry.get(targetId, roomId);

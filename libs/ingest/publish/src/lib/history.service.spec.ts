@@ -4,7 +4,13 @@ import { ApiError } from './api-error';
 import { HistoryService, isDatabaseUnavailable } from './history.service';
 import type { HistoryReader } from './ingest-publish.options';
 
-const reader: Principal = { userId: 'bob', roomPatterns: ['team-1:*'], expiresAt: new Date(Date.now() + 60_000) };
+const reader: Principal = {
+  userId: 'bob',
+  kind: 'token',
+  // Publish-only grants elsewhere must not open history.
+  grants: { publish: ['team-2:*'], subscribe: ['team-2:*'], history: ['team-1:*'] },
+  expiresAt: new Date(Date.now() + 60_000),
+};
 
 function message(seq: number, prevSeq: number | null): Message {
   return {

@@ -44,7 +44,9 @@ export class HistoryService {
   constructor(@Inject(HISTORY_READER) private readonly history: HistoryReader) {}
 
   async page(principal: Principal, roomId: string, afterSeq: number, limit: number): Promise<HistoryPage> {
-    if (!canAccessRoom(principal, roomId)) throw ApiError.forbidden(`token does not grant access to room "${roomId}"`);
+    if (!canAccessRoom(principal, 'history', roomId)) {
+      throw ApiError.forbidden(`credential does not grant history of room "${roomId}"`);
+    }
     try {
       const epoch = await this.history.currentEpoch();
       // Messages before headSeq, so headSeq is never below the last message returned.

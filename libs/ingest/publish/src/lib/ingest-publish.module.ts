@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { TokenVerifier } from '@seqcast/auth';
+import { ApiKeyAuthenticator, TokenVerifier } from '@seqcast/auth';
 import { type Kafka, RoomProducer } from '@seqcast/kafka';
-import { MessageHistoryRepository } from '@seqcast/persistence';
+import { ApiKeyRepository, MessageHistoryRepository } from '@seqcast/persistence';
 import type { DataSource } from 'typeorm';
 import { BearerAuthGuard } from './bearer-auth.guard';
 import { HistoryController } from './history.controller';
@@ -57,7 +57,15 @@ export class IngestPublishModule {
           useFactory: (dataSource: DataSource) => new MessageHistoryRepository(dataSource),
         },
         { provide: STORED_SEQ_READER, useExisting: HISTORY_READER },
-        { provide: TokenVerifier, useValue: new TokenVerifier(options.jwtSecret) },
+        { provide: TokenVerifier, useValue: tokenVerifierFor(options) },
+        {
+          provide: ApiKeyAuthenticator,
+          inject: [HISTORY_DATA_SOURCE],
+          useFactory: (dataSource: DataSource) =>
+            new ApiKeyAuthenticator(new ApiKeyRepository(dataSource), {
+              cacheTtlMs: options.apiKeyCacheTtlMs ?? DEFAULT_API_KEY_CACHE_TTL_MS,
+            }),
+        },
         { provide: INGEST_CLOCK, useValue: () => new Date() },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         BearerAuthGuard,
@@ -67,6 +75,15 @@ export class IngestPublishModule {
       ],
     };
   }
+}
+
+/** Default bound on how long a revoked API key keeps working on one instance. */
+export const DEFAULT_API_KEY_CACHE_TTL_MS = 30_000;
+
+function tokenVerifierFor(options: IngestPublishOptions): TokenVerifier {
+  if (options.auth) return new TokenVerifier(options.auth);
+  if (options.jwtSecret) return TokenVerifier.withSecret(options.jwtSecret);
+  throw new Error('IngestPublishModule needs `auth` or `jwtSecret`');
 }
 
 function asFactory<T>(factory: (...deps: never[]) => T): (...deps: unknown[]) => T {

@@ -1,4 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { TokenVerifierOptions } from '@seqcast/auth';
 import type { Message } from '@seqcast/contracts';
 import type { DataSource } from 'typeorm';
 import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
@@ -14,13 +15,18 @@ export interface IngestPublishOptions {
   messagesTopic: string;
   /** SEQCAST_PARTITIONS: the producer's room → partition mapping must agree with every other service. */
   partitions: number;
-  jwtSecret: string;
   /**
    * How many recently accepted (room, sender, clientMsgId) keys this instance remembers to answer
    * retries (`duplicate: true`) and refuse re-used keys (409) without a database read. About 250
    * bytes each; 0 turns the check off (the ordering worker still applies the rule).
    */
   idempotencyCacheSize?: number;
+  /** How bearer tokens are verified (SEQCAST_JWT_*): the resolved AuthSettings. */
+  auth?: TokenVerifierOptions;
+  /** Shorthand for an HS256 `auth` (development and tests); ignored when `auth` is given. */
+  jwtSecret?: string;
+  /** SEQCAST_API_KEY_CACHE_TTL_MS: how long an API key lookup is reused, i.e. how late a revocation bites. */
+  apiKeyCacheTtlMs?: number;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */

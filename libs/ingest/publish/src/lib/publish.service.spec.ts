@@ -10,7 +10,8 @@ import { buildIngestRecord, PublishService } from './publish.service';
 const NOW = new Date('2030-01-02T03:04:05.678Z');
 const alice: Principal = {
   userId: 'alice',
-  roomPatterns: ['team-1:*', 'lobby'],
+  kind: 'token',
+  grants: { publish: ['team-1:*', 'lobby'], subscribe: ['team-9:*'], history: ['team-9:*'] },
   expiresAt: new Date(NOW.getTime() + 3600_000),
 };
 
@@ -152,6 +153,15 @@ describe('PublishService', () => {
     const { producer, service } = setup();
     await expect(service.publish(alice, { roomId: 'lobby2', clientMsgId: 'a', payload: 1 })).rejects.toMatchObject({
       status: 403,
+    });
+    expect(producer.sends).toHaveLength(0);
+  });
+
+  it('refuses to publish where the token only grants subscribe and history', async () => {
+    const { producer, service } = setup();
+    await expect(service.publish(alice, { roomId: 'team-9:x', clientMsgId: 'a', payload: 1 })).rejects.toMatchObject({
+      status: 403,
+      message: 'credential does not grant publish to room "team-9:x"',
     });
     expect(producer.sends).toHaveLength(0);
   });

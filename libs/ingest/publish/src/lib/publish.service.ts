@@ -103,8 +103,8 @@ export class PublishService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async write(principal: Principal, messages: OutgoingMessage[]): Promise<PublishResult[]> {
-    const denied = messages.find((m) => !canAccessRoom(principal, m.roomId));
-    if (denied) throw ApiError.forbidden(`token does not grant access to room "${denied.roomId}"`);
+    const denied = messages.find((m) => !canAccessRoom(principal, 'publish', m.roomId));
+    if (denied) throw ApiError.forbidden(`credential does not grant publish to room "${denied.roomId}"`);
 
     const planned = this.plan(principal.userId, messages);
     const writes = planned.filter((p) => p.kind === 'write');

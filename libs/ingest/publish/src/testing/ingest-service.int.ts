@@ -25,6 +25,8 @@ export interface IngestServiceOptions {
   /** Defaults to no logging. */
   logger?: LoggerService | false;
   maxBodyBytes?: number;
+  /** SEQCAST_API_KEY_CACHE_TTL_MS; the module's default when omitted. */
+  apiKeyCacheTtlMs?: number;
 }
 
 export interface RunningIngestService {
@@ -46,6 +48,7 @@ class IngestServiceModule {
           messagesTopic: options.messagesTopic,
           partitions: options.partitions,
           jwtSecret: TEST_JWT_SECRET,
+          apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
           kafka: { useFactory: () => options.kafka },
           dataSource: { useFactory: () => options.dataSource },
         }),

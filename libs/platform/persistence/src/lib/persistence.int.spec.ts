@@ -79,6 +79,7 @@ describe('opening the database', () => {
       expect(applied.map((m) => m.name)).toEqual([
         'InitialSchema1764288000000',
         'HistoryRetentionIndex1764892800000',
+        'ApiKeys1764993612000',
         'SenderScopedIdempotency1765065600000',
       ]);
       const pending = await a.driver.createSchemaBuilder().log();

@@ -45,15 +45,19 @@ describe('roomPatternMatches', () => {
 });
 
 describe('canAccessRoom', () => {
-  const principal = { userId: 'u', roomPatterns: ['team-42:*', 'lobby'], expiresAt: new Date(0) };
+  const principal = {
+    grants: { publish: ['team-42:*', 'lobby'], subscribe: ['lobby'], history: [] as string[] },
+  };
 
-  it('allows a room matching any pattern', () => {
-    expect(canAccessRoom(principal, 'team-42:general')).toBe(true);
-    expect(canAccessRoom(principal, 'lobby')).toBe(true);
+  it('allows a room matching any pattern of that capability', () => {
+    expect(canAccessRoom(principal, 'publish', 'team-42:general')).toBe(true);
+    expect(canAccessRoom(principal, 'publish', 'lobby')).toBe(true);
+    expect(canAccessRoom(principal, 'subscribe', 'lobby')).toBe(true);
   });
 
-  it('denies a room matching none, and everything when there are no patterns', () => {
-    expect(canAccessRoom(principal, 'team-7:general')).toBe(false);
-    expect(canAccessRoom({ ...principal, roomPatterns: [] }, 'lobby')).toBe(false);
+  it('denies a room matching none, and everything when the capability has no patterns', () => {
+    expect(canAccessRoom(principal, 'publish', 'team-7:general')).toBe(false);
+    expect(canAccessRoom(principal, 'subscribe', 'team-42:general')).toBe(false);
+    expect(canAccessRoom(principal, 'history', 'lobby')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import type { Principal } from './principal';
+import type { Capability, Principal } from './principal';
 
 /**
  * Glob match where `*` is any run of characters (including none) and everything else is literal.
@@ -30,6 +30,6 @@ export function roomPatternMatches(pattern: string, roomId: string): boolean {
   return p === pattern.length;
 }
 
-export function canAccessRoom(principal: Principal, roomId: string): boolean {
-  return principal.roomPatterns.some((pattern) => roomPatternMatches(pattern, roomId));
+export function canAccessRoom(principal: Pick<Principal, 'grants'>, capability: Capability, roomId: string): boolean {
+  return principal.grants[capability].some((pattern) => roomPatternMatches(pattern, roomId));
 }

@@ -94,6 +94,19 @@ export const envField = {
     });
   },
 
+  /** A comma-separated list, undefined when unset. */
+  optionalList(): EnvField<string[] | undefined> {
+    return field<string[] | undefined>(undefined, (raw) => {
+      const items = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      return items.length > 0
+        ? { ok: true, value: items }
+        : { ok: false, problem: `must be a comma-separated list with at least one entry ${got(raw)}` };
+    });
+  },
+
   enumOf<T extends string>(values: readonly T[], defaultValue: T): EnvField<T> {
     return field(defaultValue, (raw) => {
       // Accept `DEBUG` for `debug`: env values are often upper-cased by habit.

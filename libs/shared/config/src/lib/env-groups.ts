@@ -20,8 +20,16 @@ export const databaseEnv = {
   DATABASE_RUN_MIGRATIONS: envField.bool(true),
 };
 
+/** How tokens are verified; exactly one of the three key sources (see resolveAuthSettings). */
 export const authEnv = {
   SEQCAST_JWT_SECRET: envField.string(),
+  SEQCAST_JWT_JWKS_URL: envField.string(),
+  SEQCAST_JWT_PUBLIC_KEY_FILE: envField.string(),
+  SEQCAST_JWT_ALGORITHMS: envField.optionalList(),
+  SEQCAST_JWT_ISSUER: envField.string(),
+  SEQCAST_JWT_AUDIENCE: envField.optionalList(),
+  SEQCAST_JWT_CLOCK_TOLERANCE_S: envField.int({ default: 30, min: 0, max: 300 }),
+  SEQCAST_AUTH_TOKEN_CACHE_SIZE: envField.int({ default: 10_000, min: 0, max: 1_000_000 }),
 };
 
 export const DEV_JWT_SECRET = 'seqcast-dev-secret-do-not-use-in-production';

@@ -29,6 +29,13 @@ describe('parseEnv', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/seqcast',
       DATABASE_RUN_MIGRATIONS: true,
       SEQCAST_JWT_SECRET: undefined,
+      SEQCAST_JWT_JWKS_URL: undefined,
+      SEQCAST_JWT_PUBLIC_KEY_FILE: undefined,
+      SEQCAST_JWT_ALGORITHMS: undefined,
+      SEQCAST_JWT_ISSUER: undefined,
+      SEQCAST_JWT_AUDIENCE: undefined,
+      SEQCAST_JWT_CLOCK_TOLERANCE_S: 30,
+      SEQCAST_AUTH_TOKEN_CACHE_SIZE: 10_000,
       PORT: 3000,
     });
   });

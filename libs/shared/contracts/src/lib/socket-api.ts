@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AckRequest, SubscribeRequest, UnsubscribeRequest } from '../wire';
+import type { AckRequest, RefreshRequest, SubscribeRequest, UnsubscribeRequest } from '../wire';
 import type { Assert, Exact } from './exact';
 import { roomIdSchema } from './identifiers';
 
@@ -23,3 +23,7 @@ type _UnsubscribeRequestSchemaMatches = Assert<Exact<z.infer<typeof unsubscribeR
 
 export const ackRequestSchema = z.object({ roomId: roomIdSchema, seq: z.number().int().nonnegative() }).strict();
 type _AckRequestSchemaMatches = Assert<Exact<z.infer<typeof ackRequestSchema>, AckRequest>>;
+
+// A JWT is a few hundred bytes to a few KB; the cap keeps a refresh frame from being a memory lever.
+export const refreshRequestSchema = z.object({ token: z.string().min(1, 'token is required').max(16_384) }).strict();
+type _RefreshRequestSchemaMatches = Assert<Exact<z.infer<typeof refreshRequestSchema>, RefreshRequest>>;
