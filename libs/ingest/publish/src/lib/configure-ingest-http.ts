@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { accessLogMiddleware } from './access-log';
 import { IngestDrain } from './ingest-drain.service';
+import { hasOnlyWellFormedStrings, MAX_JSON_DEPTH, malformedUnicodeError, verifyJsonBody } from './json-body-guard';
 import { requestIdMiddleware } from './request-id';
 import { RequestBodyError } from './request-body-error';
 
@@ -20,10 +21,20 @@ export function configureIngestHttp(app: NestExpressApplication, options: Ingest
   app.use(requestIdMiddleware());
   app.use(accessLogMiddleware());
   app.use(app.get(IngestDrain).middleware());
-  app.useBodyParser('json', { limit: options.maxBodyBytes });
+  // gzip/deflate/br bodies are decoded by the parser, the size limit applying to the decoded
+  // bytes (no decompression bomb gets past it). `verify` sees those bytes before JSON.parse: depth,
+  // UTF-8 and charset are refused there. Nest's typings omit `verify` (it uses it for rawBody,
+  // which we do not enable), so the options go in as a variable.
+  const parserOptions = { limit: options.maxBodyBytes, verify: verifyJsonBody(MAX_JSON_DEPTH) };
+  app.useBodyParser('json', parserOptions);
+  app.use((request: { body?: unknown }, _response: unknown, next: (error?: unknown) => void) => {
+    next(request.body === undefined || hasOnlyWellFormedStrings(request.body) ? undefined : malformedUnicodeError());
+  });
   // Express recognises error middleware by its four parameters. Re-wrapping keeps the parser's
-  // `type` (Nest would otherwise turn invalid JSON into an anonymous BadRequestException).
+  // `type` (Nest would otherwise turn invalid JSON into an anonymous BadRequestException). Errors
+  // reaching this point come from reading the body; an untyped 4xx one is a body that could not be
+  // decoded (e.g. `Content-Encoding: gzip` on bytes that are not gzip).
   app.use((error: unknown, _request: unknown, _response: unknown, next: (error: unknown) => void) => {
-    next(RequestBodyError.from(error) ?? error);
+    next(RequestBodyError.from(error) ?? RequestBodyError.undecodable(error) ?? error);
   });
 }

@@ -5,6 +5,12 @@ export const ErrorCode = {
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   PayloadTooLarge: 'payload_too_large',
+  /** 415: a Content-Encoding or charset the API does not read. */
+  UnsupportedMediaType: 'unsupported_media_type',
+  /** 429 (HTTP, with Retry-After) or a failed socket ack: a rate limit was hit; slow down. */
+  RateLimited: 'rate_limited',
+  /** A failed socket ack: a count limit (e.g. subscriptions per socket) was reached. */
+  LimitExceeded: 'limit_exceeded',
   Unavailable: 'unavailable',
   Internal: 'internal',
 } as const;
