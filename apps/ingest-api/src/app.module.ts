@@ -30,6 +30,7 @@ export class AppModule {
           messagesTopic: config.kafka.messagesTopic,
           partitions: config.kafka.partitions,
           jwtSecret: config.jwtSecret,
+          publishRateLimit: { messagesPerSecond: config.publishRatePerSec },
           imports: [shared],
           kafka: kafkaFromPlatform,
           dataSource: dataSourceFromPlatform,

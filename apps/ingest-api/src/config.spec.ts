@@ -11,6 +11,8 @@ describe('loadIngestConfig', () => {
       maxBodyBytes: 65536,
       shutdownTimeoutMs: 15000,
       jwtSecret: DEV_JWT_SECRET,
+      allowedOrigins: ['*'],
+      publishRatePerSec: 500,
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ingest-api',
@@ -30,6 +32,8 @@ describe('loadIngestConfig', () => {
       INGEST_MAX_BODY_BYTES: '4096',
       INGEST_SHUTDOWN_TIMEOUT_MS: '25000',
       SEQCAST_JWT_SECRET: 'prod-secret',
+      SEQCAST_ALLOWED_ORIGINS: 'https://app.example.com',
+      INGEST_PUBLISH_RATE_PER_SEC: '50',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
       SEQCAST_MESSAGES_TOPIC: 'm',
@@ -45,6 +49,8 @@ describe('loadIngestConfig', () => {
       maxBodyBytes: 4096,
       shutdownTimeoutMs: 25000,
       jwtSecret: 'prod-secret',
+      allowedOrigins: ['https://app.example.com'],
+      publishRatePerSec: 50,
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
     });
@@ -69,6 +75,12 @@ describe('loadIngestConfig', () => {
     expect(problems.join('\n')).toMatch(/^INGEST_SHUTDOWN_TIMEOUT_MS: must be an integer 1000-600000/m);
     expect(problems.join('\n')).toMatch(/^INGEST_MAX_BODY_BYTES: must be an integer 1024-1048576/m);
     expect(problems.join('\n')).toMatch(/^SEQCAST_PARTITIONS: /m);
+  });
+
+  it('refuses any-origin in production', () => {
+    expect(() =>
+      loadIngestConfig({ NODE_ENV: 'production', SEQCAST_JWT_SECRET: 's', SEQCAST_ALLOWED_ORIGINS: '*' }),
+    ).toThrow(/SEQCAST_ALLOWED_ORIGINS/);
   });
 
   it('refuses to run production without a JWT secret', () => {

@@ -1,5 +1,15 @@
 /** ingest-api's configuration: the only place it reads the environment. */
-import { authEnv, commonEnv, databaseEnv, envField, kafkaEnv, parseEnv, resolveJwtSecret } from '@seqcast/config';
+import {
+  authEnv,
+  commonEnv,
+  databaseEnv,
+  envField,
+  kafkaEnv,
+  originsEnv,
+  parseEnv,
+  resolveAllowedOrigins,
+  resolveJwtSecret,
+} from '@seqcast/config';
 
 /**
  * Kafka's default max.message.bytes is ~1 MB and a single-message body becomes a single record,
@@ -13,12 +23,15 @@ export const envShape = {
   ...kafkaEnv,
   ...databaseEnv,
   ...authEnv,
+  ...originsEnv,
   PORT: envField.port(3000),
   HOST: envField.string('0.0.0.0'),
   INGEST_MAX_BODY_BYTES: envField.int({ default: 65_536, min: 1_024, max: MAX_BODY_CEILING }),
   // Above the producer's 10 s send deadline, so a request in flight at SIGTERM gets its answer;
   // below Kubernetes' default 30 s grace period, so the forced exit is ours and logged.
   INGEST_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
+  /** Messages per second per principal (token `sub` / API key), batch items counted; 0: no limit. Per instance. */
+  INGEST_PUBLISH_RATE_PER_SEC: envField.int({ default: 500, min: 0, max: 1_000_000 }),
 };
 
 export interface IngestConfig {
@@ -30,6 +43,10 @@ export interface IngestConfig {
   /** SIGTERM → forced exit if the drain has not finished by then (a second signal forces it at once). */
   shutdownTimeoutMs: number;
   jwtSecret: string;
+  /** Browser origins allowed (SEQCAST_ALLOWED_ORIGINS); `*` only outside production. */
+  allowedOrigins: string[];
+  /** 0: unlimited. */
+  publishRatePerSec: number;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
 }
@@ -45,6 +62,8 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     maxBodyBytes: raw.INGEST_MAX_BODY_BYTES,
     shutdownTimeoutMs: raw.INGEST_SHUTDOWN_TIMEOUT_MS,
     jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),
+    allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
+    publishRatePerSec: raw.INGEST_PUBLISH_RATE_PER_SEC,
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',

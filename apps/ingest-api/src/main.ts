@@ -34,7 +34,7 @@ async function bootstrap(): Promise<void> {
       // Keep-alive connections must not hold a rolling restart hostage.
       forceCloseConnections: true,
     });
-    configureIngestHttp(app, { maxBodyBytes: config.maxBodyBytes });
+    configureIngestHttp(app, { maxBodyBytes: config.maxBodyBytes, allowedOrigins: config.allowedOrigins });
     // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });

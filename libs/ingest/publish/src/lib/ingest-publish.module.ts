@@ -19,6 +19,7 @@ import {
   RECORD_PRODUCER,
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
+import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard } from './publish-rate-limit.guard';
 import { PublishService } from './publish.service';
 
 /**
@@ -55,7 +56,9 @@ export class IngestPublishModule {
         { provide: TokenVerifier, useValue: new TokenVerifier(options.jwtSecret) },
         { provide: INGEST_CLOCK, useValue: () => new Date() },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: PUBLISH_RATE_LIMIT_OPTIONS, useValue: options.publishRateLimit ?? { messagesPerSecond: 0 } },
         BearerAuthGuard,
+        PublishRateLimitGuard,
         PublishService,
         HistoryService,
         IngestDrain,

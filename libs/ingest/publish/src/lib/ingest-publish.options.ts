@@ -2,6 +2,7 @@ import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { Message } from '@seqcast/contracts';
 import type { DataSource } from 'typeorm';
 import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
+import type { PublishRateLimitOptions } from './publish-rate-limit.guard';
 
 /** A dependency the host application owns (and closes); the module only injects it. */
 export interface HostProvided<T> {
@@ -15,6 +16,8 @@ export interface IngestPublishOptions {
   /** SEQCAST_PARTITIONS: the producer's room → partition mapping must agree with every other service. */
   partitions: number;
   jwtSecret: string;
+  /** INGEST_PUBLISH_RATE_PER_SEC per principal; omitted or 0: no limit. */
+  publishRateLimit?: PublishRateLimitOptions;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */

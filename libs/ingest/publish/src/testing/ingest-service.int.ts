@@ -25,6 +25,10 @@ export interface IngestServiceOptions {
   /** Defaults to no logging. */
   logger?: LoggerService | false;
   maxBodyBytes?: number;
+  /** Messages per second per principal; default: no limit. */
+  publishRatePerSec?: number;
+  /** SEQCAST_ALLOWED_ORIGINS as resolved; default any. */
+  allowedOrigins?: string[];
 }
 
 export interface RunningIngestService {
@@ -46,6 +50,7 @@ class IngestServiceModule {
           messagesTopic: options.messagesTopic,
           partitions: options.partitions,
           jwtSecret: TEST_JWT_SECRET,
+          publishRateLimit: { messagesPerSecond: options.publishRatePerSec ?? 0 },
           kafka: { useFactory: () => options.kafka },
           dataSource: { useFactory: () => options.dataSource },
         }),
@@ -69,7 +74,7 @@ export async function startIngestService(options: IngestServiceOptions): Promise
     abortOnError: false,
     forceCloseConnections: true,
   });
-  configureIngestHttp(app, { maxBodyBytes: options.maxBodyBytes ?? 65_536 });
+  configureIngestHttp(app, { maxBodyBytes: options.maxBodyBytes ?? 65_536, allowedOrigins: options.allowedOrigins });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;
