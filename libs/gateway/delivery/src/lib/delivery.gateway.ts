@@ -6,7 +6,7 @@
  * guarded ack: a bad payload or a missing ack callback gets an error ack (or nothing) and never
  * an exception.
  */
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, Optional } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -24,18 +24,22 @@ import {
   type Failed,
   type SubscribeAck,
   subscribeRequestSchema,
+  TOO_MANY_CONNECTIONS_CONNECT_ERROR,
   UNAUTHORIZED_CONNECT_ERROR,
   type UnsubscribeAck,
   unsubscribeRequestSchema,
   validate,
 } from '@seqcast/contracts';
+import { ConnectionLimits } from './connection-limits';
 import { TOKEN_VERIFIER } from './delivery.tokens';
 import type { DeliveryTarget } from './delivery-session';
 import { DrainService } from './drain.service';
 import { disconnectReasonLabel, gatewayMetrics } from './gateway.metrics';
+import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
 import { socketAuthMiddleware } from './socket-auth.middleware';
 import { socketTarget } from './socket-target';
 import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
+import { SubscriptionLimits } from './subscription-limits';
 import { SubscriptionService } from './subscription.service';
 
 @WebSocketGateway()
@@ -44,12 +48,18 @@ export class DeliveryGateway
 {
   private readonly logger = new Logger(DeliveryGateway.name);
   private readonly targets = new WeakMap<GatewaySocket, DeliveryTarget>();
+  private readonly connectionLimits: ConnectionLimits;
+  private readonly subscriptionLimits: SubscriptionLimits;
 
   constructor(
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
     private readonly subscriptions: SubscriptionService,
     private readonly drain: DrainService,
-  ) {}
+    @Optional() @Inject(GATEWAY_LIMITS) limits: GatewayLimitOptions = NO_LIMITS,
+  ) {
+    this.connectionLimits = new ConnectionLimits(limits.connections);
+    this.subscriptionLimits = new SubscriptionLimits(limits.subscriptions);
+  }
 
   afterInit(server: GatewayServer): void {
     this.drain.attach(server);
@@ -58,6 +68,12 @@ export class DeliveryGateway
       socketAuthMiddleware(this.verifier, (reason) => {
         gatewayMetrics.connectRejections.inc({ reason: UNAUTHORIZED_CONNECT_ERROR });
         this.logger.debug(`handshake rejected: ${reason}`);
+      }),
+    );
+    server.use(
+      this.connectionLimits.middleware((reason) => {
+        gatewayMetrics.connectRejections.inc({ reason: TOO_MANY_CONNECTIONS_CONNECT_ERROR });
+        this.logger.warn(`handshake rejected: ${reason}`);
       }),
     );
   }
@@ -73,6 +89,7 @@ export class DeliveryGateway
       gatewayMetrics.disconnects.inc({ reason: label });
       this.logger.log(`disconnected ${socket.id} user=${userOf(socket)} reason=${label}`);
       this.subscriptions.disconnect(socket.id);
+      this.subscriptionLimits.forget(socket.id);
     });
   }
 
@@ -88,6 +105,9 @@ export class DeliveryGateway
     @Ack() ack: unknown,
   ): Promise<void> {
     const respond = guardedAck<SubscribeAck>(ack, this.logger);
+    // Every request counts against the churn budget, valid or not: each one costs the gateway work.
+    const throttled = await this.subscriptionLimits.spend(socket.id);
+    if (throttled) return respond(throttled);
     const principal = socket.data.principal;
     if (!principal) return respond(failed(ErrorCode.Unauthorized, 'not authenticated'));
     const request = validate(subscribeRequestSchema, body);
@@ -95,10 +115,17 @@ export class DeliveryGateway
     if (!canAccessRoom(principal, request.value.roomId)) {
       return respond(failed(ErrorCode.Forbidden, `token does not grant access to room ${request.value.roomId}`));
     }
+    const overLimit = this.subscriptionLimits.reserve(socket.id, request.value.roomId);
+    if (overLimit) return respond(overLimit);
     if (socket.disconnected) return;
+    const roomId = request.value.roomId;
     try {
-      await this.subscriptions.subscribe(this.targetFor(socket), request.value, respond);
+      await this.subscriptions.subscribe(this.targetFor(socket), request.value, (response) => {
+        if (!response.ok) this.subscriptionLimits.release(socket.id, roomId);
+        respond(response);
+      });
     } catch (error) {
+      this.subscriptionLimits.release(socket.id, roomId);
       this.logger.error(
         `subscribe ${request.value.roomId} failed: ${error instanceof Error ? error.stack : String(error)}`,
       );
@@ -109,11 +136,19 @@ export class DeliveryGateway
   }
 
   @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): void {
+  async unsubscribe(
+    @ConnectedSocket() socket: GatewaySocket,
+    @MessageBody() body: unknown,
+    @Ack() ack: unknown,
+  ): Promise<void> {
     const respond = guardedAck<UnsubscribeAck>(ack, this.logger);
+    const throttled = await this.subscriptionLimits.spend(socket.id);
+    if (throttled) return respond(throttled);
     const request = validate(unsubscribeRequestSchema, body);
     if (!request.ok) return respond(failed(ErrorCode.InvalidRequest, request.message));
-    respond(this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId));
+    const result = this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId);
+    if (result.ok) this.subscriptionLimits.release(socket.id, request.value.roomId);
+    respond(result);
   }
 
   /** Cumulative `ack { roomId, seq }`: no answer; anything invalid is ignored and counted. */

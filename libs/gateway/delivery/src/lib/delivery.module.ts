@@ -13,6 +13,7 @@ import {
 } from './delivery.tokens';
 import { type DrainOptions, DrainService } from './drain.service';
 import { type EventsConsumerOptions, EventsConsumerService } from './events-consumer.service';
+import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
@@ -38,6 +39,8 @@ export interface DeliveryModuleOptions {
   subscriptions?: SubscriptionOptions;
   /** Graceful drain on shutdown (GATEWAY_DRAIN_SPREAD_MS, GATEWAY_DRAIN_TIMEOUT_MS). */
   drain?: Partial<DrainOptions>;
+  /** Connections per principal/address, subscriptions and churn per socket; omitted: none. */
+  limits?: GatewayLimitOptions;
 }
 
 /**
@@ -64,6 +67,7 @@ export class DeliveryModule {
         { provide: SUBSCRIPTION_OPTIONS, useValue: options.subscriptions ?? {} },
         { provide: EVENTS_CONSUMER_OPTIONS, useValue: consumerOptions },
         { provide: DRAIN_OPTIONS, useValue: options.drain ?? {} },
+        { provide: GATEWAY_LIMITS, useValue: options.limits ?? NO_LIMITS },
         SubscriptionService,
         EventsConsumerService,
         DrainService,

@@ -37,6 +37,7 @@ import type { DrainOptions } from './drain.service';
 import { DrainService } from './drain.service';
 import { EdgeIoAdapter } from './edge-io.adapter';
 import { EventsConsumerService } from './events-consumer.service';
+import type { GatewayLimitOptions } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -51,6 +52,10 @@ export interface HarnessOptions {
   pingTimeoutMs?: number;
   /** Also serve GET /metrics and GET /readyz (with the 'draining' check), as the app does. */
   http?: boolean;
+  /** Default: no limits. */
+  limits?: GatewayLimitOptions;
+  /** SEQCAST_ALLOWED_ORIGINS as resolved; default any. */
+  allowedOrigins?: string[];
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -129,6 +134,7 @@ export class GatewayHarness {
       dataSource: { useFactory: () => this.dataSource },
       subscriptions: options.subscriptions,
       drain: options.drain,
+      limits: options.limits,
     });
     const imports = options.http
       ? [
@@ -150,7 +156,7 @@ export class GatewayHarness {
       new EdgeIoAdapter(this.app, {
         pingIntervalMs: options.pingIntervalMs ?? 25_000,
         pingTimeoutMs: options.pingTimeoutMs ?? 20_000,
-        corsOrigins: ['*'],
+        allowedOrigins: options.allowedOrigins ?? ['*'],
       }),
     );
     await this.app.listen(0, '127.0.0.1');
@@ -259,8 +265,7 @@ export class GatewayHarness {
       serverRestartAt: [],
       disconnectReason: undefined,
       disconnectedAt: undefined,
-      seqs: (roomId) =>
-        client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
+      seqs: (roomId) => client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
       held: (roomId) => {
         const out: number[] = [];
         for (const seq of client.seqs(roomId)) if (out.length === 0 || seq > out[out.length - 1]) out.push(seq);
@@ -271,7 +276,8 @@ export class GatewayHarness {
       const at = Date.now();
       client.received.push(event);
       for (const m of event.messages) client.arrivals.push({ seq: m.seq, at, sentAt: Date.parse(m.sentAt) });
-      if (options.autoAck) socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
+      if (options.autoAck)
+        socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
     });
     socket.on('slow_consumer', (event) => client.slowConsumer.push(event));
     socket.on('server_restart', (event) => {
