@@ -18,6 +18,7 @@ describe('loadGatewayConfig', () => {
       logLevel: 'log',
       host: '0.0.0.0',
       port: 3001,
+      managementPort: 9001,
       jwtSecret: DEV_JWT_SECRET,
       instanceId: 'host-1',
       kafka: {
@@ -50,6 +51,7 @@ describe('loadGatewayConfig', () => {
       LOG_LEVEL: 'debug',
       HOST: '127.0.0.1',
       PORT: '8081',
+      MANAGEMENT_PORT: '9100',
       SEQCAST_JWT_SECRET: 'prod-secret',
       GATEWAY_INSTANCE_ID: 'gw-2',
       GATEWAY_PING_INTERVAL_MS: '10000',
@@ -79,6 +81,7 @@ describe('loadGatewayConfig', () => {
       logLevel: 'debug',
       host: '127.0.0.1',
       port: 8081,
+      managementPort: 9100,
       jwtSecret: 'prod-secret',
       instanceId: 'gw-2',
       kafka: {

@@ -7,6 +7,7 @@ import {
   databaseEnv,
   envField,
   kafkaEnv,
+  managementEnv,
   originsEnv,
   parseEnv,
   resolveAllowedOrigins,
@@ -37,6 +38,7 @@ export const envShape = {
   ...authEnv,
   ...originsEnv,
   PORT: envField.port(3001),
+  ...managementEnv(9001),
   HOST: envField.string('0.0.0.0'),
   /** Names this instance's consumer group; defaults to `<hostname>-<pid>` so every process is its own. */
   GATEWAY_INSTANCE_ID: envField
@@ -83,6 +85,8 @@ export interface GatewayConfig {
   logLevel: string;
   host: string;
   port: number;
+  /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
+  managementPort: number;
   jwtSecret: string;
   instanceId: string;
   kafka: { brokers: string[]; clientId: string; eventsTopic: string; partitions: number; groupId: string };
@@ -140,6 +144,7 @@ export function loadGatewayConfig(
     logLevel: raw.LOG_LEVEL,
     host: raw.HOST,
     port: raw.PORT,
+    managementPort: raw.MANAGEMENT_PORT,
     jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),
     instanceId,
     kafka: {

@@ -12,7 +12,7 @@
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
-import { createLogger, installShutdownDeadline } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
 import { openPlatformResources } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
@@ -39,6 +39,12 @@ async function bootstrap(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await app.listen(config.port, config.host);
+    // Probes and metrics on their own port; it stays up through the drain (readiness answers 503).
+    await startManagementServer(app, { host: config.host, port: config.managementPort });
+    logger.log(
+      `management (/healthz, /readyz, /metrics) on http://${config.host}:${config.managementPort}`,
+      'Bootstrap',
+    );
     logger.log(`listening on http://${config.host}:${config.port} (instance ${config.instanceId})`, 'Bootstrap');
   } catch (error) {
     logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');

@@ -5,6 +5,7 @@ import {
   databaseEnv,
   envField,
   kafkaEnv,
+  managementEnv,
   originsEnv,
   parseEnv,
   resolveAllowedOrigins,
@@ -25,6 +26,7 @@ export const envShape = {
   ...authEnv,
   ...originsEnv,
   PORT: envField.port(3000),
+  ...managementEnv(9000),
   HOST: envField.string('0.0.0.0'),
   INGEST_MAX_BODY_BYTES: envField.int({ default: 65_536, min: 1_024, max: MAX_BODY_CEILING }),
   // Above the producer's 10 s send deadline, so a request in flight at SIGTERM gets its answer;
@@ -39,6 +41,8 @@ export interface IngestConfig {
   logLevel: string;
   host: string;
   port: number;
+  /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
+  managementPort: number;
   maxBodyBytes: number;
   /** SIGTERM → forced exit if the drain has not finished by then (a second signal forces it at once). */
   shutdownTimeoutMs: number;
@@ -59,6 +63,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     logLevel: raw.LOG_LEVEL,
     host: raw.HOST,
     port: raw.PORT,
+    managementPort: raw.MANAGEMENT_PORT,
     maxBodyBytes: raw.INGEST_MAX_BODY_BYTES,
     shutdownTimeoutMs: raw.INGEST_SHUTDOWN_TIMEOUT_MS,
     jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),

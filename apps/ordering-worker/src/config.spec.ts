@@ -8,6 +8,7 @@ describe('loadWorkerConfig', () => {
       logLevel: 'log',
       host: '0.0.0.0',
       port: 3002,
+      managementPort: 9002,
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ordering-worker',
@@ -32,6 +33,7 @@ describe('loadWorkerConfig', () => {
         LOG_LEVEL: 'debug',
         HOST: '127.0.0.1',
         PORT: '9000',
+        MANAGEMENT_PORT: '9100',
         KAFKA_BROKERS: 'k1:9092,k2:9092',
         KAFKA_CLIENT_ID: 'worker-3',
         SEQCAST_MESSAGES_TOPIC: 'in',
@@ -49,6 +51,7 @@ describe('loadWorkerConfig', () => {
       logLevel: 'debug',
       host: '127.0.0.1',
       port: 9000,
+      managementPort: 9100,
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'worker-3',
@@ -57,7 +60,12 @@ describe('loadWorkerConfig', () => {
         partitions: 6,
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
-      worker: { groupId: 'ordering-blue', partitionsConcurrency: 6, shutdownTimeoutMs: 45000, historyRetentionHours: 720 },
+      worker: {
+        groupId: 'ordering-blue',
+        partitionsConcurrency: 6,
+        shutdownTimeoutMs: 45000,
+        historyRetentionHours: 720,
+      },
     });
   });
 

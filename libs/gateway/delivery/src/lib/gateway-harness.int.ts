@@ -17,7 +17,12 @@ import type {
   SubscribeAck,
 } from '@seqcast/contracts';
 import { createKafka, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
-import { HealthModule, MetricsModule } from '@seqcast/observability';
+import {
+  HealthModule,
+  MetricsModule,
+  type RunningManagementServer,
+  startManagementServer,
+} from '@seqcast/observability';
 import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import {
@@ -50,7 +55,7 @@ export interface HarnessOptions {
   drain?: Partial<DrainOptions>;
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
-  /** Also serve GET /metrics and GET /readyz (with the 'draining' check), as the app does. */
+  /** Also serve GET /metrics and GET /readyz (with the 'draining' check) on a management listener, as the app does. */
   http?: boolean;
   /** Default: no limits. */
   limits?: GatewayLimitOptions;
@@ -95,6 +100,9 @@ export class GatewayHarness {
   app!: INestApplication;
   url!: string;
   port!: number;
+  /** With `http: true`: the management listener (/metrics, /readyz), as MANAGEMENT_PORT in the app. */
+  managementUrl!: string;
+  private management?: RunningManagementServer;
   epoch!: string;
   private readonly sockets: ClientSocket[] = [];
   private readonly lastSeq = new Map<string, number>();
@@ -162,6 +170,10 @@ export class GatewayHarness {
     await this.app.listen(0, '127.0.0.1');
     this.port = (this.app.getHttpServer().address() as AddressInfo).port;
     this.url = `http://127.0.0.1:${this.port}`;
+    if (options.http) {
+      this.management = await startManagementServer(this.app, { host: '127.0.0.1', port: 0 });
+      this.managementUrl = this.management.url;
+    }
 
     // The group starts at the latest offset: publish nothing until it has resolved where that is.
     const events = this.app.get(EventsConsumerService);
@@ -172,6 +184,7 @@ export class GatewayHarness {
   async stop(closeApp = true): Promise<void> {
     for (const socket of this.sockets) socket.disconnect();
     if (closeApp) await this.app?.close();
+    await this.management?.close();
     await this.producer?.disconnect();
     const admin = this.kafka?.admin();
     if (admin) {

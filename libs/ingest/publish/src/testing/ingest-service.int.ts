@@ -9,7 +9,7 @@ import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
-import { HealthModule, MetricsModule } from '@seqcast/observability';
+import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
 import { signToken } from '@seqcast/auth';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
@@ -33,6 +33,8 @@ export interface IngestServiceOptions {
 
 export interface RunningIngestService {
   baseUrl: string;
+  /** The management listener: /healthz, /readyz, /metrics (as MANAGEMENT_PORT in the app). */
+  managementUrl: string;
   app: NestExpressApplication;
   drain: IngestDrain;
   /** Graceful shutdown, as SIGTERM runs it (Nest's shutdown hooks). */
@@ -77,14 +79,17 @@ export async function startIngestService(options: IngestServiceOptions): Promise
   configureIngestHttp(app, { maxBodyBytes: options.maxBodyBytes ?? 65_536, allowedOrigins: options.allowedOrigins });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
+  const management = await startManagementServer(app, { host: '127.0.0.1', port: 0 });
   let closing: Promise<void> | undefined;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    managementUrl: management.url,
     app,
     drain: app.get(IngestDrain),
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await management.close();
         await admin.disconnect().catch(() => undefined);
       })()),
   };
