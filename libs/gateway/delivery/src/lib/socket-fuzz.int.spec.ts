@@ -138,7 +138,9 @@ describe('gateway socket fuzz (real Kafka and PostgreSQL)', () => {
           ws.on('message', check);
           check();
         });
-        await Promise.race([answered, closed, new Promise((r) => setTimeout(r, 3_000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([answered, closed, new Promise((r) => (timer = setTimeout(r, 3_000)))]);
+        clearTimeout(timer);
         for (const ack of received.filter((m) => /^43\d/.test(m))) {
           const body = JSON.parse(ack.replace(/^43\d+/, '')) as unknown[];
           expectAckShape(body[0]);
