@@ -30,7 +30,7 @@ export class AppModule {
           messagesTopic: config.kafka.messagesTopic,
           partitions: config.kafka.partitions,
           jwtSecret: config.jwtSecret,
-          publishRateLimit: { messagesPerSecond: config.publishRatePerSec },
+          publishRateLimit: { messagesPerSecond: config.publishRatePerSec, redisUrl: config.redisUrl },
           imports: [shared],
           kafka: kafkaFromPlatform,
           dataSource: dataSourceFromPlatform,

@@ -36,6 +36,7 @@ describe('loadIngestConfig', () => {
       SEQCAST_JWT_SECRET: 'prod-secret',
       SEQCAST_ALLOWED_ORIGINS: 'https://app.example.com',
       INGEST_PUBLISH_RATE_PER_SEC: '50',
+      SEQCAST_REDIS_URL: 'redis://:pw@redis:6379/0',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
       SEQCAST_MESSAGES_TOPIC: 'm',
@@ -54,6 +55,7 @@ describe('loadIngestConfig', () => {
       jwtSecret: 'prod-secret',
       allowedOrigins: ['https://app.example.com'],
       publishRatePerSec: 50,
+      redisUrl: 'redis://:pw@redis:6379/0',
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
     });

@@ -34,6 +34,10 @@ export const envShape = {
   INGEST_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
   /** Messages per second per principal (token `sub` / API key), batch items counted; 0: no limit. Per instance. */
   INGEST_PUBLISH_RATE_PER_SEC: envField.int({ default: 500, min: 0, max: 1_000_000 }),
+  /** Share the publish rate limit across instances through this Redis (`redis://` or `rediss://`); unset: per instance. */
+  SEQCAST_REDIS_URL: envField
+    .string()
+    .refine((url) => url === undefined || /^rediss?:\/\/[^\s]+$/.test(url), 'must be a redis:// or rediss:// URL'),
 };
 
 export interface IngestConfig {
@@ -51,6 +55,8 @@ export interface IngestConfig {
   allowedOrigins: string[];
   /** 0: unlimited. */
   publishRatePerSec: number;
+  /** Shared rate-limit store; may carry a password: never log it. */
+  redisUrl?: string;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
 }
@@ -69,6 +75,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     jwtSecret: resolveJwtSecret(raw.NODE_ENV, raw.SEQCAST_JWT_SECRET),
     allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
     publishRatePerSec: raw.INGEST_PUBLISH_RATE_PER_SEC,
+    ...(raw.SEQCAST_REDIS_URL ? { redisUrl: raw.SEQCAST_REDIS_URL } : {}),
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',

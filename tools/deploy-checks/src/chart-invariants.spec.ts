@@ -33,8 +33,11 @@ import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloa
 const sets = renderedSets();
 const fullname = `${release().name}-seqcast`;
 const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL'];
-/** Variables the services read that the chart deliberately leaves to `extraEnv`. */
-const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID'];
+/**
+ * Variables the services read that the chart deliberately leaves to `extraEnv` (SEQCAST_REDIS_URL
+ * may carry a password: users set it from their own Secret).
+ */
+const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID', 'SEQCAST_REDIS_URL'];
 
 it('helm lint --strict passes and every values set renders', () => {
   expect(lintResult().failed).toBe(false);

@@ -19,7 +19,8 @@ import {
   RECORD_PRODUCER,
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
-import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard } from './publish-rate-limit.guard';
+import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard, RATE_LIMIT_STORE } from './publish-rate-limit.guard';
+import { RateLimitStore } from './rate-limit-store';
 import { PublishService } from './publish.service';
 
 /**
@@ -57,6 +58,14 @@ export class IngestPublishModule {
         { provide: INGEST_CLOCK, useValue: () => new Date() },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: PUBLISH_RATE_LIMIT_OPTIONS, useValue: options.publishRateLimit ?? { messagesPerSecond: 0 } },
+        // Only when the limit is on: an idle Redis connection would otherwise be opened for nothing.
+        {
+          provide: RATE_LIMIT_STORE,
+          useFactory: () =>
+            new RateLimitStore(
+              (options.publishRateLimit?.messagesPerSecond ?? 0) > 0 ? options.publishRateLimit?.redisUrl : undefined,
+            ),
+        },
         BearerAuthGuard,
         PublishRateLimitGuard,
         PublishService,

@@ -3,12 +3,15 @@
  * request, API keys included) are rate-limited: a batch counts each of its items, and a caller over
  * the limit gets 429 `rate_limited` with `Retry-After`, before anything reaches Kafka.
  *
- * State is in memory, per ingest-api instance: N replicas behind a load balancer admit up to N times
- * the configured rate per principal (documented in SECURITY.md and docs/protocol.md).
+ * State is in memory, per ingest-api instance, unless a Redis store is configured
+ * (SEQCAST_REDIS_URL): then every instance counts against one shared budget per principal. If
+ * Redis cannot answer, each instance falls back to its own in-memory budget (the "insurance"
+ * limiter) rather than refusing or waving through every publish.
  */
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { ErrorCode } from '@seqcast/contracts';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimitStore } from './rate-limit-store';
 import { ApiError } from './api-error';
 import { ingestMetrics } from './ingest.metrics';
 
@@ -18,9 +21,12 @@ export const MAX_BATCH_ITEMS = 500;
 export interface PublishRateLimitOptions {
   /** INGEST_PUBLISH_RATE_PER_SEC: messages per second per principal; 0 turns the limit off. */
   messagesPerSecond: number;
+  /** SEQCAST_REDIS_URL: share the budget across instances through this Redis. */
+  redisUrl?: string;
 }
 
 export const PUBLISH_RATE_LIMIT_OPTIONS = Symbol('PUBLISH_RATE_LIMIT_OPTIONS');
+export const RATE_LIMIT_STORE = Symbol('RATE_LIMIT_STORE');
 
 /** The only part of an authenticated request the limiter reads: who is publishing, and how much. */
 export interface RateLimitedRequest {
@@ -46,12 +52,26 @@ export function windowFor(messagesPerSecond: number): { points: number; duration
 
 @Injectable()
 export class PublishRateLimitGuard implements CanActivate {
-  private readonly limiter: RateLimiterMemory | undefined;
+  private readonly limiter: RateLimiterAbstract | undefined;
 
-  constructor(@Inject(PUBLISH_RATE_LIMIT_OPTIONS) options: PublishRateLimitOptions) {
+  constructor(
+    @Inject(PUBLISH_RATE_LIMIT_OPTIONS) options: PublishRateLimitOptions,
+    @Optional() @Inject(RATE_LIMIT_STORE) store?: RateLimitStore,
+  ) {
     if (options.messagesPerSecond > 0) {
       const { points, durationSeconds } = windowFor(options.messagesPerSecond);
-      this.limiter = new RateLimiterMemory({ keyPrefix: 'publish', points, duration: durationSeconds });
+      const local = new RateLimiterMemory({ keyPrefix: 'publish', points, duration: durationSeconds });
+      this.limiter = store?.client
+        ? new RateLimiterRedis({
+            storeClient: store.client,
+            keyPrefix: 'seqcast:publish',
+            points,
+            duration: durationSeconds,
+            // Not connected: answer from the local budget at once instead of queueing the publish.
+            rejectIfRedisNotReady: true,
+            insuranceLimiter: local,
+          })
+        : local;
     }
   }
 

@@ -27,6 +27,8 @@ export interface IngestServiceOptions {
   maxBodyBytes?: number;
   /** Messages per second per principal; default: no limit. */
   publishRatePerSec?: number;
+  /** Share the publish budget through this Redis. */
+  redisUrl?: string;
   /** SEQCAST_ALLOWED_ORIGINS as resolved; default any. */
   allowedOrigins?: string[];
 }
@@ -52,7 +54,7 @@ class IngestServiceModule {
           messagesTopic: options.messagesTopic,
           partitions: options.partitions,
           jwtSecret: TEST_JWT_SECRET,
-          publishRateLimit: { messagesPerSecond: options.publishRatePerSec ?? 0 },
+          publishRateLimit: { messagesPerSecond: options.publishRatePerSec ?? 0, redisUrl: options.redisUrl },
           kafka: { useFactory: () => options.kafka },
           dataSource: { useFactory: () => options.dataSource },
         }),
