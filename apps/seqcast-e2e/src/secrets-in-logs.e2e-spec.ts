@@ -6,7 +6,8 @@
  * processes wrote (their captured stdout and stderr) is searched for the tokens and the JWT secret.
  * The management port is checked too: /metrics is served there and nowhere on the public ports.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { signToken } from '@seqcast/auth';
 import { TEST_JWT_SECRET, waitFor } from '@seqcast/testing';
 import jwt from 'jsonwebtoken';
@@ -118,5 +119,13 @@ describe('secrets never reach the logs (three services as processes, verbose log
     }
     // The services did log: an empty log would pass the check above for the wrong reason.
     expect(logged).toBeGreaterThan(1_000);
+
+    // Every service process of this e2e run so far (all specs' stacks write to the same directory)
+    // shares the test JWT secret: none of them may have logged it either.
+    const logDir = dirname(running.ingest.logPath);
+    for (const file of readdirSync(logDir).filter((name) => name.endsWith('.log'))) {
+      const log = readFileSync(join(logDir, file), 'utf8');
+      if (log.includes(TEST_JWT_SECRET)) throw new Error(`${file} contains the JWT secret`);
+    }
   });
 });
