@@ -8,7 +8,10 @@
  *   node tools/bench/pipeline-bench.cjs [--messages 10000] [--rooms 50] [--concurrency 32]
  *                                       [--batch 0] [--subscribers 3] [--timeout-s 180]
  *
- * Env: INGEST_URL (http://127.0.0.1:3000), GATEWAY_URL (http://127.0.0.1:3001), SEQCAST_JWT_SECRET.
+ * Env: INGEST_URL (http://127.0.0.1:3000), GATEWAY_URL (http://127.0.0.1:3001), SEQCAST_JWT_SECRET,
+ * *_MANAGEMENT_URL (ports 9000-9002) for memory figures. The publisher is one principal: start the
+ * services with INGEST_PUBLISH_RATE_PER_SEC=0 (and GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL=0 for many
+ * subscribers) or the rate limit is what gets measured.
  */
 const { parseArgs } = require('node:util');
 const jwt = require('jsonwebtoken');
@@ -82,12 +85,19 @@ async function post(path, body) {
   ackLatency.recordValue(Math.max(1, Math.round(performance.now() - started)));
 }
 
-const WORKER_URL = process.env.WORKER_URL || 'http://127.0.0.1:3002';
+/** /metrics is served on each service's management port (MANAGEMENT_PORT), never on the public one. */
+const INGEST_MANAGEMENT_URL = process.env.INGEST_MANAGEMENT_URL || 'http://127.0.0.1:9000';
+const GATEWAY_MANAGEMENT_URL = process.env.GATEWAY_MANAGEMENT_URL || 'http://127.0.0.1:9001';
+const WORKER_MANAGEMENT_URL = process.env.WORKER_MANAGEMENT_URL || 'http://127.0.0.1:9002';
 
 /** Resident memory of each service, from its own /metrics (prom-client process defaults). */
 async function serviceMemory() {
   const out = [];
-  for (const [name, url] of [['ingest-api', INGEST_URL], ['ordering-worker', WORKER_URL], ['edge-gateway', GATEWAY_URL]]) {
+  for (const [name, url] of [
+    ['ingest-api', INGEST_MANAGEMENT_URL],
+    ['ordering-worker', WORKER_MANAGEMENT_URL],
+    ['edge-gateway', GATEWAY_MANAGEMENT_URL],
+  ]) {
     try {
       const text = await (await fetch(`${url}/metrics`)).text();
       const rss = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(text);

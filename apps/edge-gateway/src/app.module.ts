@@ -40,6 +40,7 @@ export class AppModule {
         roomCache: config.roomCache,
       },
       drain: config.drain,
+      limits: config.limits,
     });
     return {
       module: AppModule,

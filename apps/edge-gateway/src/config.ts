@@ -8,8 +8,11 @@ import {
   databaseEnv,
   envField,
   kafkaEnv,
+  managementEnv,
+  originsEnv,
   parseEnv,
   resolveAuthSettings,
+  resolveAllowedOrigins,
 } from '@seqcast/config';
 import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
 
@@ -37,7 +40,9 @@ export const envShape = {
   ...authEnv,
   /** `token_expiring` goes out this long before a socket's token expires (docs/protocol.md "Token lifetime"). */
   GATEWAY_TOKEN_REFRESH_LEAD_MS: envField.int({ default: 60_000, min: 1_000, max: 3_600_000 }),
+  ...originsEnv,
   PORT: envField.port(3001),
+  ...managementEnv(9001),
   HOST: envField.string('0.0.0.0'),
   /** Names this instance's consumer group; defaults to `<hostname>-<pid>` so every process is its own. */
   GATEWAY_INSTANCE_ID: envField
@@ -45,7 +50,18 @@ export const envShape = {
     .refine((id) => id === undefined || INSTANCE_ID.test(id), 'must be 1-200 characters of [A-Za-z0-9._-]'),
   GATEWAY_PING_INTERVAL_MS: envField.int({ default: 25_000, min: 1_000, max: 600_000 }),
   GATEWAY_PING_TIMEOUT_MS: envField.int({ default: 20_000, min: 1_000, max: 600_000 }),
-  GATEWAY_CORS_ORIGINS: envField.list(['*']),
+  /** Concurrent sockets per principal (token `sub` / API key) on this instance; 0: no limit. */
+  GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: envField.int({ default: 50, min: 0, max: 1_000_000 }),
+  /** Concurrent sockets per client address on this instance; 0: no limit (NAT and proxies share addresses). */
+  GATEWAY_MAX_CONNECTIONS_PER_IP: envField.int({ default: 1_000, min: 0, max: 10_000_000 }),
+  /** Take the client address from this header's right-most entry (set by your ingress) instead of the TCP peer. */
+  GATEWAY_CLIENT_IP_HEADER: envField
+    .string()
+    .refine((name) => name === undefined || /^[A-Za-z0-9-]{1,64}$/.test(name), 'must be an HTTP header name'),
+  /** Rooms one socket may be subscribed to at once; 0: no limit. */
+  GATEWAY_MAX_SUBSCRIPTIONS_PER_SOCKET: envField.int({ default: 1_000, min: 0, max: 1_000_000 }),
+  /** subscribe + unsubscribe requests per socket per minute (at least the subscription limit); 0: no limit. */
+  GATEWAY_SUBSCRIBE_OPS_PER_MINUTE: envField.int({ default: 3_000, min: 0, max: 10_000_000 }),
   /** Deliveries not covered by a client ack within this are re-sent (then with backoff). */
   GATEWAY_ACK_TIMEOUT_MS: envField.int({ default: 10_000, min: 100, max: 600_000 }),
   /** A socket whose unacked (or transport-queued) messages pass this is kicked as slow_consumer. */
@@ -83,6 +99,8 @@ export interface GatewayConfig {
   /** How handshake and refresh tokens are verified (SEQCAST_JWT_*, SEQCAST_AUTH_TOKEN_CACHE_SIZE). */
   auth: AuthSettings;
   tokenRefreshLeadMs: number;
+  /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
+  managementPort: number;
   instanceId: string;
   kafka: {
     brokers: string[];
@@ -93,7 +111,11 @@ export interface GatewayConfig {
     groupTimeouts: GroupTimeouts;
   };
   database: { url: string; runMigrations: boolean };
-  socket: { pingIntervalMs: number; pingTimeoutMs: number; corsOrigins: string[] };
+  socket: { pingIntervalMs: number; pingTimeoutMs: number; allowedOrigins: string[] };
+  limits: {
+    connections: { maxPerPrincipal: number; maxPerAddress: number; clientIpHeader?: string };
+    subscriptions: { maxPerSocket: number; opsPerMinute: number };
+  };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
   roomCache: { messagesPerRoom: number; maxBytes: number };
   drain: { spreadMs: number; timeoutMs: number; graceMs: number };
@@ -157,6 +179,7 @@ export function loadGatewayConfig(
     port: raw.PORT,
     auth: resolveAuthSettings(raw.NODE_ENV, raw),
     tokenRefreshLeadMs: raw.GATEWAY_TOKEN_REFRESH_LEAD_MS,
+    managementPort: raw.MANAGEMENT_PORT,
     instanceId,
     kafka: {
       brokers: raw.KAFKA_BROKERS,
@@ -174,7 +197,18 @@ export function loadGatewayConfig(
     socket: {
       pingIntervalMs: raw.GATEWAY_PING_INTERVAL_MS,
       pingTimeoutMs: raw.GATEWAY_PING_TIMEOUT_MS,
-      corsOrigins: raw.GATEWAY_CORS_ORIGINS,
+      allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
+    },
+    limits: {
+      connections: {
+        maxPerPrincipal: raw.GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL,
+        maxPerAddress: raw.GATEWAY_MAX_CONNECTIONS_PER_IP,
+        ...(raw.GATEWAY_CLIENT_IP_HEADER ? { clientIpHeader: raw.GATEWAY_CLIENT_IP_HEADER } : {}),
+      },
+      subscriptions: {
+        maxPerSocket: raw.GATEWAY_MAX_SUBSCRIPTIONS_PER_SOCKET,
+        opsPerMinute: raw.GATEWAY_SUBSCRIBE_OPS_PER_MINUTE,
+      },
     },
     delivery: {
       ackTimeoutMs: raw.GATEWAY_ACK_TIMEOUT_MS,

@@ -14,7 +14,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
 import type { Server } from 'node:http';
 import { DrainService, EdgeIoAdapter } from '@seqcast/gateway-delivery';
-import { createLogger, installShutdownDeadline } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
 import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
@@ -24,8 +24,15 @@ async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
   const logger = createLogger(SERVICE, config.logLevel);
   try {
-    // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
-    const probes = await serveStartupProbes({ host: config.host, port: config.port });
+    // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for. With
+    // reusePort every listener may bind beside a copy of this gateway that is still draining.
+    const target = listenTarget(config.port, config.host);
+    const probes = await serveStartupProbes({
+      host: config.host,
+      port: config.port,
+      managementPort: config.managementPort,
+      reusePort: target.reusePort,
+    });
     const resources = await openPlatformResources({
       logger,
       onWaiting: probes.waitingFor,
@@ -45,7 +52,6 @@ async function bootstrap(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await probes.close();
-    const target = listenTarget(config.port, config.host);
     if (target.reusePort) {
       // Another process may share the port (a restart on this host): once draining, leave new
       // connections to it.
@@ -56,6 +62,12 @@ async function bootstrap(): Promise<void> {
     logger.log(
       `listening on http://${config.host}:${config.port} (instance ${config.instanceId}` +
         `${target.reusePort ? ', reusePort' : ''})`,
+      'Bootstrap',
+    );
+    // Probes and metrics on their own port; it stays up through the drain (readiness answers 503).
+    await startManagementServer(app, { host: config.host, port: config.managementPort, reusePort: target.reusePort });
+    logger.log(
+      `management (/healthz, /readyz, /metrics) on http://${config.host}:${config.managementPort}`,
       'Bootstrap',
     );
   } catch (error) {

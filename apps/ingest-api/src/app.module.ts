@@ -31,6 +31,7 @@ export class AppModule {
           partitions: config.kafka.partitions,
           auth: config.auth,
           apiKeyCacheTtlMs: config.apiKeyCacheTtlMs,
+          publishRateLimit: { messagesPerSecond: config.publishRatePerSec, redisUrl: config.redisUrl },
           imports: [shared],
           kafka: kafkaFromPlatform,
           dataSource: dataSourceFromPlatform,

@@ -8,6 +8,7 @@ describe('loadIngestConfig', () => {
       logLevel: 'log',
       host: '0.0.0.0',
       port: 3000,
+      managementPort: 9000,
       maxBodyBytes: 65536,
       shutdownTimeoutMs: 15000,
       auth: {
@@ -18,6 +19,8 @@ describe('loadIngestConfig', () => {
         tokenCacheSize: 10_000,
       },
       apiKeyCacheTtlMs: 30_000,
+      allowedOrigins: ['*'],
+      publishRatePerSec: 500,
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ingest-api',
@@ -34,6 +37,7 @@ describe('loadIngestConfig', () => {
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       PORT: '8080',
+      MANAGEMENT_PORT: '9100',
       INGEST_MAX_BODY_BYTES: '4096',
       INGEST_SHUTDOWN_TIMEOUT_MS: '25000',
       SEQCAST_JWT_JWKS_URL: 'https://idp.example/jwks.json',
@@ -42,6 +46,9 @@ describe('loadIngestConfig', () => {
       SEQCAST_JWT_CLOCK_TOLERANCE_S: '10',
       SEQCAST_AUTH_TOKEN_CACHE_SIZE: '500',
       SEQCAST_API_KEY_CACHE_TTL_MS: '5000',
+      SEQCAST_ALLOWED_ORIGINS: 'https://app.example.com',
+      INGEST_PUBLISH_RATE_PER_SEC: '50',
+      SEQCAST_REDIS_URL: 'redis://:pw@redis:6379/0',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
       SEQCAST_MESSAGES_TOPIC: 'm',
@@ -54,6 +61,7 @@ describe('loadIngestConfig', () => {
       logLevel: 'warn',
       host: '127.0.0.1',
       port: 8080,
+      managementPort: 9100,
       maxBodyBytes: 4096,
       shutdownTimeoutMs: 25000,
       auth: {
@@ -64,6 +72,9 @@ describe('loadIngestConfig', () => {
         tokenCacheSize: 500,
       },
       apiKeyCacheTtlMs: 5000,
+      allowedOrigins: ['https://app.example.com'],
+      publishRatePerSec: 50,
+      redisUrl: 'redis://:pw@redis:6379/0',
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
     });
@@ -88,6 +99,12 @@ describe('loadIngestConfig', () => {
     expect(problems.join('\n')).toMatch(/^INGEST_SHUTDOWN_TIMEOUT_MS: must be an integer 1000-600000/m);
     expect(problems.join('\n')).toMatch(/^INGEST_MAX_BODY_BYTES: must be an integer 1024-1048576/m);
     expect(problems.join('\n')).toMatch(/^SEQCAST_PARTITIONS: /m);
+  });
+
+  it('refuses any-origin in production', () => {
+    expect(() =>
+      loadIngestConfig({ NODE_ENV: 'production', SEQCAST_JWT_SECRET: 's', SEQCAST_ALLOWED_ORIGINS: '*' }),
+    ).toThrow(/SEQCAST_ALLOWED_ORIGINS/);
   });
 
   it('refuses to run production without a key source, and with two', () => {

@@ -6,7 +6,10 @@ import {
   databaseEnv,
   envField,
   kafkaEnv,
+  managementEnv,
+  originsEnv,
   parseEnv,
+  resolveAllowedOrigins,
   resolveAuthSettings,
 } from '@seqcast/config';
 
@@ -22,7 +25,9 @@ export const envShape = {
   ...kafkaEnv,
   ...databaseEnv,
   ...authEnv,
+  ...originsEnv,
   PORT: envField.port(3000),
+  ...managementEnv(9000),
   HOST: envField.string('0.0.0.0'),
   INGEST_MAX_BODY_BYTES: envField.int({ default: 65_536, min: 1_024, max: MAX_BODY_CEILING }),
   // Above the producer's 10 s send deadline, so a request in flight at SIGTERM gets its answer;
@@ -30,6 +35,12 @@ export const envShape = {
   INGEST_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
   // How long an API key lookup is reused: a revoked key keeps working at most this long per instance.
   SEQCAST_API_KEY_CACHE_TTL_MS: envField.int({ default: 30_000, min: 1_000, max: 300_000 }),
+  /** Messages per second per principal (token `sub` / API key), batch items counted; 0: no limit. Per instance. */
+  INGEST_PUBLISH_RATE_PER_SEC: envField.int({ default: 500, min: 0, max: 1_000_000 }),
+  /** Share the publish rate limit across instances through this Redis (`redis://` or `rediss://`); unset: per instance. */
+  SEQCAST_REDIS_URL: envField
+    .string()
+    .refine((url) => url === undefined || /^rediss?:\/\/[^\s]+$/.test(url), 'must be a redis:// or rediss:// URL'),
 };
 
 export interface IngestConfig {
@@ -37,12 +48,20 @@ export interface IngestConfig {
   logLevel: string;
   host: string;
   port: number;
+  /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
+  managementPort: number;
   maxBodyBytes: number;
   /** SIGTERM → forced exit if the drain has not finished by then (a second signal forces it at once). */
   shutdownTimeoutMs: number;
   /** How bearer tokens are verified (SEQCAST_JWT_*, SEQCAST_AUTH_TOKEN_CACHE_SIZE). */
   auth: AuthSettings;
   apiKeyCacheTtlMs: number;
+  /** Browser origins allowed (SEQCAST_ALLOWED_ORIGINS); `*` only outside production. */
+  allowedOrigins: string[];
+  /** 0: unlimited. */
+  publishRatePerSec: number;
+  /** Shared rate-limit store; may carry a password: never log it. */
+  redisUrl?: string;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
 }
@@ -55,10 +74,14 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     logLevel: raw.LOG_LEVEL,
     host: raw.HOST,
     port: raw.PORT,
+    managementPort: raw.MANAGEMENT_PORT,
     maxBodyBytes: raw.INGEST_MAX_BODY_BYTES,
     shutdownTimeoutMs: raw.INGEST_SHUTDOWN_TIMEOUT_MS,
     auth: resolveAuthSettings(raw.NODE_ENV, raw),
     apiKeyCacheTtlMs: raw.SEQCAST_API_KEY_CACHE_TTL_MS,
+    allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
+    publishRatePerSec: raw.INGEST_PUBLISH_RATE_PER_SEC,
+    ...(raw.SEQCAST_REDIS_URL ? { redisUrl: raw.SEQCAST_REDIS_URL } : {}),
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',

@@ -12,7 +12,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '@seqcast/config';
 import { configureIngestHttp } from '@seqcast/ingest-publish';
-import { createLogger, installShutdownDeadline } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
 import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadIngestConfig } from './config';
@@ -22,7 +22,11 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger(SERVICE, config.logLevel);
   try {
     // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
-    const probes = await serveStartupProbes({ host: config.host, port: config.port });
+    const probes = await serveStartupProbes({
+      host: config.host,
+      port: config.port,
+      managementPort: config.managementPort,
+    });
     const resources = await openPlatformResources({
       logger,
       onWaiting: probes.waitingFor,
@@ -38,12 +42,18 @@ async function bootstrap(): Promise<void> {
       // Keep-alive connections must not hold a rolling restart hostage.
       forceCloseConnections: true,
     });
-    configureIngestHttp(app, { maxBodyBytes: config.maxBodyBytes });
+    configureIngestHttp(app, { maxBodyBytes: config.maxBodyBytes, allowedOrigins: config.allowedOrigins });
     // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await probes.close();
     await app.listen(config.port, config.host);
+    // Probes and metrics on their own port; it stays up through the drain (readiness answers 503).
+    await startManagementServer(app, { host: config.host, port: config.managementPort });
+    logger.log(
+      `management (/healthz, /readyz, /metrics) on http://${config.host}:${config.managementPort}`,
+      'Bootstrap',
+    );
     logger.log(`listening on http://${config.host}:${config.port}`, 'Bootstrap');
   } catch (error) {
     logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');

@@ -8,6 +8,7 @@ describe('loadWorkerConfig', () => {
       logLevel: 'log',
       host: '0.0.0.0',
       port: 3002,
+      managementPort: 9002,
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ordering-worker',
@@ -33,6 +34,7 @@ describe('loadWorkerConfig', () => {
         LOG_LEVEL: 'debug',
         HOST: '127.0.0.1',
         PORT: '9000',
+        MANAGEMENT_PORT: '9100',
         KAFKA_BROKERS: 'k1:9092,k2:9092',
         KAFKA_CLIENT_ID: 'worker-3',
         SEQCAST_MESSAGES_TOPIC: 'in',
@@ -53,6 +55,7 @@ describe('loadWorkerConfig', () => {
       logLevel: 'debug',
       host: '127.0.0.1',
       port: 9000,
+      managementPort: 9100,
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'worker-3',

@@ -1,5 +1,13 @@
 /** ordering-worker's configuration: the only place it reads the environment. */
-import { commonEnv, ConfigValidationError, databaseEnv, envField, kafkaEnv, parseEnv } from '@seqcast/config';
+import {
+  commonEnv,
+  ConfigValidationError,
+  databaseEnv,
+  envField,
+  kafkaEnv,
+  managementEnv,
+  parseEnv,
+} from '@seqcast/config';
 import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
 
 /** Every environment variable this service reads, by name; the Helm chart's tests check against it. */
@@ -8,6 +16,7 @@ export const envShape = {
   ...kafkaEnv,
   ...databaseEnv,
   PORT: envField.port(3002),
+  ...managementEnv(9002),
   HOST: envField.string('0.0.0.0'),
   WORKER_GROUP_ID: envField.string('seqcast-ordering'),
   WORKER_PARTITIONS_CONCURRENCY: envField.int({ default: 3, min: 1, max: 1000 }),
@@ -29,6 +38,8 @@ export interface WorkerConfig {
   logLevel: string;
   host: string;
   port: number;
+  /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
+  managementPort: number;
   kafka: { brokers: string[]; clientId: string; messagesTopic: string; eventsTopic: string; partitions: number };
   database: { url: string; runMigrations: boolean };
   worker: {
@@ -60,6 +71,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     logLevel: raw.LOG_LEVEL,
     host: raw.HOST,
     port: raw.PORT,
+    managementPort: raw.MANAGEMENT_PORT,
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ordering-worker',

@@ -12,7 +12,7 @@
  */
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
-import { createLogger, installShutdownDeadline } from '@seqcast/observability';
+import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
 import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadWorkerConfig } from './config';
@@ -22,7 +22,11 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger(SERVICE, config.logLevel);
   try {
     // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
-    const probes = await serveStartupProbes({ host: config.host, port: config.port });
+    const probes = await serveStartupProbes({
+      host: config.host,
+      port: config.port,
+      managementPort: config.managementPort,
+    });
     const resources = await openPlatformResources({
       logger,
       onWaiting: probes.waitingFor,
@@ -44,6 +48,12 @@ async function bootstrap(): Promise<void> {
     installShutdownDeadline({ timeoutMs: config.worker.shutdownTimeoutMs, logger });
     await probes.close();
     await app.listen(config.port, config.host);
+    // Probes and metrics on their own port; it stays up through the drain (readiness answers 503).
+    await startManagementServer(app, { host: config.host, port: config.managementPort });
+    logger.log(
+      `management (/healthz, /readyz, /metrics) on http://${config.host}:${config.managementPort}`,
+      'Bootstrap',
+    );
     logger.log(`health on http://${config.host}:${config.port}/healthz and /readyz`, 'Bootstrap');
   } catch (error) {
     logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');

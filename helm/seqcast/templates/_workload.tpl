@@ -8,7 +8,9 @@ Context (dict):
   name         component name, also the container name: ingest-api | ordering-worker | edge-gateway
   values       the component's values (.Values.ingestApi, ...)
   valuesKey    where those values live, for error messages (ingestApi, ...)
-  port         the port the service listens on (its PORT); probes and the Service target it
+  port         the port the service listens on (its PORT); the Service and Ingress target it
+  managementPort  its MANAGEMENT_PORT (/healthz, /readyz, /metrics): probes, the Service's
+               `management` port and the ServiceMonitor target it
   env          map of environment variables stored in the component's ConfigMap
   replicas     replica count when not autoscaled
   jwt          whether the service verifies JWTs (mounts SEQCAST_JWT_SECRET from a Secret)
@@ -113,6 +115,9 @@ spec:
             - name: http
               containerPort: {{ .port }}
               protocol: TCP
+            - name: management
+              containerPort: {{ .managementPort }}
+              protocol: TCP
           envFrom:
             - configMapRef:
                 name: {{ $fullname }}
@@ -139,17 +144,17 @@ spec:
           startupProbe:
             httpGet:
               path: /healthz
-              port: http
+              port: management
             {{- toYaml $v.startupProbe | nindent 12 }}
           livenessProbe:
             httpGet:
               path: /healthz
-              port: http
+              port: management
             {{- toYaml $v.livenessProbe | nindent 12 }}
           readinessProbe:
             httpGet:
               path: /readyz
-              port: http
+              port: management
             {{- toYaml $v.readinessProbe | nindent 12 }}
           {{- if gt $preStop 0 }}
           lifecycle:
@@ -217,6 +222,10 @@ spec:
     - name: http
       port: {{ $v.service.port }}
       targetPort: http
+      protocol: TCP
+    - name: management
+      port: {{ .managementPort }}
+      targetPort: management
       protocol: TCP
   selector:
     {{- include "seqcast.componentSelectorLabels" . | nindent 4 }}
@@ -319,9 +328,39 @@ spec:
     matchLabels:
       {{- include "seqcast.componentSelectorLabels" . | nindent 6 }}
   endpoints:
-    - port: http
+    - port: management
       path: {{ $root.Values.serviceMonitor.path }}
       interval: {{ $root.Values.serviceMonitor.interval }}
       scrapeTimeout: {{ $root.Values.serviceMonitor.scrapeTimeout }}
+{{- end }}
+{{- if $root.Values.networkPolicy.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "seqcast.componentLabels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "seqcast.componentSelectorLabels" . | nindent 6 }}
+  policyTypes:
+    - Ingress
+  ingress:
+    - ports:
+        - port: http
+          protocol: TCP
+      {{- with $root.Values.networkPolicy.httpFrom }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- with $root.Values.networkPolicy.managementFrom }}
+    - ports:
+        - port: management
+          protocol: TCP
+      from:
+        {{- toYaml . | nindent 8 }}
+    {{- end }}
 {{- end }}
 {{- end }}

@@ -17,6 +17,7 @@ import {
 } from './support/rendered-chart';
 import {
   SERVICES,
+  defaultManagementPort,
   defaultPort,
   effectiveEnv,
   ownEnvNames,
@@ -32,8 +33,11 @@ import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloa
 const sets = renderedSets();
 const fullname = `${release().name}-seqcast`;
 const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL'];
-/** Variables the services read that the chart deliberately leaves to `extraEnv`. */
-const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID'];
+/**
+ * Variables the services read that the chart deliberately leaves to `extraEnv` (SEQCAST_REDIS_URL
+ * may carry a password: users set it from their own Secret).
+ */
+const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID', 'SEQCAST_REDIS_URL'];
 
 /** With a JWKS URL or a PEM key as the key source there is no shared secret: exactly one source is set. */
 function keySourceIsSecret(values: Record<string, string | undefined>): boolean {
@@ -69,10 +73,17 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
       expect(env.values['HOST']).toBe('0.0.0.0');
     });
 
-    it('probes /healthz for liveness and start-up and /readyz for readiness, on the http port', () => {
-      expect(w.container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
-      expect(w.container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
-      expect(w.container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    it('serves management where the container port, MANAGEMENT_PORT and the app agree, apart from the public port', () => {
+      const management = w.container.ports?.find((p) => p.name === 'management');
+      expect(management?.containerPort).toBe(defaultManagementPort(spec));
+      expect(env.values['MANAGEMENT_PORT']).toBe(String(defaultManagementPort(spec)));
+      expect(management?.containerPort).not.toBe(defaultPort(spec));
+    });
+
+    it('probes /healthz for liveness and start-up and /readyz for readiness, on the management port', () => {
+      expect(w.container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'management' });
+      expect(w.container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'management' });
+      expect(w.container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'management' });
     });
 
     it('sets only env vars that the app config schema reads', () => {
@@ -138,6 +149,11 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
       const svcSpec = svc.spec as { selector: Record<string, string>; ports: { name: string; targetPort: string }[] };
       expect(svcSpec.selector).toEqual(w.selector);
       expect(svcSpec.ports).toContainEqual(expect.objectContaining({ name: 'http', targetPort: 'http' }));
+      for (const policy of find(set, 'NetworkPolicy', `${fullname}-${spec.name}`)) {
+        expect(
+          (policy.spec as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels,
+        ).toEqual(w.selector);
+      }
 
       const pdb = only(set, 'PodDisruptionBudget', `${fullname}-${spec.name}`);
       expect((pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels).toEqual(
@@ -159,7 +175,9 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
           endpoints: { port: string }[];
         };
         expect(matches(monitorSpec.selector.matchLabels, svc.metadata.labels)).toBe(true);
-        expect(monitorSpec.endpoints.map((e) => e.port)).toEqual(['http']);
+        // Metrics live on the management port only (the public port answers 404).
+        expect(monitorSpec.endpoints.map((e) => e.port)).toEqual(['management']);
+        expect(svcSpec.ports).toContainEqual(expect.objectContaining({ name: 'management', targetPort: 'management' }));
       }
     });
   });
@@ -233,7 +251,7 @@ describe('values sets, one feature each', () => {
       expect(count('defaults', kind)).toBe(3);
     expect(count('defaults', 'Secret')).toBe(1);
     expect(count('defaults', 'ServiceAccount')).toBe(1);
-    for (const kind of ['HorizontalPodAutoscaler', 'Ingress', 'ServiceMonitor'])
+    for (const kind of ['HorizontalPodAutoscaler', 'Ingress', 'ServiceMonitor', 'NetworkPolicy'])
       expect(count('defaults', kind)).toBe(0);
     expect(renderedSet('defaults').notes).toContain('The JWT signing secret was generated');
   });
@@ -327,6 +345,39 @@ describe('values sets, one feature each', () => {
     const set = renderedSet('service-monitor-no-api');
     expect(find(set, 'ServiceMonitor')).toHaveLength(0);
     expect(set.notes).toContain('no ServiceMonitor was created');
+  });
+
+  it('network-policy: per component, the public port open to all, the management port to monitoring only', () => {
+    const set = renderedSet('network-policy');
+    const policies = find(set, 'NetworkPolicy');
+    expect(policies).toHaveLength(3);
+    for (const policy of policies) {
+      expect(policy.spec).toMatchObject({
+        policyTypes: ['Ingress'],
+        ingress: [
+          { ports: [{ port: 'http', protocol: 'TCP' }] },
+          {
+            ports: [{ port: 'management', protocol: 'TCP' }],
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+          },
+        ],
+      });
+      // No `from` on the public rule: open to everyone.
+      expect((policy.spec as { ingress: { from?: unknown }[] }).ingress[0].from).toBeUndefined();
+    }
+  });
+
+  it('production: the origins and gateway limits reach both services', () => {
+    const set = renderedSet('production');
+    for (const name of ['ingest-api', 'edge-gateway'] as const) {
+      expect(resolveEnv(set, workload(set, name)).values['SEQCAST_ALLOWED_ORIGINS']).toBe(
+        'https://app.example.com,https://admin.example.com',
+      );
+    }
+    expect(resolveEnv(set, workload(set, 'edge-gateway')).values).toMatchObject({
+      GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: '20',
+      GATEWAY_CLIENT_IP_HEADER: 'X-Forwarded-For',
+    });
   });
 
   it('existing-secrets: the chart stores no Secret and reads the named ones', () => {

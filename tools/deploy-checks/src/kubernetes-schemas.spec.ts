@@ -5,7 +5,7 @@
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { type K8sObject, renderedSets } from './support/rendered-chart';
@@ -20,6 +20,7 @@ const VALIDATORS: Record<string, Validate> = {
   'apps/v1/Deployment': model(Deployment),
   'autoscaling/v2/HorizontalPodAutoscaler': model(HorizontalPodAutoscaler),
   'networking.k8s.io/v1/Ingress': model(Ingress),
+  'networking.k8s.io/v1/NetworkPolicy': model(NetworkPolicy),
   'policy/v1/PodDisruptionBudget': model(PodDisruptionBudget),
   'v1/ConfigMap': model(ConfigMap),
   'v1/Pod': model(Pod),

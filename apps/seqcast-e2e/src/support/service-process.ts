@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '@seqcast/testing';
+import { freePort, waitFor } from '@seqcast/testing';
 
 export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
 
@@ -24,8 +24,21 @@ export class ServiceProcess {
     readonly label: string = name,
   ) {}
 
+  /** MANAGEMENT_PORT (/healthz, /readyz, /metrics), picked at the first start. */
+  managementPort: number | undefined;
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  get managementUrl(): string {
+    if (this.managementPort === undefined) throw new Error(`${this.label} has not been started`);
+    return `http://127.0.0.1:${this.managementPort}`;
+  }
+
+  /** Everything the process wrote to stdout and stderr. */
+  get logPath(): string {
+    return join(workspaceRoot, 'tmp/e2e-logs', `${this.label}.log`);
   }
 
   get pid(): number | undefined {
@@ -41,10 +54,17 @@ export class ServiceProcess {
   async start(readyTimeoutMs = 60_000): Promise<void> {
     const logDir = join(workspaceRoot, 'tmp/e2e-logs');
     mkdirSync(logDir, { recursive: true });
-    const log = createWriteStream(join(logDir, `${this.label}.log`), { flags: 'a' });
+    const log = createWriteStream(this.logPath, { flags: 'a' });
+    this.managementPort ??= await freePort();
     const child = spawn(process.execPath, [join(workspaceRoot, 'dist/apps', this.name, 'main.js')], {
       cwd: workspaceRoot,
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        ...this.env,
+        PORT: String(this.port),
+        MANAGEMENT_PORT: String(this.managementPort),
+        HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log);
@@ -60,13 +80,15 @@ export class ServiceProcess {
     void this.exited.then((code) => (exitCode = code));
     await waitFor(
       async () => {
-        if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} (see tmp/e2e-logs/${this.label}.log)`);
+        if (exitCode !== undefined)
+          throw new Error(`${this.label} exited with ${exitCode} (see tmp/e2e-logs/${this.label}.log)`);
         const res = await fetch(`${this.url}/readyz`);
         return res.status === 200;
       },
       { timeoutMs: readyTimeoutMs, intervalMs: 200, what: `${this.label} /readyz to answer 200` },
     ).catch((error: unknown) => {
-      if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} during start-up (see tmp/e2e-logs/${this.label}.log)`);
+      if (exitCode !== undefined)
+        throw new Error(`${this.label} exited with ${exitCode} during start-up (see tmp/e2e-logs/${this.label}.log)`);
       throw error;
     });
   }

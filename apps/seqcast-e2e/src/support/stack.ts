@@ -17,6 +17,8 @@ export interface StackOptions {
   gatewayEnv?: Record<string, string>;
   /** Bootstrap brokers (default: the shared test broker); e.g. a dedicated broker a test may stop. */
   kafkaBrokers?: string[];
+  /** Extra environment for every service of this stack (e.g. LOG_LEVEL). */
+  env?: Record<string, string>;
 }
 
 export interface Stack {
@@ -54,6 +56,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     DATABASE_URL: database.url,
     SEQCAST_JWT_SECRET: TEST_JWT_SECRET,
     WORKER_GROUP_ID: `e2e-worker-${run}`,
+    // The e2e publishers and subscribers share a few principals and one address at full speed;
+    // the limits themselves are proven by the ingest and gateway integration tests.
+    INGEST_PUBLISH_RATE_PER_SEC: '0',
+    GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: '0',
+    GATEWAY_MAX_CONNECTIONS_PER_IP: '0',
+    ...options.env,
   };
   const processes: ServiceProcess[] = [];
   const started = new Map<ServiceName, number>();
@@ -61,7 +69,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const n = (started.get(name) ?? 0) + 1;
     started.set(name, n);
     const label = n === 1 ? `${name}-${run}` : `${name}-${run}-${n}`;
-    const serviceEnv = name === 'edge-gateway' ? { ...env, ...options.gatewayEnv, GATEWAY_INSTANCE_ID: `e2e-gw-${run}-${n}` } : env;
+    const serviceEnv =
+      name === 'edge-gateway' ? { ...env, ...options.gatewayEnv, GATEWAY_INSTANCE_ID: `e2e-gw-${run}-${n}` } : env;
     const service = new ServiceProcess(name, await freePort(), { ...serviceEnv, ...extraEnv }, label);
     processes.push(service);
     return service;

@@ -8,3 +8,8 @@ export {
   type ShutdownDeadlineOptions,
   type SignalSource,
 } from './lib/shutdown-deadline';
+export {
+  type ManagementServerOptions,
+  type RunningManagementServer,
+  startManagementServer,
+} from './lib/management-server';

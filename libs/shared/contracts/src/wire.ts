@@ -190,3 +190,9 @@ export const UNAUTHORIZED_CONNECT_ERROR = 'unauthorized';
 
 /** connect_error message while the instance drains for shutdown: connect to another one (retry with backoff). */
 export const SERVER_DRAINING_CONNECT_ERROR = 'server_draining';
+
+/**
+ * connect_error message when this credential (token `sub` / API key) or this client address already
+ * holds as many sockets as the gateway allows: close some, or retry later with backoff.
+ */
+export const TOO_MANY_CONNECTIONS_CONNECT_ERROR = 'too_many_connections';

@@ -102,6 +102,14 @@ export function defaultPort(spec: ServiceSpec): number {
   return port;
 }
 
+/** The management port (MANAGEMENT_PORT: probes and /metrics) when it is not set. */
+export function defaultManagementPort(spec: ServiceSpec): number {
+  const port: unknown = spec.envShape['MANAGEMENT_PORT']?.parse(undefined);
+  if (typeof port !== 'number')
+    throw new Error(`${spec.name}: its env schema has no MANAGEMENT_PORT with a numeric default`);
+  return port;
+}
+
 export const verifiesJwt = (spec: ServiceSpec): boolean => 'SEQCAST_JWT_SECRET' in spec.envShape;
 
 /**

@@ -154,12 +154,12 @@ describe('DeliveryGateway unsubscribe and disconnect', () => {
     await subscribeAck(gateway, socket, { roomId: 'team-1' });
 
     const bad = jest.fn();
-    gateway.unsubscribe(asSocket(socket), { room: 'team-1' }, bad);
+    await gateway.unsubscribe(asSocket(socket), { room: 'team-1' }, bad);
     expect(bad).toHaveBeenCalledWith({ ok: false, error: { code: 'invalid_request', message: expect.any(String) } });
-    expect(() => gateway.unsubscribe(asSocket(socket), 17, undefined)).not.toThrow();
+    await expect(gateway.unsubscribe(asSocket(socket), 17, undefined)).resolves.toBeUndefined();
 
     const ok = jest.fn();
-    gateway.unsubscribe(asSocket(socket), { roomId: 'team-1' }, ok);
+    await gateway.unsubscribe(asSocket(socket), { roomId: 'team-1' }, ok);
     expect(ok).toHaveBeenCalledWith({ ok: true, roomId: 'team-1' });
     subscriptions.dispatch('team-1', [message('team-1', 0, null)]);
     expect(socket.emitted).toEqual([]);
@@ -191,7 +191,13 @@ describe('DeliveryGateway acks and connection lifecycle', () => {
     subscriptions.dispatch('team-1', [message('team-1', 6, 4)]);
     expect(subscriptions.details.unackedMessages).toBe(1);
 
-    for (const bad of [undefined, 'x', { roomId: 'team-1' }, { roomId: 'team-1', seq: -1 }, { roomId: 'team-1', seq: 6, x: 1 }]) {
+    for (const bad of [
+      undefined,
+      'x',
+      { roomId: 'team-1' },
+      { roomId: 'team-1', seq: -1 },
+      { roomId: 'team-1', seq: 6, x: 1 },
+    ]) {
       expect(() => gateway.ack(asSocket(socket), bad)).not.toThrow();
     }
     gateway.ack(asSocket(socket), { roomId: 'team-1', seq: 99 }); // beyond what was delivered: ignored

@@ -25,18 +25,22 @@ import {
   type RefreshAck,
   type SubscribeAck,
   subscribeRequestSchema,
+  TOO_MANY_CONNECTIONS_CONNECT_ERROR,
   UNAUTHORIZED_CONNECT_ERROR,
   type UnsubscribeAck,
   unsubscribeRequestSchema,
   validate,
 } from '@seqcast/contracts';
+import { ConnectionLimits } from './connection-limits';
 import { TOKEN_LIFETIME_OPTIONS, TOKEN_VERIFIER } from './delivery.tokens';
 import type { DeliveryTarget } from './delivery-session';
 import { DrainService } from './drain.service';
 import { disconnectReasonLabel, gatewayMetrics } from './gateway.metrics';
+import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
 import { socketAuthMiddleware } from './socket-auth.middleware';
 import { socketTarget } from './socket-target';
 import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
+import { SubscriptionLimits } from './subscription-limits';
 import { SubscriptionService } from './subscription.service';
 import { TokenLifetime, type TokenLifetimeOptions } from './token-lifetime';
 
@@ -47,12 +51,15 @@ export class DeliveryGateway
   private readonly logger = new Logger(DeliveryGateway.name);
   private readonly targets = new WeakMap<GatewaySocket, DeliveryTarget>();
   private readonly lifetime: TokenLifetime;
+  private readonly connectionLimits: ConnectionLimits;
+  private readonly subscriptionLimits: SubscriptionLimits;
 
   constructor(
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
     private readonly subscriptions: SubscriptionService,
     private readonly drain: DrainService,
     @Optional() @Inject(TOKEN_LIFETIME_OPTIONS) lifetimeOptions: TokenLifetimeOptions = DEFAULT_LIFETIME,
+    @Optional() @Inject(GATEWAY_LIMITS) limits: GatewayLimitOptions = NO_LIMITS,
   ) {
     this.lifetime = new TokenLifetime(
       verifier,
@@ -63,6 +70,8 @@ export class DeliveryGateway
       lifetimeOptions,
       { expired: (socket) => this.logger.log(`token expired ${socket.id} user=${userOf(socket)}; disconnecting`) },
     );
+    this.connectionLimits = new ConnectionLimits(limits.connections);
+    this.subscriptionLimits = new SubscriptionLimits(limits.subscriptions);
   }
 
   afterInit(server: GatewayServer): void {
@@ -72,6 +81,12 @@ export class DeliveryGateway
       socketAuthMiddleware(this.verifier, (reason) => {
         gatewayMetrics.connectRejections.inc({ reason: UNAUTHORIZED_CONNECT_ERROR });
         this.logger.debug(`handshake rejected: ${reason}`);
+      }),
+    );
+    server.use(
+      this.connectionLimits.middleware((reason) => {
+        gatewayMetrics.connectRejections.inc({ reason: TOO_MANY_CONNECTIONS_CONNECT_ERROR });
+        this.logger.warn(`handshake rejected: ${reason}`);
       }),
     );
   }
@@ -89,6 +104,7 @@ export class DeliveryGateway
       gatewayMetrics.disconnects.inc({ reason: label });
       this.logger.log(`disconnected ${socket.id} user=${userOf(socket)} reason=${label}`);
       this.subscriptions.disconnect(socket.id);
+      this.subscriptionLimits.forget(socket.id);
     });
   }
 
@@ -104,6 +120,9 @@ export class DeliveryGateway
     @Ack() ack: unknown,
   ): Promise<void> {
     const respond = guardedAck<SubscribeAck>(ack, this.logger);
+    // Every request counts against the churn budget, valid or not: each one costs the gateway work.
+    const throttled = await this.subscriptionLimits.spend(socket.id);
+    if (throttled) return respond(throttled);
     const principal = socket.data.principal;
     if (!principal) return respond(failed(ErrorCode.Unauthorized, 'not authenticated'));
     // The expiry timer may lag under load; the deadline itself is exact.
@@ -113,10 +132,17 @@ export class DeliveryGateway
     if (!canAccessRoom(principal, 'subscribe', request.value.roomId)) {
       return respond(failed(ErrorCode.Forbidden, `token does not grant subscribe to room ${request.value.roomId}`));
     }
+    const overLimit = this.subscriptionLimits.reserve(socket.id, request.value.roomId);
+    if (overLimit) return respond(overLimit);
     if (socket.disconnected) return;
+    const roomId = request.value.roomId;
     try {
-      await this.subscriptions.subscribe(this.targetFor(socket), request.value, respond);
+      await this.subscriptions.subscribe(this.targetFor(socket), request.value, (response) => {
+        if (!response.ok) this.subscriptionLimits.release(socket.id, roomId);
+        respond(response);
+      });
     } catch (error) {
+      this.subscriptionLimits.release(socket.id, roomId);
       this.logger.error(
         `subscribe ${request.value.roomId} failed: ${error instanceof Error ? error.stack : String(error)}`,
       );
@@ -127,11 +153,19 @@ export class DeliveryGateway
   }
 
   @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): void {
+  async unsubscribe(
+    @ConnectedSocket() socket: GatewaySocket,
+    @MessageBody() body: unknown,
+    @Ack() ack: unknown,
+  ): Promise<void> {
     const respond = guardedAck<UnsubscribeAck>(ack, this.logger);
+    const throttled = await this.subscriptionLimits.spend(socket.id);
+    if (throttled) return respond(throttled);
     const request = validate(unsubscribeRequestSchema, body);
     if (!request.ok) return respond(failed(ErrorCode.InvalidRequest, request.message));
-    respond(this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId));
+    const result = this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId);
+    if (result.ok) this.subscriptionLimits.release(socket.id, request.value.roomId);
+    respond(result);
   }
 
   /** A new token for the live socket: moves its deadline and re-checks its subscriptions. */

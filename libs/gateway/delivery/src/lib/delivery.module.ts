@@ -17,6 +17,7 @@ import { type DrainOptions, DrainService } from './drain.service';
 import { type EventsConsumerOptions, EventsConsumerService } from './events-consumer.service';
 import { GroupCleanupService } from './group-cleanup.service';
 import { PartitionInterest } from './partition-interest';
+import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
@@ -53,6 +54,8 @@ export interface DeliveryModuleOptions {
   partitions?: number;
   /** Graceful drain on shutdown (GATEWAY_DRAIN_SPREAD_MS, GATEWAY_DRAIN_TIMEOUT_MS). */
   drain?: Partial<DrainOptions>;
+  /** Connections per principal/address, subscriptions and churn per socket; omitted: none. */
+  limits?: GatewayLimitOptions;
 }
 
 /**
@@ -94,6 +97,7 @@ export class DeliveryModule {
                   new PartitionInterest({ topic: options.eventsTopic, partitions: options.partitions as number }, kafka),
               },
             ]),
+        { provide: GATEWAY_LIMITS, useValue: options.limits ?? NO_LIMITS },
         SubscriptionService,
         EventsConsumerService,
         GroupCleanupService,

@@ -1,6 +1,7 @@
 import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { ServerOptions } from 'socket.io';
+import { allowRequestFor, corsFor } from './origin-policy';
 
 type BindArgs = Parameters<IoAdapter['bindMessageHandlers']>;
 type HandlerSocket = BindArgs[0];
@@ -10,8 +11,8 @@ export interface EdgeIoOptions {
   pingIntervalMs: number;
   /** GATEWAY_PING_TIMEOUT_MS */
   pingTimeoutMs: number;
-  /** GATEWAY_CORS_ORIGINS; `['*']` allows any origin. */
-  corsOrigins: string[];
+  /** SEQCAST_ALLOWED_ORIGINS (resolved); `['*']` allows any origin. */
+  allowedOrigins: readonly string[];
 }
 
 /** Clients only send small subscribe/unsubscribe/ack frames; anything bigger is not ours. */
@@ -19,7 +20,7 @@ const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 /**
  * Socket.IO on the application's own HTTP server (same port as /healthz and /readyz), with the
- * heartbeat and CORS settings from configuration.
+ * heartbeat settings from configuration and the origin allowlist on both transports.
  */
 export class EdgeIoAdapter extends IoAdapter {
   constructor(
@@ -30,14 +31,14 @@ export class EdgeIoAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: Partial<ServerOptions>): unknown {
-    const anyOrigin = this.edge.corsOrigins.includes('*');
     return super.createIOServer(port, {
       ...options,
       pingInterval: this.edge.pingIntervalMs,
       pingTimeout: this.edge.pingTimeoutMs,
       maxHttpBufferSize: MAX_CLIENT_FRAME_BYTES,
       serveClient: false,
-      cors: { origin: anyOrigin ? '*' : this.edge.corsOrigins },
+      cors: corsFor(this.edge.allowedOrigins),
+      allowRequest: allowRequestFor(this.edge.allowedOrigins),
       // Explicit, as they cost memory per connection: no per-message compression contexts.
       perMessageDeflate: false,
     });

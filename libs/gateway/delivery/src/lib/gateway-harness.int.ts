@@ -17,7 +17,12 @@ import type {
   SubscribeAck,
 } from '@seqcast/contracts';
 import { createKafka, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
-import { HealthModule, MetricsModule } from '@seqcast/observability';
+import {
+  HealthModule,
+  MetricsModule,
+  type RunningManagementServer,
+  startManagementServer,
+} from '@seqcast/observability';
 import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import {
@@ -37,6 +42,7 @@ import type { DrainOptions } from './drain.service';
 import { DrainService } from './drain.service';
 import { EdgeIoAdapter } from './edge-io.adapter';
 import { EventsConsumerService } from './events-consumer.service';
+import type { GatewayLimitOptions } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -49,12 +55,16 @@ export interface HarnessOptions {
   drain?: Partial<DrainOptions>;
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
-  /** Also serve GET /metrics and GET /readyz (with the 'draining' check), as the app does. */
+  /** Also serve GET /metrics and GET /readyz (with the 'draining' check) on a management listener, as the app does. */
   http?: boolean;
   /** Fetch only partitions of rooms with subscribers, as the app does (PartitionInterest). */
   partitionInterest?: boolean;
   /** GATEWAY_TOKEN_REFRESH_LEAD_MS. */
   tokenRefreshLeadMs?: number;
+  /** Default: no limits. */
+  limits?: GatewayLimitOptions;
+  /** SEQCAST_ALLOWED_ORIGINS as resolved; default any. */
+  allowedOrigins?: string[];
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -94,6 +104,9 @@ export class GatewayHarness {
   app!: INestApplication;
   url!: string;
   port!: number;
+  /** With `http: true`: the management listener (/metrics, /readyz), as MANAGEMENT_PORT in the app. */
+  managementUrl!: string;
+  private management?: RunningManagementServer;
   epoch!: string;
   private readonly sockets: ClientSocket[] = [];
   private readonly lastSeq = new Map<string, number>();
@@ -135,6 +148,7 @@ export class GatewayHarness {
       subscriptions: options.subscriptions,
       drain: options.drain,
       partitions: options.partitionInterest ? PARTITIONS : undefined,
+      limits: options.limits,
     });
     const imports = options.http
       ? [
@@ -156,12 +170,16 @@ export class GatewayHarness {
       new EdgeIoAdapter(this.app, {
         pingIntervalMs: options.pingIntervalMs ?? 25_000,
         pingTimeoutMs: options.pingTimeoutMs ?? 20_000,
-        corsOrigins: ['*'],
+        allowedOrigins: options.allowedOrigins ?? ['*'],
       }),
     );
     await this.app.listen(0, '127.0.0.1');
     this.port = (this.app.getHttpServer().address() as AddressInfo).port;
     this.url = `http://127.0.0.1:${this.port}`;
+    if (options.http) {
+      this.management = await startManagementServer(this.app, { host: '127.0.0.1', port: 0 });
+      this.managementUrl = this.management.url;
+    }
 
     // The group starts at the latest offset: publish nothing until it has resolved where that is.
     const events = this.app.get(EventsConsumerService);
@@ -172,6 +190,7 @@ export class GatewayHarness {
   async stop(closeApp = true): Promise<void> {
     for (const socket of this.sockets) socket.disconnect();
     if (closeApp) await this.app?.close();
+    await this.management?.close();
     await this.producer?.disconnect();
     const admin = this.kafka?.admin();
     if (admin) {
@@ -265,8 +284,7 @@ export class GatewayHarness {
       serverRestartAt: [],
       disconnectReason: undefined,
       disconnectedAt: undefined,
-      seqs: (roomId) =>
-        client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
+      seqs: (roomId) => client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
       held: (roomId) => {
         const out: number[] = [];
         for (const seq of client.seqs(roomId)) if (out.length === 0 || seq > out[out.length - 1]) out.push(seq);
@@ -277,7 +295,8 @@ export class GatewayHarness {
       const at = Date.now();
       client.received.push(event);
       for (const m of event.messages) client.arrivals.push({ seq: m.seq, at, sentAt: Date.parse(m.sentAt) });
-      if (options.autoAck) socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
+      if (options.autoAck)
+        socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
     });
     socket.on('slow_consumer', (event) => client.slowConsumer.push(event));
     socket.on('server_restart', (event) => {

@@ -63,7 +63,7 @@ describe('GET /metrics', () => {
     let series = new Map<string, number>();
     await waitFor(
       async () => {
-        const res = await fetch(`${gw.url}/metrics`);
+        const res = await fetch(`${gw.managementUrl}/metrics`);
         expect(res.status).toBe(200);
         series = parse(await res.text());
         return (value(series, 'seqcast_gateway_dropped_deliveries_total', { reason: 'poison_event' }) ?? 0) >= 1;

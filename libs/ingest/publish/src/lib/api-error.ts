@@ -9,7 +9,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    /** Seconds, sent as `Retry-After` (503 only). */
+    /** Seconds, sent as `Retry-After` (429 and 503). */
     readonly retryAfterSeconds?: number,
     /** What went wrong underneath: logged server-side, never sent. */
     cause?: unknown,

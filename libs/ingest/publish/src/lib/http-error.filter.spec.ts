@@ -113,7 +113,13 @@ describe('HttpErrorFilter', () => {
       type: 'charset.unsupported',
       status: 415,
     });
-    expect(respond(badCharset)).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(respond(badCharset)).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
+    const notGzip = RequestBodyError.undecodable(Object.assign(new Error('incorrect header check'), { status: 400 }));
+    expect(respond(notGzip)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: expect.stringContaining('incorrect header check') } },
+    });
+    expect(RequestBodyError.undecodable(new Error('no status: a bug, not a body'))).toBeUndefined();
   });
 
   it("replaces Nest's own exception bodies with the envelope", () => {

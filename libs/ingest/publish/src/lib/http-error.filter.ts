@@ -134,6 +134,17 @@ function fromRequestBodyError(error: RequestBodyError): Problem {
       };
     case 'entity.parse.failed':
       return { status: 400, code: Codes.InvalidRequest, message: `request body is not valid JSON: ${error.message}` };
+    case 'entity.too.deep':
+    case 'entity.invalid.utf8':
+    case 'encoding.invalid':
+      return { status: 400, code: Codes.InvalidRequest, message: error.message };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return {
+        status: 415,
+        code: Codes.UnsupportedMediaType,
+        message: `${error.message} (bodies are UTF-8 JSON, optionally gzip, deflate or br encoded)`,
+      };
     default:
       // Unsupported charset/encoding, aborted or short bodies: the client sent something unreadable.
       return error.status < 500
@@ -152,6 +163,10 @@ function fromStatus(status: number, message: string, detail = message): Problem 
       return { status, code: Codes.NotFound, message };
     case 413:
       return { status, code: Codes.PayloadTooLarge, message };
+    case 415:
+      return { status, code: Codes.UnsupportedMediaType, message };
+    case 429:
+      return { status, code: Codes.RateLimited, message };
     case 503:
       return {
         status,

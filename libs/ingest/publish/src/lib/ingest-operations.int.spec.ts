@@ -223,7 +223,7 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
 
   it('exports accepted messages, rejects by code, produce latency and requests by route on /metrics', async () => {
     const service = await start();
-    const before = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    const before = await (await fetch(`${service.managementUrl}/metrics`)).text();
     const value = (text: string, name: string, labels?: Record<string, string>) => sample(text, name, labels) ?? 0;
 
     for (let i = 0; i < 5; i++) {
@@ -254,8 +254,10 @@ describe('ingest-api operations (real Kafka + PostgreSQL)', () => {
       ).status,
     ).toBe(403);
 
-    const response = await fetch(`${service.baseUrl}/metrics`);
+    const response = await fetch(`${service.managementUrl}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    // The public port never serves metrics.
+    expect((await callApi(service.baseUrl, 'GET', '/metrics', { token: null })).status).toBe(404);
     const after = await response.text();
     const delta = (name: string, labels?: Record<string, string>) =>
       value(after, name, labels) - value(before, name, labels);

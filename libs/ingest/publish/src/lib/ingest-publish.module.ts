@@ -20,6 +20,8 @@ import {
   STORED_SEQ_READER,
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
+import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard, RATE_LIMIT_STORE } from './publish-rate-limit.guard';
+import { RateLimitStore } from './rate-limit-store';
 import { PublishService } from './publish.service';
 
 /**
@@ -68,7 +70,17 @@ export class IngestPublishModule {
         },
         { provide: INGEST_CLOCK, useValue: () => new Date() },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: PUBLISH_RATE_LIMIT_OPTIONS, useValue: options.publishRateLimit ?? { messagesPerSecond: 0 } },
+        // Only when the limit is on: an idle Redis connection would otherwise be opened for nothing.
+        {
+          provide: RATE_LIMIT_STORE,
+          useFactory: () =>
+            new RateLimitStore(
+              (options.publishRateLimit?.messagesPerSecond ?? 0) > 0 ? options.publishRateLimit?.redisUrl : undefined,
+            ),
+        },
         BearerAuthGuard,
+        PublishRateLimitGuard,
         PublishService,
         HistoryService,
         IngestDrain,

@@ -3,6 +3,7 @@ import type { TokenVerifierOptions } from '@seqcast/auth';
 import type { Message } from '@seqcast/contracts';
 import type { DataSource } from 'typeorm';
 import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
+import type { PublishRateLimitOptions } from './publish-rate-limit.guard';
 
 /** A dependency the host application owns (and closes); the module only injects it. */
 export interface HostProvided<T> {
@@ -27,6 +28,8 @@ export interface IngestPublishOptions {
   jwtSecret?: string;
   /** SEQCAST_API_KEY_CACHE_TTL_MS: how long an API key lookup is reused, i.e. how late a revocation bites. */
   apiKeyCacheTtlMs?: number;
+  /** INGEST_PUBLISH_RATE_PER_SEC per principal; omitted or 0: no limit. */
+  publishRateLimit?: PublishRateLimitOptions;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */

@@ -36,4 +36,10 @@ export const ingestMetrics = {
     help: 'HTTP requests answered, by method, route pattern and status',
     labelNames: ['method', 'route', 'status'] as const,
   }),
+  /** Requests refused by a limit: `publish_rate` (429) or `origin` (403, a browser origin not allowed). */
+  limitRejections: new Counter({
+    name: 'seqcast_ingest_limit_rejections_total',
+    help: 'Requests refused by a configured limit, by limit (publish_rate, origin)',
+    labelNames: ['limit'] as const,
+  }),
 };

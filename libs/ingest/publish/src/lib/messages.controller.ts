@@ -2,12 +2,14 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/comm
 import type { Principal } from '@seqcast/auth';
 import { type BatchPublishResult, batchBodySchema, type PublishResult, publishBodySchema } from '@seqcast/contracts';
 import { BearerAuthGuard, CurrentPrincipal } from './bearer-auth.guard';
+import { PublishRateLimitGuard } from './publish-rate-limit.guard';
 import { PublishService } from './publish.service';
 import { parseJsonBody } from './request-validation';
 import { parseRoomParam } from './room-param';
 
 @Controller('v1')
-@UseGuards(BearerAuthGuard)
+// Guards run in order: the rate limit keys on the principal authentication found.
+@UseGuards(BearerAuthGuard, PublishRateLimitGuard)
 export class MessagesController {
   constructor(private readonly publisher: PublishService) {}
 

@@ -29,4 +29,16 @@ export class RequestBodyError extends Error {
       typeof limit === 'number' ? limit : undefined,
     );
   }
+
+  /** A body-reading error with a 4xx status but no `type`: zlib refusing a body that is not what its Content-Encoding says. */
+  static undecodable(error: unknown): RequestBodyError | undefined {
+    if (!(error instanceof Error)) return undefined;
+    const { status } = error as { status?: unknown };
+    if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+    return new RequestBodyError(
+      'encoding.invalid',
+      400,
+      `request body could not be decoded as its Content-Encoding says: ${error.message}`,
+    );
+  }
 }

@@ -9,7 +9,7 @@ import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
-import { HealthModule, MetricsModule } from '@seqcast/observability';
+import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
 import { signToken } from '@seqcast/auth';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
@@ -27,10 +27,18 @@ export interface IngestServiceOptions {
   maxBodyBytes?: number;
   /** SEQCAST_API_KEY_CACHE_TTL_MS; the module's default when omitted. */
   apiKeyCacheTtlMs?: number;
+  /** Messages per second per principal; default: no limit. */
+  publishRatePerSec?: number;
+  /** Share the publish budget through this Redis. */
+  redisUrl?: string;
+  /** SEQCAST_ALLOWED_ORIGINS as resolved; default any. */
+  allowedOrigins?: string[];
 }
 
 export interface RunningIngestService {
   baseUrl: string;
+  /** The management listener: /healthz, /readyz, /metrics (as MANAGEMENT_PORT in the app). */
+  managementUrl: string;
   app: NestExpressApplication;
   drain: IngestDrain;
   /** Graceful shutdown, as SIGTERM runs it (Nest's shutdown hooks). */
@@ -49,6 +57,7 @@ class IngestServiceModule {
           partitions: options.partitions,
           jwtSecret: TEST_JWT_SECRET,
           apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
+          publishRateLimit: { messagesPerSecond: options.publishRatePerSec ?? 0, redisUrl: options.redisUrl },
           kafka: { useFactory: () => options.kafka },
           dataSource: { useFactory: () => options.dataSource },
         }),
@@ -72,17 +81,20 @@ export async function startIngestService(options: IngestServiceOptions): Promise
     abortOnError: false,
     forceCloseConnections: true,
   });
-  configureIngestHttp(app, { maxBodyBytes: options.maxBodyBytes ?? 65_536 });
+  configureIngestHttp(app, { maxBodyBytes: options.maxBodyBytes ?? 65_536, allowedOrigins: options.allowedOrigins });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
+  const management = await startManagementServer(app, { host: '127.0.0.1', port: 0 });
   let closing: Promise<void> | undefined;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    managementUrl: management.url,
     app,
     drain: app.get(IngestDrain),
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await management.close();
         await admin.disconnect().catch(() => undefined);
       })()),
   };

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { type DynamicModule, type INestApplication, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type Admin, createKafka, ensureTopics, type Kafka, probeKafka, RoomProducer } from '@seqcast/kafka';
-import { HealthModule, MetricsModule } from '@seqcast/observability';
+import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
 import { type DataSource, openDatabase, probeDatabase } from '@seqcast/persistence';
 import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics } from '@seqcast/testing';
 import type { Producer } from 'kafkajs';
@@ -26,6 +26,8 @@ export interface WorkerServiceOptions {
 }
 
 export interface RunningWorkerService {
+  /** The management listener: /healthz, /readyz, /metrics (as MANAGEMENT_PORT in the app). */
+  managementUrl: string;
   baseUrl: string;
   app: INestApplication;
   worker: OrderingWorkerService;
@@ -73,22 +75,25 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
+  const management = await startManagementServer(app, { host: '127.0.0.1', port: 0 });
   let closing: Promise<void> | undefined;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    managementUrl: management.url,
     app,
     worker: app.get(OrderingWorkerService),
     retention: app.get(HistoryRetentionService),
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await management.close();
         await admin.disconnect().catch(() => undefined);
       })()),
   };
 }
 
 export async function scrape(service: RunningWorkerService): Promise<string> {
-  return (await fetch(`${service.baseUrl}/metrics`)).text();
+  return (await fetch(`${service.managementUrl}/metrics`)).text();
 }
 
 /** What each worker integration test starts from: its own database, topics and consumer group. */

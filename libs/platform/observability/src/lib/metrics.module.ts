@@ -1,12 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { collectDefaultMetrics, register } from 'prom-client';
-import { MetricsController } from './metrics.controller';
 
 /**
- * `GET /metrics` in Prometheus text format, plus the process defaults (CPU, memory, event-loop lag,
- * GC). Features define their own metrics with prom-client on the default registry (names
- * `seqcast_*`, base units, `_total` counters); this module only exposes them. Every series carries
- * a `service` label so one dashboard can tell the three services apart.
+ * Prometheus metrics: the process defaults (CPU, memory, event-loop lag, GC) plus what features
+ * define with prom-client on the default registry (names `seqcast_*`, base units, `_total`
+ * counters). Every series carries a `service` label so one dashboard can tell the three services
+ * apart. Served by startManagementServer on the management port only, never on the public port.
  */
 @Module({})
 export class MetricsModule {
@@ -18,6 +17,6 @@ export class MetricsModule {
       collectDefaultMetrics();
       MetricsModule.defaultsCollected = true;
     }
-    return { module: MetricsModule, controllers: [MetricsController] };
+    return { module: MetricsModule };
   }
 }

@@ -37,6 +37,25 @@ describe('serveStartupProbes', () => {
     await new Promise<void>((resolve, reject) => next.once('error', reject).listen(port, '127.0.0.1', resolve));
     await new Promise((resolve) => next.close(resolve));
   });
+
+  it('answers the same on the management port, and frees both ports', async () => {
+    const [port, managementPort] = [await freePort(), await freePort()];
+    const probes = await serveStartupProbes({ host: '127.0.0.1', port, managementPort });
+    probes.waitingFor('waiting for PostgreSQL');
+    const ready = await fetch(`http://127.0.0.1:${managementPort}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([
+      503,
+      { status: 'not_ready', checks: { startup: 'error: starting: waiting for PostgreSQL' } },
+    ]);
+    expect((await fetch(`http://127.0.0.1:${managementPort}/healthz`)).status).toBe(200);
+
+    await probes.close();
+    for (const taken of [port, managementPort]) {
+      const next = createServer();
+      await new Promise<void>((resolve, reject) => next.once('error', reject).listen(taken, '127.0.0.1', resolve));
+      await new Promise((resolve) => next.close(resolve));
+    }
+  });
 });
 
 describe('isConfigurationError', () => {

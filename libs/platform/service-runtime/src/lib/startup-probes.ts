@@ -3,8 +3,9 @@
  * (retried with backoff by openPlatformResources), orchestrators and load balancers get a truthful
  * answer instead of a refused connection: `/healthz` 200 (the process is fine, do not restart it),
  * `/readyz` 503 naming what start-up waits for, and anything else 503 `unavailable` with
- * `Retry-After` in the wire's error shape (docs/protocol.md). Closed right before Nest listens on
- * the same port.
+ * `Retry-After` in the wire's error shape (docs/protocol.md). Served on the public port and on the
+ * management port (where the chart's probes look), and closed right before the real servers take
+ * those ports.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -39,9 +40,16 @@ function requestId(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export async function serveStartupProbes(options: { host: string; port: number }): Promise<StartupProbes> {
+export async function serveStartupProbes(options: {
+  host: string;
+  port: number;
+  /** The management port, when the service has one: the same answers there. */
+  managementPort?: number;
+  /** SO_REUSEPORT (Node 22.12+), for a service that may start beside a draining copy on one host. */
+  reusePort?: boolean;
+}): Promise<StartupProbes> {
   let reason = 'starting';
-  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?')[0];
     request.resume();
     if (path === '/healthz') return send(response, 200, { status: 'ok' });
@@ -54,24 +62,38 @@ export async function serveStartupProbes(options: { host: string; port: number }
       { error: { code: 'unavailable', message: `the service is starting (${reason}); retry later` } },
       { 'Retry-After': String(STARTUP_RETRY_AFTER_SECONDS), 'X-Request-Id': requestId(request) },
     );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  };
+  const ports = options.managementPort === undefined ? [options.port] : [options.port, options.managementPort];
+  const servers: Server[] = [];
+  for (const port of ports) {
+    const server = createServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host: options.host, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch(async (error: unknown) => {
+      await Promise.all(servers.map((open) => new Promise<void>((done) => open.close(() => done()))));
+      throw error;
     });
-  });
+    servers.push(server);
+  }
   let closing: Promise<void> | undefined;
   return {
     waitingFor: (next) => {
       reason = next;
     },
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      closing ??= Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      ).then(() => undefined);
       return closing;
     },
   };

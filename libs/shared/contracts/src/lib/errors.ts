@@ -7,6 +7,12 @@ export const ErrorCode = {
   /** 409: this sender already used the clientMsgId in the room for a different payload. */
   IdempotencyConflict: 'idempotency_conflict',
   PayloadTooLarge: 'payload_too_large',
+  /** 415: a Content-Encoding or charset the API does not read. */
+  UnsupportedMediaType: 'unsupported_media_type',
+  /** 429 (HTTP, with Retry-After) or a failed socket ack: a rate limit was hit; slow down. */
+  RateLimited: 'rate_limited',
+  /** A failed socket ack: a count limit (e.g. subscriptions per socket) was reached. */
+  LimitExceeded: 'limit_exceeded',
   Unavailable: 'unavailable',
   Internal: 'internal',
 } as const;

@@ -1,0 +1,16 @@
+import type { ConnectionLimitOptions } from './connection-limits';
+import type { SubscriptionLimitOptions } from './subscription-limits';
+
+/** Every configured gateway limit (docs/protocol.md "Limits"); 0 turns a limit off. */
+export interface GatewayLimitOptions {
+  connections: ConnectionLimitOptions;
+  subscriptions: SubscriptionLimitOptions;
+}
+
+/** What the module uses when the host passes no limits (tests of other features): none. */
+export const NO_LIMITS: GatewayLimitOptions = {
+  connections: { maxPerPrincipal: 0, maxPerAddress: 0 },
+  subscriptions: { maxPerSocket: 0, opsPerMinute: 0 },
+};
+
+export const GATEWAY_LIMITS = Symbol('GATEWAY_LIMITS');
