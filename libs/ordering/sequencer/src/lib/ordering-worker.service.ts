@@ -57,6 +57,7 @@ import {
   WORKER_KAFKA,
   type WorkerFaults,
 } from './ordering-worker.options';
+import { crashPoint } from './fault-point';
 import { decodeRecord, type InputRecord, lookupKeys, sequenceRecords } from './sequencer';
 import { workerMetrics } from './worker.metrics';
 
@@ -361,10 +362,12 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     if (records.length > 0) {
       const fresh = await this.sequenceAndCommit(state, records);
       if (!fresh) return;
+      crashPoint('after-db-commit');
       await this.sendEvents(partition, fresh);
       if (!(await this.markPublished(state, lastOffset + 1))) return;
     }
     payload.resolveOffset(String(lastOffset));
+    crashPoint('before-offset-commit');
     await this.commitKafkaOffset(partition, lastOffset + 1);
     this.setLag(partition, Number(batch.highWatermark) - state.nextOffset);
   }
@@ -479,6 +482,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       messages,
     });
     const stopTimer = workerMetrics.batchDuration.startTimer();
+    crashPoint('before-db-commit');
     const outcome = await this.store.commitBatch(claim, {
       fromOffset: state.nextOffset,
       nextOffset: lastOffset + 1,
