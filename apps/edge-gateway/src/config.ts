@@ -71,7 +71,7 @@ export interface GatewayConfig {
   port: number;
   jwtSecret: string;
   instanceId: string;
-  kafka: { brokers: string[]; clientId: string; eventsTopic: string; partitions: number; groupId: string };
+  kafka: { brokers: string[]; clientId: string; eventsTopic: string; partitions: number; replicationFactor: number; groupId: string };
   database: { url: string; runMigrations: boolean };
   socket: { pingIntervalMs: number; pingTimeoutMs: number; corsOrigins: string[] };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
@@ -129,6 +129,7 @@ export function loadGatewayConfig(
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-edge-gateway',
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
+      replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
       groupId: `seqcast-gateway-${instanceId}`,
     },
     database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },

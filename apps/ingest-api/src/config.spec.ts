@@ -16,6 +16,7 @@ describe('loadIngestConfig', () => {
         clientId: 'seqcast-ingest-api',
         messagesTopic: 'seqcast.messages',
         partitions: 12,
+        replicationFactor: 1,
       },
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
     });
@@ -34,6 +35,7 @@ describe('loadIngestConfig', () => {
       KAFKA_CLIENT_ID: 'ingest-7',
       SEQCAST_MESSAGES_TOPIC: 'm',
       SEQCAST_PARTITIONS: '3',
+      SEQCAST_REPLICATION_FACTOR: '3',
       DATABASE_URL: 'postgresql://u:p@db:5432/s',
       DATABASE_RUN_MIGRATIONS: 'no',
     });
@@ -45,7 +47,7 @@ describe('loadIngestConfig', () => {
       maxBodyBytes: 4096,
       shutdownTimeoutMs: 25000,
       jwtSecret: 'prod-secret',
-      kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
+      kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3, replicationFactor: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
     });
   });

@@ -30,7 +30,7 @@ export interface IngestConfig {
   /** SIGTERM → forced exit if the drain has not finished by then (a second signal forces it at once). */
   shutdownTimeoutMs: number;
   jwtSecret: string;
-  kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
+  kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number; replicationFactor: number };
   database: { url: string; runMigrations: boolean };
 }
 
@@ -50,6 +50,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',
       messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
+      replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
     },
     database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
   };
