@@ -42,11 +42,6 @@ export class OwnKafka {
     }
   }
 
-  /** Node id whose broker port is `port` (kafkajs metadata names leaders by node id = our node number). */
-  nodeOfId(nodeId: number): number {
-    return this.nodes === 1 ? 1 : nodeId;
-  }
-
   async start(): Promise<void> {
     await this.sh(this.nodes === 1 ? ['start'] : ['start', '--brokers', String(this.nodes)]);
   }

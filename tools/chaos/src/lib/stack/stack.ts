@@ -43,10 +43,13 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** `count` consecutive free loopback ports (kafka.sh derives a cluster's ports from the first). */
+/**
+ * `count` consecutive free loopback ports (kafka.sh derives a cluster's ports from the first), below
+ * Linux's ephemeral range (32768+) so no outgoing connection takes one before our process binds it.
+ */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 12_000 + Math.floor(Math.random() * 20_000);
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;
@@ -67,7 +70,9 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
   const kafka = new OwnKafka(options.workspaceRoot, join(dataDir, 'kafka'), ports, options.brokers, cleanup);
   const postgres = new OwnPostgres(join(dataDir, 'pg'), ports + 2 * options.brokers, join(logDir, 'postgres.log'), cleanup);
   options.log(`logs in ${logDir}; starting PostgreSQL (port ${postgres.port}) and Kafka (${options.brokers} node(s) from port ${ports})`);
-  await Promise.all([postgres.init(), kafka.start()]);
+  // Both settle before a failure is thrown, so the cleanup never races a half-started broker.
+  const started = await Promise.allSettled([postgres.init(), kafka.start()]);
+  for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
 
   const env: Record<string, string> = {
     NODE_ENV: 'test',
