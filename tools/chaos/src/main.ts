@@ -76,9 +76,13 @@ function details(r: ScenarioResult): string[] {
   if (r.error) lines.push(`  error: ${r.error}`);
   if (!rep) return lines;
   for (const w of rep.unavailability) lines.push(`  publish unavailable +${rel(w.from)}s .. +${rel(w.to)}s (${s(w.ms)} s)`);
-  for (const w of rep.stalls) lines.push(`  ${w.who} stalled +${rel(w.from)}s .. +${rel(w.to)}s (${s(w.ms)} s)`);
+  const longest = [...rep.stalls].sort((a, b) => b.ms - a.ms).slice(0, 5);
+  for (const w of longest) lines.push(`  ${w.who} stalled +${rel(w.from)}s .. +${rel(w.to)}s (${s(w.ms)} s)`);
+  if (rep.stalls.length > longest.length) lines.push(`  (${rep.stalls.length - longest.length} shorter stalls over 1 s in results.json)`);
+  lines.push(`  publish attempts by outcome: ${JSON.stringify(r.outcomes)}`);
+  for (const a of r.answers.slice(0, 5)) lines.push(`  answer: ${a}`);
   for (const [name, l] of Object.entries(rep.latencyWindows)) lines.push(`  latency ${name}: p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.count} deliveries)`);
-  lines.push(`  raw redeliveries deduped by the SDK: ${rep.rawDuplicates}; unacknowledged publishes: ${rep.unacknowledged}; publish attempts: ${rep.publishAttempts}`);
+  lines.push(`  raw redeliveries deduped by the SDK: ${rep.rawDuplicates}; unacknowledged publishes: ${rep.unacknowledged}`);
   const show = <T>(what: string, list: T[]) => list.slice(0, 5).forEach((x) => lines.push(`  ${what}: ${JSON.stringify(x)}`));
   show('lost', rep.lost);
   show('duplicate', rep.duplicates);
@@ -151,7 +155,7 @@ async function main(): Promise<number> {
         const message = error instanceof Error ? error.message : String(error);
         log(`stack with ${brokers} broker(s) failed: ${message}`);
         for (const scenario of group.filter((sc) => !results.some((r) => r.scenario === sc))) {
-          results.push({ scenario, faults: [], loadStart: now(), error: `stack: ${message}`, durationMs: 0 });
+          results.push({ scenario, faults: [], outcomes: {}, answers: [], loadStart: now(), error: `stack: ${message}`, durationMs: 0 });
         }
       } finally {
         await stackCleanup.run();
@@ -168,7 +172,8 @@ async function main(): Promise<number> {
     for (const line of details(r)) console.log(line);
   }
   const json = join(logDir, 'results.json');
-  writeFileSync(json, JSON.stringify(results.map((r) => ({ ...r, scenario: r.scenario.name })), null, 2));
+  writeFileSync(json, JSON.stringify(results.map(({ history: _history, ...r }) => ({ ...r, scenario: r.scenario.name })), null, 2));
+  for (const r of results) if (r.history) writeFileSync(join(logDir, `${r.scenario.name}.history.json`), JSON.stringify(r.history));
   const passed = results.filter((r) => r.report?.ok && !r.error).length;
   console.log(`full results: ${json}`);
   console.log(`chaos: ${passed} passed, ${results.length - passed} failed`);

@@ -9,7 +9,7 @@ import type { HistoryPage } from '@seqcast/contracts';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
 import { type CheckReport, check } from './checker';
 import { now, sleep } from './clock';
-import type { StoredMessage } from './history';
+import type { History, StoredMessage } from './history';
 import { Recorder } from './recorder';
 import type { Scenario, ScenarioContext } from './scenarios';
 import type { Stack } from './stack/stack';
@@ -33,6 +33,11 @@ export interface LoadOptions {
 export interface ScenarioResult {
   scenario: Scenario;
   report?: CheckReport;
+  /** The raw history, for results.json's neighbours (not printed). */
+  history?: History;
+  /** Publish attempts per outcome, with the distinct non-ok answers. */
+  outcomes: Record<string, number>;
+  answers: string[];
   faults: { name: string; at: number; until?: number }[];
   loadStart: number;
   error?: string;
@@ -86,7 +91,7 @@ export async function runScenario(stack: Stack, scenario: Scenario, load: LoadOp
       error = `inject: ${e instanceof Error ? e.message : String(e)}`;
       log(`${scenario.name}: ${error}`);
     }
-    log(`${scenario.name}: fault lifted; load for ${load.afterFaultMs / 1000} s more`);
+    log(`${scenario.name}: fault injected${recorder.faults.every((f) => f.until !== undefined) ? ' and lifted' : ' (kept)'}; load for ${load.afterFaultMs / 1000} s more`);
     await sleep(load.afterFaultMs);
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
@@ -122,7 +127,23 @@ export async function runScenario(stack: Stack, scenario: Scenario, load: LoadOp
   } catch (e) {
     error = [error, `restore: ${e instanceof Error ? e.message : String(e)}`].filter(Boolean).join('; ');
   }
-  return { scenario, report, faults: recorder.faults, loadStart, error, durationMs: now() - started };
+  const outcomes: Record<string, number> = {};
+  const answers = new Set<string>();
+  for (const p of recorder.publishes) {
+    outcomes[p.outcome] = (outcomes[p.outcome] ?? 0) + 1;
+    if (p.detail) answers.add(`${p.outcome}: ${p.detail.slice(0, 160)}`);
+  }
+  return {
+    scenario,
+    report,
+    history: recorder.history(),
+    outcomes,
+    answers: [...answers].slice(0, 20),
+    faults: recorder.faults,
+    loadStart,
+    error,
+    durationMs: now() - started,
+  };
 }
 
 async function readAllHistory(stack: Stack, rooms: string[]): Promise<Record<string, StoredMessage[]>> {

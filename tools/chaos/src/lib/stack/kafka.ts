@@ -91,7 +91,9 @@ export class OwnKafka {
           SEQCAST_LOCAL_DIR: this.localDir,
           KAFKA_PORT: String(this.basePort),
           KAFKA_CONTROLLER_PORT: String(this.basePort + 1),
-          KAFKA_HEAP: '256m',
+          // Not less than kafka.sh's default: with 256m a restarted node died of OutOfMemoryError
+          // allocating its log cleaner's buffer.
+          KAFKA_HEAP: '512m',
           KAFKA_START_TIMEOUT_S: '120',
         },
         timeout: 180_000,
