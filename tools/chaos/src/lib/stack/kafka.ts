@@ -3,13 +3,10 @@
  * one node, or a KRaft cluster of three (`--brokers 3`), in a temporary directory on free ports,
  * never the shared broker on 9092. Faults go to the JVM pids from kafka.sh's pidfiles.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type Cleanup, isAlive } from './cleanup';
-
-const run = promisify(execFile);
 
 export class OwnKafka {
   constructor(
@@ -22,6 +19,9 @@ export class OwnKafka {
   ) {
     cleanup.add('Kafka', () => this.killAll());
   }
+
+  /** kafka.sh runs in progress: each in its own process group, so a cleanup can stop one mid-start. */
+  private readonly scripts = new Set<ChildProcess>();
 
   get bootstrap(): string {
     return Array.from({ length: this.nodes }, (_, i) => `127.0.0.1:${this.portOf(i + 1)}`).join(',');
@@ -71,6 +71,14 @@ export class OwnKafka {
   }
 
   private async killAll(): Promise<void> {
+    // First any kafka.sh still starting a node (and the JVM it launched), or it would start one after us.
+    for (const script of this.scripts) {
+      try {
+        if (script.pid) process.kill(-script.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     for (let node = 1; node <= this.nodes; node++) {
       const pid = this.pidOf(node);
       if (!pid) continue;
@@ -83,9 +91,9 @@ export class OwnKafka {
     }
   }
 
-  private async sh(args: string[]): Promise<void> {
-    try {
-      await run('bash', [join(this.workspaceRoot, 'tools/kafka/kafka.sh'), ...args], {
+  private sh(args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const script = spawn('bash', [join(this.workspaceRoot, 'tools/kafka/kafka.sh'), ...args], {
         env: {
           ...process.env,
           SEQCAST_LOCAL_DIR: this.localDir,
@@ -96,11 +104,21 @@ export class OwnKafka {
           KAFKA_HEAP: '512m',
           KAFKA_START_TIMEOUT_S: '120',
         },
-        timeout: 180_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`kafka.sh ${args.join(' ')} failed: ${stderr || stdout || String(error)}`);
-    }
+      this.scripts.add(script);
+      let output = '';
+      const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8000));
+      script.stdout?.on('data', keep);
+      script.stderr?.on('data', keep);
+      const timer = setTimeout(() => script.pid && process.kill(-script.pid, 'SIGKILL'), 180_000);
+      script.once('close', (code, signal) => {
+        clearTimeout(timer);
+        this.scripts.delete(script);
+        if (code === 0) resolve();
+        else reject(new Error(`kafka.sh ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${output.trim()}`));
+      });
+    });
   }
 }
