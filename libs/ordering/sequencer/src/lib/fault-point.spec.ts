@@ -1,44 +1,37 @@
-describe('crashPoint', () => {
-  const load = (point: string | undefined) => {
-    const previous = process.env['SEQCAST_FAULT_POINT'];
-    if (point === undefined) delete process.env['SEQCAST_FAULT_POINT'];
-    else process.env['SEQCAST_FAULT_POINT'] = point;
-    let mod: typeof import('./fault-point') | undefined;
-    jest.isolateModules(() => {
-      mod = jest.requireActual('./fault-point');
-    });
-    if (previous === undefined) delete process.env['SEQCAST_FAULT_POINT'];
-    else process.env['SEQCAST_FAULT_POINT'] = previous;
-    return mod as typeof import('./fault-point');
+import { createCrashPoint, type CrashPointHost } from './fault-point';
+
+function fakeHost(selected: string | undefined) {
+  const arms: (() => void)[] = [];
+  const host: CrashPointHost & { deaths: number } = {
+    selected,
+    deaths: 0,
+    onArmSignal: (arm) => arms.push(arm),
+    die: () => host.deaths++,
   };
-  let kill: jest.SpyInstance;
-  const listenersBefore = process.listeners('SIGUSR2');
+  return { host, sendArmSignal: () => arms.forEach((arm) => arm()), arms };
+}
 
-  beforeEach(() => {
-    kill = jest.spyOn(process, 'kill').mockImplementation(() => true);
-  });
-  afterEach(() => {
-    kill.mockRestore();
-    for (const listener of process.listeners('SIGUSR2')) if (!listenersBefore.includes(listener)) process.off('SIGUSR2', listener);
-  });
-
-  it('is inert without SEQCAST_FAULT_POINT, even after SIGUSR2', () => {
-    const { crashPoint } = load(undefined);
-    expect(process.listeners('SIGUSR2')).toEqual(listenersBefore);
+describe('createCrashPoint', () => {
+  it('is inert without SEQCAST_FAULT_POINT: no signal handler, never dies', () => {
+    const { host, arms, sendArmSignal } = fakeHost(undefined);
+    const crashPoint = createCrashPoint(host);
+    expect(arms).toHaveLength(0);
+    sendArmSignal();
     crashPoint('after-db-commit');
-    expect(kill).not.toHaveBeenCalled();
+    expect(host.deaths).toBe(0);
   });
 
-  it('kills this process with SIGKILL at the selected point only once armed by SIGUSR2', () => {
-    const { crashPoint } = load('after-db-commit');
+  it('dies at the selected point only, and only once armed by the signal', () => {
+    const { host, sendArmSignal } = fakeHost('after-db-commit');
+    const crashPoint = createCrashPoint(host);
     crashPoint('after-db-commit');
-    expect(kill).not.toHaveBeenCalled();
+    expect(host.deaths).toBe(0);
 
-    process.emit('SIGUSR2', 'SIGUSR2');
+    sendArmSignal();
     crashPoint('before-db-commit');
     crashPoint('before-offset-commit');
-    expect(kill).not.toHaveBeenCalled();
+    expect(host.deaths).toBe(0);
     crashPoint('after-db-commit');
-    expect(kill).toHaveBeenCalledWith(process.pid, 'SIGKILL');
+    expect(host.deaths).toBe(1);
   });
 });

@@ -6,10 +6,22 @@
  */
 export type FaultPoint = 'before-db-commit' | 'after-db-commit' | 'before-offset-commit';
 
-const selected = process.env['SEQCAST_FAULT_POINT'];
-let armed = false;
-if (selected) process.on('SIGUSR2', () => (armed = true));
-
-export function crashPoint(point: FaultPoint): void {
-  if (armed && point === selected) process.kill(process.pid, 'SIGKILL');
+export interface CrashPointHost {
+  selected: string | undefined;
+  onArmSignal(arm: () => void): void;
+  die(): void;
 }
+
+export function createCrashPoint(host: CrashPointHost): (point: FaultPoint) => void {
+  let armed = false;
+  if (host.selected) host.onArmSignal(() => (armed = true));
+  return (point) => {
+    if (armed && point === host.selected) host.die();
+  };
+}
+
+export const crashPoint = createCrashPoint({
+  selected: process.env['SEQCAST_FAULT_POINT'],
+  onArmSignal: (arm) => process.on('SIGUSR2', arm),
+  die: () => process.kill(process.pid, 'SIGKILL'),
+});
