@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { KafkaUnavailableError } from './kafka-errors';
 import { assignOffsets, RoomProducer } from './room-producer';
 
 const planned = (topic: string, partition: number, roomId: string) => ({ topic, partition, roomId, value: 'v' });
@@ -28,7 +29,8 @@ describe('assignOffsets', () => {
     ]);
   });
 
-  it('fails loudly when the response lacks a partition', () => {
+  it('fails as "Kafka unavailable" (retry the same ids) when the response lacks a partition', () => {
+    expect(() => assignOffsets([planned('t', 3, 'a')], [])).toThrow(KafkaUnavailableError);
     expect(() => assignOffsets([planned('t', 3, 'a')], [])).toThrow('no base offset for t[3]');
   });
 });
