@@ -3,7 +3,14 @@
 # The broker comes from Maven Central (org.apache.kafka:kafka_2.13, see pom.xml); its jars are cached
 # per pom checksum under ~/.cache/seqcast so a second start, even from a fresh clone, skips Maven.
 #
-#   tools/kafka/kafka.sh start|stop|status|restart|logs|wipe
+#   tools/kafka/kafka.sh start|stop|status|restart|logs|wipe [--brokers N]
+#   tools/kafka/kafka.sh start-node|stop-node I --brokers N     (one node of a cluster)
+#
+# --brokers N (N > 1): a KRaft cluster of N combined broker+controller nodes (a static N-voter
+# quorum) from the same jars: node I listens on KAFKA_PORT + 2(I-1), its controller on the port
+# after it (9092/9093, 9094/9095, 9096/9097), data and kafka.pid under .local/kafka-cluster-<port>/
+# node-I. Default replication factor min(N,3) and min.insync.replicas=2 (N >= 3), internal topics
+# alike. Without --brokers (or with 1), everything is exactly the single node below.
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (512m),
 #              SEQCAST_LOCAL_DIR (<repo>/.local: data, logs, pid), SEQCAST_CACHE_DIR (~/.cache/seqcast),
@@ -21,6 +28,31 @@ cache_root=${SEQCAST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/seqcast}
 pidfile="$kdir/kafka.pid"
 logfile="$kdir/kafka.log"
 timeout_s=${KAFKA_START_TIMEOUT_S:-90}
+
+command=${1:-}
+shift || true
+node_arg=
+brokers=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --brokers) brokers=${2:-}; shift 2 || true ;;
+    --brokers=*) brokers=${1#--brokers=}; shift ;;
+    *) if [ -z "$node_arg" ]; then node_arg=$1; shift; else echo "kafka.sh: unexpected argument $1" >&2; exit 2; fi ;;
+  esac
+done
+[[ "$brokers" =~ ^[1-9]$ ]] || { echo "kafka.sh: --brokers takes 1-9 (got '$brokers')" >&2; exit 2; }
+cluster_dir="$local_dir/kafka-cluster-$port"
+base_port=$port
+
+# Points kdir/port/cport/pidfile/logfile at node $1 of the cluster.
+select_node() {
+  node=$1
+  port=$((base_port + 2 * (node - 1)))
+  cport=$((port + 1))
+  kdir="$cluster_dir/node-$node"
+  pidfile="$kdir/kafka.pid"
+  logfile="$kdir/kafka.log"
+}
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 info() { echo "kafka.sh: $*"; }
@@ -55,6 +87,7 @@ fetch_jars() {
 
 write_config() {
   mkdir -p "$kdir/data"
+  if [ "$brokers" -gt 1 ]; then write_cluster_config; return; fi
   cat >"$kdir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -79,6 +112,35 @@ group.initial.rebalance.delay.ms=0
 PROPS
 }
 
+write_cluster_config() {
+  local voters="" i rf=$((brokers < 3 ? brokers : 3)) isr=$((brokers >= 3 ? 2 : 1))
+  for i in $(seq 1 "$brokers"); do voters="$voters${voters:+,}$i@127.0.0.1:$((base_port + 2 * (i - 1) + 1))"; done
+  cat >"$kdir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=$node
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$kdir/data
+num.partitions=1
+auto.create.topics.enable=false
+# acks=all then means "on at least two brokers": one broker may be down without refusing writes.
+default.replication.factor=$rf
+min.insync.replicas=$isr
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
+group.initial.rebalance.delay.ms=0
+PROPS
+}
+
 java_args() {
   # An array keeps the classpath wildcard away from the shell: java must see "dir/*" itself.
   JAVA_ARGS=(-Xms128m "-Xmx$heap" -XX:+UseG1GC -Djava.awt.headless=true
@@ -90,6 +152,14 @@ format_storage() {
   [ -f "$kdir/data/meta.properties" ] && return 0
   local cluster_id
   java_args
+  if [ "$brokers" -gt 1 ]; then
+    # Every node of one cluster carries the same cluster id; the static voter list needs no --standalone.
+    [ -f "$cluster_dir/cluster.id" ] || java "${JAVA_ARGS[@]}" kafka.tools.StorageTool random-uuid >"$cluster_dir/cluster.id"
+    cluster_id=$(cat "$cluster_dir/cluster.id")
+    java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" \
+      >"$kdir/format.log" 2>&1 || { cat "$kdir/format.log" >&2; die "formatting KRaft storage of node $node failed"; }
+    return 0
+  fi
   cluster_id=$(java "${JAVA_ARGS[@]}" kafka.tools.StorageTool random-uuid)
   java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" --standalone \
     >"$kdir/format.log" 2>&1 || { cat "$kdir/format.log" >&2; die "formatting KRaft storage failed"; }
@@ -108,26 +178,65 @@ wait_ready() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-start() {
-  if is_running; then info "already running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; return 0; fi
+preflight() {
   need java "Install a Java runtime >= 17 (e.g. 'apt-get install openjdk-17-jre-headless')."
   need node "Install Node.js >= 20."
   local jv
   jv=$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head -1)
   [ -n "$jv" ] && [ "$jv" -ge 17 ] || die "Java >= 17 is required (found: $(java -version 2>&1 | head -1))"
-  port_busy "$port" && die "port $port is in use by another process; set KAFKA_PORT to a free port"
-  port_busy "$cport" && die "port $cport is in use by another process; set KAFKA_CONTROLLER_PORT to a free port"
   mkdir -p "$cache_root"
   fetch_jars
+}
+
+# Formats (first time) and launches the current node without waiting for it.
+launch() {
+  port_busy "$port" && die "port $port is in use by another process; set KAFKA_PORT to a free port"
+  port_busy "$cport" && die "port $cport is in use by another process; set KAFKA_CONTROLLER_PORT to a free port"
   write_config
   format_storage
   info "starting broker on 127.0.0.1:$port (controller $cport, data $kdir)"
   java_args
   nohup java "${JAVA_ARGS[@]}" kafka.Kafka "$kdir/server.properties" >"$kdir/stdout.log" 2>&1 &
   echo $! >"$pidfile"
+}
+
+start() {
+  if is_running; then info "already running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; return 0; fi
+  preflight
+  launch
   local t0=$SECONDS
   wait_ready
   info "ready after $((SECONDS - t0))s (pid $(cat "$pidfile"))"
+}
+
+# All nodes are launched before any is waited for: none answers until a quorum of controllers is up.
+start_cluster() {
+  local i t0=$SECONDS
+  preflight
+  mkdir -p "$cluster_dir"
+  for i in $(seq 1 "$brokers"); do
+    select_node "$i"
+    if is_running; then info "node $i already running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; else launch; fi
+  done
+  for i in $(seq 1 "$brokers"); do select_node "$i"; wait_ready; done
+  select_node 1
+  info "cluster of $brokers ready after $((SECONDS - t0))s; bootstrap $(cluster_brokers)"
+}
+
+cluster_brokers() {
+  local i list=""
+  for i in $(seq 1 "$brokers"); do list="$list${list:+,}127.0.0.1:$((base_port + 2 * (i - 1)))"; done
+  echo "$list"
+}
+
+for_each_node() {
+  local i
+  for i in $(seq 1 "$brokers"); do select_node "$i"; "$@"; done
+}
+
+node_number() {
+  [[ "$node_arg" =~ ^[1-9]$ ]] && [ "$node_arg" -le "$brokers" ] || die "$command needs a node number 1-$brokers (and --brokers $brokers)"
+  select_node "$node_arg"
 }
 
 stop() {
@@ -144,12 +253,32 @@ stop() {
   info "killed (pid $pid) after 30s without a clean shutdown"
 }
 
-case "${1:-}" in
+status() {
+  if is_running; then info "running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; else info "not running"; return 3; fi
+}
+
+if [ "$brokers" -gt 1 ]; then
+  case "$command" in
+    start) start_cluster ;;
+    # All at once: stopped one by one, the last nodes wait for a controller quorum that is gone.
+    stop) for i in $(seq 1 "$brokers"); do select_node "$i"; stop & done; wait ;;
+    restart) for i in $(seq 1 "$brokers"); do select_node "$i"; stop & done; wait; start_cluster ;;
+    status) rc=0; for_each_node status || rc=3; for i in $(seq 1 "$brokers"); do select_node "$i"; is_running || rc=3; done; exit $rc ;;
+    start-node) node_number; start ;;
+    stop-node) node_number; stop ;;
+    logs) node_arg=${node_arg:-1}; node_number; tail -n 100 "$logfile" ;;
+    wipe) for i in $(seq 1 "$brokers"); do select_node "$i"; is_running && die "stop the cluster first"; done; rm -rf "$cluster_dir"; info "removed $cluster_dir" ;;
+    *) echo "usage: $0 start|stop|status|restart|logs [I]|wipe|start-node I|stop-node I --brokers N" >&2; exit 2 ;;
+  esac
+  exit 0
+fi
+
+case "$command" in
   start) start ;;
   stop) stop ;;
   restart) stop; start ;;
-  status) if is_running; then info "running (pid $(cat "$pidfile"), 127.0.0.1:$port)"; else info "not running"; exit 3; fi ;;
-  logs) tail -n "${2:-100}" "$logfile" ;;
+  status) status || exit 3 ;;
+  logs) tail -n "${node_arg:-100}" "$logfile" ;;
   wipe) is_running && die "stop the broker first"; rm -rf "$kdir"; info "removed $kdir" ;;
-  *) echo "usage: $0 start|stop|status|restart|logs [N]|wipe" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|restart|logs [N]|wipe [--brokers N]" >&2; exit 2 ;;
 esac

@@ -107,6 +107,7 @@ export interface GatewayConfig {
     clientId: string;
     eventsTopic: string;
     partitions: number;
+    replicationFactor: number;
     groupId: string;
     groupTimeouts: GroupTimeouts;
   };
@@ -186,6 +187,7 @@ export function loadGatewayConfig(
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-edge-gateway',
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
+      replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
       groupId: `seqcast-gateway-${instanceId}`,
       groupTimeouts: {
         sessionTimeoutMs: raw.GATEWAY_SESSION_TIMEOUT_MS,

@@ -37,7 +37,7 @@ async function bootstrap(): Promise<void> {
       logger,
       onWaiting: probes.waitingFor,
       kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
-      topics: [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions }],
+      topics: [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor }],
       database: config.database,
     });
 

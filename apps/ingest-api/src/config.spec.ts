@@ -26,6 +26,7 @@ describe('loadIngestConfig', () => {
         clientId: 'seqcast-ingest-api',
         messagesTopic: 'seqcast.messages',
         partitions: 12,
+        replicationFactor: 1,
       },
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
     });
@@ -53,6 +54,7 @@ describe('loadIngestConfig', () => {
       KAFKA_CLIENT_ID: 'ingest-7',
       SEQCAST_MESSAGES_TOPIC: 'm',
       SEQCAST_PARTITIONS: '3',
+      SEQCAST_REPLICATION_FACTOR: '3',
       DATABASE_URL: 'postgresql://u:p@db:5432/s',
       DATABASE_RUN_MIGRATIONS: 'no',
     });
@@ -75,7 +77,7 @@ describe('loadIngestConfig', () => {
       allowedOrigins: ['https://app.example.com'],
       publishRatePerSec: 50,
       redisUrl: 'redis://:pw@redis:6379/0',
-      kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3 },
+      kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3, replicationFactor: 3 },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
     });
   });

@@ -62,7 +62,7 @@ export interface IngestConfig {
   publishRatePerSec: number;
   /** Shared rate-limit store; may carry a password: never log it. */
   redisUrl?: string;
-  kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number };
+  kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number; replicationFactor: number };
   database: { url: string; runMigrations: boolean };
 }
 
@@ -87,6 +87,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',
       messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
+      replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
     },
     database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
   };

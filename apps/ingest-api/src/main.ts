@@ -31,7 +31,7 @@ async function bootstrap(): Promise<void> {
       logger,
       onWaiting: probes.waitingFor,
       kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
-      topics: [{ name: config.kafka.messagesTopic, partitions: config.kafka.partitions }],
+      topics: [{ name: config.kafka.messagesTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor }],
       database: config.database,
     });
 

@@ -15,6 +15,7 @@ describe('loadWorkerConfig', () => {
         messagesTopic: 'seqcast.messages',
         eventsTopic: 'seqcast.events',
         partitions: 12,
+        replicationFactor: 1,
       },
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
       worker: {
@@ -40,6 +41,7 @@ describe('loadWorkerConfig', () => {
         SEQCAST_MESSAGES_TOPIC: 'in',
         SEQCAST_EVENTS_TOPIC: 'out',
         SEQCAST_PARTITIONS: '6',
+        SEQCAST_REPLICATION_FACTOR: '3',
         DATABASE_URL: 'postgresql://u:p@db:5432/s',
         DATABASE_RUN_MIGRATIONS: 'false',
         WORKER_GROUP_ID: 'ordering-blue',
@@ -62,6 +64,7 @@ describe('loadWorkerConfig', () => {
         messagesTopic: 'in',
         eventsTopic: 'out',
         partitions: 6,
+        replicationFactor: 3,
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
       worker: {

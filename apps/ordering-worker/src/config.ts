@@ -40,7 +40,7 @@ export interface WorkerConfig {
   port: number;
   /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
   managementPort: number;
-  kafka: { brokers: string[]; clientId: string; messagesTopic: string; eventsTopic: string; partitions: number };
+  kafka: { brokers: string[]; clientId: string; messagesTopic: string; eventsTopic: string; partitions: number; replicationFactor: number };
   database: { url: string; runMigrations: boolean };
   worker: {
     groupId: string;
@@ -78,6 +78,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
+      replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
     },
     database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
     worker: {

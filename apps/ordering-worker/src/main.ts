@@ -32,8 +32,8 @@ async function bootstrap(): Promise<void> {
       onWaiting: probes.waitingFor,
       kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
       topics: [
-        { name: config.kafka.messagesTopic, partitions: config.kafka.partitions },
-        { name: config.kafka.eventsTopic, partitions: config.kafka.partitions },
+        { name: config.kafka.messagesTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor },
+        { name: config.kafka.eventsTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor },
       ],
       database: config.database,
     });

@@ -30,6 +30,7 @@ KAFKA_BROKERS: {{ join "," .Values.kafka.brokers | quote }}
 SEQCAST_MESSAGES_TOPIC: {{ .Values.kafka.messagesTopic | quote }}
 SEQCAST_EVENTS_TOPIC: {{ .Values.kafka.eventsTopic | quote }}
 SEQCAST_PARTITIONS: {{ int .Values.kafka.partitions | toString | quote }}
+SEQCAST_REPLICATION_FACTOR: {{ int .Values.kafka.replicationFactor | toString | quote }}
 DATABASE_RUN_MIGRATIONS: {{ .Values.database.runMigrations | toString | quote }}
 {{- end }}
 

@@ -197,6 +197,11 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
     }
   });
 
+  it('never sets the chaos suite\'s test-only worker crash hook (SEQCAST_FAULT_POINT)', () => {
+    // libs/ordering/sequencer fault-point.ts: a worker with it set can be told to SIGKILL itself.
+    expect(JSON.stringify([set.objects, set.hooks])).not.toContain('SEQCAST_FAULT_POINT');
+  });
+
   it('never puts a secret into a ConfigMap', () => {
     for (const cm of find(set, 'ConfigMap')) {
       expect(Object.keys(cm.data ?? {}).filter((k) => SECRET_NAMES.includes(k))).toEqual([]);

@@ -101,6 +101,7 @@ describe('the gateway itself agrees with the template guards on the bad values f
 /** Numeric values rendered into a service's environment: values path, service, env var. */
 const NUMERIC_ENV_VALUES: readonly (readonly [string, ServiceName, string])[] = [
   ['kafka.partitions', 'ingest-api', 'SEQCAST_PARTITIONS'],
+  ['kafka.replicationFactor', 'ingest-api', 'SEQCAST_REPLICATION_FACTOR'],
   ['ingestApi.maxBodyBytes', 'ingest-api', 'INGEST_MAX_BODY_BYTES'],
   ['ingestApi.shutdownTimeoutMs', 'ingest-api', 'INGEST_SHUTDOWN_TIMEOUT_MS'],
   ['orderingWorker.partitionsConcurrency', 'ordering-worker', 'WORKER_PARTITIONS_CONCURRENCY'],

@@ -58,6 +58,7 @@ import {
   WORKER_KAFKA,
   type WorkerFaults,
 } from './ordering-worker.options';
+import { crashPoint } from './fault-point';
 import { decodeRecord, type InputRecord, lookupKeys, sequenceRecords } from './sequencer';
 import { workerMetrics } from './worker.metrics';
 
@@ -345,6 +346,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     if (records.length > 0) {
       const fresh = await this.sequenceAndCommit(state, records);
       if (!fresh) return;
+      crashPoint('after-db-commit');
       await this.sendEvents(partition, fresh);
       // While more records wait, the next batch's write records this publish (one statement
       // fewer per batch); at the log end it is recorded now, so an idle partition is never behind.
@@ -355,6 +357,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       }
     }
     payload.resolveOffset(String(lastOffset));
+    crashPoint('before-offset-commit');
     await this.commitKafkaOffset(partition, lastOffset + 1);
     this.setLag(partition, Number(batch.highWatermark) - state.nextOffset);
   }
@@ -469,6 +472,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       messages,
     });
     const stopTimer = workerMetrics.batchDuration.startTimer();
+    crashPoint('before-db-commit');
     const outcome = await this.store.commitBatch(claim, {
       fromOffset: state.nextOffset,
       nextOffset: lastOffset + 1,

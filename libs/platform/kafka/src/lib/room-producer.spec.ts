@@ -1,5 +1,6 @@
 import { waitFor } from '@seqcast/testing';
 import type { Kafka } from 'kafkajs';
+import { KafkaUnavailableError } from './kafka-errors';
 import { assignOffsets, RoomProducer } from './room-producer';
 
 const planned = (topic: string, partition: number, roomId: string) => ({ topic, partition, roomId, value: 'v' });
@@ -29,7 +30,8 @@ describe('assignOffsets', () => {
     ]);
   });
 
-  it('fails loudly when the response lacks a partition', () => {
+  it('fails as "Kafka unavailable" (retry the same ids) when the response lacks a partition', () => {
+    expect(() => assignOffsets([planned('t', 3, 'a')], [])).toThrow(KafkaUnavailableError);
     expect(() => assignOffsets([planned('t', 3, 'a')], [])).toThrow('no base offset for t[3]');
   });
 });

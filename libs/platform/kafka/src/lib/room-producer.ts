@@ -75,7 +75,9 @@ export function assignOffsets(records: PlannedRecord[], metadata: RecordMetadata
   return records.map(({ topic, partition, roomId }) => {
     const k = key(topic, partition);
     const base = baseOffsets.get(k);
-    if (base === undefined) throw new Error(`produce response has no base offset for ${topic}[${partition}]`);
+    // Seen during broker leader changes (kafkajs retried the partition elsewhere and dropped its
+    // answer): the write may well have landed, so this is "retry with the same ids" (503), not a 500.
+    if (base === undefined) throw new KafkaUnavailableError(`produce response has no base offset for ${topic}[${partition}]`);
     const index = nextIndex.get(k) ?? 0;
     nextIndex.set(k, index + 1);
     return { roomId, partition, offset: base + index };

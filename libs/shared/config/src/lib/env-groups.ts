@@ -13,6 +13,8 @@ export const kafkaEnv = {
   SEQCAST_MESSAGES_TOPIC: envField.string('seqcast.messages'),
   SEQCAST_EVENTS_TOPIC: envField.string('seqcast.events'),
   SEQCAST_PARTITIONS: envField.int({ default: 12, min: 1, max: 10000 }),
+  // Only used when a service creates a missing topic; 1 suits a single dev broker.
+  SEQCAST_REPLICATION_FACTOR: envField.int({ default: 1, min: 1, max: 32 }),
 };
 
 export const databaseEnv = {

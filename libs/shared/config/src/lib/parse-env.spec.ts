@@ -25,6 +25,7 @@ describe('parseEnv', () => {
       KAFKA_CLIENT_ID: undefined,
       SEQCAST_MESSAGES_TOPIC: 'seqcast.messages',
       SEQCAST_EVENTS_TOPIC: 'seqcast.events',
+      SEQCAST_REPLICATION_FACTOR: 1,
       SEQCAST_PARTITIONS: 12,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/seqcast',
       DATABASE_RUN_MIGRATIONS: true,
