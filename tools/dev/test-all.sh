@@ -40,6 +40,8 @@ step integration npx nx run-many -t integration --parallel=1 --outputStyle=strea
 step build npm run build --silent
 step container-check npx nx run deploy-checks:container-check --outputStyle=stream
 step e2e npx nx run-many -t e2e --parallel=1 --outputStyle=stream
+# Every benchmark scenario with tiny numbers (~10 s of load), output to a temp dir: the scripts keep working.
+step bench-smoke npm run bench --silent -- all --smoke
 
 # Sum Jest's "Tests: ..." summaries over every tier (Nx prefixes them with the project name;
 # cached runs replay theirs).
@@ -47,8 +49,8 @@ passed=0 failed=0
 while read -r line; do
   p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log 2>/dev/null |
-  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed')
+done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log "$out"/bench-smoke.log 2>/dev/null |
+  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed|^bench-smoke: [0-9]+ passed')
 
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"
