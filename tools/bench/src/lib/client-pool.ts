@@ -57,8 +57,8 @@ export class ClientPool {
     for (const w of this.workers) w.send({ cmd: 'mark', at });
   }
 
-  async progress(expected: Record<string, number>): Promise<PoolProgress> {
-    const answers = await Promise.all(this.workers.map((w) => this.ask(w, { cmd: 'expected', expected }, 'progress', 60_000)));
+  async progress(expected: Record<string, number>, failed?: Record<string, number[]>): Promise<PoolProgress> {
+    const answers = await Promise.all(this.workers.map((w) => this.ask(w, { cmd: 'expected', expected, failed }, 'progress', 60_000)));
     return answers.reduce((sum, a) => ({
       deliveries: sum.deliveries + a.deliveries,
       complete: sum.complete + a.complete,
@@ -68,8 +68,8 @@ export class ClientPool {
   }
 
   /** Cumulative counts; the latency histogram covers the time since the last report with `reset`. */
-  async report(expected: Record<string, number>, reset = false): Promise<PoolReport> {
-    const answers: WorkerReport[] = await Promise.all(this.workers.map((w) => this.ask(w, { cmd: 'report', expected, reset }, 'report', 120_000)));
+  async report(expected: Record<string, number>, failed?: Record<string, number[]>, reset = false): Promise<PoolReport> {
+    const answers: WorkerReport[] = await Promise.all(this.workers.map((w) => this.ask(w, { cmd: 'report', expected, failed, reset }, 'report', 120_000)));
     return {
       histogram: mergeHistograms(answers.map((a) => a.histogram)),
       deliveries: answers.reduce((s, a) => s + a.deliveries, 0),

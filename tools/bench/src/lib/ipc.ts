@@ -25,8 +25,8 @@ export interface ConnectCommand {
 export type ParentCommand =
   | ConnectCommand
   | { cmd: 'mark'; at: number }
-  | { cmd: 'expected'; expected: Record<string, number> }
-  | { cmd: 'report'; expected: Record<string, number>; reset?: boolean }
+  | { cmd: 'expected'; expected: Record<string, number>; failed?: Record<string, number[]> }
+  | { cmd: 'report'; expected: Record<string, number>; failed?: Record<string, number[]>; reset?: boolean }
   | { cmd: 'close' };
 
 export interface ClientTiming {

@@ -1,11 +1,11 @@
-import { Agent, request } from 'node:http';
+import { Agent, type ClientRequest, request } from 'node:http';
 import { newHistogram, recordMs, type Histogram } from './stats';
 
 export type PublishTarget = { kind: 'seqcast'; url: string; token: string; run: string } | { kind: 'socketio'; url: string };
 
 export interface PublishStats {
-  /** Accepted messages per room: what every subscriber of that room must end up with. */
-  accepted: Record<string, number>;
+  /** Messages numbered per room so far (0..n-1): what every subscriber must end up with, minus `failed`. */
+  issued: Record<string, number>;
   sent: number;
   ok: number;
   failed: number;
@@ -20,9 +20,12 @@ export interface PublishStats {
 export class Publisher {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly nextN = new Map<string, number>();
-  readonly stats: PublishStats = { accepted: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), seconds: 0 };
+  readonly stats: PublishStats = { issued: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), seconds: 0 };
   private inFlight = 0;
   private idle: Array<() => void> = [];
+  private readonly outstanding = new Set<ClientRequest>();
+  /** Refused or unanswered messages per room not yet handed to the subscribers' bookkeeping. */
+  private newFailures: Record<string, number[]> = {};
 
   constructor(private readonly target: PublishTarget) {}
 
@@ -31,6 +34,7 @@ export class Publisher {
     const messages = items.map(({ roomId }) => {
       const n = this.nextN.get(roomId) ?? 0;
       this.nextN.set(roomId, n + 1);
+      this.stats.issued[roomId] = n + 1;
       return { roomId, n, payload: { n, t: performance.timeOrigin + scheduledAt, pad: 'x'.repeat(48) } };
     });
     const target = this.target;
@@ -58,22 +62,31 @@ export class Publisher {
       if (status !== 202) throw new Error(`POST ${path} -> ${status}`);
       recordMs(this.stats.roundTrip, performance.now() - scheduledAt);
       this.stats.ok += messages.length;
-      // Numbers are per room and consecutive, so "accepted" is the count as long as nothing failed.
-      for (const m of messages) this.stats.accepted[m.roomId] = Math.max(this.stats.accepted[m.roomId] ?? 0, m.n + 1);
     } catch (error) {
+      // Not acknowledged: the message may or may not exist, so subscribers are not held to it.
       this.stats.failed += messages.length;
       this.stats.firstError ??= (error as Error).message;
+      for (const m of messages) (this.newFailures[m.roomId] ??= []).push(m.n);
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 
+  /** Failures since the last call, per room (the subscribers exclude these numbers). */
+  takeFailures(): Record<string, number[]> {
+    const failures = this.newFailures;
+    this.newFailures = {};
+    return failures;
+  }
+
   /**
    * Open loop: `rate` single messages per second for `seconds`, round-robin over `rooms`, sent on
-   * schedule whether or not earlier ones were answered; resolves when all are answered.
+   * schedule whether or not earlier ones were answered. Resolves when all are answered, or after
+   * `answerWithinMs` more, when whatever is still queued or unanswered is abandoned and counted as
+   * failed — a system that cannot keep up ends the run instead of stretching it without bound.
    */
-  async openLoop(rate: number, seconds: number, rooms: string[], onTick?: (sent: number) => void, stopped?: () => boolean): Promise<void> {
+  async openLoop(rate: number, seconds: number, rooms: string[], onTick?: (sent: number) => void, stopped?: () => boolean, answerWithinMs = 10_000): Promise<void> {
     const total = Math.round(rate * seconds);
     const started = performance.now();
     let sent = 0;
@@ -83,6 +96,10 @@ export class Publisher {
       onTick?.(sent);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.drained(), new Promise((resolve) => (timer = setTimeout(resolve, answerWithinMs)))]);
+    clearTimeout(timer);
+    for (const req of this.outstanding) req.destroy(new Error(`no answer within ${answerWithinMs} ms of the last scheduled send`));
     await this.drained();
     this.stats.seconds = (performance.now() - started) / 1000;
   }
@@ -119,8 +136,9 @@ export class Publisher {
         res.resume();
         res.once('end', () => resolve(res.statusCode ?? 0));
       });
+      this.outstanding.add(req);
+      req.once('close', () => this.outstanding.delete(req));
       req.once('error', reject);
-      req.setTimeout(30_000, () => req.destroy(new Error(`POST ${path}: no answer within 30 s`)));
       req.end(body);
     });
   }

@@ -37,3 +37,22 @@ describe('RoomTracker', () => {
     expect(t.missing(10)).toBe(9);
   });
 });
+
+describe('RoomTracker with messages the publisher never got acknowledged', () => {
+  it('neither counts them as lost nor as a gap', () => {
+    const t = new RoomTracker();
+    t.add(0);
+    t.add(2);
+    const excused = new Set([1]);
+    expect(t.missing(3, excused)).toBe(0);
+    expect(t.contiguousBut(excused)).toBe(true);
+    expect(t.contiguousBut(undefined)).toBe(false);
+  });
+
+  it('still counts a received excused message once', () => {
+    const t = new RoomTracker();
+    t.add(0);
+    t.add(1);
+    expect(t.missing(3, new Set([1]))).toBe(1);
+  });
+});

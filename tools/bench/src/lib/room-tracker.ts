@@ -33,10 +33,25 @@ export class RoomTracker {
     return this.ahead.size === 0;
   }
 
-  /** Messages of 0..expected-1 not received. */
-  missing(expected: number): number {
+  has(n: number): boolean {
+    return n < this.next || this.ahead.has(n);
+  }
+
+  /** No message is missing below the highest one received, except those in `excused`. */
+  contiguousBut(excused: Set<number> | undefined): boolean {
+    if (this.ahead.size === 0) return true;
+    if (!excused) return false;
+    const highest = Math.max(...this.ahead);
+    for (let n = this.next; n < highest; n++) if (!this.has(n) && !excused.has(n)) return false;
+    return true;
+  }
+
+  /** Messages of 0..expected-1 not received, not counting those in `excused` (never acknowledged to the publisher). */
+  missing(expected: number, excused?: Set<number>): number {
     let have = Math.min(this.next, expected);
     for (const n of this.ahead) if (n < expected) have++;
-    return expected - have;
+    let missing = expected - have;
+    if (excused) for (const n of excused) if (n < expected && !this.has(n)) missing--;
+    return missing;
   }
 }

@@ -50,7 +50,7 @@ export async function fanout(options: BenchOptions): Promise<ScenarioResult> {
         const started = performance.now();
         const publishing = publisher.openLoop(RATE, seconds, [room]);
         await pollUntil(async () => {
-          const p = await (pool as ClientPool).progress(publisher.stats.accepted);
+          const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
           bar.update(p.deliveries);
           return p.complete === sockets && publisher.stats.sent >= RATE * seconds;
         }, seconds * 1000 + 60_000, 100);
@@ -58,7 +58,7 @@ export async function fanout(options: BenchOptions): Promise<ScenarioResult> {
         const elapsed = (performance.now() - started) / 1000;
         const cpuUse = cpu.end()['server'];
         bar.stop();
-        const report = await pool.report(publisher.stats.accepted);
+        const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
         runs.push({ system, rep, deliveriesPerSecond: report.deliveries / elapsed, delivery: summarize(report.histogram), deliveredFraction: report.deliveries / expected, cpu: cpuUse });
         cdfs.set(system, cdf(report.histogram));
       } finally {

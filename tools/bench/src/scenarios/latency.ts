@@ -56,18 +56,18 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
       for (const rate of rates) {
         const cpu = new CpuMeter(pids);
         const bar = progressBar(`${target} ${rate} msg/s #${rep}`, Math.round(rate * seconds));
-        const before = (await pool.report(publisher.stats.accepted, true)).deliveries;
+        const before = (await pool.report(publisher.stats.issued, publisher.takeFailures(), true)).deliveries;
         const failedBefore = publisher.stats.failed;
         cpu.begin();
         const started = performance.now();
         await publisher.openLoop(rate, seconds, rooms, (sent) => bar.update(sent));
         const expected = Math.round(rate * seconds) * SUBSCRIBERS;
         // Give a run that fell behind a bounded time to drain, so the table can say by how much.
-        await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.accepted)).complete === SUBSCRIBERS, Math.max(10_000, seconds * 1000), 50);
+        await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete === SUBSCRIBERS, Math.max(10_000, seconds * 1000), 50);
         const drainSeconds = (performance.now() - started) / 1000;
         const cpuUse = cpu.end();
         bar.stop();
-        const report = await pool.report(publisher.stats.accepted, true);
+        const report = await pool.report(publisher.stats.issued, publisher.takeFailures(), true);
         const delivered = report.deliveries - before;
         runs.push({
           rate,
@@ -75,7 +75,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           delivery: summarize(report.histogram),
           roundTrip: summarize(publisher.stats.roundTrip),
           deliveredFraction: delivered / expected,
-          keptUp: delivered >= expected && drainSeconds <= seconds + 2,
+          keptUp: delivered >= expected && publisher.stats.failed === failedBefore && drainSeconds <= seconds + 2,
           drainSeconds,
           failed: publisher.stats.failed - failedBefore,
           cpu: cpuUse,

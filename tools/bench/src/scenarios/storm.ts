@@ -25,6 +25,8 @@ interface StormRun {
   incompleteClients: number;
   duplicates: number;
   oldServerExitSeconds: number;
+  /** Publishes not acknowledged (not counted as lost: the publisher would retry them). */
+  publishFailed: number;
   errors: string[];
   /** publish → delivered over the whole run, resumes included. */
   delivery: LatencySummary;
@@ -83,7 +85,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       const boundMs = drainSpreadMs + 60_000;
       let lastCaughtUp = 0;
       await pollUntil(async () => {
-        const p = await (pool as ClientPool).progress(publisher.stats.accepted);
+        const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
         bar.update(p.caughtUp);
         lastCaughtUp = p.caughtUp;
         return p.caughtUp >= clients;
@@ -93,8 +95,8 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       await sleep(1_000);
       stopPublishing = true;
       await publishing;
-      await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.accepted)).complete >= clients, 20_000, 250);
-      const report = await pool.report(publisher.stats.accepted);
+      await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, 20_000, 250);
+      const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
       const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
       const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
       const histogram = newHistogram();
@@ -112,6 +114,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         incompleteClients: report.incompleteClients,
         duplicates: report.duplicates,
         oldServerExitSeconds: await oldExited,
+        publishFailed: publisher.stats.failed,
         errors: report.errors,
         delivery: summarize(report.histogram),
         sample: report.timings.slice(0, 5).map((t) => ({
@@ -134,7 +137,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
   return {
     title: `${target}: gateway restart under ${clients} subscribed clients (${roomCount} rooms, ${rate} msg/s, drain spread ${drainSpreadMs / 1000} s), median of ${options.reps}`,
     table: {
-      columns: ['system', 'clients', 'all caught up after (s)', 'never caught up', 'resume p50 ms', 'resume p99 ms', 'lost (all runs)', 'duplicates shown (all runs)', 'old instance exited after (s)'],
+      columns: ['system', 'clients', 'all caught up after (s)', 'never caught up', 'resume p50 ms', 'resume p99 ms', 'lost (all runs)', 'duplicates shown (all runs)', 'old instance exited after (s)', 'publishes failed'],
       rows: [
         [
           target === 'seqcast' ? 'seqcast (SDK)' : 'socket.io + redis-streams',
@@ -146,6 +149,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
           sum((r) => r.lost),
           sum((r) => r.duplicates),
           m((r) => r.oldServerExitSeconds),
+          sum((r) => r.publishFailed),
         ],
       ],
     },

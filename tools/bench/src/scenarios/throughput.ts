@@ -61,12 +61,12 @@ async function seqcastRun(total: number, roomCount: number, rep: number) {
     cpu.begin();
     const started = performance.now();
     await publisher.closedLoop(total, BATCH, PUBLISHERS, rooms, (sent) => bar.update(sent));
-    const done = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.accepted)).complete === 1, 120_000, 50);
+    const done = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete === 1, 120_000, 50);
     const seconds = (performance.now() - started) / 1000;
     const cpuUse = cpu.end();
     bar.stop();
     if (publisher.stats.failed > 0) throw new Error(`${publisher.stats.failed} messages were refused: ${publisher.stats.firstError}`);
-    const report = await pool.report(publisher.stats.accepted);
+    const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
     if (!done) throw new Error(`only ${report.deliveries} of ${total} messages delivered within 120 s`);
     return { rate: total / seconds, cpu: cpuUse, histogram: report.histogram };
   } finally {

@@ -28,6 +28,16 @@ const errors: string[] = [];
 let deliveries = 0;
 let markAt = Infinity;
 let expected: Record<string, number> = {};
+/** Numbers the publisher got no acknowledgement for: not expected, and no gap if missing. */
+const failed = new Map<string, Set<number>>();
+
+function addFailures(failures: Record<string, number[]> | undefined): void {
+  for (const [roomId, ns] of Object.entries(failures ?? {})) {
+    let set = failed.get(roomId);
+    if (!set) failed.set(roomId, (set = new Set()));
+    for (const n of ns) set.add(n);
+  }
+}
 
 const now = () => performance.timeOrigin + performance.now();
 const send = (message: WorkerMessage) => process.send?.(message);
@@ -44,7 +54,7 @@ function receive(client: Client, roomId: string, payload: BenchPayload, at: numb
   const timing = client.timing;
   if (timing.reconnectedAt !== undefined && timing.caughtUpAt === undefined && payload.t >= timing.reconnectedAt) {
     // Caught up: it holds a message published after it came back, and nothing before it is missing.
-    if ([...client.rooms.values()].every((r) => r.contiguous)) timing.caughtUpAt = at;
+    if ([...client.rooms].every(([id, r]) => r.contiguousBut(failed.get(id)))) timing.caughtUpAt = at;
   }
 }
 
@@ -156,7 +166,7 @@ async function connectAll(command: ConnectCommand): Promise<void> {
 }
 
 function complete(client: Client): boolean {
-  for (const [roomId, tracker] of client.rooms) if (tracker.missing(expected[roomId] ?? 0) > 0) return false;
+  for (const [roomId, tracker] of client.rooms) if (tracker.missing(expected[roomId] ?? 0, failed.get(roomId)) > 0) return false;
   return true;
 }
 
@@ -179,7 +189,7 @@ function report(): void {
   for (const c of clients) {
     let missing = 0;
     for (const [roomId, tracker] of c.rooms) {
-      missing += tracker.missing(expected[roomId] ?? 0);
+      missing += tracker.missing(expected[roomId] ?? 0, failed.get(roomId));
       duplicates += tracker.duplicates;
     }
     lost += missing;
@@ -198,10 +208,12 @@ process.on('message', (message: ParentCommand) => {
       break;
     case 'expected':
       expected = message.expected;
+      addFailures(message.failed);
       progress();
       break;
     case 'report':
       expected = message.expected;
+      addFailures(message.failed);
       report();
       // The next phase (another offered rate) gets its own percentiles.
       if (message.reset) histogram.reset();
