@@ -15,6 +15,8 @@ interface FanoutRun {
   deliveriesPerSecond: number;
   delivery: LatencySummary;
   deliveredFraction: number;
+  /** Publishes not acknowledged within the bound (abandoned; subscribers are not held to them). */
+  publishFailed: number;
   cpu: number;
 }
 
@@ -59,7 +61,7 @@ export async function fanout(options: BenchOptions): Promise<ScenarioResult> {
         const cpuUse = cpu.end()['server'];
         bar.stop();
         const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
-        runs.push({ system, rep, deliveriesPerSecond: report.deliveries / elapsed, delivery: summarize(report.histogram), deliveredFraction: report.deliveries / expected, cpu: cpuUse });
+        runs.push({ system, rep, deliveriesPerSecond: report.deliveries / elapsed, delivery: summarize(report.histogram), deliveredFraction: report.deliveries / expected, publishFailed: publisher.stats.failed, cpu: cpuUse });
         cdfs.set(system, cdf(report.histogram));
       } finally {
         pool?.close();
@@ -76,6 +78,7 @@ export async function fanout(options: BenchOptions): Promise<ScenarioResult> {
     med(system, (r) => r.delivery.p99),
     med(system, (r) => r.delivery.max),
     `${(med(system, (r) => r.deliveredFraction) * 100).toFixed(1)} %`,
+    med(system, (r) => r.publishFailed),
     med(system, (r) => r.cpu),
   ];
   const ratios = {
@@ -85,7 +88,7 @@ export async function fanout(options: BenchOptions): Promise<ScenarioResult> {
   };
   return {
     title: `one room × ${sockets} sockets, ${RATE} msg/s for ${seconds} s, median of ${options.reps}`,
-    table: { columns: ['system', 'deliveries/s', 'delivery p50 ms', 'p99', 'max', 'delivered', 'server CPU %'], rows: [row('seqcast'), row('raw socket.io')] },
+    table: { columns: ['system', 'deliveries/s', 'delivery p50 ms', 'p99', 'max', 'delivered', 'publishes failed', 'server CPU %'], rows: [row('seqcast'), row('raw socket.io')] },
     notes: [`seqcast / raw socket.io: deliveries/s ${ratios.deliveriesPerSecond}, p50 ${ratios.p50}, p99 ${ratios.p99} (latency ratios above 1 mean Seqcast is slower)`],
     series: [...cdfs].map(([name, points]) => ({ name, points })),
     data: { sockets, rate: RATE, seconds, runs, ratios },

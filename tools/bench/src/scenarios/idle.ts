@@ -8,6 +8,7 @@ import { startRaw } from './peer-servers';
 
 /** Lets sockets settle (handshakes, subscriptions, first heartbeats) before a memory sample. */
 const SETTLE_MS = 5_000;
+const SMOKE_SETTLE_MS = 500;
 
 interface Memory {
   rss: number;
@@ -34,8 +35,8 @@ async function heapUsed(server: BenchProcess, seqcast: boolean): Promise<number>
   return ((await (await fetch(`${server.url}/memory`)).json()) as { heapUsed: number }).heapUsed;
 }
 
-async function sample(server: BenchProcess, seqcast: boolean): Promise<Memory> {
-  await sleep(SETTLE_MS);
+async function sample(server: BenchProcess, seqcast: boolean, settleMs: number): Promise<Memory> {
+  await sleep(settleMs);
   return { rss: rssBytes(server.pid ?? 0), heap: await heapUsed(server, seqcast) };
 }
 
@@ -46,6 +47,7 @@ async function sample(server: BenchProcess, seqcast: boolean): Promise<Memory> {
 export async function idle(options: BenchOptions): Promise<ScenarioResult> {
   const sockets = options.sockets ?? (options.smoke ? 20 : 5_000);
   const roomCount = options.rooms ?? (options.smoke ? 5 : 500);
+  const settleMs = options.smoke ? SMOKE_SETTLE_MS : SETTLE_MS;
   const runs: IdleRun[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
     for (const system of ['seqcast', 'raw socket.io'] as const) {
@@ -55,7 +57,7 @@ export async function idle(options: BenchOptions): Promise<ScenarioResult> {
       const seqcast = system === 'seqcast';
       let pool: ClientPool | undefined;
       try {
-        const before = await sample(server, seqcast);
+        const before = await sample(server, seqcast, settleMs);
         pool = await ClientPool.open(`idle-${rep}`, sockets, {
           mode: seqcast ? 'seqcast' : 'socketio',
           url: server.url,
@@ -63,7 +65,7 @@ export async function idle(options: BenchOptions): Promise<ScenarioResult> {
           rooms,
           roomsPerClient: 1,
         });
-        const after = await sample(server, seqcast);
+        const after = await sample(server, seqcast, settleMs);
         runs.push({ system, rep, before, after, rssPerSocket: (after.rss - before.rss) / sockets, heapPerSocket: (after.heap - before.heap) / sockets });
       } finally {
         pool?.close();
@@ -85,6 +87,6 @@ export async function idle(options: BenchOptions): Promise<ScenarioResult> {
         { group: 'heap', label: system, value: kb(system, (r) => r.heapPerSocket) },
       ]),
     },
-    data: { sockets, rooms: roomCount, settleMs: SETTLE_MS, runs },
+    data: { sockets, rooms: roomCount, settleMs, runs },
   };
 }

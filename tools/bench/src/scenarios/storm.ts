@@ -75,7 +75,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         reconnect: true,
       });
       publishing = publisher.openLoop(rate, 3_600, rooms, undefined, () => stopPublishing);
-      await sleep(WARMUP_MS);
+      await sleep(options.smoke ? 1_000 : WARMUP_MS);
       const termAt = performance.timeOrigin + performance.now();
       pool.mark(termAt - 1);
       balancer.switchTo(newServer.port);
