@@ -21,6 +21,9 @@ interface StormRun {
   neverCaughtUp: number;
   resumeP50Ms: number;
   resumeP99Ms: number;
+  /** Every client ended up with every acknowledged message (within the bound). */
+  settled: boolean;
+  /** Acknowledged messages some client did not have at the end: lost if the run settled, else still in flight. */
   lost: number;
   incompleteClients: number;
   duplicates: number;
@@ -95,7 +98,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       await sleep(1_000);
       stopPublishing = true;
       await publishing;
-      await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, 20_000, 250);
+      const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, 20_000, 250);
       const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
       const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
       const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
@@ -110,6 +113,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         neverCaughtUp: clients - caughtUpAt.length,
         resumeP50Ms: percentileOf(resumes, 50),
         resumeP99Ms: percentileOf(resumes, 99),
+        settled,
         lost: report.lost,
         incompleteClients: report.incompleteClients,
         duplicates: report.duplicates,
@@ -137,7 +141,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
   return {
     title: `${target}: gateway restart under ${clients} subscribed clients (${roomCount} rooms, ${rate} msg/s, drain spread ${drainSpreadMs / 1000} s), median of ${options.reps}`,
     table: {
-      columns: ['system', 'clients', 'all caught up after (s)', 'never caught up', 'resume p50 ms', 'resume p99 ms', 'lost (all runs)', 'duplicates shown (all runs)', 'old instance exited after (s)', 'publishes failed'],
+      columns: ['system', 'clients', 'all caught up after (s)', 'never caught up', 'resume p50 ms', 'resume p99 ms', 'settled', 'missing at end (all runs)', 'duplicates shown (all runs)', 'old instance exited after (s)', 'publishes failed'],
       rows: [
         [
           target === 'seqcast' ? 'seqcast (SDK)' : 'socket.io + redis-streams',
@@ -146,6 +150,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
           sum((r) => r.neverCaughtUp),
           m((r) => r.resumeP50Ms),
           m((r) => r.resumeP99Ms),
+          `${runs.filter((r) => r.settled).length}/${runs.length}`,
           sum((r) => r.lost),
           sum((r) => r.duplicates),
           m((r) => r.oldServerExitSeconds),
