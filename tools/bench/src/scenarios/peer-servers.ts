@@ -21,6 +21,7 @@ export async function startRaw(): Promise<SocketIoSystem> {
  * with connection state recovery on the local Redis, on its own stream key, removed afterwards.
  */
 export async function startPeer(redisUrl: string, instances: number, drainSpreadMs = 10_000): Promise<SocketIoSystem> {
+  await requireRedis(redisUrl);
   const stream = `seqcast-bench-peer-${runId()}`;
   const servers: SocketIoServerProcess[] = [];
   const add = async () => {
@@ -44,6 +45,21 @@ export async function startPeer(redisUrl: string, instances: number, drainSpread
     throw error;
   }
   return { servers, add, stop };
+}
+
+/** Fails fast, naming what is missing, instead of servers that retry a Redis that is not there. */
+async function requireRedis(url: string): Promise<void> {
+  const { createClient } = await import('redis');
+  const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new Error(`the peer scenario needs Redis at ${url} (start redis-server, or pass --redis <url>): ${(error as Error).message}`);
+  } finally {
+    if (client.isOpen) await client.quit();
+  }
 }
 
 /** Deletes the run's stream and recovery sessions (the local Redis is shared). */
