@@ -85,7 +85,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       const oldExited = oldServer.stop(drainSpreadMs * 3 + 20_000).then(() => (performance.timeOrigin + performance.now() - termAt) / 1000);
       const bar = progressBar(`${target} storm ${clients} clients #${rep}`, clients);
       // Bounded: the drain window plus a minute for the slowest resumes.
-      const boundMs = drainSpreadMs + 60_000;
+      const boundMs = drainSpreadMs + (options.smoke ? 15_000 : 60_000);
       let lastCaughtUp = 0;
       await pollUntil(async () => {
         const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
@@ -98,7 +98,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       await sleep(1_000);
       stopPublishing = true;
       await publishing;
-      const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, 20_000, 250);
+      const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, options.smoke ? 5_000 : 20_000, 250);
       const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
       const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
       const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
