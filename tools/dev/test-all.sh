@@ -46,6 +46,8 @@ step browser bash -c '. tools/dev/lib.sh && ensure_chromium && npx nx run web-co
 # Two fault scenarios on a stack of the suite's own (own broker and PostgreSQL, see tools/chaos);
 # bounded, and it prints `chaos: N passed, M failed`.
 step chaos npm run chaos --silent -- short
+# Every benchmark scenario with tiny numbers (~10 s of load), output to a temp dir: the scripts keep working.
+step bench-smoke npm run bench --silent -- all --smoke
 
 # Sum Jest's "Tests: ..." summaries over every tier (Nx prefixes them with the project name;
 # cached runs replay theirs).
@@ -53,8 +55,8 @@ passed=0 failed=0
 while read -r line; do
   p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log "$out"/browser.log "$out"/chaos.log 2>/dev/null |
-  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed|^chaos: [0-9]+ passed')
+done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log "$out"/browser.log "$out"/chaos.log "$out"/bench-smoke.log 2>/dev/null |
+  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed|^(chaos|bench-smoke): [0-9]+ passed')
 
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"

@@ -1,0 +1,53 @@
+/** Messages between the bench and its client worker processes (child_process IPC). */
+
+export type ClientMode = 'seqcast' | 'sdk' | 'socketio';
+
+export interface ConnectCommand {
+  cmd: 'connect';
+  mode: ClientMode;
+  /** Where sockets connect: a gateway, a balancer in front of gateways, or a baseline server. */
+  url: string;
+  /** SDK only: ingest-api base URL (the SDK wants one even when it only subscribes). */
+  ingestUrl?: string;
+  token?: string;
+  /** Global index of this worker's first client, so rooms spread evenly across workers. */
+  firstClient: number;
+  count: number;
+  rooms: string[];
+  /** Each client subscribes to this many rooms (consecutive, from its index); 0 = all rooms. */
+  roomsPerClient: number;
+  /** socketio mode: reconnect automatically (the peer's connection state recovery needs it). */
+  reconnect?: boolean;
+  /** Sockets being opened at once per worker. */
+  concurrency?: number;
+}
+
+export type ParentCommand =
+  | ConnectCommand
+  | { cmd: 'mark'; at: number }
+  | { cmd: 'expected'; expected: Record<string, number>; failed?: Record<string, number[]> }
+  | { cmd: 'report'; expected: Record<string, number>; failed?: Record<string, number[]>; reset?: boolean }
+  | { cmd: 'close' };
+
+export interface ClientTiming {
+  disconnectedAt?: number;
+  reconnectedAt?: number;
+  caughtUpAt?: number;
+}
+
+export interface WorkerReport {
+  type: 'report';
+  histogram: string;
+  deliveries: number;
+  duplicates: number;
+  lost: number;
+  /** Clients that were missing messages at report time, of the rooms they subscribed to. */
+  incompleteClients: number;
+  timings: ClientTiming[];
+  errors: string[];
+}
+
+export type WorkerMessage =
+  | { type: 'connected'; ok: number; failed: number; firstError?: string }
+  | { type: 'progress'; deliveries: number; complete: number; caughtUp: number; disconnected: number }
+  | WorkerReport;

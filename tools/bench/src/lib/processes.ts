@@ -1,0 +1,131 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from '@seqcast/testing';
+
+export const workspaceRoot = join(__dirname, '../../../..');
+export const logDir = join(workspaceRoot, 'tmp/bench-logs');
+const register = join(__dirname, '../../register.cjs');
+
+/** Every child the bench started, so an interrupted run still ends them (by pid, nothing else). */
+const children = new Set<ChildProcess>();
+
+export function killAllChildren(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+function track(child: ChildProcess, label: string): ChildProcess {
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** A long-running child (a service or a baseline server) with its output in tmp/bench-logs/<label>.log. */
+export class BenchProcess {
+  protected child?: ChildProcess;
+  private exited?: Promise<void>;
+
+  constructor(
+    readonly label: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  protected adopt(child: ChildProcess): void {
+    this.child = track(child, this.label);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /** Until /readyz answers 200 (what a load balancer waits for). */
+  async ready(timeoutMs = 90_000): Promise<void> {
+    const child = this.child;
+    await waitFor(
+      async () => {
+        if (!child || child.exitCode !== null) throw new Error(`${this.label} exited with ${child?.exitCode} (see tmp/bench-logs/${this.label}.log)`);
+        return (await fetch(`${this.url}/readyz`).catch(() => undefined))?.status === 200;
+      },
+      { timeoutMs, intervalMs: 200, what: `${this.label} /readyz` },
+    );
+  }
+
+  /** SIGTERM, as a deploy does; resolves when the process has exited (SIGKILL after graceMs). */
+  async stop(graceMs = 60_000): Promise<void> {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+}
+
+/** A built service: dist/apps/<name>/main.js from `npm run build`. */
+export class ServiceProcess extends BenchProcess {
+  constructor(
+    readonly name: 'ingest-api' | 'ordering-worker' | 'edge-gateway',
+    port: number,
+    private readonly env: Record<string, string>,
+    label: string,
+  ) {
+    super(label, port);
+  }
+
+  async start(): Promise<void> {
+    const main = join(workspaceRoot, 'dist/apps', this.name, 'main.js');
+    this.adopt(
+      spawn(process.execPath, [main], {
+        cwd: workspaceRoot,
+        env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    await this.ready();
+  }
+}
+
+/** The baseline Socket.IO server (raw, or the redis-streams peer); see ../workers/socketio-server.ts. */
+export class SocketIoServerProcess extends BenchProcess {
+  constructor(
+    label: string,
+    port: number,
+    private readonly env: Record<string, string>,
+  ) {
+    super(label, port);
+  }
+
+  async start(): Promise<void> {
+    this.adopt(
+      fork(join(__dirname, '../workers/socketio-server.ts'), [], {
+        execArgv: ['-r', register, '--expose-gc'],
+        env: { ...process.env, ...this.env, PORT: String(this.port) },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      }),
+    );
+    await this.ready(30_000);
+  }
+}
+
+/** A client worker process (../workers/clients.ts), started with room for many sockets. */
+export function forkClientWorker(label: string): ChildProcess {
+  return track(
+    fork(join(__dirname, '../workers/clients.ts'), [], {
+      execArgv: ['-r', register, '--max-old-space-size=4096'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    }),
+    label,
+  );
+}

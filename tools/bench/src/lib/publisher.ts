@@ -1,0 +1,145 @@
+import { Agent, type ClientRequest, request } from 'node:http';
+import { newHistogram, recordMs, type Histogram } from './stats';
+
+export type PublishTarget = { kind: 'seqcast'; url: string; token: string; run: string } | { kind: 'socketio'; url: string };
+
+export interface PublishStats {
+  /** Messages numbered per room so far (0..n-1): what every subscriber must end up with, minus `failed`. */
+  issued: Record<string, number>;
+  sent: number;
+  ok: number;
+  failed: number;
+  firstError?: string;
+  /** Request round trip, measured from the scheduled send time (no coordinated omission). */
+  roundTrip: Histogram;
+  /** Seconds from the first scheduled send to the last reply. */
+  seconds: number;
+}
+
+/** Sends time-stamped, per-room numbered messages to Seqcast's ingest-api or a baseline server. */
+export class Publisher {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly nextN = new Map<string, number>();
+  readonly stats: PublishStats = { issued: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), seconds: 0 };
+  private inFlight = 0;
+  private idle: Array<() => void> = [];
+  private readonly outstanding = new Set<ClientRequest>();
+  /** Refused or unanswered messages per room not yet handed to the subscribers' bookkeeping. */
+  private newFailures: Record<string, number[]> = {};
+
+  constructor(private readonly target: PublishTarget) {}
+
+  /** Messages for `rooms` (one or several per request); resolves when answered. */
+  async publish(items: Array<{ roomId: string }>, scheduledAt = performance.now()): Promise<void> {
+    const messages = items.map(({ roomId }) => {
+      const n = this.nextN.get(roomId) ?? 0;
+      this.nextN.set(roomId, n + 1);
+      this.stats.issued[roomId] = n + 1;
+      return { roomId, n, payload: { n, t: performance.timeOrigin + scheduledAt, pad: 'x'.repeat(48) } };
+    });
+    const target = this.target;
+    let path: string;
+    let body: unknown;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (target.kind === 'seqcast') {
+      headers['authorization'] = `Bearer ${target.token}`;
+      if (messages.length === 1) {
+        path = `/v1/rooms/${encodeURIComponent(messages[0].roomId)}/messages`;
+        body = { clientMsgId: `${target.run}-${messages[0].n}`, payload: messages[0].payload };
+      } else {
+        path = '/v1/messages/batch';
+        body = { messages: messages.map((m) => ({ roomId: m.roomId, clientMsgId: `${target.run}-${m.n}`, payload: m.payload })) };
+      }
+    } else {
+      // The baseline server emits one event per request: group by room like the gateway does.
+      path = '/publish';
+      body = { roomId: messages[0].roomId, messages: messages.map((m) => m.payload) };
+    }
+    this.stats.sent += messages.length;
+    this.inFlight++;
+    try {
+      const status = await this.post(path, headers, JSON.stringify(body));
+      if (status !== 202) throw new Error(`POST ${path} -> ${status}`);
+      recordMs(this.stats.roundTrip, performance.now() - scheduledAt);
+      this.stats.ok += messages.length;
+    } catch (error) {
+      // Not acknowledged: the message may or may not exist, so subscribers are not held to it.
+      this.stats.failed += messages.length;
+      this.stats.firstError ??= (error as Error).message;
+      for (const m of messages) (this.newFailures[m.roomId] ??= []).push(m.n);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** Failures since the last call, per room (the subscribers exclude these numbers). */
+  takeFailures(): Record<string, number[]> {
+    const failures = this.newFailures;
+    this.newFailures = {};
+    return failures;
+  }
+
+  /**
+   * Open loop: `rate` single messages per second for `seconds`, round-robin over `rooms`, sent on
+   * schedule whether or not earlier ones were answered. Resolves when all are answered, or after
+   * `answerWithinMs` more, when whatever is still queued or unanswered is abandoned and counted as
+   * failed — a system that cannot keep up ends the run instead of stretching it without bound.
+   */
+  async openLoop(rate: number, seconds: number, rooms: string[], onTick?: (sent: number) => void, stopped?: () => boolean, answerWithinMs = 10_000): Promise<void> {
+    const total = Math.round(rate * seconds);
+    const started = performance.now();
+    let sent = 0;
+    while (sent < total && !stopped?.()) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+      for (; sent < due; sent++) void this.publish([{ roomId: rooms[sent % rooms.length] }], started + (sent / rate) * 1000);
+      onTick?.(sent);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.drained(), new Promise((resolve) => (timer = setTimeout(resolve, answerWithinMs)))]);
+    clearTimeout(timer);
+    for (const req of this.outstanding) req.destroy(new Error(`no answer within ${answerWithinMs} ms of the last scheduled send`));
+    await this.drained();
+    this.stats.seconds = (performance.now() - started) / 1000;
+  }
+
+  /** Closed loop: `concurrency` publishers each sending batches of `batch` until `total` are sent. */
+  async closedLoop(total: number, batch: number, concurrency: number, rooms: string[], onTick?: (sent: number) => void): Promise<void> {
+    const started = performance.now();
+    let next = 0;
+    const lane = async () => {
+      while (next < total) {
+        const size = Math.min(batch, total - next);
+        const first = next;
+        next += size;
+        await this.publish(Array.from({ length: size }, (_, j) => ({ roomId: rooms[(first + j) % rooms.length] })));
+        onTick?.(next);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    this.stats.seconds = (performance.now() - started) / 1000;
+  }
+
+  drained(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private post(path: string, headers: Record<string, string>, body: string): Promise<number> {
+    const url = new URL(path, this.target.url);
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      });
+      this.outstanding.add(req);
+      req.once('close', () => this.outstanding.delete(req));
+      req.once('error', reject);
+      req.end(body);
+    });
+  }
+}

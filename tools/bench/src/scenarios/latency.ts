@@ -1,0 +1,123 @@
+import { ClientPool } from '../lib/client-pool';
+import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
+import { CpuMeter } from '../lib/proc';
+import { progressBar } from '../lib/progress';
+import { Publisher } from '../lib/publisher';
+import { startSeqcast } from '../lib/stack';
+import { cdf, type CdfPoint, median, summarize, type LatencySummary } from '../lib/stats';
+import { startPeer } from './peer-servers';
+
+export type Target = 'seqcast' | 'peer';
+
+interface RateRun {
+  rate: number;
+  rep: number;
+  delivery: LatencySummary;
+  roundTrip: LatencySummary;
+  deliveredFraction: number;
+  keptUp: boolean;
+  drainSeconds: number;
+  failed: number;
+  cpu: Record<string, number>;
+}
+
+const SUBSCRIBERS = 2;
+const ROOMS = 50;
+
+/**
+ * Single publishes at fixed offered rates (open loop), publish → delivered percentiles over
+ * SUBSCRIBERS sockets subscribed to every room, whether the system kept up, CPU per process.
+ */
+export async function latency(options: BenchOptions, target: Target = 'seqcast'): Promise<ScenarioResult> {
+  const rates = options.rates ?? (options.smoke ? [50] : [100, 1000, 3000]);
+  const seconds = options.seconds ?? (options.smoke ? 1 : 10);
+  const rooms = benchRooms(options.rooms ?? (options.smoke ? 5 : ROOMS));
+  const system = target === 'seqcast' ? await startSeqcast() : await startPeer(options.redisUrl, 1);
+  const pids = () =>
+    'ingest' in system
+      ? { 'ingest-api': system.ingest.pid, 'ordering-worker': system.worker.pid, 'edge-gateway': system.gateways[0].pid, bench: process.pid }
+      : { 'socket.io+redis': system.servers[0].pid, bench: process.pid };
+  let pool: ClientPool | undefined;
+  const publisher =
+    'ingest' in system
+      ? new Publisher({ kind: 'seqcast', url: system.ingest.url, token: system.token, run: runId() })
+      : new Publisher({ kind: 'socketio', url: system.servers[0].url });
+  const runs: RateRun[] = [];
+  const lastCdf = new Map<number, CdfPoint[]>();
+  try {
+    pool = await ClientPool.open(`latency-${target}`, SUBSCRIBERS, {
+      mode: target === 'seqcast' ? 'seqcast' : 'socketio',
+      url: 'ingest' in system ? system.gateways[0].url : system.servers[0].url,
+      token: 'token' in system ? system.token : undefined,
+      rooms,
+      roomsPerClient: 0,
+    });
+    for (let rep = 1; rep <= options.reps; rep++) {
+      for (const rate of rates) {
+        const cpu = new CpuMeter(pids);
+        const bar = progressBar(`${target} ${rate} msg/s #${rep}`, Math.round(rate * seconds));
+        const before = (await pool.report(publisher.stats.issued, publisher.takeFailures(), true)).deliveries;
+        const failedBefore = publisher.stats.failed;
+        cpu.begin();
+        const started = performance.now();
+        await publisher.openLoop(rate, seconds, rooms, (sent) => bar.update(sent));
+        const expected = Math.round(rate * seconds) * SUBSCRIBERS;
+        // Give a run that fell behind a bounded time to drain, so the table can say by how much.
+        await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete === SUBSCRIBERS, Math.max(10_000, seconds * 1000), 50);
+        const drainSeconds = (performance.now() - started) / 1000;
+        const cpuUse = cpu.end();
+        bar.stop();
+        const report = await pool.report(publisher.stats.issued, publisher.takeFailures(), true);
+        const delivered = report.deliveries - before;
+        runs.push({
+          rate,
+          rep,
+          delivery: summarize(report.histogram),
+          roundTrip: summarize(publisher.stats.roundTrip),
+          deliveredFraction: delivered / expected,
+          keptUp: delivered >= expected && publisher.stats.failed === failedBefore && drainSeconds <= seconds + 2,
+          drainSeconds,
+          failed: publisher.stats.failed - failedBefore,
+          cpu: cpuUse,
+        });
+        publisher.stats.roundTrip.reset();
+        if (rep === options.reps) lastCdf.set(rate, cdf(report.histogram));
+      }
+    }
+  } finally {
+    pool?.close();
+    publisher.close();
+    await system.stop();
+  }
+
+  const rows = rates.map((rate) => {
+    const of = runs.filter((r) => r.rate === rate);
+    const m = (f: (r: RateRun) => number) => median(of.map(f));
+    const cpuNames = Object.keys(of[0]?.cpu ?? {});
+    return [
+      target,
+      rate,
+      m((r) => r.delivery.p50),
+      m((r) => r.delivery.p90),
+      m((r) => r.delivery.p99),
+      m((r) => r.delivery.max),
+      `${(m((r) => r.deliveredFraction) * 100).toFixed(1)} %`,
+      `${of.filter((r) => r.keptUp).length}/${of.length}`,
+      m((r) => r.roundTrip.p50),
+      m((r) => r.roundTrip.p99),
+      of.reduce((s, r) => s + r.failed, 0),
+      cpuNames.map((name) => `${name} ${m((r) => r.cpu[name])} %`).join(', '),
+    ];
+  });
+  const title = `${target}: single publishes, ${rooms.length} rooms, ${SUBSCRIBERS} subscribers on every room, ${seconds} s per rate, median of ${options.reps}`;
+  return {
+    title,
+    table: {
+      columns: ['system', 'offered msg/s', 'delivery p50 ms', 'p90', 'p99', 'max', 'delivered', 'kept up', 'publish RTT p50', 'RTT p99', 'failed', 'CPU (% of one core)'],
+      rows,
+    },
+    notes: [],
+    series: rates.map((rate) => ({ name: `${target} ${rate} msg/s`, points: lastCdf.get(rate) ?? [] })),
+    data: { rates, seconds, rooms: rooms.length, subscribers: SUBSCRIBERS, runs },
+  };
+}

@@ -1,0 +1,165 @@
+import { Balancer } from '../lib/balancer';
+import { ClientPool } from '../lib/client-pool';
+import { type BenchOptions, benchRooms, pollUntil, runId, sleep, type ScenarioResult } from '../lib/context';
+import { progressBar } from '../lib/progress';
+import { Publisher } from '../lib/publisher';
+import { startSeqcast } from '../lib/stack';
+import { cdf, type CdfPoint, type LatencySummary, median, newHistogram, percentileOf, recordMs, summarize } from '../lib/stats';
+import { startPeer } from './peer-servers';
+import type { Target } from './latency';
+
+const RATE = 100;
+const rel = (at: number | undefined, from: number) => (at === undefined ? undefined : Math.round(at - from) / 1000);
+const WARMUP_MS = 3_000;
+
+interface StormRun {
+  rep: number;
+  clients: number;
+  disconnected: number;
+  /** SIGTERM → the last client caught up (or NaN if some never did within the bound). */
+  allCaughtUpSeconds: number;
+  neverCaughtUp: number;
+  resumeP50Ms: number;
+  resumeP99Ms: number;
+  /** Every client ended up with every acknowledged message (within the bound). */
+  settled: boolean;
+  /** Acknowledged messages some client did not have at the end: lost if the run settled, else still in flight. */
+  lost: number;
+  incompleteClients: number;
+  duplicates: number;
+  oldServerExitSeconds: number;
+  /** Publishes not acknowledged (not counted as lost: the publisher would retry them). */
+  publishFailed: number;
+  errors: string[];
+  /** publish → delivered over the whole run, resumes included. */
+  delivery: LatencySummary;
+  /** A few clients' timelines, seconds after SIGTERM, to read a surprising figure by. */
+  sample: Array<{ disconnected?: number; reconnected?: number; caughtUp?: number }>;
+}
+
+/**
+ * A deploy under load: N clients subscribed (with acks, through the SDK for Seqcast) behind a
+ * loopback balancer, RATE msg/s published throughout; the balancer is switched to a second,
+ * already-ready instance and the first gets SIGTERM (its drain tells clients to reconnect). Every
+ * client must resume: time until all caught up, resume time after each client's reconnect,
+ * messages lost and duplicates shown to the application.
+ */
+export async function storm(options: BenchOptions, target: Target = 'seqcast'): Promise<ScenarioResult> {
+  const clients = options.clients ?? (options.smoke ? 20 : 2_000);
+  const drainSpreadMs = options.smoke ? 1_000 : 10_000;
+  const roomCount = options.rooms ?? 10;
+  // Smoke only proves the script works; a light rate keeps the loaded CI box from lagging for minutes.
+  const rate = options.smoke ? 20 : RATE;
+  const runs: StormRun[] = [];
+  let resumeCdf: CdfPoint[] = [];
+  for (let rep = 1; rep <= options.reps; rep++) {
+    const rooms = benchRooms(roomCount);
+    const system =
+      target === 'seqcast'
+        ? await startSeqcast({ gateways: 2, gatewayEnv: { GATEWAY_DRAIN_SPREAD_MS: String(drainSpreadMs), GATEWAY_DRAIN_TIMEOUT_MS: String(drainSpreadMs * 3) } })
+        : await startPeer(options.redisUrl, 2, drainSpreadMs);
+    const [oldServer, newServer] = 'ingest' in system ? system.gateways : system.servers;
+    const balancer = await Balancer.start(oldServer.port);
+    const publisher =
+      'ingest' in system
+        ? new Publisher({ kind: 'seqcast', url: system.ingest.url, token: system.token, run: runId() })
+        : new Publisher({ kind: 'socketio', url: newServer.url });
+    let pool: ClientPool | undefined;
+    let stopPublishing = false;
+    let publishing: Promise<void> = Promise.resolve();
+    try {
+      pool = await ClientPool.open(`storm-${target}-${rep}`, clients, {
+        mode: target === 'seqcast' ? 'sdk' : 'socketio',
+        url: balancer.url,
+        ingestUrl: 'ingest' in system ? system.ingest.url : undefined,
+        token: 'token' in system ? system.token : undefined,
+        rooms,
+        roomsPerClient: 1,
+        reconnect: true,
+      });
+      publishing = publisher.openLoop(rate, 3_600, rooms, undefined, () => stopPublishing);
+      await sleep(options.smoke ? 1_000 : WARMUP_MS);
+      const termAt = performance.timeOrigin + performance.now();
+      pool.mark(termAt - 1);
+      balancer.switchTo(newServer.port);
+      const oldExited = oldServer.stop(drainSpreadMs * 3 + 20_000).then(() => (performance.timeOrigin + performance.now() - termAt) / 1000);
+      const bar = progressBar(`${target} storm ${clients} clients #${rep}`, clients);
+      // Bounded: the drain window plus a minute for the slowest resumes.
+      const boundMs = drainSpreadMs + (options.smoke ? 15_000 : 60_000);
+      let lastCaughtUp = 0;
+      await pollUntil(async () => {
+        const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
+        bar.update(p.caughtUp);
+        lastCaughtUp = p.caughtUp;
+        return p.caughtUp >= clients;
+      }, boundMs, 200);
+      bar.stop();
+      // Keep publishing briefly so the last resumes are followed by live traffic, then stop and settle.
+      await sleep(1_000);
+      stopPublishing = true;
+      await publishing;
+      const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, options.smoke ? 5_000 : 20_000, 250);
+      const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
+      const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
+      const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
+      const histogram = newHistogram();
+      for (const r of resumes) recordMs(histogram, r);
+      resumeCdf = cdf(histogram);
+      runs.push({
+        rep,
+        clients,
+        disconnected: report.timings.filter((t) => t.disconnectedAt !== undefined).length,
+        allCaughtUpSeconds: lastCaughtUp >= clients ? (Math.max(...caughtUpAt) - termAt) / 1000 : NaN,
+        neverCaughtUp: clients - caughtUpAt.length,
+        resumeP50Ms: percentileOf(resumes, 50),
+        resumeP99Ms: percentileOf(resumes, 99),
+        settled,
+        lost: report.lost,
+        incompleteClients: report.incompleteClients,
+        duplicates: report.duplicates,
+        oldServerExitSeconds: await oldExited,
+        publishFailed: publisher.stats.failed,
+        errors: report.errors,
+        delivery: summarize(report.histogram),
+        sample: report.timings.slice(0, 5).map((t) => ({
+          disconnected: rel(t.disconnectedAt, termAt),
+          reconnected: rel(t.reconnectedAt, termAt),
+          caughtUp: rel(t.caughtUpAt, termAt),
+        })),
+      });
+    } finally {
+      stopPublishing = true;
+      await publishing.catch(() => undefined);
+      pool?.close();
+      publisher.close();
+      await balancer.close();
+      await system.stop();
+    }
+  }
+  const m = (f: (r: StormRun) => number) => median(runs.map(f));
+  const sum = (f: (r: StormRun) => number) => runs.reduce((s, r) => s + f(r), 0);
+  return {
+    title: `${target}: gateway restart under ${clients} subscribed clients (${roomCount} rooms, ${rate} msg/s, drain spread ${drainSpreadMs / 1000} s), median of ${options.reps}`,
+    table: {
+      columns: ['system', 'clients', 'all caught up after (s)', 'never caught up', 'resume p50 ms', 'resume p99 ms', 'settled', 'missing at end (all runs)', 'duplicates shown (all runs)', 'old instance exited after (s)', 'publishes failed'],
+      rows: [
+        [
+          target === 'seqcast' ? 'seqcast (SDK)' : 'socket.io + redis-streams',
+          clients,
+          m((r) => r.allCaughtUpSeconds),
+          sum((r) => r.neverCaughtUp),
+          m((r) => r.resumeP50Ms),
+          m((r) => r.resumeP99Ms),
+          `${runs.filter((r) => r.settled).length}/${runs.length}`,
+          sum((r) => r.lost),
+          sum((r) => r.duplicates),
+          m((r) => r.oldServerExitSeconds),
+          sum((r) => r.publishFailed),
+        ],
+      ],
+    },
+    notes: runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`)),
+    series: [{ name: `${target} resume time (reconnect → caught up)`, points: resumeCdf }],
+    data: { clients, rooms: roomCount, rate, drainSpreadMs, runs },
+  };
+}

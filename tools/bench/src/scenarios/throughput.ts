@@ -1,0 +1,124 @@
+import { testKafkaBrokers } from '@seqcast/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import { ClientPool } from '../lib/client-pool';
+import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
+import { CpuMeter } from '../lib/proc';
+import { progressBar } from '../lib/progress';
+import { Publisher } from '../lib/publisher';
+import { startSeqcast } from '../lib/stack';
+import { cdf, type CdfPoint, median, ratio } from '../lib/stats';
+
+const BATCH = 100;
+const PUBLISHERS = 8;
+const PARTITIONS = 12;
+
+/**
+ * Sustained batched HTTP ingest → delivered to a subscriber, and raw kafkajs produce → consume of
+ * the same number and size of records on the same broker, in the same run: their ratio is what
+ * Seqcast costs over the log it is built on.
+ */
+export async function throughput(options: BenchOptions): Promise<ScenarioResult> {
+  const total = options.messages ?? (options.smoke ? 1_000 : 50_000);
+  const seqcastRates: number[] = [];
+  const kafkaRates: number[] = [];
+  const cpus: Array<Record<string, number>> = [];
+  let lastCdf: CdfPoint[] = [];
+  for (let rep = 1; rep <= options.reps; rep++) {
+    const { rate, cpu, histogram } = await seqcastRun(total, options.rooms ?? 50, rep);
+    seqcastRates.push(rate);
+    cpus.push(cpu);
+    lastCdf = cdf(histogram);
+    kafkaRates.push(await kafkaRun(total, rep));
+  }
+  const s = median(seqcastRates);
+  const k = median(kafkaRates);
+  const r = ratio(s, k);
+  const cpuNames = Object.keys(cpus[0] ?? {});
+  return {
+    title: `${total} messages in batches of ${BATCH} from ${PUBLISHERS} publishers, ${PARTITIONS} partitions, median of ${options.reps}`,
+    table: {
+      columns: ['path', 'msg/s (median)', 'runs', 'ratio to raw kafkajs', 'CPU (% of one core)'],
+      rows: [
+        ['seqcast HTTP batch → delivered', s, seqcastRates.map((v) => Math.round(v)).join(' / '), r, cpuNames.map((n) => `${n} ${median(cpus.map((c) => c[n]))} %`).join(', ')],
+        ['raw kafkajs produce → consume', k, kafkaRates.map((v) => Math.round(v)).join(' / '), 1, ''],
+      ],
+    },
+    notes: [`throughput ratio seqcast / raw kafkajs: ${r}`],
+    series: [{ name: 'seqcast batch publish → delivered', points: lastCdf }],
+    data: { total, batch: BATCH, publishers: PUBLISHERS, seqcastRates, kafkaRates, ratio: r, cpus },
+  };
+}
+
+async function seqcastRun(total: number, roomCount: number, rep: number) {
+  const rooms = benchRooms(roomCount);
+  const stack = await startSeqcast({ partitions: PARTITIONS });
+  const publisher = new Publisher({ kind: 'seqcast', url: stack.ingest.url, token: stack.token, run: runId() });
+  let pool: ClientPool | undefined;
+  try {
+    pool = await ClientPool.open('throughput', 1, { mode: 'seqcast', url: stack.gateways[0].url, token: stack.token, rooms, roomsPerClient: 0 });
+    const cpu = new CpuMeter(() => ({ 'ingest-api': stack.ingest.pid, 'ordering-worker': stack.worker.pid, 'edge-gateway': stack.gateways[0].pid }));
+    const bar = progressBar(`seqcast batches #${rep}`, total);
+    cpu.begin();
+    const started = performance.now();
+    await publisher.closedLoop(total, BATCH, PUBLISHERS, rooms, (sent) => bar.update(sent));
+    const done = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete === 1, 120_000, 50);
+    const seconds = (performance.now() - started) / 1000;
+    const cpuUse = cpu.end();
+    bar.stop();
+    if (publisher.stats.failed > 0) throw new Error(`${publisher.stats.failed} messages were refused: ${publisher.stats.firstError}`);
+    const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
+    if (!done) throw new Error(`only ${report.deliveries} of ${total} messages delivered within 120 s`);
+    return { rate: total / seconds, cpu: cpuUse, histogram: report.histogram };
+  } finally {
+    pool?.close();
+    publisher.close();
+    await stack.stop();
+  }
+}
+
+/** The same records (size and keys) through kafkajs alone: produce in batches, consume in one group. */
+async function kafkaRun(total: number, rep: number): Promise<number> {
+  const kafka = new Kafka({ clientId: 'seqcast-bench', brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const topic = `bench.raw.${runId()}`;
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: `bench-raw-${runId()}` });
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await Promise.all([producer.connect(), consumer.connect()]);
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let consumed = 0;
+    const bar = progressBar(`raw kafkajs #${rep}`, total);
+    let resolveDone: () => void = () => undefined;
+    const allConsumed = new Promise<void>((resolve) => (resolveDone = resolve));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        consumed += batch.messages.length;
+        bar.update(consumed);
+        if (consumed >= total) resolveDone();
+      },
+    });
+    // A record like the one ingest-api writes: keyed by room, a JSON envelope of similar size.
+    const value = JSON.stringify({ roomId: 'bench-room', clientMsgId: 'bench-000000', senderId: 'bench', payload: { n: 0, t: Date.now(), pad: 'x'.repeat(48) }, sentAt: new Date().toISOString() });
+    const started = performance.now();
+    let next = 0;
+    const lane = async () => {
+      while (next < total) {
+        const size = Math.min(BATCH, total - next);
+        const first = next;
+        next += size;
+        await producer.send({ topic, acks: -1, messages: Array.from({ length: size }, (_, j) => ({ key: `bench-room-${(first + j) % 50}`, value })) });
+      }
+    };
+    await Promise.all(Array.from({ length: PUBLISHERS }, lane));
+    const timeout = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`raw kafkajs consumed ${consumed} of ${total} within 120 s`)), 120_000).unref());
+    await Promise.race([allConsumed, timeout]);
+    bar.stop();
+    return total / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.allSettled([producer.disconnect(), consumer.disconnect()]);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
