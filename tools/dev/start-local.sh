@@ -32,7 +32,7 @@ log "starting services"
 console_port=${CONSOLE_PORT:-3003}
 # The console's page talks to the gateway from its own origin (Socket.IO long-polling is CORS);
 # publishing goes through the console server, so ingest-api needs no CORS.
-export GATEWAY_CORS_ORIGINS=${GATEWAY_CORS_ORIGINS:-http://127.0.0.1:$console_port,http://localhost:$console_port}
+export SEQCAST_ALLOWED_ORIGINS=${SEQCAST_ALLOWED_ORIGINS:-http://127.0.0.1:$console_port,http://localhost:$console_port}
 start_service ordering-worker "${WORKER_PORT:-3002}"
 start_service ingest-api "${INGEST_PORT:-3000}"
 start_service edge-gateway "${GATEWAY_PORT:-3001}"

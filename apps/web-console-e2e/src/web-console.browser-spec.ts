@@ -50,6 +50,8 @@ beforeAll(async () => {
   const run = Math.random().toString(16).slice(2, 8);
   let workerPort: number, ingestPort: number, consolePort: number;
   [workerPort, ingestPort, gatewayPort, consolePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  // Probes and /metrics are on a management port of each service's own (not the defaults 9000-9002).
+  const [workerMgmt, ingestMgmt, gatewayMgmt] = await Promise.all([freePort(), freePort(), freePort()]);
   const consoleOrigin = `http://127.0.0.1:${consolePort}`;
   const env = {
     NODE_ENV: 'test',
@@ -62,14 +64,15 @@ beforeAll(async () => {
     SEQCAST_JWT_SECRET: TEST_JWT_SECRET,
     WORKER_GROUP_ID: `console-worker-${run}`,
   };
-  const worker = new NodeProcess(`console-worker-${run}`, 'dist/apps/ordering-worker/main.js', workerPort, { ...env, PORT: String(workerPort) });
-  ingest = new NodeProcess(`console-ingest-${run}`, 'dist/apps/ingest-api/main.js', ingestPort, { ...env, PORT: String(ingestPort) });
+  const worker = new NodeProcess(`console-worker-${run}`, 'dist/apps/ordering-worker/main.js', workerPort, { ...env, PORT: String(workerPort), MANAGEMENT_PORT: String(workerMgmt) });
+  ingest = new NodeProcess(`console-ingest-${run}`, 'dist/apps/ingest-api/main.js', ingestPort, { ...env, PORT: String(ingestPort), MANAGEMENT_PORT: String(ingestMgmt) });
   const gateway = new NodeProcess(`console-gateway-${run}`, 'dist/apps/edge-gateway/main.js', gatewayPort, {
     ...env,
     PORT: String(gatewayPort),
+    MANAGEMENT_PORT: String(gatewayMgmt),
     GATEWAY_INSTANCE_ID: `console-gw-${run}`,
     // Only the console's origin, as start-local configures it: the page must pass the gateway's CORS.
-    GATEWAY_CORS_ORIGINS: consoleOrigin,
+    SEQCAST_ALLOWED_ORIGINS: consoleOrigin,
   });
   processes = [worker, ingest, gateway];
   // The worker creates the schema and topics first.

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '@seqcast/testing';
+import { freePort, waitFor } from '@seqcast/testing';
 
 export const workspaceRoot = join(__dirname, '../../../..');
 export const logDir = join(workspaceRoot, 'tmp/bench-logs');
@@ -84,12 +84,27 @@ export class ServiceProcess extends BenchProcess {
     super(label, port);
   }
 
+  /** The management port (/healthz, /readyz, /metrics) of the current process; 0 before start. */
+  managementPort = 0;
+
+  get managementUrl(): string {
+    return `http://127.0.0.1:${this.managementPort}`;
+  }
+
   async start(): Promise<void> {
     const main = join(workspaceRoot, 'dist/apps', this.name, 'main.js');
+    // A fresh management port per process: a replacement never collides with a draining copy.
+    this.managementPort = await freePort();
     this.adopt(
       spawn(process.execPath, [main], {
         cwd: workspaceRoot,
-        env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          ...this.env,
+          PORT: String(this.port),
+          MANAGEMENT_PORT: String(this.managementPort),
+          HOST: '127.0.0.1',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );

@@ -1,6 +1,6 @@
 import { ClientPool } from '../lib/client-pool';
 import { type BenchOptions, benchRooms, sleep, type ScenarioResult } from '../lib/context';
-import type { BenchProcess } from '../lib/processes';
+import { type BenchProcess, ServiceProcess } from '../lib/processes';
 import { rssBytes } from '../lib/proc';
 import { startSeqcast } from '../lib/stack';
 import { median } from '../lib/stats';
@@ -27,7 +27,8 @@ interface IdleRun {
 /** Heap of a Seqcast service from its own /metrics; of the baseline from its /memory. */
 async function heapUsed(server: BenchProcess, seqcast: boolean): Promise<number> {
   if (seqcast) {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const metricsBase = server instanceof ServiceProcess ? server.managementUrl : server.url;
+    const text = await (await fetch(`${metricsBase}/metrics`)).text();
     const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)/m.exec(text);
     return match ? Number(match[1]) : NaN;
   }

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '@seqcast/testing';
+import { freePort, waitFor } from '@seqcast/testing';
 import { type Cleanup, isAlive } from './cleanup';
 
 export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
@@ -30,6 +30,9 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The current process's management port (/healthz, /readyz, /metrics); 0 before the first start. */
+  managementPort = 0;
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -41,11 +44,14 @@ export class ServiceProcess {
   /** Starts a new process (a fresh pid) and waits for /readyz 200. `extraEnv` applies to this process only. */
   async start(extraEnv: Record<string, string> = {}, readyTimeoutMs = 90_000): Promise<void> {
     this.generation++;
+    // Probes and /metrics live on a management port of their own; a fresh one per process, so a
+    // replacement never collides with a copy that is still draining.
+    this.managementPort = await freePort();
     const log = createWriteStream(join(this.logDir, `${this.name}.log`), { flags: 'a' });
     log.write(`\n==== chaos: start #${this.generation} of ${this.name} ====\n`);
     const child = spawn(process.execPath, [join(this.workspaceRoot, 'dist/apps', this.name, 'main.js')], {
       cwd: this.workspaceRoot,
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, ...extraEnv, PORT: String(this.port), HOST: '127.0.0.1' },
+      env: { PATH: process.env['PATH'] ?? '', ...this.env, ...extraEnv, PORT: String(this.port), MANAGEMENT_PORT: String(this.managementPort), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log);
