@@ -15,7 +15,7 @@ class FakeSocket extends EventEmitter {
 }
 
 function bind(socket: FakeSocket, handlers: { message: string; callback: (data: unknown, ack: unknown) => unknown; manual?: boolean }[]) {
-  const adapter = new EdgeIoAdapter(undefined as never, { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, corsOrigins: ['*'] });
+  const adapter = new EdgeIoAdapter(undefined as never, { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, allowedOrigins: ['*'] });
   (adapter.bindMessageHandlers as (...args: unknown[]) => void)(
     socket,
     handlers.map((h) => ({ message: h.message, methodName: h.message, callback: h.callback, isAckHandledManually: h.manual ?? false })),

@@ -32,10 +32,14 @@ function recordingTransport(onRaw: (event: MessagesEvent) => void): TransportFac
     });
     socket.on('server_restart', (event) => handlers.serverRestart(event));
     socket.on('slow_consumer', (event) => handlers.slowConsumer(event));
+    socket.on('token_expiring', (event) => handlers.tokenExpiring(event));
+    socket.on('token_expired', (event) => handlers.tokenExpired(event));
+    socket.on('unsubscribed', (event) => handlers.unsubscribed(event));
     return {
       subscribe: (request, ack) => void socket.emit('subscribe', request, ack),
       unsubscribe: (request, ack) => void socket.emit('unsubscribe', request, ack),
       ack: (request) => void socket.emit('ack', request),
+      refresh: (request, ack) => void socket.emit('refresh', request, ack),
       close: () => {
         socket.removeAllListeners();
         socket.disconnect();
