@@ -135,6 +135,13 @@ describe('take-over after kill -9 (two workers, two gateways, real processes)', 
       what: 'the dead gateway’s subscribers to receive again',
     });
 
+    // The survivor took over: every room, including those on the dead worker's partitions, is
+    // sequenced again after the kill (and delivered).
+    await waitFor(
+      () => ROOMS.every((room) => apps.some((a) => a.messages(room).some((m) => Date.parse(m.sequencedAt) > killAt))),
+      { timeoutMs: 60_000, what: 'every room to be sequenced and delivered again after the kill' },
+    );
+
     // The last worker dies too; a replacement starts REPLACEMENT_DELAY_MS later (the scenario).
     await streamOn(100, '100 more messages before the second kill');
     const secondKillAt = Date.now();
