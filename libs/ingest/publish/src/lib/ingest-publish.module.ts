@@ -19,6 +19,7 @@ import {
   RECORD_PRODUCER,
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
+import { OpenApiController } from './openapi.controller';
 import { PublishService } from './publish.service';
 
 /**
@@ -33,7 +34,7 @@ export class IngestPublishModule {
     return {
       module: IngestPublishModule,
       imports: options.imports ?? [],
-      controllers: [MessagesController, HistoryController],
+      controllers: [MessagesController, HistoryController, OpenApiController],
       providers: [
         { provide: INGEST_PUBLISH_OPTIONS, useValue: { messagesTopic: options.messagesTopic } },
         { provide: KAFKA_CLIENT, inject: options.kafka.inject ?? [], useFactory: asFactory(options.kafka.useFactory) },
