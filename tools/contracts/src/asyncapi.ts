@@ -1,5 +1,6 @@
 import { DEFAULT_EVENTS_TOPIC, DEFAULT_MESSAGES_TOPIC } from '@seqcast/contracts';
 import { schemaFileName } from '@seqcast/api-docs';
+import type { ClientToServerEvents, ServerToClientEvents } from '@seqcast/contracts/wire';
 
 /*
  * The AsyncAPI 3 document describes Seqcast as one application: `receive` operations are what
@@ -20,7 +21,7 @@ interface SocketEvent {
   summary: string;
 }
 
-const CLIENT_EVENTS: SocketEvent[] = [
+const CLIENT_EVENTS = [
   {
     id: 'subscribe',
     event: 'subscribe',
@@ -34,8 +35,8 @@ const CLIENT_EVENTS: SocketEvent[] = [
     summary: 'Stop delivery of a room; always sent with an ack id.',
   },
   { id: 'ack', event: 'ack', schema: 'AckRequest', summary: 'Cumulative delivery acknowledgement; no ack id.' },
-];
-const ACKS: SocketEvent[] = [
+] as const satisfies readonly SocketEvent[];
+const ACKS: readonly SocketEvent[] = [
   {
     id: 'subscribeAck',
     event: 'subscribe (ack)',
@@ -49,7 +50,7 @@ const ACKS: SocketEvent[] = [
     summary: 'The acknowledgement of unsubscribe.',
   },
 ];
-const SERVER_EVENTS: SocketEvent[] = [
+const SERVER_EVENTS = [
   {
     id: 'messages',
     event: 'messages',
@@ -68,7 +69,14 @@ const SERVER_EVENTS: SocketEvent[] = [
     schema: 'SlowConsumerEvent',
     summary: 'Backlog over the limit; the gateway disconnects the client.',
   },
-];
+] as const satisfies readonly SocketEvent[];
+
+// An event added to (or removed from) the wire's event maps fails `tsc` (and so the generate
+// target) until it is documented here.
+type Exact<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+type _ClientEvents = Assert<Exact<(typeof CLIENT_EVENTS)[number]['event'], keyof ClientToServerEvents>>;
+type _ServerEvents = Assert<Exact<(typeof SERVER_EVENTS)[number]['event'], keyof ServerToClientEvents>>;
 
 function socketMessage(e: SocketEvent) {
   return {

@@ -1,4 +1,4 @@
-import { roomIdSchema } from '@seqcast/contracts';
+import { type ErrorCode, roomIdSchema } from '@seqcast/contracts';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { type JsonSchema, wireJsonSchemas } from './json-schemas';
 
@@ -28,22 +28,41 @@ function json(schema: object, description: string, extraHeaders: Record<string, 
 
 const errorResponse = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
-const ERRORS: Record<string, { description: string; retryAfter?: boolean }> = {
-  BadRequest: {
+interface ErrorDoc {
+  /** Component name under #/components/responses. */
+  response: string;
+  description: string;
+  retryAfter?: boolean;
+}
+
+/** One documented response per error code: a code added to ErrorCode fails `tsc` until it is here. */
+const ERRORS = {
+  invalid_request: {
+    response: 'BadRequest',
     description:
       '`invalid_request`: malformed JSON or a missing, unknown or invalid field; the message names every bad field.',
   },
-  Unauthorized: { description: '`unauthorized`: missing, malformed, expired or wrongly signed token.' },
-  Forbidden: { description: "`forbidden`: the token's `rooms` claim matches none of the requested rooms." },
-  NotFound: { description: '`not_found`: no such route.' },
-  PayloadTooLarge: { description: '`payload_too_large`: the body exceeds the limit (64 KiB by default).' },
-  Unavailable: {
+  unauthorized: {
+    response: 'Unauthorized',
+    description: '`unauthorized`: missing, malformed, expired or wrongly signed token.',
+  },
+  forbidden: {
+    response: 'Forbidden',
+    description: "`forbidden`: the token's `rooms` claim matches none of the requested rooms.",
+  },
+  not_found: { response: 'NotFound', description: '`not_found`: no such route.' },
+  payload_too_large: {
+    response: 'PayloadTooLarge',
+    description: '`payload_too_large`: the body exceeds the limit (64 KiB by default).',
+  },
+  unavailable: {
+    response: 'Unavailable',
     description:
       '`unavailable`: Kafka or PostgreSQL cannot serve the request now, or the instance is draining. Retry after `Retry-After` seconds with the same clientMsgId.',
     retryAfter: true,
   },
-  Internal: { description: '`internal`: a bug; the body never holds a stack trace.' },
-};
+  internal: { response: 'Internal', description: '`internal`: a bug; the body never holds a stack trace.' },
+} satisfies Record<ErrorCode, ErrorDoc>;
 
 const COMMON_ERRORS = {
   '401': errorResponse('Unauthorized'),
@@ -162,8 +181,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
       },
       responses: Object.fromEntries(
-        Object.entries(ERRORS).map(([name, { description, retryAfter }]) => [
-          name,
+        Object.values<ErrorDoc>(ERRORS).map(({ response, description, retryAfter }) => [
+          response,
           json(
             ref('ErrorEnvelope'),
             description,
