@@ -22,6 +22,7 @@ import {
 import { MessagesController } from './messages.controller';
 import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard, RATE_LIMIT_STORE } from './publish-rate-limit.guard';
 import { RateLimitStore } from './rate-limit-store';
+import { OpenApiController } from './openapi.controller';
 import { PublishService } from './publish.service';
 
 /**
@@ -36,7 +37,7 @@ export class IngestPublishModule {
     return {
       module: IngestPublishModule,
       imports: options.imports ?? [],
-      controllers: [MessagesController, HistoryController],
+      controllers: [MessagesController, HistoryController, OpenApiController],
       providers: [
         {
           provide: INGEST_PUBLISH_OPTIONS,

@@ -1,0 +1,251 @@
+import {
+  ackRequestSchema,
+  batchBodySchema,
+  ErrorCode,
+  historyQuerySchema,
+  ingestRecordSchema,
+  messageSchema,
+  publishBodySchema,
+  subscribeRequestSchema,
+  unsubscribeRequestSchema,
+} from '@seqcast/contracts';
+import type {
+  BatchPublishResult,
+  ErrorEnvelope,
+  HandshakeAuth,
+  HistoryPage,
+  JsonValue,
+  Message,
+  MessagesEvent,
+  PublishResult,
+  ServerRestartEvent,
+  SlowConsumerEvent,
+  SubscribeAck,
+  UnsubscribeAck,
+} from '@seqcast/contracts/wire';
+import { z } from 'zod';
+
+// The same identity test as libs/shared/contracts/src/lib/exact.ts (not exported there).
+type Exact<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+
+/*
+ * Requests are validated by the zod schemas of @seqcast/contracts and are documented from exactly
+ * those. Responses and server-sent events are plain types in @seqcast/contracts/wire (the servers
+ * build them, nothing parses them), so the schemas below describe them; each is pinned to its wire
+ * type with Exact, so a field added to a wire type and not here fails `tsc` (and the generate
+ * target, which depends on typecheck) instead of publishing a stale document.
+ */
+
+/** Any JSON value; typed as JsonValue so Exact holds, documented as `{}` (anything). */
+const jsonValue = z
+  .custom<JsonValue>((value) => value !== undefined, 'is required')
+  .describe("The publisher's JSON value, unchanged (any JSON, including null).");
+
+/** The message schema of the contracts with the payload typed as JSON, so it matches Message exactly. */
+export const messageDocSchema = messageSchema.extend({ payload: jsonValue });
+type _Message = Assert<Exact<z.infer<typeof messageDocSchema>, Message>>;
+
+export const errorEnvelopeSchema = z
+  .object({
+    error: z
+      .object({
+        code: z.nativeEnum(ErrorCode).describe('Stable; programs branch on it.'),
+        message: z.string().describe('For humans; may change.'),
+      })
+      .strict(),
+  })
+  .strict();
+type _ErrorEnvelope = Assert<Exact<z.infer<typeof errorEnvelopeSchema>, ErrorEnvelope>>;
+
+const int = () => z.number().int();
+
+export const publishResultSchema = z
+  .object({
+    roomId: z.string(),
+    clientMsgId: z.string(),
+    partition: int().nonnegative(),
+    offset: int()
+      .nonnegative()
+      .describe("This copy's Kafka offset; equals the message's seq unless it is a duplicate."),
+  })
+  .strict();
+type _PublishResult = Assert<Exact<z.infer<typeof publishResultSchema>, PublishResult>>;
+
+export const batchPublishResultSchema = z
+  .object({ results: z.array(publishResultSchema).describe('results[i] describes messages[i] of the request.') })
+  .strict();
+type _BatchPublishResult = Assert<Exact<z.infer<typeof batchPublishResultSchema>, BatchPublishResult>>;
+
+export const historyPageSchema = z
+  .object({
+    roomId: z.string(),
+    epoch: z.string(),
+    headSeq: int().min(-1).describe('Highest seq stored for the room, -1 when the room has no messages.'),
+    messages: z.array(messageDocSchema).describe('Ascending seq, at most `limit`.'),
+  })
+  .strict();
+type _HistoryPage = Assert<Exact<z.infer<typeof historyPageSchema>, HistoryPage>>;
+
+export const handshakeAuthSchema = z.object({ token: z.string().describe('HS256 JWT, see Authentication.') });
+type _HandshakeAuth = Assert<Exact<z.infer<typeof handshakeAuthSchema>, HandshakeAuth>>;
+
+const failedAckSchema = z.object({ ok: z.literal(false), error: errorEnvelopeSchema.shape.error }).strict();
+
+export const subscribeAckSchema = z.union([
+  z
+    .object({
+      ok: z.literal(true),
+      roomId: z.string(),
+      epoch: z.string(),
+      headSeq: int().min(-1).describe('Highest seq stored when the subscription took effect; -1 when empty.'),
+      reset: z.boolean().optional().describe("The client's epoch differed: its cursor is void."),
+      truncated: z.boolean().optional().describe('History older than retention was requested.'),
+      resumeAfterSeq: int().optional().describe('With truncated: delivery resumes after this seq.'),
+    })
+    .strict(),
+  failedAckSchema,
+]);
+type _SubscribeAck = Assert<Exact<z.infer<typeof subscribeAckSchema>, SubscribeAck>>;
+
+export const unsubscribeAckSchema = z.union([
+  z.object({ ok: z.literal(true), roomId: z.string() }).strict(),
+  failedAckSchema,
+]);
+type _UnsubscribeAck = Assert<Exact<z.infer<typeof unsubscribeAckSchema>, UnsubscribeAck>>;
+
+export const messagesEventSchema = z
+  .object({
+    roomId: z.string(),
+    messages: z.array(messageDocSchema).min(1).describe('One room, ascending seq, chained by prevSeq.'),
+  })
+  .strict();
+type _MessagesEvent = Assert<Exact<z.infer<typeof messagesEventSchema>, MessagesEvent>>;
+
+export const serverRestartEventSchema = z.object({ reconnectInMs: int().nonnegative() }).strict();
+type _ServerRestartEvent = Assert<Exact<z.infer<typeof serverRestartEventSchema>, ServerRestartEvent>>;
+
+export const slowConsumerEventSchema = z
+  .object({ backlog: z.object({ messages: int().nonnegative(), bytes: int().nonnegative() }).strict() })
+  .strict();
+type _SlowConsumerEvent = Assert<Exact<z.infer<typeof slowConsumerEventSchema>, SlowConsumerEvent>>;
+
+export interface WireSchema {
+  /** File name under docs/schemas/ (without `.json`) and the component name in the documents. */
+  name: string;
+  title: string;
+  description: string;
+  schema: z.ZodTypeAny;
+}
+
+/** Every wire type, in the order the documents list them. */
+export const WIRE_SCHEMAS: readonly WireSchema[] = [
+  {
+    name: 'Message',
+    title: 'Message',
+    description: 'A sequenced message, the same wherever it is delivered.',
+    schema: messageDocSchema,
+  },
+  {
+    name: 'ErrorEnvelope',
+    title: 'Error body',
+    description: 'Every HTTP error body, and `error` in failed socket acks.',
+    schema: errorEnvelopeSchema,
+  },
+  {
+    name: 'PublishRequest',
+    title: 'POST /v1/rooms/{roomId}/messages body',
+    description: 'One message to publish.',
+    schema: publishBodySchema,
+  },
+  {
+    name: 'PublishResponse',
+    title: 'POST /v1/rooms/{roomId}/messages 202 body',
+    description: 'Where the accepted copy landed in Kafka.',
+    schema: publishResultSchema,
+  },
+  {
+    name: 'BatchRequest',
+    title: 'POST /v1/messages/batch body',
+    description: '1-500 messages, validated as a whole.',
+    schema: batchBodySchema,
+  },
+  {
+    name: 'BatchResponse',
+    title: 'POST /v1/messages/batch 202 body',
+    description: 'One result per request item, in order.',
+    schema: batchPublishResultSchema,
+  },
+  {
+    name: 'HistoryQuery',
+    title: 'GET /v1/rooms/{roomId}/messages query',
+    description: 'Query parameters, as strings.',
+    schema: historyQuerySchema,
+  },
+  {
+    name: 'HistoryPage',
+    title: 'GET /v1/rooms/{roomId}/messages 200 body',
+    description: 'One page of history.',
+    schema: historyPageSchema,
+  },
+  {
+    name: 'HandshakeAuth',
+    title: 'Socket.IO handshake auth',
+    description: 'The CONNECT packet payload.',
+    schema: handshakeAuthSchema,
+  },
+  {
+    name: 'SubscribeRequest',
+    title: 'subscribe (client to server)',
+    description: 'Subscribe to a room, optionally resuming after a cursor.',
+    schema: subscribeRequestSchema,
+  },
+  {
+    name: 'SubscribeAck',
+    title: 'subscribe acknowledgement',
+    description: 'The ack of subscribe.',
+    schema: subscribeAckSchema,
+  },
+  {
+    name: 'UnsubscribeRequest',
+    title: 'unsubscribe (client to server)',
+    description: 'Stop delivery of a room.',
+    schema: unsubscribeRequestSchema,
+  },
+  {
+    name: 'UnsubscribeAck',
+    title: 'unsubscribe acknowledgement',
+    description: 'The ack of unsubscribe.',
+    schema: unsubscribeAckSchema,
+  },
+  {
+    name: 'AckRequest',
+    title: 'ack (client to server)',
+    description: 'Cumulative: everything up to and including seq was delivered.',
+    schema: ackRequestSchema,
+  },
+  {
+    name: 'MessagesEvent',
+    title: 'messages (server to client)',
+    description: "A batch of one room's messages.",
+    schema: messagesEventSchema,
+  },
+  {
+    name: 'ServerRestartEvent',
+    title: 'server_restart (server to client)',
+    description: 'The gateway drains; reconnect after the delay.',
+    schema: serverRestartEventSchema,
+  },
+  {
+    name: 'SlowConsumerEvent',
+    title: 'slow_consumer (server to client)',
+    description: 'The client fell too far behind and is disconnected.',
+    schema: slowConsumerEventSchema,
+  },
+  {
+    name: 'IngestRecord',
+    title: 'seqcast.messages record value',
+    description: 'Input topic record, keyed by room id.',
+    schema: ingestRecordSchema,
+  },
+];
