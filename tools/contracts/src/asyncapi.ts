@@ -1,6 +1,12 @@
 import { DEFAULT_EVENTS_TOPIC, DEFAULT_MESSAGES_TOPIC } from '@seqcast/contracts';
 import { schemaFileName } from '@seqcast/api-docs';
-import type { ClientToServerEvents, ServerToClientEvents } from '@seqcast/contracts/wire';
+import {
+  type ClientToServerEvents,
+  SERVER_DRAINING_CONNECT_ERROR,
+  type ServerToClientEvents,
+  TOO_MANY_CONNECTIONS_CONNECT_ERROR,
+  UNAUTHORIZED_CONNECT_ERROR,
+} from '@seqcast/contracts/wire';
 
 /*
  * The AsyncAPI 3 document describes Seqcast as one application: `receive` operations are what
@@ -35,6 +41,12 @@ const CLIENT_EVENTS = [
     summary: 'Stop delivery of a room; always sent with an ack id.',
   },
   { id: 'ack', event: 'ack', schema: 'AckRequest', summary: 'Cumulative delivery acknowledgement; no ack id.' },
+  {
+    id: 'refresh',
+    event: 'refresh',
+    schema: 'RefreshRequest',
+    summary: 'Hand the live socket a new token (any time, typically after token_expiring); always sent with an ack id.',
+  },
 ] as const satisfies readonly SocketEvent[];
 const ACKS: readonly SocketEvent[] = [
   {
@@ -48,6 +60,12 @@ const ACKS: readonly SocketEvent[] = [
     event: 'unsubscribe (ack)',
     schema: 'UnsubscribeAck',
     summary: 'The acknowledgement of unsubscribe.',
+  },
+  {
+    id: 'refreshAck',
+    event: 'refresh (ack)',
+    schema: 'RefreshAck',
+    summary: 'The acknowledgement of refresh; revoked subscriptions were announced with unsubscribed before it.',
   },
 ];
 const SERVER_EVENTS = [
@@ -68,6 +86,24 @@ const SERVER_EVENTS = [
     event: 'slow_consumer',
     schema: 'SlowConsumerEvent',
     summary: 'Backlog over the limit; the gateway disconnects the client.',
+  },
+  {
+    id: 'tokenExpiring',
+    event: 'token_expiring',
+    schema: 'TokenExpiringEvent',
+    summary: 'Sent once per token, GATEWAY_TOKEN_REFRESH_LEAD_MS before its exp; answer with refresh.',
+  },
+  {
+    id: 'tokenExpired',
+    event: 'token_expired',
+    schema: 'TokenExpiredEvent',
+    summary: 'exp passed without a successful refresh; the gateway disconnects the socket right after.',
+  },
+  {
+    id: 'unsubscribed',
+    event: 'unsubscribed',
+    schema: 'UnsubscribedEvent',
+    summary: 'The gateway ended a subscription the client did not ask to end (access_revoked); do not resubscribe.',
   },
 ] as const satisfies readonly SocketEvent[];
 
@@ -158,7 +194,11 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
       socket: {
         address: '/',
         title: 'Socket.IO default namespace',
-        description: 'Events with an ack id are answered by an ACK packet carrying one argument.',
+        description: [
+          'Events with an ack id are answered by an ACK packet carrying one argument.',
+          `A refused handshake is a connect_error whose message is exactly \`${UNAUTHORIZED_CONNECT_ERROR}\` (missing, invalid or expired token: get a new one), \`${TOO_MANY_CONNECTIONS_CONNECT_ERROR}\` (the principal or client address holds as many sockets as allowed: retry later with backoff) or \`${SERVER_DRAINING_CONNECT_ERROR}\` (the instance drains: connect to another one).`,
+          'A browser origin not in SEQCAST_ALLOWED_ORIGINS is refused before Socket.IO (HTTP 403 on the polling handshake, 400 on a WebSocket upgrade; a transport connect_error): do not retry.',
+        ].join(' '),
         servers: [{ $ref: '#/servers/gateway' }],
         messages: Object.fromEntries(
           [...CLIENT_EVENTS, ...ACKS, ...SERVER_EVENTS].map((e) => [e.id, socketMessage(e)]),

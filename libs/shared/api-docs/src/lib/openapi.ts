@@ -35,7 +35,10 @@ interface ErrorDoc {
   retryAfter?: boolean;
 }
 
-/** One documented response per error code: a code added to ErrorCode fails `tsc` until it is here. */
+/**
+ * One documented response per error code (null: not an HTTP error): a code added to ErrorCode fails
+ * `tsc` until it is here.
+ */
 const ERRORS = {
   invalid_request: {
     response: 'BadRequest',
@@ -44,17 +47,37 @@ const ERRORS = {
   },
   unauthorized: {
     response: 'Unauthorized',
-    description: '`unauthorized`: missing, malformed, expired or wrongly signed token.',
+    description:
+      '`unauthorized`: missing, malformed, expired or wrongly signed token; an unknown or revoked API key; or both `Authorization` and `X-Api-Key`.',
   },
   forbidden: {
     response: 'Forbidden',
-    description: "`forbidden`: the token's `rooms` claim matches none of the requested rooms.",
+    description:
+      "`forbidden`: the credential grants none of the requested rooms for this capability, or the request's `Origin` is not allowed (`SEQCAST_ALLOWED_ORIGINS`; refused before the body is read, preflight included).",
   },
   not_found: { response: 'NotFound', description: '`not_found`: no such route.' },
+  idempotency_conflict: {
+    response: 'IdempotencyConflict',
+    description:
+      '`idempotency_conflict`: this sender already used the clientMsgId in the room for a different payload (or two items of the batch do); nothing was written. Never retry as is.',
+  },
   payload_too_large: {
     response: 'PayloadTooLarge',
     description: '`payload_too_large`: the body exceeds the limit (64 KiB by default).',
   },
+  unsupported_media_type: {
+    response: 'UnsupportedMediaType',
+    description:
+      '`unsupported_media_type`: a `Content-Encoding` other than gzip, deflate or br, or a charset other than UTF-8.',
+  },
+  rate_limited: {
+    response: 'RateLimited',
+    description:
+      '`rate_limited`: the principal exceeded its publish rate (batch items counted); nothing was written. Retry after `Retry-After` seconds with the same clientMsgId.',
+    retryAfter: true,
+  },
+  // Failed Socket.IO acks only (docs/asyncapi.yaml); the HTTP API never answers it.
+  limit_exceeded: null,
   unavailable: {
     response: 'Unavailable',
     description:
@@ -62,7 +85,7 @@ const ERRORS = {
     retryAfter: true,
   },
   internal: { response: 'Internal', description: '`internal`: a bug; the body never holds a stack trace.' },
-} satisfies Record<ErrorCode, ErrorDoc>;
+} satisfies Record<ErrorCode, ErrorDoc | null>;
 
 const COMMON_ERRORS = {
   '401': errorResponse('Unauthorized'),
@@ -100,7 +123,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: 'http://localhost:3000', description: 'ingest-api, local default port' }],
-    security: [{ bearer: [] }],
+    // Either scheme, never both (both is 401).
+    security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
       '/v1/rooms/{roomId}/messages': {
         parameters: [roomIdParam],
@@ -114,7 +138,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '202': json(ref('PublishResponse'), 'The copy is in the log.'),
             '400': errorResponse('BadRequest'),
             '403': errorResponse('Forbidden'),
+            '409': errorResponse('IdempotencyConflict'),
             '413': errorResponse('PayloadTooLarge'),
+            '415': errorResponse('UnsupportedMediaType'),
+            '429': errorResponse('RateLimited'),
             ...COMMON_ERRORS,
           },
         },
@@ -144,7 +171,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '202': json(ref('BatchResponse'), 'Every copy is in the log.'),
             '400': errorResponse('BadRequest'),
             '403': errorResponse('Forbidden'),
+            '409': errorResponse('IdempotencyConflict'),
             '413': errorResponse('PayloadTooLarge'),
+            '415': errorResponse('UnsupportedMediaType'),
+            '429': errorResponse('RateLimited'),
             ...COMMON_ERRORS,
           },
         },
@@ -171,6 +201,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           bearerFormat: 'JWT',
           description: 'HS256 JWT with sub, rooms and exp claims.',
         },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Api-Key',
+          description:
+            'For backend services: `sck_` followed by 43 base64url characters, created by the operator (`npm run apikey`). The sender id is `apikey:<key name>`. Not accepted together with `Authorization`.',
+        },
       },
       headers: {
         'X-Request-Id': {
@@ -181,7 +218,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
       },
       responses: Object.fromEntries(
-        Object.values<ErrorDoc>(ERRORS).map(({ response, description, retryAfter }) => [
+        Object.values<ErrorDoc | null>(ERRORS)
+          .filter((doc): doc is ErrorDoc => doc !== null)
+          .map(({ response, description, retryAfter }) => [
           response,
           json(
             ref('ErrorEnvelope'),

@@ -6,6 +6,7 @@ import {
   ingestRecordSchema,
   messageSchema,
   publishBodySchema,
+  refreshRequestSchema,
   subscribeRequestSchema,
   unsubscribeRequestSchema,
 } from '@seqcast/contracts';
@@ -18,10 +19,14 @@ import type {
   Message,
   MessagesEvent,
   PublishResult,
+  RefreshAck,
   ServerRestartEvent,
   SlowConsumerEvent,
   SubscribeAck,
+  TokenExpiredEvent,
+  TokenExpiringEvent,
   UnsubscribeAck,
+  UnsubscribedEvent,
 } from '@seqcast/contracts/wire';
 import { z } from 'zod';
 
@@ -67,7 +72,18 @@ export const publishResultSchema = z
     partition: int().nonnegative(),
     offset: int()
       .nonnegative()
-      .describe("This copy's Kafka offset; equals the message's seq unless it is a duplicate."),
+      .describe(
+        'duplicate false: the Kafka offset of the copy this request wrote, which becomes the seq unless the worker finds an earlier copy. duplicate true: nothing was written; the offset of the earlier copy.',
+      ),
+    duplicate: z
+      .boolean()
+      .describe(
+        'True when this ingest instance recognised a retry of a copy it accepted before (same sender, room, clientMsgId and payload). False does not prove the message is new.',
+      ),
+    seq: int()
+      .nonnegative()
+      .optional()
+      .describe("Only with duplicate true, once the message is stored: its seq (the first accepted copy's offset)."),
   })
   .strict();
 type _PublishResult = Assert<Exact<z.infer<typeof publishResultSchema>, PublishResult>>;
@@ -129,6 +145,42 @@ export const slowConsumerEventSchema = z
   .object({ backlog: z.object({ messages: int().nonnegative(), bytes: int().nonnegative() }).strict() })
   .strict();
 type _SlowConsumerEvent = Assert<Exact<z.infer<typeof slowConsumerEventSchema>, SlowConsumerEvent>>;
+
+const isoTime = () => z.string().describe('ISO-8601.');
+
+export const refreshAckSchema = z.union([
+  z
+    .object({
+      ok: z.literal(true),
+      expiresAt: isoTime().describe("ISO-8601 `exp` of the new token: the socket's new deadline."),
+      revokedRooms: z
+        .array(z.string())
+        .describe('Subscriptions the new token no longer grants; each was ended and announced with `unsubscribed`.'),
+    })
+    .strict(),
+  failedAckSchema,
+]);
+type _RefreshAck = Assert<Exact<z.infer<typeof refreshAckSchema>, RefreshAck>>;
+
+export const tokenExpiringEventSchema = z
+  .object({ expiresAt: isoTime().describe("ISO-8601 `exp` of the socket's current token.") })
+  .strict();
+type _TokenExpiringEvent = Assert<Exact<z.infer<typeof tokenExpiringEventSchema>, TokenExpiringEvent>>;
+
+export const tokenExpiredEventSchema = z
+  .object({ expiredAt: isoTime().describe('ISO-8601 `exp` that passed without a refresh.') })
+  .strict();
+type _TokenExpiredEvent = Assert<Exact<z.infer<typeof tokenExpiredEventSchema>, TokenExpiredEvent>>;
+
+export const unsubscribedEventSchema = z
+  .object({
+    roomId: z.string(),
+    reason: z
+      .literal('access_revoked')
+      .describe('access_revoked: a refreshed token no longer grants `subscribe` on the room.'),
+  })
+  .strict();
+type _UnsubscribedEvent = Assert<Exact<z.infer<typeof unsubscribedEventSchema>, UnsubscribedEvent>>;
 
 export interface WireSchema {
   /** File name under docs/schemas/ (without `.json`) and the component name in the documents. */
@@ -225,6 +277,18 @@ export const WIRE_SCHEMAS: readonly WireSchema[] = [
     schema: ackRequestSchema,
   },
   {
+    name: 'RefreshRequest',
+    title: 'refresh (client to server)',
+    description: 'A fresh token for the live socket; always sent with an ack id.',
+    schema: refreshRequestSchema,
+  },
+  {
+    name: 'RefreshAck',
+    title: 'refresh acknowledgement',
+    description: 'The ack of refresh; a failure leaves the socket and its deadline as they were.',
+    schema: refreshAckSchema,
+  },
+  {
     name: 'MessagesEvent',
     title: 'messages (server to client)',
     description: "A batch of one room's messages.",
@@ -241,6 +305,24 @@ export const WIRE_SCHEMAS: readonly WireSchema[] = [
     title: 'slow_consumer (server to client)',
     description: 'The client fell too far behind and is disconnected.',
     schema: slowConsumerEventSchema,
+  },
+  {
+    name: 'TokenExpiringEvent',
+    title: 'token_expiring (server to client)',
+    description: 'The token expires soon: answer with refresh.',
+    schema: tokenExpiringEventSchema,
+  },
+  {
+    name: 'TokenExpiredEvent',
+    title: 'token_expired (server to client)',
+    description: 'No refresh arrived before exp; the gateway disconnects right after.',
+    schema: tokenExpiredEventSchema,
+  },
+  {
+    name: 'UnsubscribedEvent',
+    title: 'unsubscribed (server to client)',
+    description: 'The gateway ended a subscription the client did not ask to end.',
+    schema: unsubscribedEventSchema,
   },
   {
     name: 'IngestRecord',
