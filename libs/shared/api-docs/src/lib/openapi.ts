@@ -132,7 +132,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           operationId: 'publish',
           summary: 'Publish one message',
           description:
-            'Answers 202 once Kafka has durably acknowledged the write. Re-sending the same (roomId, clientMsgId) is safe.',
+            'Answers 202 once Kafka has durably acknowledged the write. The same sender re-sending the same (roomId, clientMsgId) with the same payload is safe (at most one message results); with a different payload it is 409.',
           requestBody: { required: true, content: { 'application/json': { schema: ref('PublishRequest') } } },
           responses: {
             '202': json(ref('PublishResponse'), 'The copy is in the log.'),
@@ -189,6 +189,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               description: 'OpenAPI 3.1 document.',
               content: { 'application/json': { schema: { type: 'object' } } },
             },
+            // The origin policy runs before routing, so an unlisted browser origin is refused here too.
+            '403': errorResponse('Forbidden'),
           },
         },
       },
@@ -221,13 +223,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Object.values<ErrorDoc | null>(ERRORS)
           .filter((doc): doc is ErrorDoc => doc !== null)
           .map(({ response, description, retryAfter }) => [
-          response,
-          json(
-            ref('ErrorEnvelope'),
-            description,
-            retryAfter ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : {},
-          ),
-        ]),
+            response,
+            json(
+              ref('ErrorEnvelope'),
+              description,
+              retryAfter ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : {},
+            ),
+          ]),
       ),
       schemas: Object.fromEntries([...schemas].map(([name, schema]) => [name, withoutDialect(schema)])),
     },
