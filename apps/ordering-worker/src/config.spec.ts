@@ -60,12 +60,7 @@ describe('loadWorkerConfig', () => {
         partitions: 6,
       },
       database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
-      worker: {
-        groupId: 'ordering-blue',
-        partitionsConcurrency: 6,
-        shutdownTimeoutMs: 45000,
-        historyRetentionHours: 720,
-      },
+      worker: { groupId: 'ordering-blue', partitionsConcurrency: 6, shutdownTimeoutMs: 45000, historyRetentionHours: 720 },
     });
   });
 
