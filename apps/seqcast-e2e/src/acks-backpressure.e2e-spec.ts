@@ -60,10 +60,7 @@ describe('acks, redelivery and backpressure across real processes', () => {
       const original = silent.messages(room).slice(0, 20);
 
       // Nothing acked: after the ack timeout the gateway sends all 20 again, same seqs, in order.
-      await waitFor(() => silent.count(room) >= 40, {
-        timeoutMs: ACK_TIMEOUT_MS * 5,
-        what: 'a redelivery of the 20 unacked messages',
-      });
+      await waitFor(() => silent.count(room) >= 40, { timeoutMs: ACK_TIMEOUT_MS * 5, what: 'a redelivery of the 20 unacked messages' });
       const redeliveredAt = received()[20].at;
       expect(silent.messages(room).slice(20, 40)).toEqual(original);
       expect(redeliveredAt - firstSentAt).toBeGreaterThanOrEqual(ACK_TIMEOUT_MS * 0.9);
@@ -71,10 +68,7 @@ describe('acks, redelivery and backpressure across real processes', () => {
       // Cumulative ack of the 10th: the next redelivery starts at the 11th.
       silent.ack(room, original[9].seq);
       const before = silent.count(room);
-      await waitFor(() => silent.count(room) >= before + 10, {
-        timeoutMs: ACK_TIMEOUT_MS * 10,
-        what: 'a redelivery after the partial ack',
-      });
+      await waitFor(() => silent.count(room) >= before + 10, { timeoutMs: ACK_TIMEOUT_MS * 10, what: 'a redelivery after the partial ack' });
       const afterPartial = silent.messages(room).slice(before);
       expect(afterPartial.slice(0, 10)).toEqual(original.slice(10));
 
@@ -83,19 +77,10 @@ describe('acks, redelivery and backpressure across real processes', () => {
       silent.autoAck = true;
       const acked = silent.count(room);
       await publisher.stream({ rooms: [room], idPrefix: 'ack-more', total: 5, batchSize: 5 });
-      await waitFor(() => silent.messages(room).some((m) => m.clientMsgId === 'ack-more-4'), {
-        timeoutMs: 10_000,
-        what: 'the 5 new messages',
-      });
+      await waitFor(() => silent.messages(room).some((m) => m.clientMsgId === 'ack-more-4'), { timeoutMs: 10_000, what: 'the 5 new messages' });
       const tail = silent.messages(room).slice(acked);
       const fresh = tail.filter((m) => m.seq > original[19].seq);
-      expect(fresh.map((m) => m.clientMsgId)).toEqual([
-        'ack-more-0',
-        'ack-more-1',
-        'ack-more-2',
-        'ack-more-3',
-        'ack-more-4',
-      ]);
+      expect(fresh.map((m) => m.clientMsgId)).toEqual(['ack-more-0', 'ack-more-1', 'ack-more-2', 'ack-more-3', 'ack-more-4']);
       expect(fresh[0].prevSeq).toBe(original[19].seq);
       const redeliveries = await scrapeMetric(stack.gateway.managementUrl, 'seqcast_gateway_redeliveries_total');
       expect(redeliveries).toBeGreaterThanOrEqual(30);
@@ -117,13 +102,8 @@ describe('acks, redelivery and backpressure across real processes', () => {
       // Separate network paths: freezing the slow client's path leaves the others' alone.
       const fastPath = await TcpBalancer.start([stack.gateway.port], 'failover');
       const slowPath = await TcpBalancer.start([stack.gateway.port], 'failover');
-      cleanup.push(
-        () => fastPath.close(),
-        () => slowPath.close(),
-      );
-      const fast = [0, 1, 2].map(
-        (i) => new RecordingClient(`fast-${i}`, { gatewayUrl: fastPath.url, ingestUrl: stack.ingest.url }),
-      );
+      cleanup.push(() => fastPath.close(), () => slowPath.close());
+      const fast = [0, 1, 2].map((i) => new RecordingClient(`fast-${i}`, { gatewayUrl: fastPath.url, ingestUrl: stack.ingest.url }));
       const slow = new RecordingClient('slow', { gatewayUrl: slowPath.url, ingestUrl: stack.ingest.url });
       for (const app of [...fast, slow]) {
         cleanup.unshift(() => app.close());
@@ -133,13 +113,7 @@ describe('acks, redelivery and backpressure across real processes', () => {
 
       const publisher = new HttpPublisher(stack.ingest.url);
       let streaming = true;
-      const stream = publisher.stream({
-        rooms: [room],
-        idPrefix: 'slow',
-        until: () => !streaming,
-        batchSize: 3,
-        intervalMs: 10,
-      });
+      const stream = publisher.stream({ rooms: [room], idPrefix: 'slow', until: () => !streaming, batchSize: 3, intervalMs: 10 });
       const kicksBefore = await scrapeMetric(stack.gateway.managementUrl, 'seqcast_gateway_slow_consumer_kicks_total');
       try {
         await waitFor(() => slow.count(room) >= 200, { timeoutMs: 15_000, what: 'a baseline of 200 messages' });
@@ -148,34 +122,21 @@ describe('acks, redelivery and backpressure across real processes', () => {
         const publishedAtFreeze = publisher.count;
 
         // The slow client's backlog grows past the bound: the gateway kicks it, nobody else.
-        await waitFor(
-          async () =>
-            (await scrapeMetric(stack.gateway.managementUrl, 'seqcast_gateway_slow_consumer_kicks_total')) >
-            kicksBefore,
-          {
-            timeoutMs: 20_000,
-            intervalMs: 100,
-            what: 'the gateway to kick the frozen client',
-          },
-        );
+        await waitFor(async () => (await scrapeMetric(stack.gateway.managementUrl, 'seqcast_gateway_slow_consumer_kicks_total')) > kicksBefore, {
+          timeoutMs: 20_000,
+          intervalMs: 100,
+          what: 'the gateway to kick the frozen client',
+        });
         const kickedAt = Date.now();
         const publishedAtKick = publisher.count;
         // Every message published while the slow one was stuck already reached the others.
-        const duringFreeze = (await readHistory(stack.ingest.url, room)).filter(
-          (m) => Date.parse(m.sentAt) >= frozenAt,
-        );
-        await waitFor(() => fast.every((a) => a.count(room) >= publishedAtKick), {
-          timeoutMs: 10_000,
-          what: 'the fast clients to hold everything so far',
-        });
+        const duringFreeze = (await readHistory(stack.ingest.url, room)).filter((m) => Date.parse(m.sentAt) >= frozenAt);
+        await waitFor(() => fast.every((a) => a.count(room) >= publishedAtKick), { timeoutMs: 10_000, what: 'the fast clients to hold everything so far' });
         expect(slow.count(room)).toBeLessThan(publishedAtKick);
 
         const thawedAt = Date.now();
         slowPath.thaw();
-        await waitFor(() => slow.count(room) >= publishedAtKick, {
-          timeoutMs: 20_000,
-          what: `the slow client to catch up (has ${slow.count(room)})`,
-        });
+        await waitFor(() => slow.count(room) >= publishedAtKick, { timeoutMs: 20_000, what: `the slow client to catch up (has ${slow.count(room)})` });
         const caughtUpAt = Date.now();
         await waitFor(() => publisher.count >= publishedAtKick + 150, { timeoutMs: 15_000, what: '150 more messages' });
         streaming = false;
@@ -188,10 +149,7 @@ describe('acks, redelivery and backpressure across real processes', () => {
           },
           { timeoutMs: 15_000, what: 'every accepted message to be stored' },
         );
-        await waitFor(() => [...fast, slow].every((a) => a.count(room) >= history.length), {
-          timeoutMs: 20_000,
-          what: 'every client to hold the whole room',
-        });
+        await waitFor(() => [...fast, slow].every((a) => a.count(room) >= history.length), { timeoutMs: 20_000, what: 'every client to hold the whole room' });
         const total = sumReports(
           [...fast, slow].map((app) => {
             expect(app.messages(room)).toEqual(history);

@@ -70,11 +70,7 @@ async function publish(ingestUrl: string, publisher: number, firstCopies: Map<st
     const size = useBatch ? Math.min(10, PER_PUBLISHER - k) : 1;
     const items = Array.from({ length: size }, (_, j) => {
       const n = k + j;
-      return {
-        roomId: ROOMS[(publisher * 13 + n * 7) % ROOMS.length],
-        clientMsgId: `p${publisher}-m${n}`,
-        payload: { publisher, n },
-      };
+      return { roomId: ROOMS[(publisher * 13 + n * 7) % ROOMS.length], clientMsgId: `p${publisher}-m${n}`, payload: { publisher, n } };
     });
     const results = useBatch
       ? (await post<{ results: PublishResult[] }>(`${ingestUrl}/v1/messages/batch`, { messages: items })).results
@@ -168,10 +164,7 @@ describe('ordered pipeline, end to end', () => {
         expect(m.seq).toBe(firstCopies.get(`${roomId}/${m.clientMsgId}`)?.offset);
         expect(m.senderId).toBe('e2e-publisher');
       }
-      const expectedIds = [...firstCopies.values()]
-        .filter((r) => r.roomId === roomId)
-        .map((r) => r.clientMsgId)
-        .sort();
+      const expectedIds = [...firstCopies.values()].filter((r) => r.roomId === roomId).map((r) => r.clientMsgId).sort();
       expect(reference.map((m) => m.clientMsgId).sort()).toEqual(expectedIds);
       expect(await readHistory(stack.ingest.url, roomId)).toEqual(reference);
     }

@@ -50,18 +50,11 @@ describe('rolling restart under load', () => {
 
   beforeAll(async () => {
     // server_restart delays are spread over 2 s instead of the default 10 s, to keep the test short.
-    stack = await startStack({
-      partitions: 6,
-      gateways: 2,
-      gatewayEnv: { GATEWAY_DRAIN_SPREAD_MS: String(DRAIN_SPREAD_MS) },
-    });
+    stack = await startStack({ partitions: 6, gateways: 2, gatewayEnv: { GATEWAY_DRAIN_SPREAD_MS: String(DRAIN_SPREAD_MS) } });
     ({ ingest, worker, gateways } = stack);
     gateways = [...gateways];
     ingestBalancer = await TcpBalancer.start([ingest.port], 'failover');
-    gatewayBalancer = await TcpBalancer.start(
-      gateways.map((g) => g.port),
-      'round-robin',
-    );
+    gatewayBalancer = await TcpBalancer.start(gateways.map((g) => g.port), 'round-robin');
   });
 
   afterEach(() => {
@@ -84,10 +77,7 @@ describe('rolling restart under load', () => {
   ): Promise<void> {
     const rooms = [0, 1, 2].map((i) => `roll-${label}-${i}`);
     for (let i = 0; i < SUBSCRIBERS; i++) {
-      const app = new RecordingClient(`roll-${label}-app-${i}`, {
-        gatewayUrl: gatewayBalancer.url,
-        ingestUrl: ingestBalancer.url,
-      });
+      const app = new RecordingClient(`roll-${label}-app-${i}`, { gatewayUrl: gatewayBalancer.url, ingestUrl: ingestBalancer.url });
       apps.push(app);
       app.connect();
       await app.subscribe(rooms);
@@ -102,19 +92,13 @@ describe('rolling restart under load', () => {
     });
     const published = () => publisher.count;
     try {
-      await waitFor(() => apps.every((a) => a.count() >= 150) || !streaming, {
-        timeoutMs: 15_000,
-        what: 'a baseline of 150 deliveries per subscriber',
-      });
+      await waitFor(() => apps.every((a) => a.count() >= 150) || !streaming, { timeoutMs: 15_000, what: 'a baseline of 150 deliveries per subscriber' });
       const baselineStart = Math.min(...apps.map((a) => Math.min(...a.deliveryTimes())));
       const restartAt = Date.now();
       const detail = await restart();
       const restartedAt = Date.now();
       const publishedAtRestart = published();
-      await waitFor(() => published() >= publishedAtRestart + 150 || !streaming, {
-        timeoutMs: 20_000,
-        what: '150 more messages after the restart',
-      });
+      await waitFor(() => published() >= publishedAtRestart + 150 || !streaming, { timeoutMs: 20_000, what: '150 more messages after the restart' });
       streaming = false;
       await streamed;
 
@@ -122,9 +106,7 @@ describe('rolling restart under load', () => {
       // 202 the publisher got is exactly one stored message, and nothing else is.
       const histories = await waitFor(
         async () => {
-          const read = new Map(
-            await Promise.all(rooms.map(async (r) => [r, await readHistory(ingest.url, r)] as const)),
-          );
+          const read = new Map(await Promise.all(rooms.map(async (r) => [r, await readHistory(ingest.url, r)] as const)));
           return [...read.values()].reduce((n, h) => n + h.length, 0) >= publisher.count && read;
         },
         { timeoutMs: 20_000, intervalMs: 200, what: `all ${publisher.count} accepted messages to be stored` },
@@ -233,16 +215,11 @@ describe('rolling restart under load', () => {
         await new Promise<void>((resolve, reject) => held.open((error) => (error ? reject(error) : resolve())));
         const pid = gateway.pid as number;
         process.kill(pid, 'SIGTERM');
-        await waitFor(async () => (await fetch(`${gateway.url}/readyz`)).status === 503, {
-          what: 'the gateway to drain',
-        });
+        await waitFor(async () => (await fetch(`${gateway.url}/readyz`)).status === 503, { what: 'the gateway to drain' });
         expect(gateway.running).toBe(true);
         const secondAt = Date.now();
         process.kill(pid, 'SIGTERM');
-        await waitFor(() => !gateway.running, {
-          timeoutMs: 5_000,
-          what: 'the gateway to exit after the second SIGTERM',
-        });
+        await waitFor(() => !gateway.running, { timeoutMs: 5_000, what: 'the gateway to exit after the second SIGTERM' });
         const tookMs = Date.now() - secondAt;
         expect(gateway.exit).toEqual({ code: 1, signal: null });
         console.log(`e2e edge-gateway second SIGTERM mid-drain: exited with 1 after ${tookMs} ms`);

@@ -30,8 +30,7 @@ describe('SDK resilience across real processes', () => {
   async function ensureGateways(n = 2): Promise<ServiceProcess[]> {
     gateways = gateways.filter((g) => g.running);
     const missing = n - gateways.length;
-    if (missing > 0)
-      gateways.push(...(await Promise.all(Array.from({ length: missing }, () => stack.spawn('edge-gateway')))));
+    if (missing > 0) gateways.push(...(await Promise.all(Array.from({ length: missing }, () => stack.spawn('edge-gateway')))));
     balancer.setUpstreams(gateways.map((g) => g.port));
     return gateways;
   }
@@ -45,10 +44,7 @@ describe('SDK resilience across real processes', () => {
   beforeAll(async () => {
     stack = await startStack({ partitions: 6, gateways: 2 });
     gateways = [...stack.gateways];
-    balancer = await TcpBalancer.start(
-      gateways.map((g) => g.port),
-      'round-robin',
-    );
+    balancer = await TcpBalancer.start(gateways.map((g) => g.port), 'round-robin');
   });
 
   afterEach(() => {
@@ -91,10 +87,7 @@ describe('SDK resilience across real processes', () => {
             expect(balancer.sever()).toBe(1);
           } else if (cutAt > 0 && publishedWhileAway === 0 && published >= publishedAtCut + 200) {
             // Away for 200 more messages and at least one failed reconnect attempt.
-            await waitFor(() => app.failedAttemptsSince(cutAt) >= 1, {
-              timeoutMs: 10_000,
-              what: 'a refused reconnect attempt',
-            });
+            await waitFor(() => app.failedAttemptsSince(cutAt) >= 1, { timeoutMs: 10_000, what: 'a refused reconnect attempt' });
             publishedWhileAway = published - publishedAtCut;
             balancer.accept();
           }
@@ -102,10 +95,7 @@ describe('SDK resilience across real processes', () => {
       });
       expect(publishedWhileAway).toBeGreaterThan(0);
 
-      await waitFor(() => app.count(room) >= 1000, {
-        timeoutMs: 30_000,
-        what: `1000 messages at the app (has ${app.count(room)})`,
-      });
+      await waitFor(() => app.count(room) >= 1000, { timeoutMs: 30_000, what: `1000 messages at the app (has ${app.count(room)})` });
       const reconnectedAt = app.stateAt('connected', cutAt) as number;
       const resumedAt = app.firstDeliveryAfter(reconnectedAt) as number;
       const history = await readHistory(stack.ingest.url, room);
@@ -155,10 +145,7 @@ describe('SDK resilience across real processes', () => {
         intervalMs: 5,
         onBatch: async (published) => {
           if (killedAt === 0 && published >= 500) {
-            await waitFor(() => apps.every(({ app }) => app.count() > 0), {
-              timeoutMs: 10_000,
-              what: 'every app to be receiving',
-            });
+            await waitFor(() => apps.every(({ app }) => app.count() > 0), { timeoutMs: 10_000, what: 'every app to be receiving' });
             killedAt = Date.now();
             await victim.kill();
           }
@@ -187,9 +174,7 @@ describe('SDK resilience across real processes', () => {
       expect(affected).toHaveLength(onVictim);
       expect(balancer.liveConnections(survivor.port)).toBe(10);
       const reconnectMs = affected.map(({ app }) => (app.stateAt('connected', killedAt) as number) - killedAt);
-      const resumeMs = affected.map(
-        ({ app }) => (app.firstDeliveryAfter(app.stateAt('connected', killedAt) as number) as number) - killedAt,
-      );
+      const resumeMs = affected.map(({ app }) => (app.firstDeliveryAfter(app.stateAt('connected', killedAt) as number) as number) - killedAt);
 
       console.log(
         `e2e gateway kill -9: 10 SDK clients x 3 of 5 rooms, ${publisher.count} messages published, one of 2 gateways killed ` +
@@ -213,10 +198,7 @@ describe('SDK resilience across real processes', () => {
       first.connect();
       await first.subscribe(rooms);
       await publisher.stream({ rooms, idPrefix: 'away-a', total: 150, batchSize: 15 });
-      await waitFor(() => first.count() >= 150, {
-        timeoutMs: 15_000,
-        what: `150 messages at the first client (has ${first.count()})`,
-      });
+      await waitFor(() => first.count() >= 150, { timeoutMs: 15_000, what: `150 messages at the first client (has ${first.count()})` });
       first.close();
       const cursors = rooms.map((roomId) => store.get(roomId));
       rooms.forEach((roomId, i) => expect(cursors[i]?.seq).toBe(first.lastSeq(roomId)));
@@ -232,10 +214,7 @@ describe('SDK resilience across real processes', () => {
       const startedAt = Date.now();
       second.connect();
       await second.subscribe(rooms);
-      await waitFor(() => second.count() >= 3000, {
-        timeoutMs: 30_000,
-        what: `3000 messages at the returning client (has ${second.count()})`,
-      });
+      await waitFor(() => second.count() >= 3000, { timeoutMs: 30_000, what: `3000 messages at the returning client (has ${second.count()})` });
       const recoveredMs = Date.now() - startedAt;
 
       const reports = [];
@@ -303,26 +282,13 @@ describe('SDK resilience across real processes', () => {
 
       const history = await readHistory(stack.ingest.url, room);
       const head = history[history.length - 1].seq;
-      const caughtUp = () =>
-        [fromStart.lastSeq(room), app.lastSeq(room), fromMiddle.lastSeq(room)].every((s) => s === head);
+      const caughtUp = () => [fromStart.lastSeq(room), app.lastSeq(room), fromMiddle.lastSeq(room)].every((s) => s === head);
       await waitFor(caughtUp, { timeoutMs: 30_000, what: `every reader to reach seq ${head}` });
 
       const readers = [
-        {
-          name: 'raw afterSeq=-1',
-          got: fromStart.messages(room),
-          after: -1,
-          prev: null,
-          ackHead: ackStart.ok ? ackStart.headSeq : -1,
-        },
+        { name: 'raw afterSeq=-1', got: fromStart.messages(room), after: -1, prev: null, ackHead: ackStart.ok ? ackStart.headSeq : -1 },
         { name: 'SDK cursor at #10', got: app.messages(room), after: old[9].seq, prev: old[9].seq, ackHead: -1 },
-        {
-          name: 'raw afterSeq=#1500',
-          got: fromMiddle.messages(room),
-          after: old[1499].seq,
-          prev: old[1499].seq,
-          ackHead: ackMiddle.ok ? ackMiddle.headSeq : -1,
-        },
+        { name: 'raw afterSeq=#1500', got: fromMiddle.messages(room), after: old[1499].seq, prev: old[1499].seq, ackHead: ackMiddle.ok ? ackMiddle.headSeq : -1 },
       ];
       const figures = readers.map(({ name, got, after, prev, ackHead }) => {
         const expected = history.filter((m) => m.seq > after);

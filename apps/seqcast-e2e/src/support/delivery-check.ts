@@ -18,11 +18,7 @@ export interface DeliveryReport {
  * PostgreSQL, cut to what the client should have got). `firstPrevSeq` is what the first received
  * message must chain to (the client's starting cursor; null for the room's very first message).
  */
-export function checkDelivery(
-  received: readonly Message[],
-  expected: readonly Message[],
-  firstPrevSeq?: number | null,
-): DeliveryReport {
+export function checkDelivery(received: readonly Message[], expected: readonly Message[], firstPrevSeq?: number | null): DeliveryReport {
   const expectedSeqs = new Set(expected.map((m) => m.seq));
   const seen = new Set<number>();
   let duplicates = 0;

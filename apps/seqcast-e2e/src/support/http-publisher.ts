@@ -80,10 +80,7 @@ export class HttpPublisher {
         if (res.status !== 503) throw new Error(`POST /v1/messages/batch -> ${failure}`);
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('POST ')) throw error;
-        failure =
-          error instanceof Error
-            ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}`
-            : String(error);
+        failure = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : String(error);
       }
       if (Date.now() >= deadline) throw new Error(`publish failed after ${attempt} attempts: ${failure}`);
       this.retries++;
@@ -118,12 +115,7 @@ export class HttpPublisher {
 }
 
 /** A room's whole retained history (or everything after `afterSeq`), paged as the protocol says. */
-export async function readHistory(
-  ingestUrl: string,
-  roomId: string,
-  afterSeq = -1,
-  token = e2eToken(),
-): Promise<Message[]> {
+export async function readHistory(ingestUrl: string, roomId: string, afterSeq = -1, token = e2eToken()): Promise<Message[]> {
   const all: Message[] = [];
   let cursor = afterSeq;
   for (;;) {

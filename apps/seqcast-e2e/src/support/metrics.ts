@@ -2,11 +2,7 @@
  * Reads a service's Prometheus text (GET /metrics) the way a scraper would, for tests that wait
  * on what a process reports about itself (e.g. a gateway's slow_consumer kicks).
  */
-export async function scrapeMetric(
-  serviceUrl: string,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
+export async function scrapeMetric(serviceUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   const res = await fetch(`${serviceUrl}/metrics`);
   if (res.status !== 200) throw new Error(`GET ${serviceUrl}/metrics -> ${res.status}`);
   const text = await res.text();

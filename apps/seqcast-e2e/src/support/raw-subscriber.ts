@@ -43,9 +43,7 @@ export class RawSubscriber {
       if (this.autoAck && last) socket.emit('ack', { roomId: event.roomId, seq: last.seq });
     });
     socket.on('slow_consumer', (event) => this.slowConsumer.push({ event, at: Date.now() }));
-    socket.on('server_restart', (event) =>
-      this.serverRestart.push({ reconnectInMs: event.reconnectInMs, at: Date.now() }),
-    );
+    socket.on('server_restart', (event) => this.serverRestart.push({ reconnectInMs: event.reconnectInMs, at: Date.now() }));
     socket.on('disconnect', (reason) => (this.disconnectReason = reason));
   }
 

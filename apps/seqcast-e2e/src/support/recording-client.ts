@@ -95,8 +95,7 @@ export class RecordingClient {
 
   /** Connection attempts that failed at or after `since` (reconnecting after a failed try). */
   failedAttemptsSince(since: number): number {
-    return this.states.filter((s) => s.at >= since && s.state === 'reconnecting' && (s.detail?.attempt ?? 0) > 1)
-      .length;
+    return this.states.filter((s) => s.at >= since && s.state === 'reconnecting' && (s.detail?.attempt ?? 0) > 1).length;
   }
 
   /** First delivery to the app strictly after `since`, any room. */

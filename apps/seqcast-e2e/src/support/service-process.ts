@@ -80,15 +80,13 @@ export class ServiceProcess {
     void this.exited.then((code) => (exitCode = code));
     await waitFor(
       async () => {
-        if (exitCode !== undefined)
-          throw new Error(`${this.label} exited with ${exitCode} (see tmp/e2e-logs/${this.label}.log)`);
+        if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} (see tmp/e2e-logs/${this.label}.log)`);
         const res = await fetch(`${this.url}/readyz`);
         return res.status === 200;
       },
       { timeoutMs: readyTimeoutMs, intervalMs: 200, what: `${this.label} /readyz to answer 200` },
     ).catch((error: unknown) => {
-      if (exitCode !== undefined)
-        throw new Error(`${this.label} exited with ${exitCode} during start-up (see tmp/e2e-logs/${this.label}.log)`);
+      if (exitCode !== undefined) throw new Error(`${this.label} exited with ${exitCode} during start-up (see tmp/e2e-logs/${this.label}.log)`);
       throw error;
     });
   }

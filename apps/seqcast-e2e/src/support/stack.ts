@@ -69,8 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const n = (started.get(name) ?? 0) + 1;
     started.set(name, n);
     const label = n === 1 ? `${name}-${run}` : `${name}-${run}-${n}`;
-    const serviceEnv =
-      name === 'edge-gateway' ? { ...env, ...options.gatewayEnv, GATEWAY_INSTANCE_ID: `e2e-gw-${run}-${n}` } : env;
+    const serviceEnv = name === 'edge-gateway' ? { ...env, ...options.gatewayEnv, GATEWAY_INSTANCE_ID: `e2e-gw-${run}-${n}` } : env;
     const service = new ServiceProcess(name, await freePort(), { ...serviceEnv, ...extraEnv }, label);
     processes.push(service);
     return service;

@@ -153,9 +153,7 @@ describe('paced replay', () => {
     await waitFor(() => other.seqs(liveRoom).length >= 10, { what: 'live delivery to another client' });
     expect(other.seqs(liveRoom)).toEqual(live.map((m) => m.seq));
 
-    behind.socket.on('messages', (event) =>
-      behind.socket.emit('ack', { roomId, seq: event.messages.at(-1)?.seq ?? 0 }),
-    );
+    behind.socket.on('messages', (event) => behind.socket.emit('ack', { roomId, seq: event.messages.at(-1)?.seq ?? 0 }));
     behind.socket.emit('ack', { roomId, seq: history[REPLAY_WINDOW - 1].seq });
     await waitFor(() => behind.seqs(roomId).length >= history.length, { what: 'the paced replay' });
     expect(behind.seqs(roomId)).toEqual(history.map((m) => m.seq));

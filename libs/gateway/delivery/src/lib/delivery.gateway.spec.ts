@@ -191,13 +191,7 @@ describe('DeliveryGateway acks and connection lifecycle', () => {
     subscriptions.dispatch('team-1', [message('team-1', 6, 4)]);
     expect(subscriptions.details.unackedMessages).toBe(1);
 
-    for (const bad of [
-      undefined,
-      'x',
-      { roomId: 'team-1' },
-      { roomId: 'team-1', seq: -1 },
-      { roomId: 'team-1', seq: 6, x: 1 },
-    ]) {
+    for (const bad of [undefined, 'x', { roomId: 'team-1' }, { roomId: 'team-1', seq: -1 }, { roomId: 'team-1', seq: 6, x: 1 }]) {
       expect(() => gateway.ack(asSocket(socket), bad)).not.toThrow();
     }
     gateway.ack(asSocket(socket), { roomId: 'team-1', seq: 99 }); // beyond what was delivered: ignored

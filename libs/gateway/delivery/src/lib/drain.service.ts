@@ -20,12 +20,19 @@
  * resumes from its cursor. The events consumer and the history reads stop only after this
  * (onApplicationShutdown).
  */
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { SERVER_DRAINING_CONNECT_ERROR } from '@seqcast/contracts';
 import { DRAIN_OPTIONS } from './delivery.tokens';
 import { gatewayMetrics } from './gateway.metrics';
 import { terminateTransport, transportBacklog } from './socket-target';
 import type { GatewayServer, GatewaySocket } from './socket-types';
+
 
 export interface DrainOptions {
   /** GATEWAY_DRAIN_SPREAD_MS: reconnectInMs values are spread uniformly over [0, spreadMs). */

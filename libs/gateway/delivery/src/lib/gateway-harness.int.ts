@@ -284,7 +284,8 @@ export class GatewayHarness {
       serverRestartAt: [],
       disconnectReason: undefined,
       disconnectedAt: undefined,
-      seqs: (roomId) => client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
+      seqs: (roomId) =>
+        client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
       held: (roomId) => {
         const out: number[] = [];
         for (const seq of client.seqs(roomId)) if (out.length === 0 || seq > out[out.length - 1]) out.push(seq);
@@ -295,8 +296,7 @@ export class GatewayHarness {
       const at = Date.now();
       client.received.push(event);
       for (const m of event.messages) client.arrivals.push({ seq: m.seq, at, sentAt: Date.parse(m.sentAt) });
-      if (options.autoAck)
-        socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
+      if (options.autoAck) socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
     });
     socket.on('slow_consumer', (event) => client.slowConsumer.push(event));
     socket.on('server_restart', (event) => {

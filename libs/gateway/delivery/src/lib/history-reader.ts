@@ -64,10 +64,12 @@ export class HistoryReader {
       return this.epochFlight;
     }
     this.read('epoch');
-    const flight = this.history.currentEpoch().then((epoch) => {
-      this.epochValue = { epoch, readAt: Date.now() };
-      return epoch;
-    });
+    const flight = this.history.currentEpoch().then(
+      (epoch) => {
+        this.epochValue = { epoch, readAt: Date.now() };
+        return epoch;
+      },
+    );
     this.epochFlight = flight;
     const clear = () => {
       if (this.epochFlight === flight) this.epochFlight = undefined;

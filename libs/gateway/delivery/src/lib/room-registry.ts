@@ -173,9 +173,7 @@ export class RoomRegistry {
   /** Drops every subscription and the session of a target (socket disconnected or kicked). */
   removeTarget(targetId: string): Subscription[] {
     const own = [...(this.byTarget.get(targetId)?.keys() ?? [])];
-    const removed = own
-      .map((roomId) => this.remove(targetId, roomId))
-      .filter((s): s is Subscription => s !== undefined);
+    const removed = own.map((roomId) => this.remove(targetId, roomId)).filter((s): s is Subscription => s !== undefined);
     this.sessions.get(targetId)?.close();
     this.sessions.delete(targetId);
     return removed;
@@ -246,10 +244,7 @@ export class RoomRegistry {
   private roomFor(roomId: string): RoomState {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = new RoomState(
-        roomId,
-        new RoomCache(this.cacheOptions.messagesPerRoom, (delta) => (this.cacheBytes += delta)),
-      );
+      room = new RoomState(roomId, new RoomCache(this.cacheOptions.messagesPerRoom, (delta) => (this.cacheBytes += delta)));
       this.rooms.set(roomId, room);
     }
     this.touch(room);

@@ -11,7 +11,14 @@
  * A live event that does not chain onto a subscription's cursor (the consumer missed something,
  * e.g. around its start) sends that subscription back through steps 4-5 from its cursor.
  */
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import {
   ErrorCode,
   type Message,
@@ -227,8 +234,7 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
   ack(targetId: string, roomId: string, seq: number): AckResult {
     const subscription = this.registry.get(targetId, roomId);
     const result: AckResult = subscription ? subscription.ack(seq) : 'not_subscribed';
-    if (result === 'not_subscribed' || result === 'beyond_delivered')
-      gatewayMetrics.invalidAcks.inc({ reason: result });
+    if (result === 'not_subscribed' || result === 'beyond_delivered') gatewayMetrics.invalidAcks.inc({ reason: result });
     return result;
   }
 

@@ -57,9 +57,7 @@ describe('IngestDrain', () => {
     expect(refused.passed).toBe(false);
     expect(refused.response.statusCode).toBe(503);
     expect(refused.response.headers).toEqual({ 'Retry-After': String(DRAIN_RETRY_AFTER_SECONDS), Connection: 'close' });
-    expect(refused.response.body).toEqual({
-      error: { code: 'unavailable', message: expect.stringContaining('shutting down') },
-    });
+    expect(refused.response.body).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('shutting down') } });
     for (const probe of ['/healthz', '/readyz', '/metrics']) expect(pass(drain, probe).passed).toBe(true);
     expect(drain.requestsInFlight).toBe(0);
   });

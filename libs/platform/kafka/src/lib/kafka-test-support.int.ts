@@ -9,6 +9,7 @@ export function uniqueName(prefix = 't'): string {
   return `${prefix}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
 }
 
+
 export interface ConsumedRecord {
   partition: number;
   offset: number;

@@ -87,11 +87,7 @@ export async function fetchLogEndOffsets(admin: Admin, topic: string): Promise<M
  * The group's committed offset (the next offset it would read) per partition of `topic`; partitions
  * the group never committed are left out.
  */
-export async function fetchCommittedOffsets(
-  admin: Admin,
-  groupId: string,
-  topic: string,
-): Promise<Map<number, number>> {
+export async function fetchCommittedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
   const groups = await admin.fetchOffsets({ groupId, topics: [topic] });
   const partitions = groups.find((entry) => entry.topic === topic)?.partitions ?? [];
   return new Map(

@@ -58,8 +58,7 @@ describe('docs/grafana/seqcast-dashboard.json', () => {
     expect(dashboard.templating.list).toContainEqual(
       expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
     );
-    for (const panel of queryPanels)
-      expect({ panel: panel.title, uid: panel.datasource?.uid }).toEqual({ panel: panel.title, uid: '${datasource}' });
+    for (const panel of queryPanels) expect({ panel: panel.title, uid: panel.datasource?.uid }).toEqual({ panel: panel.title, uid: '${datasource}' });
   });
 
   it('queries only metrics the services register', () => {

@@ -30,9 +30,7 @@ export class HealthController {
   }
 
   @Get('readyz')
-  async readyz(
-    @Res({ passthrough: true }) res: StatusSettable,
-  ): Promise<{ status: string; checks: Record<string, string> }> {
+  async readyz(@Res({ passthrough: true }) res: StatusSettable): Promise<{ status: string; checks: Record<string, string> }> {
     const result = await runReadinessChecks(this.checks, READINESS_TIMEOUT_MS);
     // Checked after the dependencies, so a shutdown that began while they were probed counts.
     if (this.shutdown.shuttingDown) {

@@ -38,10 +38,7 @@ export function installShutdownDeadline(options: ShutdownDeadlineOptions): () =>
     if (received === 1) {
       options.logger.warn(`${signal}: shutting down gracefully (forced exit in ${options.timeoutMs} ms)`, 'Shutdown');
       timer = setTimeout(() => {
-        options.logger.error(
-          `graceful shutdown did not finish within ${options.timeoutMs} ms; forcing exit`,
-          'Shutdown',
-        );
+        options.logger.error(`graceful shutdown did not finish within ${options.timeoutMs} ms; forcing exit`, 'Shutdown');
         exit(FORCED_EXIT_CODE);
       }, options.timeoutMs);
       // The timer must not be what keeps a finished process alive.

@@ -9,7 +9,9 @@ export class HistoryRetentionIndex1764892800000 implements MigrationInterface {
   name = 'HistoryRetentionIndex1764892800000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "ix_seqcast_messages_sequenced_at" ON "seqcast_messages" ("sequenced_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "ix_seqcast_messages_sequenced_at" ON "seqcast_messages" ("sequenced_at")`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
