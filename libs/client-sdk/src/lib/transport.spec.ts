@@ -247,5 +247,6 @@ describe('SeqcastClient over socket.io', () => {
     } finally {
       client.close();
     }
-  });
+    // Real sockets and a real reconnect: Jest's 5 s default is too tight on a loaded CI box.
+  }, 20_000);
 });
