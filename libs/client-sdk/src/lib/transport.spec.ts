@@ -68,6 +68,7 @@ beforeAll(async () => {
     // A minimal gateway: ack first, then history after afterSeq (or nothing).
     socket.on('subscribe', (request, ack) => {
       ack({ ok: true, roomId: request.roomId, epoch: 'e1', headSeq: 2 });
+      (socket.data as { subscribed?: boolean }).subscribed = true;
       if (request.afterSeq !== undefined) {
         const history = [msg(0, null), msg(1, 0), msg(2, 1)].filter((m) => m.seq > (request.afterSeq as number));
         if (history.length > 0) socket.emit('messages', { roomId: request.roomId, messages: history });
@@ -240,6 +241,8 @@ describe('SeqcastClient over socket.io', () => {
       await eventually(() => seqs.length === 2, 'live messages');
       serverSockets[0].disconnect(true);
       await eventually(() => serverSockets.length === 2 && client.state === 'connected', 'reconnect');
+      // Live messages only count once the resubscribe is acked (the ack travels ahead of them).
+      await eventually(() => (serverSockets[1].data as { subscribed?: boolean }).subscribed === true, 'resubscribe');
       // The resubscribe asked for afterSeq 4: the toy gateway's history (0..2) has nothing newer.
       serverSockets[1].emit('messages', { roomId: 'r1', messages: [msg(4, 3), msg(5, 4)] });
       await eventually(() => seqs.length === 3, 'messages after the reconnect');
