@@ -97,6 +97,26 @@ async function waitFullIsr(ctx: ScenarioContext, timeoutMs = 120_000): Promise<v
   }
 }
 
+function brokerKeptDown(): Scenario {
+  let downNode: number | undefined;
+  return {
+    name: 'cluster-broker-down',
+    description: '3 brokers: kill -9 the leader of the busiest partition and keep it down',
+    brokers: 3,
+    inject: async (ctx) => {
+      const { leader } = await busiestLeader(ctx);
+      ctx.recorder.fault(`kill -9 broker ${leader} (pid ${ctx.stack.kafka.pidOf(leader)}), kept down`);
+      downNode = leader;
+      await ctx.stack.kafka.kill9(leader);
+    },
+    restore: async (ctx) => {
+      if (downNode) await ctx.stack.kafka.startNode(downNode);
+      downNode = undefined;
+      await waitFullIsr(ctx);
+    },
+  };
+}
+
 export const SCENARIOS: Scenario[] = [
   { name: 'baseline', description: 'no fault: the steady-state figures', brokers: 1, inject: async () => undefined },
   {
@@ -243,22 +263,7 @@ export const SCENARIOS: Scenario[] = [
       await waitFullIsr(ctx);
     },
   },
-  {
-    name: 'cluster-broker-down',
-    description: '3 brokers: kill -9 the leader of the busiest partition and keep it down',
-    brokers: 3,
-    inject: async (ctx) => {
-      const { leader } = await busiestLeader(ctx);
-      ctx.recorder.fault(`kill -9 broker ${leader} (pid ${ctx.stack.kafka.pidOf(leader)}), kept down`);
-      await ctx.stack.kafka.kill9(leader);
-      (ctx as ScenarioContext & { downNode?: number }).downNode = leader;
-    },
-    restore: async (ctx) => {
-      const node = (ctx as ScenarioContext & { downNode?: number }).downNode;
-      if (node) await ctx.stack.kafka.startNode(node);
-      await waitFullIsr(ctx);
-    },
-  },
+  brokerKeptDown(),
   {
     name: 'cluster-roll',
     description: '3 brokers: clean restart of each broker in turn under load, waiting for full ISR between',
