@@ -1,4 +1,5 @@
 import { partitionForRoom } from '@seqcast/room-partitioner';
+import { waitFor } from '@seqcast/testing';
 import type { Admin } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
@@ -138,7 +139,13 @@ describe('RoomProducer (real broker)', () => {
     );
     expect(await admin.listTopics()).not.toContain(missing);
 
-    const [result] = await producer.send(topic, [{ roomId: 'lobby', value: 'after-failure' }]);
+    // The failure opened the breaker (sends fail fast while a probe reconnects) and sends go through
+    // again once the probe succeeded. Sends refused meanwhile were never queued, so the last record
+    // in the log is the one that succeeded.
+    const [result] = await waitFor(
+      () => producer.send(topic, [{ roomId: 'lobby', value: 'after-failure' }]).catch(() => false as const),
+      { timeoutMs: 15_000, what: 'a send after the failure to succeed' },
+    );
     const endOffsets = await fetchLogEndOffsets(admin, topic);
     expect(result.offset).toBe((endOffsets.get(result.partition) ?? 0) - 1);
   });
