@@ -118,13 +118,13 @@ describe('idempotency per sender, end to end', () => {
     // The same through an instance that never saw alice's key: accepted into the log (it cannot
     // know without a database read), then dead-lettered by the worker, counted, and history keeps
     // the first payload.
-    const conflictsBefore = await scrapeMetric(stack.worker.url, 'seqcast_worker_idempotency_conflicts_total');
+    const conflictsBefore = await scrapeMetric(stack.worker.managementUrl, 'seqcast_worker_idempotency_conflicts_total');
     const other = await stack.spawn('ingest-api');
     const slipped = accepted(await publish(other.url, 'alice', 'c-0001', { text: 'edited' }));
     expect(slipped.duplicate).toBe(false);
     await waitFor(
       async () =>
-        (await scrapeMetric(stack.worker.url, 'seqcast_worker_idempotency_conflicts_total')) === conflictsBefore + 1,
+        (await scrapeMetric(stack.worker.managementUrl, 'seqcast_worker_idempotency_conflicts_total')) === conflictsBefore + 1,
       { timeoutMs: 30_000, what: 'the worker to count the conflict' },
     );
     const db = new Client({ connectionString: stack.database.url });
