@@ -11,13 +11,12 @@
  */
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
-import type { Server } from 'node:http';
-import { DrainService, EdgeIoAdapter } from '@seqcast/gateway-delivery';
+import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
 import { createLogger, installShutdownDeadline } from '@seqcast/observability';
 import { openPlatformResources } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
-import { listenTarget, stopAccepting } from './listen';
+import { listenTarget } from './listen';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
@@ -41,11 +40,6 @@ async function bootstrap(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     const target = listenTarget(config.port, config.host);
-    if (target.reusePort) {
-      // Another process may share the port (a restart on this host): once draining, leave new
-      // connections to it.
-      app.get(DrainService).onStart(() => stopAccepting(app.getHttpServer() as Server));
-    }
     // Nest hands this straight to http.Server#listen, which takes an options object.
     await app.listen(target as unknown as number);
     logger.log(
