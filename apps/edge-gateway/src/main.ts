@@ -12,13 +12,12 @@
  */
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '@seqcast/config';
-import type { Server } from 'node:http';
-import { DrainService, EdgeIoAdapter } from '@seqcast/gateway-delivery';
+import { EdgeIoAdapter } from '@seqcast/gateway-delivery';
 import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
 import { openPlatformResources, serveStartupProbes } from '@seqcast/service-runtime';
 import { AppModule, SERVICE } from './app.module';
 import { loadGatewayConfig } from './config';
-import { listenTarget, stopAccepting } from './listen';
+import { listenTarget } from './listen';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(SERVICE, () => loadGatewayConfig());
@@ -52,11 +51,6 @@ async function bootstrap(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     installShutdownDeadline({ timeoutMs: config.shutdownTimeoutMs, logger });
     await probes.close();
-    if (target.reusePort) {
-      // Another process may share the port (a restart on this host): once draining, leave new
-      // connections to it.
-      app.get(DrainService).onStart(() => stopAccepting(app.getHttpServer() as Server));
-    }
     // Nest hands this straight to http.Server#listen, which takes an options object.
     await app.listen(target as unknown as number);
     logger.log(

@@ -83,7 +83,6 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   private server: GatewayServer | undefined;
   private drained: Promise<void> | undefined;
   private _draining = false;
-  private readonly startListeners: (() => void)[] = [];
 
   constructor(@Inject(DRAIN_OPTIONS) options: Partial<DrainOptions> = {}) {
     this.options = { ...DEFAULT_DRAIN_OPTIONS, ...defined(options) };
@@ -97,11 +96,6 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   /** The Socket.IO server whose sockets are drained (the gateway hands it over at init). */
   attach(server: GatewayServer): void {
     this.server = server;
-  }
-
-  /** Called once when the drain begins (e.g. to stop accepting so a new process takes the port). */
-  onStart(listener: () => void): void {
-    this.startListeners.push(listener);
   }
 
   /** Readiness check 'draining': fails from the first moment of shutdown. */
@@ -139,13 +133,6 @@ export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown 
   private async run(): Promise<void> {
     this._draining = true;
     gatewayMetrics.draining.set(1);
-    for (const listener of this.startListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.logger.warn(`drain start hook failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
     const server = this.server;
     if (!server) return;
     const { spreadMs, timeoutMs, graceMs } = this.options;
