@@ -44,6 +44,11 @@ export async function startSeqcast(options: StackOptions = {}): Promise<SeqcastS
     DATABASE_URL: database.url,
     SEQCAST_JWT_SECRET: TEST_JWT_SECRET,
     WORKER_GROUP_ID: `bench-worker-${run}`,
+    // One test principal drives all the load and opens every socket: the abuse limits (docs/protocol.md
+    // "Limits") would measure themselves, not the pipeline.
+    INGEST_PUBLISH_RATE_PER_SEC: '0',
+    GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: '0',
+    GATEWAY_MAX_CONNECTIONS_PER_IP: '0',
   };
   const all: ServiceProcess[] = [];
   let gatewayCount = 0;

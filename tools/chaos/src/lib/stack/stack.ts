@@ -85,6 +85,11 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
     DATABASE_URL: postgres.url,
     SEQCAST_JWT_SECRET: TEST_JWT_SECRET,
     WORKER_GROUP_ID: 'chaos-worker',
+    // One test principal drives all the load and opens every socket: the abuse limits (docs/protocol.md
+    // "Limits") would measure themselves, not the pipeline.
+    INGEST_PUBLISH_RATE_PER_SEC: '0',
+    GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: '0',
+    GATEWAY_MAX_CONNECTIONS_PER_IP: '0',
   };
   const base = ports + 2 * options.brokers + 1;
   const service = (name: ServiceName, port: number) => new ServiceProcess(name, port, env, options.workspaceRoot, logDir, cleanup);
