@@ -47,7 +47,7 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<v
   }
 }
 
-/** Polls metadata until every partition has a leader; a partition-count mismatch fails at once. */
+/** Polls until every partition has a leader that answers; a partition-count mismatch fails at once. */
 async function waitForLeaders(admin: Admin, topics: TopicSpec[]): Promise<void> {
   const deadline = Date.now() + LEADER_WAIT_MS;
   let lastProblem = 'no metadata yet';
@@ -63,7 +63,13 @@ async function waitForLeaders(admin: Admin, topics: TopicSpec[]): Promise<void> 
         }
         if (partitions.length === 0 || partitions.some(({ leader }) => leader < 0)) leaderless.push(spec.name);
       }
-      if (leaderless.length === 0) return;
+      if (leaderless.length === 0) {
+        // Metadata names a leader before that broker has taken the partition over (KRaft brokers
+        // apply the controller's records asynchronously): a request right now could still get
+        // NOT_LEADER_FOR_PARTITION. A ListOffsets answered by every leader proves they serve.
+        for (const { name } of topics) await admin.fetchTopicOffsets(name);
+        return;
+      }
       lastProblem = `no leader yet for ${leaderless.join(', ')}`;
     } catch (error) {
       if (error instanceof TopicMismatchError) throw error;
