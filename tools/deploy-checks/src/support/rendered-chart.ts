@@ -22,6 +22,8 @@ export interface K8sObject {
 export interface RenderedSet {
   name: string;
   valuesFile: string | null;
+  /** A set from tools/helm/extra-sets: it changes what the chart deploys (e.g. adds a service). */
+  extra: boolean;
   kubeVersion: string;
   objects: K8sObject[];
   hooks: K8sObject[];
@@ -46,6 +48,7 @@ interface Summary {
     file: string;
     hooksFile: string;
     notesFile: string;
+    extra?: boolean;
   }[];
   invalid: RejectedSet[];
   problems: string[];
@@ -81,6 +84,7 @@ function load(): { summary: Summary; sets: RenderedSet[] } {
   const sets = summary.sets.map((s) => ({
     name: s.name,
     valuesFile: s.valuesFile,
+    extra: s.extra === true,
     kubeVersion: s.kubeVersion,
     objects: parseManifests(read(s.file), s.file),
     hooks: parseManifests(read(s.hooksFile), s.hooksFile),
@@ -90,7 +94,10 @@ function load(): { summary: Summary; sets: RenderedSet[] } {
   return cache;
 }
 
-export const renderedSets = (): RenderedSet[] => load().sets;
+/** The default values and the chart's own ci/*-values.yaml sets: they deploy the three services. */
+export const renderedSets = (): RenderedSet[] => load().sets.filter((s) => !s.extra);
+/** The tools/helm/extra-sets sets, which change what is deployed (a generated fourth service). */
+export const extraRenderedSets = (): RenderedSet[] => load().sets.filter((s) => s.extra);
 export const renderedSet = (name: string): RenderedSet => {
   const set = load().sets.find((s) => s.name === name);
   if (!set)

@@ -26,14 +26,14 @@ export interface Container {
   startupProbe?: Probe;
   lifecycle?: { preStop?: { exec?: { command?: string[] }; sleep?: { seconds: number } } };
   securityContext?: Record<string, unknown>;
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
 export interface PodSpec {
   containers: Container[];
   terminationGracePeriodSeconds?: number;
   securityContext?: Record<string, unknown>;
-  volumes?: { name: string }[];
+  volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
   imagePullSecrets?: { name: string }[];
 }
 
@@ -87,6 +87,11 @@ export interface ResolvedEnv {
   sources: Record<string, EnvSource>;
   /** References the rendered objects cannot satisfy (missing ConfigMap, Secret key, ...). */
   broken: string[];
+  /**
+   * Secrets the operator provides whose keys all become env vars (`envFrom`, extraEnvVarsSecret):
+   * their variables cannot be known from the rendered objects.
+   */
+  externalEnvFromSecrets: string[];
 }
 
 /**
@@ -107,7 +112,7 @@ function decode(secret: K8sObject, key: string): string | undefined {
 
 /** The environment the container's process starts with, resolved from the rendered objects. */
 export function resolveEnv(set: RenderedSet, w: Workload): ResolvedEnv {
-  const result: ResolvedEnv = { values: {}, sources: {}, broken: [] };
+  const result: ResolvedEnv = { values: {}, sources: {}, broken: [], externalEnvFromSecrets: [] };
   const put = (name: string, value: string | undefined, source: EnvSource) => {
     if (value === undefined) return;
     result.values[name] = value;
@@ -124,7 +129,10 @@ export function resolveEnv(set: RenderedSet, w: Workload): ResolvedEnv {
     }
     if (from.secretRef) {
       const s = secret(from.secretRef.name);
-      if (!s) result.broken.push(`envFrom Secret ${from.secretRef.name} is not rendered`);
+      if (!s) {
+        result.externalEnvFromSecrets.push(from.secretRef.name);
+        continue;
+      }
       for (const k of Object.keys(s?.data ?? {})) put(k, decode(s, k), 'chartSecret');
     }
   }
