@@ -1,14 +1,15 @@
 /**
- * Every object the chart renders, for every values set, is valid against the Kubernetes API
- * schemas (kubernetes-models, generated from the Kubernetes OpenAPI spec). ServiceMonitor is a
- * Prometheus Operator CRD that kubernetes-models does not cover: its shape is checked by hand.
+ * Every object the chart renders, for every values set (and every extra set, e.g. a generated fourth
+ * service), is valid against the Kubernetes API schemas (kubernetes-models, generated from the
+ * Kubernetes OpenAPI spec). ServiceMonitor is a Prometheus Operator CRD that kubernetes-models does
+ * not cover: its shape is checked by hand.
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
-import { type K8sObject, renderedSets } from './support/rendered-chart';
+import { type K8sObject, extraRenderedSets, renderedSets } from './support/rendered-chart';
 
 type Validate = (object: K8sObject) => void;
 const model =
@@ -58,7 +59,8 @@ function validateServiceMonitor(object: K8sObject): void {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-const sets = renderedSets();
+// The extra sets too: a service added the way the generator adds it must render valid objects.
+const sets = [...renderedSets(), ...extraRenderedSets()];
 
 describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, set) => {
   const all = [...set.objects, ...set.hooks];
