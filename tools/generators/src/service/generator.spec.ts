@@ -92,10 +92,17 @@ describe('nx g @seqcast/tools:service', () => {
     });
   });
 
-  it('adds the minimal Helm values entry, keeping comments', () => {
+  it('adds the Helm values entry: kind, ports and the shutdown wiring, keeping comments', () => {
     const text = tree.read(HELM_VALUES_PATH, 'utf-8') ?? '';
     expect(text).toContain('# The services, keyed by services.json name.');
-    expect(parse(text).services['presence-api']).toEqual({ enabled: true, kind: 'http', port: 3004, managementPort: 9004 });
+    expect(parse(text).services['presence-api']).toEqual({
+      enabled: true,
+      kind: 'http',
+      port: 3004,
+      managementPort: 9004,
+      shutdownTimeoutEnv: 'PRESENCE_API_SHUTDOWN_TIMEOUT_MS',
+      env: { PRESENCE_API_SHUTDOWN_TIMEOUT_MS: 15000 },
+    });
   });
 
   it('leaves a values file without a services map alone (and says so)', () => {

@@ -44,6 +44,9 @@ export const ENV_GROUPS_MARKER = '  // New service groups go above this line';
  */
 const TEMPLATES = joinPathFragments(workspaceRoot, 'tools/generators/src/service/files');
 
+/** The generated env group's default <NAME>_SHUTDOWN_TIMEOUT_MS, written out in compose and the chart. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
 const SERVICE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Taken by something that is not a service: the web console (start-local) and Kafka. */
 const RESERVED_PORTS = new Set([3003, 9092, 9093]);
@@ -103,7 +106,7 @@ function registerInCompose(tree: Tree, name: string, port: number, constName: st
     environment: {
       ...(isMap(sharedEnv) && sharedEnv.anchor ? { '<<': document.createAlias(sharedEnv) } : {}),
       PORT: String(port),
-      [`${constName}_SHUTDOWN_TIMEOUT_MS`]: '15000',
+      [`${constName}_SHUTDOWN_TIMEOUT_MS`]: String(SHUTDOWN_TIMEOUT_MS),
     },
     ports: [quoted(document, `${port}:${port}`)],
     ...(isMap(sharedDepends) && sharedDepends.anchor ? { depends_on: document.createAlias(sharedDepends) } : {}),
@@ -116,15 +119,20 @@ function registerInCompose(tree: Tree, name: string, port: number, constName: st
 }
 
 /**
- * The chart's minimal entry (helm/seqcast/values.yaml `services.<name>`: everything else falls back
- * to `serviceDefaults`). Skipped, with a warning, while the chart has no `services:` map.
+ * The chart's entry (helm/seqcast/values.yaml `services.<name>`; everything else falls back to
+ * `serviceDefaults`): enabled, kind and ports, plus the shutdown wiring, so the chart sets the
+ * variable and refuses a grace period shorter than preStop + the service's own forced exit.
+ * Skipped, with a warning, while the chart has no `services:` map.
  */
-function registerInHelmValues(tree: Tree, name: string, kind: string, port: number, managementPort: number): boolean {
+function registerInHelmValues(tree: Tree, name: string, kind: string, ports: { port: number; managementPort: number }, shutdownTimeoutEnv: string): boolean {
   if (!tree.exists(HELM_VALUES_PATH)) return false;
   const document = parseDocument(tree.read(HELM_VALUES_PATH, 'utf-8') ?? '');
   const services = document.get('services');
   if (!isMap(services)) return false;
-  services.set(name, document.createNode({ enabled: true, kind, port, managementPort }));
+  services.set(
+    name,
+    document.createNode({ enabled: true, kind, ...ports, shutdownTimeoutEnv, env: { [shutdownTimeoutEnv]: SHUTDOWN_TIMEOUT_MS } }),
+  );
   tree.write(HELM_VALUES_PATH, document.toString({ lineWidth: 0 }));
   return true;
 }
@@ -140,7 +148,18 @@ export function serviceGenerator(tree: Tree, options: ServiceGeneratorSchema): v
   const { port, managementPort } = allocatePorts(manifest, options);
   const { className, propertyName, constantName: constName } = names(name);
   const description = options.description ?? `${name} (describe what it does in services.json)`;
-  const substitutions = { name, className, propertyName, constName, port, managementPort, kind, description, tmpl: '' };
+  const substitutions = {
+    name,
+    className,
+    propertyName,
+    constName,
+    port,
+    managementPort,
+    kind,
+    description,
+    shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+    tmpl: '',
+  };
 
   generateFiles(tree, joinPathFragments(TEMPLATES, 'app'), `apps/${name}`, substitutions);
   generateFiles(tree, joinPathFragments(TEMPLATES, 'env-group'), 'libs/shared/config/src/lib/services', substitutions);
@@ -160,7 +179,7 @@ export function serviceGenerator(tree: Tree, options: ServiceGeneratorSchema): v
   };
   tree.write(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
   registerInCompose(tree, name, port, constName);
-  if (!registerInHelmValues(tree, name, kind, port, managementPort)) {
+  if (!registerInHelmValues(tree, name, kind, { port, managementPort }, `${constName}_SHUTDOWN_TIMEOUT_MS`)) {
     console.warn(`${HELM_VALUES_PATH} has no services: map; add services.${name} there once the chart has one.`);
   }
 }
