@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import nx from '@nx/eslint-plugin';
 
 /**
@@ -24,6 +25,10 @@ const scopeRules = {
   'scope:client': ['scope:client', 'scope:shared'],
   'scope:e2e': ['scope:shared', 'scope:client'],
 };
+// Every other service in services.json (one made by `nx g @seqcast/tools:service` is tagged
+// `scope:<name>`) sees only itself and scope:shared, like the three above.
+const { services } = JSON.parse(readFileSync(new URL('./services.json', import.meta.url), 'utf8'));
+for (const name of Object.keys(services)) scopeRules[`scope:${name}`] ??= [`scope:${name}`, 'scope:shared'];
 
 function boundaries({ inTests }) {
   const depConstraints = [

@@ -13,14 +13,16 @@
 # default postgres://postgres@127.0.0.1:5432/postgres) with a throw-away database
 # (seqcast_container_check_*) and topics (container-check.*), removed afterwards.
 #
-# Environment: CONTAINER_CHECK_SERVICES ("ordering-worker ingest-api edge-gateway"),
+# Environment: CONTAINER_CHECK_SERVICES (default: every service in services.json),
 #              CONTAINER_CHECK_START_TIMEOUT_S (90), CONTAINER_CHECK_STOP_TIMEOUT_S (30),
 #              CONTAINER_CHECK_SKIP_BUILD=1 to use dist/ as it is.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-services=(${CONTAINER_CHECK_SERVICES:-ordering-worker ingest-api edge-gateway})
+# services.json lists the services (tools/dev/services.cjs prints `name port managementPort kind`).
+all_services=$(node "$repo/tools/dev/services.cjs" | cut -d' ' -f1 | tr '\n' ' ')
+services=(${CONTAINER_CHECK_SERVICES:-$all_services})
 start_timeout_s=${CONTAINER_CHECK_START_TIMEOUT_S:-90}
 stop_timeout_s=${CONTAINER_CHECK_STOP_TIMEOUT_S:-30}
 export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
@@ -30,7 +32,7 @@ log() { echo "container-check: $*"; }
 die() { echo "container-check: $*" >&2; exit 1; }
 
 for s in "${services[@]}"; do
-  case "$s" in ingest-api | ordering-worker | edge-gateway) ;; *) die "unknown service '$s'" ;; esac
+  node "$repo/tools/dev/services.cjs" "$s" || die "unknown service '$s' (not in services.json: $all_services)"
 done
 
 # The services must not find any node_modules outside their own directory: Node looks in every

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Quick start: installs dependencies, starts Kafka, ensures the database, builds and starts the three
-# services in the background, then runs the demo (a publisher and a subscriber printing ordered
-# output). Leaves the stack running; `npm run stop:local` stops it.
+# Quick start: installs dependencies, starts Kafka, ensures the database, builds and starts every
+# service in services.json in the background, then runs the demo (a publisher and a subscriber
+# printing ordered output). Leaves the stack running; `npm run stop:local` stops it.
+#
+# Each service listens on its services.json port unless <NAME>_PORT is set (e.g. INGEST_API_PORT,
+# EDGE_GATEWAY_PORT, ORDERING_WORKER_PORT); its management port (probes, /metrics) is its default.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
@@ -12,8 +15,21 @@ log "starting Kafka"
 bash tools/kafka/kafka.sh start
 log "ensuring the database"
 node tools/db/ensure-database.cjs
+# name port managementPort kind, one line per service in services.json.
+mapfile -t services < <(node tools/dev/services.cjs)
+names=()
+for line in "${services[@]}"; do names+=("${line%% *}"); done
+# INGEST_API_PORT for ingest-api: the port override variable of each service.
+port_of() {
+  local name=$1 line var n port
+  var="$(tr 'a-z-' 'A-Z_' <<<"$name")_PORT"
+  for line in "${services[@]}"; do
+    read -r n port _ <<<"$line"
+    [ "$n" = "$name" ] && { echo "${!var:-$port}"; return; }
+  done
+}
 log "building the services and the web console"
-npm run build --silent
+npx nx run-many -t build -p "${names[@]}" --outputStyle=static >/dev/null
 npx nx run web-console:build --outputStyle=static >/dev/null
 
 mkdir -p .local/logs .local/pids
@@ -33,11 +49,11 @@ console_port=${CONSOLE_PORT:-3003}
 # The console's page talks to the gateway from its own origin (Socket.IO long-polling is CORS);
 # publishing goes through the console server, so ingest-api needs no CORS.
 export SEQCAST_ALLOWED_ORIGINS=${SEQCAST_ALLOWED_ORIGINS:-http://127.0.0.1:$console_port,http://localhost:$console_port}
-start_service ordering-worker "${WORKER_PORT:-3002}"
-start_service ingest-api "${INGEST_PORT:-3000}"
-start_service edge-gateway "${GATEWAY_PORT:-3001}"
+for name in "${names[@]}"; do start_service "$name" "$(port_of "$name")"; done
+ingest_url="http://127.0.0.1:$(port_of ingest-api)"
+gateway_url="http://127.0.0.1:$(port_of edge-gateway)"
 # Development only: this server also mints dev tokens (never with NODE_ENV=production).
-CONSOLE_PORT=$console_port INGEST_URL="http://127.0.0.1:${INGEST_PORT:-3000}" GATEWAY_URL="http://127.0.0.1:${GATEWAY_PORT:-3001}" \
+CONSOLE_PORT=$console_port INGEST_URL="$ingest_url" GATEWAY_URL="$gateway_url" \
   start_service web-console "$console_port" apps/web-console/server/console-server.cjs
 
 wait_ready() {
@@ -54,21 +70,19 @@ wait_ready() {
   done
   echo "$name ready on :$port"
 }
-wait_ready ordering-worker "${WORKER_PORT:-3002}"
-wait_ready ingest-api "${INGEST_PORT:-3000}"
-wait_ready edge-gateway "${GATEWAY_PORT:-3001}"
+for name in "${names[@]}"; do wait_ready "$name" "$(port_of "$name")"; done
 wait_ready web-console "$console_port" /healthz
 
 log "demo: publishing to 3 rooms and printing what a subscriber receives"
-INGEST_URL="http://127.0.0.1:${INGEST_PORT:-3000}" GATEWAY_URL="http://127.0.0.1:${GATEWAY_PORT:-3001}" \
-  node tools/demo/demo.cjs
+INGEST_URL="$ingest_url" GATEWAY_URL="$gateway_url" node tools/demo/demo.cjs
 
+echo
+echo "Seqcast is running:"
+for line in "${services[@]}"; do
+  read -r name _ management kind <<<"$line"
+  printf '  %-16s http://127.0.0.1:%s   (%s; probes and /metrics on :%s)\n' "$name" "$(port_of "$name")" "$kind" "$management"
+done
 cat <<MSG
-
-Seqcast is running:
-  ingest-api       http://127.0.0.1:${INGEST_PORT:-3000}   (POST /v1/rooms/:roomId/messages)
-  edge-gateway     http://127.0.0.1:${GATEWAY_PORT:-3001}   (Socket.IO)
-  ordering-worker  http://127.0.0.1:${WORKER_PORT:-3002}   (/healthz, /readyz)
   web console      http://127.0.0.1:$console_port   (open in a browser; "use a development token" signs in)
   Kafka            127.0.0.1:${KAFKA_PORT:-9092}
 Logs: .local/logs/   Run the demo again: node tools/demo/demo.cjs   Stop: npm run stop:local

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Stops what start-local.sh started: the web console server, the three services (SIGTERM, then SIGKILL after 20 s) and Kafka.
+# Stops what start-local.sh started: the web console server, every service in services.json
+# (SIGTERM, then SIGKILL after 20 s) and Kafka.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
-for name in web-console edge-gateway ingest-api ordering-worker; do
+mapfile -t services < <(node tools/dev/services.cjs)
+for name in web-console "${services[@]%% *}"; do
   pidfile=".local/pids/$name.pid"
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

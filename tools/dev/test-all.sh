@@ -40,6 +40,9 @@ step unit npx nx run-many -t test --outputStyle=stream
 step integration npx nx run-many -t integration --parallel=1 --outputStyle=stream
 step build npm run build --silent
 step container-check npx nx run deploy-checks:container-check --outputStyle=stream
+# `nx g @seqcast/tools:service` in a throw-away copy of the workspace: the new service builds,
+# starts against the real Kafka/PostgreSQL with /readyz 200, and the deploy-checks accept it.
+step service-generator bash tools/generators/test/service-generator.int.sh
 step e2e npx nx run-many -t e2e --parallel=1 --outputStyle=stream
 # The web console in headless Chromium (Debian's package, installed when missing).
 step browser bash -c '. tools/dev/lib.sh && ensure_chromium && npx nx run web-console-e2e:browser --outputStyle=stream'
@@ -55,8 +58,8 @@ passed=0 failed=0
 while read -r line; do
   p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/e2e.log "$out"/browser.log "$out"/chaos.log "$out"/bench-smoke.log 2>/dev/null |
-  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed|^(chaos|bench-smoke): [0-9]+ passed')
+done < <(cat "$out"/unit.log "$out"/integration.log "$out"/container-check.log "$out"/service-generator.log "$out"/e2e.log "$out"/browser.log "$out"/chaos.log "$out"/bench-smoke.log 2>/dev/null |
+  sed -E 's/\x1b\[[0-9;]*m//g' | grep -E '(^|: )Tests: |(^|: )container-check: [0-9]+ passed|^(chaos|bench-smoke|service-generator): [0-9]+ passed')
 
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"

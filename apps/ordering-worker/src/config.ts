@@ -3,34 +3,19 @@ import {
   commonEnv,
   ConfigValidationError,
   databaseEnv,
-  envField,
   kafkaEnv,
-  managementEnv,
+  orderingWorkerEnv,
+  orderingWorkerEnvProblems,
   parseEnv,
 } from '@seqcast/config';
-import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
+import type { GroupTimeouts } from '@seqcast/kafka';
 
-/** Every environment variable this service reads, by name; the Helm chart's tests check against it. */
+/** Every environment variable this service reads, by name: its env groups (services.json `envGroups`). */
 export const envShape = {
   ...commonEnv,
   ...kafkaEnv,
   ...databaseEnv,
-  PORT: envField.port(3002),
-  ...managementEnv(9002),
-  HOST: envField.string('0.0.0.0'),
-  WORKER_GROUP_ID: envField.string('seqcast-ordering'),
-  WORKER_PARTITIONS_CONCURRENCY: envField.int({ default: 3, min: 1, max: 1000 }),
-  // Room for a slow batch transaction plus its publish and LeaveGroup, under Kubernetes' default
-  // 30 s grace period.
-  WORKER_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 20_000, min: 1_000, max: 600_000 }),
-  // 0 keeps history forever; up to 100 years.
-  HISTORY_RETENTION_HOURS: envField.int({ default: 0, min: 0, max: 876_000 }),
-  // A worker killed without leaving its group holds its partitions this long: the take-over time.
-  // Must lie within the brokers' group.min/max.session.timeout.ms (default 6 s - 30 min).
-  WORKER_SESSION_TIMEOUT_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.sessionTimeoutMs, min: 1_000, max: 1_800_000 }),
-  WORKER_HEARTBEAT_INTERVAL_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs, min: 100, max: 600_000 }),
-  // How long a rebalance waits for the other workers to finish their batch and rejoin.
-  WORKER_REBALANCE_TIMEOUT_MS: envField.int({ default: DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs, min: 1_000, max: 1_800_000 }),
+  ...orderingWorkerEnv,
 };
 
 export interface WorkerConfig {
@@ -62,10 +47,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     heartbeatIntervalMs: raw.WORKER_HEARTBEAT_INTERVAL_MS,
     rebalanceTimeoutMs: raw.WORKER_REBALANCE_TIMEOUT_MS,
   };
-  const timeoutProblems = groupTimeoutProblems(groupTimeouts);
-  if (timeoutProblems.length > 0) {
-    throw new ConfigValidationError(timeoutProblems.map((problem) => `WORKER_*_TIMEOUT_MS/INTERVAL_MS: ${problem}`));
-  }
+  const timeoutProblems = orderingWorkerEnvProblems(env);
+  if (timeoutProblems.length > 0) throw new ConfigValidationError(timeoutProblems);
   return {
     nodeEnv: raw.NODE_ENV,
     logLevel: raw.LOG_LEVEL,

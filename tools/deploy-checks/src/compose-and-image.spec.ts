@@ -4,6 +4,7 @@
  * and the image conventions the issue asks for. No Docker engine runs here, so these are read, not
  * run; tools/container/check.sh runs the image's build and install steps for real.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -47,6 +48,11 @@ describe('docker/compose.yaml', () => {
     expect(compose.services['postgres'].image).toMatch(/^postgres:/);
     for (const name of ['kafka', 'postgres'])
       expect(compose.services[name].healthcheck?.test.length).toBeGreaterThan(0);
+  });
+
+  it('runs exactly the services in services.json, besides Kafka and PostgreSQL', () => {
+    const apps = Object.keys(compose.services).filter((name) => !['kafka', 'postgres'].includes(name));
+    expect(apps.sort()).toEqual(SERVICES.map((s) => s.name).sort());
   });
 
   describe.each(SERVICES.map((s) => [s.name, s] as const))('%s', (name, spec) => {
@@ -128,10 +134,16 @@ describe('docker/Dockerfile', () => {
     expect(runtime).toMatch(/HEALTHCHECK [\s\S]*\/healthz/);
   });
 
-  it('accepts exactly the SERVICE/PORT pairs the services listen on', () => {
-    const pairs = SERVICES.map((s) => `${s.name}:${defaultPort(s)}`);
-    const line = /^\s*((?:[a-z-]+:\d+\|?)+)\) ;; \\$/m.exec(dockerfile)?.[1];
-    expect(line?.split('|').sort()).toEqual(pairs.sort());
+  it('accepts exactly the SERVICE/PORT pairs the services listen on (checked against services.json)', () => {
+    expect(dockerfile).toContain('RUN node tools/container/service-arg.cjs "${SERVICE:-}" "${PORT:-}"');
+    const accepts = (service: string, port: string) =>
+      spawnSync(process.execPath, [join(workspaceRoot, 'tools/container/service-arg.cjs'), service, port]).status === 0;
+    for (const spec of SERVICES) {
+      expect(accepts(spec.name, String(defaultPort(spec)))).toBe(true);
+      expect(accepts(spec.name, String(defaultPort(spec) + 1))).toBe(false);
+    }
+    expect(accepts('no-such-service', '3000')).toBe(false);
+    expect(accepts('', '')).toBe(false);
   });
 
   it('keeps local state and secrets out of the build context', () => {

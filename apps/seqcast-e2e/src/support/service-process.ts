@@ -1,14 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadServiceManifest, type ServiceManifest } from '@seqcast/service-manifest';
 import { freePort, waitFor } from '@seqcast/testing';
 
-export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
+/** A key of services.json's `services`. */
+export type ServiceName = string;
 
 const workspaceRoot = join(__dirname, '../../../..');
 
+/** services.json: which services exist and which Nx project builds each. */
+export const serviceManifest: ServiceManifest = loadServiceManifest(join(workspaceRoot, 'services.json'));
+
 /**
- * One built service (dist/apps/<name>/main.js) running as a real child process, its output in
+ * One built service (dist/apps/<project>/main.js, services.json) running as a real child process, its output in
  * tmp/e2e-logs/<label>.log so a failing run can be diagnosed after the fact.
  */
 export class ServiceProcess {
@@ -22,7 +27,9 @@ export class ServiceProcess {
     readonly port: number,
     private readonly env: Record<string, string>,
     readonly label: string = name,
-  ) {}
+  ) {
+    if (!serviceManifest.services[name]) throw new Error(`unknown service "${name}": not in services.json`);
+  }
 
   /** MANAGEMENT_PORT (/healthz, /readyz, /metrics), picked at the first start. */
   managementPort: number | undefined;
@@ -56,7 +63,7 @@ export class ServiceProcess {
     mkdirSync(logDir, { recursive: true });
     const log = createWriteStream(this.logPath, { flags: 'a' });
     this.managementPort ??= await freePort();
-    const child = spawn(process.execPath, [join(workspaceRoot, 'dist/apps', this.name, 'main.js')], {
+    const child = spawn(process.execPath, [join(workspaceRoot, 'dist/apps', serviceManifest.services[this.name].project, 'main.js')], {
       cwd: workspaceRoot,
       env: {
         PATH: process.env['PATH'] ?? '',

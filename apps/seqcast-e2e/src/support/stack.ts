@@ -7,7 +7,10 @@ import {
   uniqueTopics,
   type TestDatabase,
 } from '@seqcast/testing';
-import { ServiceProcess, type ServiceName } from './service-process';
+import { type ServiceName, serviceManifest, ServiceProcess } from './service-process';
+
+/** Creates the schema and topics; the other services then find them in place. */
+const FIRST_SERVICE = 'ordering-worker';
 
 export interface StackOptions {
   partitions?: number;
@@ -28,6 +31,8 @@ export interface Stack {
   gateway: ServiceProcess;
   /** The gateways started with the stack, in order. */
   gateways: ServiceProcess[];
+  /** Every process started with the stack: one of each service in services.json (and the extra gateways). */
+  services: ServiceProcess[];
   database: TestDatabase;
   env: Record<string, string>;
   /**
@@ -39,8 +44,8 @@ export interface Stack {
 }
 
 /**
- * The three built services as real processes on one fresh database and fresh topics, wired the way
- * an operator would (environment variables only).
+ * Every service in services.json, built, as real processes on one fresh database and fresh topics,
+ * wired the way an operator would (environment variables only).
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const database = await createTestDatabase();
@@ -80,18 +85,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    // The worker creates the schema and topics first; the others then find them in place.
-    const worker = await create('ordering-worker');
+    const worker = await create(FIRST_SERVICE);
     await worker.start();
-    const ingest = await create('ingest-api');
-    const gateways: ServiceProcess[] = [];
-    for (let i = 0; i < Math.max(1, options.gateways ?? 1); i++) gateways.push(await create('edge-gateway'));
-    await Promise.all([ingest.start(), ...gateways.map((g) => g.start())]);
+    const others: ServiceProcess[] = [];
+    for (const name of Object.keys(serviceManifest.services).filter((n) => n !== FIRST_SERVICE)) {
+      const instances = name === 'edge-gateway' ? Math.max(1, options.gateways ?? 1) : 1;
+      for (let i = 0; i < instances; i++) others.push(await create(name));
+    }
+    await Promise.all(others.map((service) => service.start()));
+    const ingest = others.find((service) => service.name === 'ingest-api');
+    const gateways = others.filter((service) => service.name === 'edge-gateway');
+    if (!ingest || gateways.length === 0) throw new Error('services.json lacks ingest-api or edge-gateway');
     return {
       ingest,
       worker,
       gateway: gateways[0],
       gateways,
+      services: [worker, ...others],
       database,
       env,
       async spawn(name, extraEnv) {

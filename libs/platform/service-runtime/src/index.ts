@@ -15,3 +15,4 @@ export {
   PlatformResourcesModule,
 } from './lib/platform-resources.module';
 export { serveStartupProbes, STARTUP_RETRY_AFTER_SECONDS, type StartupProbes } from './lib/startup-probes';
+export { bootstrapService, type ServiceBootstrap, type ServiceRuntimeConfig } from './lib/bootstrap-service';

@@ -1,61 +1,45 @@
 /**
- * The three services as their own code defines them: each app's config.ts exports `envShape`, the
- * zod shape its environment is parsed with (keys = the env var names it reads), and the loader its
- * main.ts starts with (the shape plus any rule between variables, e.g. the gateway's drain timeout
- * > spread + 1 s). Deployment files are checked against these, so a renamed or new variable, a new
- * start-up rule or a longer shutdown deadline cannot drift away from the chart or the compose file
- * unnoticed.
+ * The services as services.json lists them, each with the environment its configuration reads:
+ * the manifest names a service's env groups, and @seqcast/config turns those names into the zod
+ * shape the service parses its environment with (keys = the variable names it reads), the rules
+ * between variables it checks at start-up (e.g. the gateway's drain timeout > spread + 1 s) and its
+ * forced-exit deadline. Deployment files are checked against these, so a renamed or new variable, a
+ * new start-up rule, a longer shutdown deadline or a new service cannot drift away from the chart or
+ * the compose file unnoticed.
  */
+import { join } from 'node:path';
+import { type Env, envProblemsOf, envShapeOf, forcedExitMsOf } from '@seqcast/config';
+import { loadServiceManifest, type ServiceDefinition } from '@seqcast/service-manifest';
 import type { z } from 'zod';
-// Relative imports on purpose: apps are not libraries and have no import alias; this project only
-// reads their configuration modules (schema and loader), never the rest of their runtime code.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { envShape as edgeGatewayEnv, loadGatewayConfig } from '../../../../apps/edge-gateway/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { envShape as ingestApiEnv, loadIngestConfig } from '../../../../apps/ingest-api/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { envShape as orderingWorkerEnv, loadWorkerConfig } from '../../../../apps/ordering-worker/src/config';
 
-export type ServiceName = 'ingest-api' | 'ordering-worker' | 'edge-gateway';
-
-type Env = Record<string, string | undefined>;
+/** A key of services.json's `services`. */
+export type ServiceName = string;
 
 export interface ServiceSpec {
   name: ServiceName;
+  /** Its services.json entry (kind, ports, probes, env groups...). */
+  definition: ServiceDefinition;
   envShape: z.ZodRawShape;
   /** The variable that bounds the service's shutdown after SIGTERM (its forced-exit deadline is derived from it). */
   shutdownTimeoutEnv: string;
   /**
-   * What the service's main.ts does with its environment: its own config loader (which throws on
-   * every bad variable and every broken rule between variables, as at start-up), reduced to the
-   * deadline main.ts hands installShutdownDeadline: the ms after SIGTERM at which the process is
-   * forced to exit on its own. The pod's grace period (and compose's stop_grace_period) must
-   * outlast preStop + it.
+   * What the service's start-up does with its environment (every bad variable, every broken rule
+   * between variables: ConfigValidationError), reduced to the deadline it hands
+   * installShutdownDeadline: the ms after SIGTERM at which the process is forced to exit on its
+   * own. The pod's grace period (and compose's stop_grace_period) must outlast preStop + it.
    */
   loadForcedExitMs: (env: Env) => number;
 }
 
-export const SERVICES: readonly ServiceSpec[] = [
-  {
-    name: 'ingest-api',
-    envShape: ingestApiEnv,
-    shutdownTimeoutEnv: 'INGEST_SHUTDOWN_TIMEOUT_MS',
-    loadForcedExitMs: (env) => loadIngestConfig(env).shutdownTimeoutMs,
-  },
-  {
-    name: 'ordering-worker',
-    envShape: orderingWorkerEnv,
-    shutdownTimeoutEnv: 'WORKER_SHUTDOWN_TIMEOUT_MS',
-    loadForcedExitMs: (env) => loadWorkerConfig(env).worker.shutdownTimeoutMs,
-  },
-  {
-    name: 'edge-gateway',
-    envShape: edgeGatewayEnv,
-    shutdownTimeoutEnv: 'GATEWAY_DRAIN_TIMEOUT_MS',
-    // drain timeout + SHUTDOWN_MARGIN_MS; the instance id only names the consumer group.
-    loadForcedExitMs: (env) => loadGatewayConfig(env, 'deploy-checks').shutdownTimeoutMs,
-  },
-];
+export const MANIFEST = loadServiceManifest(join(__dirname, '../../../../services.json'));
+
+export const SERVICES: readonly ServiceSpec[] = Object.entries(MANIFEST.services).map(([name, definition]) => ({
+  name,
+  definition,
+  envShape: envShapeOf(definition.envGroups),
+  shutdownTimeoutEnv: definition.shutdownTimeoutEnv,
+  loadForcedExitMs: (env: Env) => forcedExitMsOf(definition.envGroups, env),
+}));
 
 export function service(name: string): ServiceSpec {
   const spec = SERVICES.find((s) => s.name === name);
@@ -113,16 +97,11 @@ export function defaultManagementPort(spec: ServiceSpec): number {
 export const verifiesJwt = (spec: ServiceSpec): boolean => 'SEQCAST_JWT_SECRET' in spec.envShape;
 
 /**
- * What the service itself would say about this environment at start-up: the problems its own
- * config loader reports (every bad variable, every rule between variables such as the gateway's
- * drain timeout > spread + 1 s, and the production JWT rule). Empty = it starts.
+ * What the service itself would say about this environment at start-up: the problems its env
+ * groups report, the same shapes and rules its config loader applies (every bad variable, every
+ * rule between variables such as the gateway's drain timeout > spread + 1 s, and the production
+ * JWT rule). Empty = it starts.
  */
 export function startupProblems(spec: ServiceSpec, env: Env): string[] {
-  try {
-    spec.loadForcedExitMs(env);
-    return [];
-  } catch (error) {
-    const problems = (error as { problems?: unknown }).problems;
-    return Array.isArray(problems) ? problems.map(String) : [String(error)];
-  }
+  return envProblemsOf(spec.definition.envGroups, env);
 }

@@ -1,5 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
-import { createKafka, ensureTopics, type Kafka, type KafkaLogger, TopicMismatchError, type TopicSpec } from '@seqcast/kafka';
+import {
+  createKafka,
+  ensureTopics,
+  type Kafka,
+  type KafkaLogger,
+  type KafkaSettings,
+  TopicMismatchError,
+  type TopicSpec,
+} from '@seqcast/kafka';
 import { type DataSource, ensureDatabase, openDatabase } from '@seqcast/persistence';
 
 /** The process-wide connections every service shares: one Kafka client, one DataSource. */
@@ -10,7 +18,8 @@ export interface PlatformResources {
 
 export interface OpenPlatformResourcesOptions {
   logger: LoggerService;
-  kafka: { brokers: string[]; clientId: string };
+  /** The service's whole Kafka connection settings (brokers, client id, and any security settings). */
+  kafka: KafkaSettings;
   /** Created if missing; a partition-count mismatch throws (TopicMismatchError) before anything starts. */
   topics: TopicSpec[];
   database: { url: string; runMigrations: boolean };

@@ -1,0 +1,106 @@
+/**
+ * The one start-up sequence every Seqcast service runs; an app's main.ts only says what is its own.
+ *
+ *   config (a bad variable: one line, exit 1) → JSON logger → startup probes on the public and
+ *   management ports (readiness 503 naming what is awaited) → platform resources (Kafka topics with
+ *   the agreed partition count, PostgreSQL and its schema; retried with backoff) → Nest app →
+ *   shutdown hooks + forced-exit deadline → listen → management server (/healthz, /readyz, /metrics).
+ *
+ * SIGTERM/SIGINT: Nest's shutdown hooks drain (readiness 503 first, HealthModule), then exit 0;
+ * the service's deadline or a second signal force exit 1 (installShutdownDeadline). Any start-up
+ * failure after the config (a topic with the wrong partition count, bad PostgreSQL credentials)
+ * is logged as one line and exits 1 too.
+ */
+import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { loadConfigOrExit } from '@seqcast/config';
+import type { KafkaSettings } from '@seqcast/kafka';
+import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
+import { openPlatformResources, type PlatformResources } from './platform-resources';
+import { serveStartupProbes } from './startup-probes';
+
+/** What bootstrapService reads from every service's config (each app's config has more). */
+export interface ServiceRuntimeConfig {
+  logLevel: string;
+  host: string;
+  port: number;
+  /** /healthz, /readyz and /metrics, apart from the public port. */
+  managementPort: number;
+  /** The whole connection settings (brokers, client id, TLS/SASL...) go to the Kafka client. */
+  kafka: KafkaSettings & { partitions: number; replicationFactor: number };
+  database: { url: string; runMigrations: boolean };
+}
+
+export interface ServiceBootstrap<C extends ServiceRuntimeConfig> {
+  /** The `service` label on logs and metric series. */
+  name: string;
+  /** Parses and validates the environment; a ConfigValidationError becomes one line and exit 1. */
+  loadConfig: () => C;
+  /** Topics the service needs before it starts: created with config.kafka's partition count if missing. */
+  topics: (config: C) => string[];
+  /** The Nest root module, built from the config and the opened Kafka client and DataSource. */
+  appModule: (config: C, resources: PlatformResources) => DynamicModule;
+  /** After SIGTERM, the ms until the process is forced to exit (a second signal forces it at once). */
+  shutdownTimeoutMs: (config: C) => number;
+  /** Extra NestFactory options (e.g. `bodyParser: false` where the service installs its own). */
+  nestOptions?: Pick<NestApplicationOptions, 'bodyParser' | 'cors' | 'rawBody'>;
+  /** Before listening: HTTP middleware, a WebSocket adapter... */
+  configure?: (app: NestExpressApplication, config: C) => void;
+  /**
+   * SO_REUSEPORT on the startup probes and the management server, for a service that may start
+   * beside a draining copy of itself on one host (pair it with a `listen` that sets it too).
+   */
+  reusePort?: boolean;
+  /** Binds the public port; default `app.listen(config.port, config.host)`. */
+  listen?: (app: NestExpressApplication, config: C) => Promise<unknown>;
+  /** Appended to the "listening on" log line (e.g. the instance id). */
+  describe?: (config: C) => string;
+}
+
+export async function bootstrapService<C extends ServiceRuntimeConfig>(service: ServiceBootstrap<C>): Promise<void> {
+  const config = loadConfigOrExit(service.name, service.loadConfig);
+  const logger = createLogger(service.name, config.logLevel);
+  try {
+    // Probes answer (readiness 503 with the reason) while Kafka and PostgreSQL are waited for.
+    const probes = await serveStartupProbes({
+      host: config.host,
+      port: config.port,
+      managementPort: config.managementPort,
+      reusePort: service.reusePort,
+    });
+    const { partitions, replicationFactor } = config.kafka;
+    const resources = await openPlatformResources({
+      logger,
+      onWaiting: probes.waitingFor,
+      kafka: config.kafka,
+      topics: service.topics(config).map((name) => ({ name, partitions, replicationFactor })),
+      database: config.database,
+    });
+
+    const app = await NestFactory.create<NestExpressApplication>(service.appModule(config, resources), {
+      ...service.nestOptions,
+      logger,
+      abortOnError: false,
+      // Keep-alive connections and long-lived sockets must not hold a rolling restart hostage.
+      forceCloseConnections: true,
+    });
+    service.configure?.(app, config);
+    // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    installShutdownDeadline({ timeoutMs: service.shutdownTimeoutMs(config), logger });
+    await probes.close();
+    await (service.listen ? service.listen(app, config) : app.listen(config.port, config.host));
+    const details = service.describe?.(config);
+    logger.log(`listening on http://${config.host}:${config.port}${details ? ` (${details})` : ''}`, 'Bootstrap');
+    // Probes and metrics on their own port; it stays up through the drain (readiness answers 503).
+    await startManagementServer(app, { host: config.host, port: config.managementPort, reusePort: service.reusePort });
+    logger.log(
+      `management (/healthz, /readyz, /metrics) on http://${config.host}:${config.managementPort}`,
+      'Bootstrap',
+    );
+  } catch (error) {
+    logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');
+    process.exit(1);
+  }
+}
