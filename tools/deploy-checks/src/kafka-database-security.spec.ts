@@ -6,6 +6,7 @@
  * ConfigMap.
  */
 import { type RenderedSet, find, renderedSet, renderedSets } from './support/rendered-chart';
+import { SERVICES } from './support/services';
 import { type Workload, resolveEnv, workloads } from './support/workloads';
 
 const KAFKA_TLS_DIR = '/etc/seqcast/kafka-tls';
@@ -49,7 +50,7 @@ it('the security values sets deploy every service', () => {
       workloads(renderedSet(name))
         .map((w) => w.component)
         .sort(),
-    ).toEqual(['edge-gateway', 'ingest-api', 'ordering-worker']);
+    ).toEqual(SERVICES.map((s) => s.name).sort());
 });
 
 describe('kafka-security: mutual TLS, SCRAM from a Secret, verified PostgreSQL TLS, extra volumes and env Secrets', () => {
