@@ -35,8 +35,8 @@ async function bootstrap(): Promise<void> {
     const resources = await openPlatformResources({
       logger,
       onWaiting: probes.waitingFor,
-      kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
-      topics: [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor }],
+      kafka: config.kafka,
+      topics: [{ name: config.kafka.eventsTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, minInsyncReplicas: config.kafka.minInsyncReplicas }],
       database: config.database,
     });
 

@@ -3,10 +3,14 @@ import {
   commonEnv,
   ConfigValidationError,
   databaseEnv,
+  type DatabaseTlsSettings,
   envField,
   kafkaEnv,
+  type KafkaSecuritySettings,
   managementEnv,
   parseEnv,
+  resolveDatabaseTls,
+  resolveKafkaSecurity,
 } from '@seqcast/config';
 import { DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts, groupTimeoutProblems } from '@seqcast/kafka';
 
@@ -40,8 +44,17 @@ export interface WorkerConfig {
   port: number;
   /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
   managementPort: number;
-  kafka: { brokers: string[]; clientId: string; messagesTopic: string; eventsTopic: string; partitions: number; replicationFactor: number };
-  database: { url: string; runMigrations: boolean };
+  /** ssl/sasl (KAFKA_SSL*, KAFKA_SASL*) hold PEM contents and a password: never log them. */
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    messagesTopic: string;
+    eventsTopic: string;
+    partitions: number;
+    replicationFactor: number;
+    minInsyncReplicas: number;
+  } & KafkaSecuritySettings;
+  database: { url: string; runMigrations: boolean; tls: DatabaseTlsSettings };
   worker: {
     groupId: string;
     partitionsConcurrency: number;
@@ -79,8 +92,10 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
+      minInsyncReplicas: raw.SEQCAST_MIN_INSYNC_REPLICAS,
+      ...resolveKafkaSecurity(raw.NODE_ENV, raw),
     },
-    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
+    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS, tls: resolveDatabaseTls(raw) },
     worker: {
       groupId: raw.WORKER_GROUP_ID,
       partitionsConcurrency: raw.WORKER_PARTITIONS_CONCURRENCY,

@@ -30,10 +30,10 @@ async function bootstrap(): Promise<void> {
     const resources = await openPlatformResources({
       logger,
       onWaiting: probes.waitingFor,
-      kafka: { brokers: config.kafka.brokers, clientId: config.kafka.clientId },
+      kafka: config.kafka,
       topics: [
-        { name: config.kafka.messagesTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor },
-        { name: config.kafka.eventsTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor },
+        { name: config.kafka.messagesTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, minInsyncReplicas: config.kafka.minInsyncReplicas },
+        { name: config.kafka.eventsTopic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, minInsyncReplicas: config.kafka.minInsyncReplicas },
       ],
       database: config.database,
     });
