@@ -27,8 +27,10 @@ describe('securityOptions', () => {
 
 describe('explainKafkaConfigurationError', () => {
   it('names the SASL variables when the broker refuses the credentials', () => {
+    // kafkajs' typings declare this error without constructor arguments; the runtime takes a message.
+    const SaslError = KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
     const explained = explainKafkaConfigurationError(
-      new KafkaJSSASLAuthenticationError('SASL SCRAM SHA256 authentication failed: Invalid username or password'),
+      new SaslError('SASL SCRAM SHA256 authentication failed: Invalid username or password'),
     );
     expect(explained).toBeInstanceOf(KafkaConfigurationError);
     expect(explained?.message).toMatch(/KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD \(or KAFKA_SASL_PASSWORD_FILE\)/);
