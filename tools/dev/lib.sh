@@ -10,6 +10,7 @@ require_tools() {
   command -v npm >/dev/null || missing+=("npm (with Node.js; the scripts install Node.js 24 when it is older)")
   command -v java >/dev/null || missing+=("java (>= 17)")
   command -v mvn >/dev/null || missing+=("mvn (Apache Maven, fetches the Kafka broker)")
+  command -v openssl >/dev/null || missing+=("openssl (the Kafka TLS/SASL tests make their certificates with it)")
   if [ ${#missing[@]} -gt 0 ]; then
     echo "missing on PATH: ${missing[*]}" >&2
     exit 1

@@ -15,6 +15,15 @@
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (512m),
 #              SEQCAST_LOCAL_DIR (<repo>/.local: data, logs, pid), SEQCAST_CACHE_DIR (~/.cache/seqcast),
 #              KAFKA_START_TIMEOUT_S (90)
+#
+# Secured listener (single node only; for tests of TLS and SASL, the PLAINTEXT listener stays):
+#   KAFKA_SASL_SSL_PORT        adds a SASL_SSL listener on 127.0.0.1:<port> (PLAIN, SCRAM-SHA-256/512)
+#   KAFKA_SSL_KEYSTORE         its PKCS12 keystore (server key + certificate chain), required with it
+#   KAFKA_SSL_KEYSTORE_PASSWORD
+#   KAFKA_SSL_CLIENT_CA_FILE   optional PEM CA: clients must then present a certificate it signed (mTLS)
+#   KAFKA_SASL_USERS           user:password[,user:password...] ([A-Za-z0-9._-]): PLAIN users, and SCRAM
+#                              credentials added with the broker's own `StorageTool format --add-scram`
+#                              (so they exist only in storage formatted with them: `wipe` to change)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +37,7 @@ cache_root=${SEQCAST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/seqcast}
 pidfile="$kdir/kafka.pid"
 logfile="$kdir/kafka.log"
 timeout_s=${KAFKA_START_TIMEOUT_S:-90}
+sasl_ssl_port=${KAFKA_SASL_SSL_PORT:-}
 
 command=${1:-}
 shift || true
@@ -85,18 +95,57 @@ fetch_jars() {
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
+# user:password pairs of KAFKA_SASL_USERS, one per line, checked so they need no quoting anywhere.
+sasl_users() {
+  local pair
+  for pair in ${KAFKA_SASL_USERS//,/ }; do
+    [[ "$pair" =~ ^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$ ]] || die "KAFKA_SASL_USERS: expected user:password pairs of [A-Za-z0-9._-] (got '$pair')"
+    echo "$pair"
+  done
+}
+
+# The SASL_SSL listener's settings (KAFKA_SASL_SSL_PORT); the inter-broker and controller
+# listeners stay plaintext on 127.0.0.1, which is all a single local node needs.
+sasl_ssl_config() {
+  [ -n "${KAFKA_SSL_KEYSTORE:-}" ] && [ -r "$KAFKA_SSL_KEYSTORE" ] || die "KAFKA_SSL_KEYSTORE: a readable PKCS12 keystore is required with KAFKA_SASL_SSL_PORT"
+  [ -n "${KAFKA_SSL_KEYSTORE_PASSWORD:-}" ] || die "KAFKA_SSL_KEYSTORE_PASSWORD is required with KAFKA_SASL_SSL_PORT"
+  local pair plain_users=""
+  for pair in $(sasl_users); do plain_users="$plain_users user_${pair%%:*}=\"${pair#*:}\""; done
+  cat <<PROPS
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_SSL_KEYSTORE
+listener.name.sasl_ssl.ssl.keystore.password=$KAFKA_SSL_KEYSTORE_PASSWORD
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+  if [ -n "${KAFKA_SSL_CLIENT_CA_FILE:-}" ]; then
+    cat <<PROPS
+listener.name.sasl_ssl.ssl.client.auth=required
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$KAFKA_SSL_CLIENT_CA_FILE
+PROPS
+  fi
+}
+
 write_config() {
   mkdir -p "$kdir/data"
   if [ "$brokers" -gt 1 ]; then write_cluster_config; return; fi
+  local listeners="PLAINTEXT://127.0.0.1:$port" protocols="PLAINTEXT:PLAINTEXT"
+  if [ -n "$sasl_ssl_port" ]; then
+    listeners="$listeners,SASL_SSL://127.0.0.1:$sasl_ssl_port"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+  fi
   cat >"$kdir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols,CONTROLLER:PLAINTEXT
 log.dirs=$kdir/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -110,6 +159,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
+  if [ -n "$sasl_ssl_port" ]; then sasl_ssl_config >>"$kdir/server.properties"; fi
 }
 
 write_cluster_config() {
@@ -161,7 +211,15 @@ format_storage() {
     return 0
   fi
   cluster_id=$(java "${JAVA_ARGS[@]}" kafka.tools.StorageTool random-uuid)
-  java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" --standalone \
+  # SCRAM credentials live in the cluster metadata: written at format time, before the broker starts.
+  local scram=() pair
+  if [ -n "$sasl_ssl_port" ]; then
+    for pair in $(sasl_users); do
+      scram+=(--add-scram "SCRAM-SHA-256=[name=${pair%%:*},password=${pair#*:}]"
+        --add-scram "SCRAM-SHA-512=[name=${pair%%:*},password=${pair#*:}]")
+    done
+  fi
+  java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" --standalone "${scram[@]}" \
     >"$kdir/format.log" 2>&1 || { cat "$kdir/format.log" >&2; die "formatting KRaft storage failed"; }
 }
 
@@ -192,6 +250,11 @@ preflight() {
 launch() {
   port_busy "$port" && die "port $port is in use by another process; set KAFKA_PORT to a free port"
   port_busy "$cport" && die "port $cport is in use by another process; set KAFKA_CONTROLLER_PORT to a free port"
+  if [ -n "$sasl_ssl_port" ]; then
+    [ "$brokers" -eq 1 ] || die "KAFKA_SASL_SSL_PORT is only supported for a single node"
+    port_busy "$sasl_ssl_port" && die "port $sasl_ssl_port is in use by another process; set KAFKA_SASL_SSL_PORT to a free port"
+    sasl_users >/dev/null # dies here, not inside a command substitution, on a malformed pair
+  fi
   write_config
   format_storage
   info "starting broker on 127.0.0.1:$port (controller $cport, data $kdir)"

@@ -11,10 +11,14 @@ import {
   edgeGatewayEnvProblems,
   edgeGatewayShutdownTimeoutMs,
   kafkaEnv,
+  type DatabaseTlsSettings,
+  type KafkaSecuritySettings,
   originsEnv,
   parseEnv,
   resolveAllowedOrigins,
   resolveAuthSettings,
+  resolveDatabaseTls,
+  resolveKafkaSecurity,
 } from '@seqcast/config';
 import type { GroupTimeouts } from '@seqcast/kafka';
 
@@ -39,16 +43,18 @@ export interface GatewayConfig {
   /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
   managementPort: number;
   instanceId: string;
+  /** ssl/sasl (KAFKA_SSL*, KAFKA_SASL*) hold PEM contents and a password: never log them. */
   kafka: {
     brokers: string[];
     clientId: string;
     eventsTopic: string;
     partitions: number;
     replicationFactor: number;
+    minInsyncReplicas: number;
     groupId: string;
     groupTimeouts: GroupTimeouts;
-  };
-  database: { url: string; runMigrations: boolean };
+  } & KafkaSecuritySettings;
+  database: { url: string; runMigrations: boolean; tls: DatabaseTlsSettings };
   socket: { pingIntervalMs: number; pingTimeoutMs: number; allowedOrigins: string[] };
   limits: {
     connections: { maxPerPrincipal: number; maxPerAddress: number; clientIpHeader?: string };
@@ -96,6 +102,8 @@ export function loadGatewayConfig(
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
+      minInsyncReplicas: raw.SEQCAST_MIN_INSYNC_REPLICAS,
+      ...resolveKafkaSecurity(raw.NODE_ENV, raw),
       groupId: `seqcast-gateway-${instanceId}`,
       groupTimeouts: {
         sessionTimeoutMs: raw.GATEWAY_SESSION_TIMEOUT_MS,
@@ -103,7 +111,7 @@ export function loadGatewayConfig(
         rebalanceTimeoutMs: raw.GATEWAY_REBALANCE_TIMEOUT_MS,
       },
     },
-    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
+    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS, tls: resolveDatabaseTls(raw) },
     socket: {
       pingIntervalMs: raw.GATEWAY_PING_INTERVAL_MS,
       pingTimeoutMs: raw.GATEWAY_PING_TIMEOUT_MS,

@@ -27,8 +27,9 @@ describe('loadIngestConfig', () => {
         messagesTopic: 'seqcast.messages',
         partitions: 12,
         replicationFactor: 1,
+        minInsyncReplicas: 1,
       },
-      database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true },
+      database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true, tls: { mode: 'disable' } },
     });
   });
 
@@ -55,6 +56,12 @@ describe('loadIngestConfig', () => {
       SEQCAST_MESSAGES_TOPIC: 'm',
       SEQCAST_PARTITIONS: '3',
       SEQCAST_REPLICATION_FACTOR: '3',
+      SEQCAST_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'seqcast',
+      KAFKA_SASL_PASSWORD: 'pw',
+      DATABASE_SSL: 'require',
       DATABASE_URL: 'postgresql://u:p@db:5432/s',
       DATABASE_RUN_MIGRATIONS: 'no',
     });
@@ -77,8 +84,17 @@ describe('loadIngestConfig', () => {
       allowedOrigins: ['https://app.example.com'],
       publishRatePerSec: 50,
       redisUrl: 'redis://:pw@redis:6379/0',
-      kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'ingest-7', messagesTopic: 'm', partitions: 3, replicationFactor: 3 },
-      database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false },
+      kafka: {
+        brokers: ['k1:9092', 'k2:9092'],
+        clientId: 'ingest-7',
+        messagesTopic: 'm',
+        partitions: 3,
+        replicationFactor: 3,
+        minInsyncReplicas: 2,
+        ssl: { rejectUnauthorized: true },
+        sasl: { mechanism: 'scram-sha-512', username: 'seqcast', password: 'pw' },
+      },
+      database: { url: 'postgresql://u:p@db:5432/s', runMigrations: false, tls: { mode: 'require' } },
     });
   });
 

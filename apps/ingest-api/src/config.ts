@@ -7,9 +7,13 @@ import {
   ingestApiEnv,
   kafkaEnv,
   originsEnv,
+  type DatabaseTlsSettings,
+  type KafkaSecuritySettings,
   parseEnv,
   resolveAllowedOrigins,
   resolveAuthSettings,
+  resolveDatabaseTls,
+  resolveKafkaSecurity,
 } from '@seqcast/config';
 
 /** Every environment variable this service reads, by name: its env groups (services.json `envGroups`). */
@@ -41,8 +45,16 @@ export interface IngestConfig {
   publishRatePerSec: number;
   /** Shared rate-limit store; may carry a password: never log it. */
   redisUrl?: string;
-  kafka: { brokers: string[]; clientId: string; messagesTopic: string; partitions: number; replicationFactor: number };
-  database: { url: string; runMigrations: boolean };
+  /** ssl/sasl (KAFKA_SSL*, KAFKA_SASL*) hold PEM contents and a password: never log them. */
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    messagesTopic: string;
+    partitions: number;
+    replicationFactor: number;
+    minInsyncReplicas: number;
+  } & KafkaSecuritySettings;
+  database: { url: string; runMigrations: boolean; tls: DatabaseTlsSettings };
 }
 
 /** Throws ConfigValidationError listing every bad variable (main turns that into exit code 1). */
@@ -67,7 +79,9 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
       messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
+      minInsyncReplicas: raw.SEQCAST_MIN_INSYNC_REPLICAS,
+      ...resolveKafkaSecurity(raw.NODE_ENV, raw),
     },
-    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
+    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS, tls: resolveDatabaseTls(raw) },
   };
 }

@@ -6,7 +6,11 @@ import {
   kafkaEnv,
   orderingWorkerEnv,
   orderingWorkerEnvProblems,
+  type DatabaseTlsSettings,
+  type KafkaSecuritySettings,
   parseEnv,
+  resolveDatabaseTls,
+  resolveKafkaSecurity,
 } from '@seqcast/config';
 import type { GroupTimeouts } from '@seqcast/kafka';
 
@@ -25,8 +29,17 @@ export interface WorkerConfig {
   port: number;
   /** MANAGEMENT_PORT: /healthz, /readyz and /metrics, apart from the public port. */
   managementPort: number;
-  kafka: { brokers: string[]; clientId: string; messagesTopic: string; eventsTopic: string; partitions: number; replicationFactor: number };
-  database: { url: string; runMigrations: boolean };
+  /** ssl/sasl (KAFKA_SSL*, KAFKA_SASL*) hold PEM contents and a password: never log them. */
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    messagesTopic: string;
+    eventsTopic: string;
+    partitions: number;
+    replicationFactor: number;
+    minInsyncReplicas: number;
+  } & KafkaSecuritySettings;
+  database: { url: string; runMigrations: boolean; tls: DatabaseTlsSettings };
   worker: {
     groupId: string;
     partitionsConcurrency: number;
@@ -62,8 +75,10 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,
+      minInsyncReplicas: raw.SEQCAST_MIN_INSYNC_REPLICAS,
+      ...resolveKafkaSecurity(raw.NODE_ENV, raw),
     },
-    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS },
+    database: { url: raw.DATABASE_URL, runMigrations: raw.DATABASE_RUN_MIGRATIONS, tls: resolveDatabaseTls(raw) },
     worker: {
       groupId: raw.WORKER_GROUP_ID,
       partitionsConcurrency: raw.WORKER_PARTITIONS_CONCURRENCY,

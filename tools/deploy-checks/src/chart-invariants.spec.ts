@@ -28,7 +28,6 @@ import {
   unknownEnvNames,
   verifiesJwt,
 } from './support/services';
-import { PENDING_SECURITY_ENV } from './support/pending-env';
 import { COMPONENT_LABEL, matches, preStopSeconds, resolveEnv, workload, workloads } from './support/workloads';
 
 const sets = renderedSets();
@@ -106,7 +105,7 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
 
     it('sets only env vars that the app config schema reads', () => {
       expect(env.broken).toEqual([]);
-      expect(unknownEnvNames(spec, env.values).filter((name) => !PENDING_SECURITY_ENV.includes(name))).toEqual([]);
+      expect(unknownEnvNames(spec, env.values)).toEqual([]);
     });
 
     it('sets every env var the app reads (each one a documented value), except those left to extraEnv', () => {
@@ -147,7 +146,7 @@ describe.each(sets.map((s) => [s.name, s] as const))('values set "%s"', (_name, 
 
     it(`gives the pod longer to stop than preStop plus the app's forced exit (from ${spec.shutdownTimeoutEnv})`, () => {
       expect(env.values[spec.shutdownTimeoutEnv]).toBeDefined();
-      const forcedExitS = Math.ceil(forcedExitMs(spec, env.values) / 1000);
+      const forcedExitS = Math.ceil(forcedExitMs(spec, withoutMountedFiles(env.values)) / 1000);
       const grace = w.pod.terminationGracePeriodSeconds ?? 30;
       expect(grace).toBeGreaterThan(preStopSeconds(w.container) + forcedExitS);
     });

@@ -1,7 +1,15 @@
 // Public API of @seqcast/kafka.
 export { Kafka } from 'kafkajs';
 export type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-export { createKafka, type KafkaLogger, type KafkaSettings } from './lib/kafka-client';
+export {
+  createKafka,
+  type KafkaLogger,
+  type KafkaSasl,
+  type KafkaSettings,
+  type KafkaTls,
+  securityOptions,
+} from './lib/kafka-client';
+export { explainKafkaConfigurationError, KafkaConfigurationError } from './lib/kafka-configuration-error';
 export { KafkaUnavailableError, TopicMismatchError } from './lib/kafka-errors';
 export { RoomProducer, type ProducedRecord, type RoomProducerOptions, type RoomRecord } from './lib/room-producer';
 export { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka, type TopicSpec } from './lib/topics';

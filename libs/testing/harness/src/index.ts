@@ -2,6 +2,7 @@ export * from './lib/dedicated-kafka';
 export * from './lib/free-port';
 export * from './lib/prometheus-sample';
 export * from './lib/readiness';
+export * from './lib/secured-kafka';
 export * from './lib/tcp-proxy';
 export * from './lib/test-auth';
 export * from './lib/test-database';

@@ -1,8 +1,26 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
+
+/** TLS to the brokers; PEM contents, not paths (@seqcast/config reads the files at start-up). */
+export interface KafkaTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+}
+
+export interface KafkaSasl {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  username: string;
+  password: string;
+}
 
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
+  /** Absent: plaintext. */
+  ssl?: KafkaTls;
+  /** Absent: no authentication. */
+  sasl?: KafkaSasl;
 }
 
 /** Where kafkajs' own log lines go; a Nest `LoggerService` fits. */
@@ -59,11 +77,41 @@ export function routeKafkaLogs(logger: KafkaLogger): logCreator {
   };
 }
 
-/** A kafkajs client with bounded timeouts whose logs go to `logger` (discarded when none is given). */
+/** kafkajs' SASL options are a union per mechanism; spelled out so the compiler checks each one. */
+function saslOptions({ mechanism, username, password }: KafkaSasl): SASLOptions {
+  switch (mechanism) {
+    case 'plain':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+  }
+}
+
+/** The transport part of kafkajs' config: TLS and SASL when set, nothing otherwise (plaintext). */
+export function securityOptions(settings: Pick<KafkaSettings, 'ssl' | 'sasl'>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const options: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (settings.ssl) {
+    const { ca, cert, key, rejectUnauthorized } = settings.ssl;
+    // Without `ca`, Node verifies against its public roots (managed Kafka offerings).
+    options.ssl = { rejectUnauthorized, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+  }
+  if (settings.sasl) options.sasl = saslOptions(settings.sasl);
+  return options;
+}
+
+/**
+ * A kafkajs client with bounded timeouts whose logs go to `logger` (discarded when none is given).
+ * Rejected SASL credentials are not retried by kafkajs (non-retriable); an untrusted broker
+ * certificate is, within RETRY's few seconds; ensureTopics turns both into a
+ * KafkaConfigurationError naming the variables to fix.
+ */
 export function createKafka(settings: KafkaSettings, logger: KafkaLogger = SILENT): Kafka {
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...securityOptions(settings),
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     retry: RETRY,

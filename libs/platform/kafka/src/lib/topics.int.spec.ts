@@ -1,5 +1,6 @@
-import { Kafka, type Admin } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, type Admin } from 'kafkajs';
 import { createKafka } from './kafka-client';
+import { KafkaConfigurationError } from './kafka-configuration-error';
 import { KafkaUnavailableError, TopicMismatchError } from './kafka-errors';
 import { RoomProducer } from './room-producer';
 import { brokers, uniqueName } from './kafka-test-support.int';
@@ -78,6 +79,54 @@ describe('topics (real broker)', () => {
     await expect(attempt).rejects.toBeInstanceOf(TopicMismatchError);
     await expect(attempt).rejects.toThrow(`topic "${topic}" exists with 3 partitions but SEQCAST_PARTITIONS=12`);
     expect(await partitionCount(topic)).toBe(3);
+  });
+
+  const minInsyncReplicas = async (topic: string) => {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    });
+    return resources[0].configEntries.find(({ configName }) => configName === 'min.insync.replicas')?.configValue;
+  };
+
+  it('creates topics with the configured min.insync.replicas and accepts them on the next start', async () => {
+    const topic = fresh();
+    const spec = [{ name: topic, partitions: 2, replicationFactor: 1, minInsyncReplicas: 1 }];
+    await ensureTopics(kafka, spec);
+    expect(await minInsyncReplicas(topic)).toBe('1');
+    await expect(ensureTopics(kafka, spec)).resolves.toBeUndefined();
+  });
+
+  it('refuses an existing topic with a lower min.insync.replicas than configured, naming the variable', async () => {
+    const topic = fresh();
+    await ensureTopics(kafka, [{ name: topic, partitions: 1, minInsyncReplicas: 1 }]);
+    const attempt = ensureTopics(kafka, [{ name: topic, partitions: 1, minInsyncReplicas: 2 }]);
+    await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
+    await expect(attempt).rejects.toThrow(`topic "${topic}" has min.insync.replicas=1 but SEQCAST_MIN_INSYNC_REPLICAS=2`);
+    // Never changed in place: that is the operator's call.
+    expect(await minInsyncReplicas(topic)).toBe('1');
+  });
+
+  it('accepts an existing topic more durable than configured, leaving it as it is', async () => {
+    const topic = fresh();
+    await ensureTopics(kafka, [{ name: topic, partitions: 1, minInsyncReplicas: 2 }]);
+    await expect(ensureTopics(kafka, [{ name: topic, partitions: 1, minInsyncReplicas: 1 }])).resolves.toBeUndefined();
+    expect(await minInsyncReplicas(topic)).toBe('2');
+  });
+
+  it('refuses an existing topic with fewer replicas than SEQCAST_REPLICATION_FACTOR', async () => {
+    const topic = fresh();
+    await ensureTopics(kafka, [{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const attempt = ensureTopics(kafka, [{ name: topic, partitions: 1, replicationFactor: 3 }]);
+    await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
+    await expect(attempt).rejects.toThrow(`topic "${topic}" has 1 replica(s) per partition but SEQCAST_REPLICATION_FACTOR=3`);
+  });
+
+  it('names SEQCAST_REPLICATION_FACTOR when the cluster has fewer brokers than it asks for', async () => {
+    const topic = fresh();
+    const attempt = ensureTopics(kafka, [{ name: topic, partitions: 1, replicationFactor: 3 }]);
+    await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
+    await expect(attempt).rejects.toThrow(/lower SEQCAST_REPLICATION_FACTOR/);
   });
 
   it('fetchLogEndOffsets returns the high watermark of every partition', async () => {

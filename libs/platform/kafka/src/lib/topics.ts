@@ -1,4 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs';
+import { type Admin, ConfigResourceTypes, type Kafka } from 'kafkajs';
+import { explainKafkaConfigurationError, KafkaConfigurationError } from './kafka-configuration-error';
 import { KafkaUnavailableError, TopicMismatchError, toKafkaUnavailable } from './kafka-errors';
 
 export interface TopicSpec {
@@ -6,6 +7,11 @@ export interface TopicSpec {
   partitions: number;
   /** Defaults to 1 (single-broker dev clusters); production charts set 3. */
   replicationFactor?: number;
+  /**
+   * Set on topics this creates; unset: the broker's default. With the producers' acks=all a write
+   * is acknowledged once this many replicas have it. Production charts set 2 (of 3).
+   */
+  minInsyncReplicas?: number;
 }
 
 const LEADER_WAIT_MS = 30_000;
@@ -16,6 +22,9 @@ const PROBE_TIMEOUT_MS = 5_000;
  * Creates missing topics and checks existing ones. Every service calls this at startup, so two
  * services racing to create the same topic is normal: losing the race is success. Partition counts
  * are compared, never changed, because partitions decide which rooms share an ordered log.
+ * Durability is compared too (see checkDurability): a topic with fewer replicas or a lower
+ * min.insync.replicas than configured fails start-up with a KafkaConfigurationError; settings,
+ * credentials or certificates the broker refuses do as well.
  */
 export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
   if (topics.length === 0) return;
@@ -32,16 +41,20 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<v
       // below retries that until the deadline.
       await admin.createTopics({
         waitForLeaders: false,
-        topics: missing.map(({ name, partitions, replicationFactor }) => ({
+        topics: missing.map(({ name, partitions, replicationFactor, minInsyncReplicas }) => ({
           topic: name,
           numPartitions: partitions,
           replicationFactor: replicationFactor ?? 1,
+          ...(minInsyncReplicas === undefined
+            ? {}
+            : { configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }),
         })),
       });
     }
     await waitForLeaders(admin, topics);
+    await checkDurability(admin, topics);
   } catch (error) {
-    throw toKafkaUnavailable(error, 'ensuring topics');
+    throw explainKafkaConfigurationError(error) ?? toKafkaUnavailable(error, 'ensuring topics');
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -81,6 +94,52 @@ async function waitForLeaders(admin: Admin, topics: TopicSpec[]): Promise<void> 
     }
     await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
   }
+}
+
+/**
+ * An existing topic less durable than configured is a start-up error, not a warning: the operator
+ * asked (SEQCAST_REPLICATION_FACTOR / SEQCAST_MIN_INSYNC_REPLICAS, the chart's 3/2) for writes that
+ * survive a broker loss, and acknowledging them on fewer copies would break that promise silently,
+ * in the one situation (a failed broker) where it matters. Nothing is changed in place: raising a
+ * replication factor is a partition reassignment, an operator's decision. A topic more durable than
+ * configured is accepted as it is: someone raised it on purpose, and Seqcast never lowers it.
+ */
+async function checkDurability(admin: Admin, topics: TopicSpec[]): Promise<void> {
+  const problems: string[] = [];
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map(({ name }) => name) });
+  const replicasByTopic = new Map(
+    metadata.map(({ name, partitions }) => [name, Math.min(...partitions.map(({ replicas }) => replicas.length))]),
+  );
+  for (const { name, replicationFactor = 1 } of topics) {
+    const replicas = replicasByTopic.get(name);
+    if (replicas !== undefined && replicas < replicationFactor) {
+      problems.push(
+        `topic "${name}" has ${replicas} replica(s) per partition but SEQCAST_REPLICATION_FACTOR=${replicationFactor}: ` +
+          `raise the topic's replication factor (kafka-reassign-partitions.sh) or set SEQCAST_REPLICATION_FACTOR=${replicas} to accept it`,
+      );
+    }
+  }
+  const checked = topics.filter(({ minInsyncReplicas }) => minInsyncReplicas !== undefined);
+  if (checked.length > 0) {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: checked.map(({ name }) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })),
+    });
+    for (const { name, minInsyncReplicas } of checked) {
+      const entry = resources
+        .find(({ resourceName }) => resourceName === name)
+        ?.configEntries.find(({ configName }) => configName === 'min.insync.replicas');
+      const actual = Number(entry?.configValue);
+      if (Number.isInteger(actual) && actual < (minInsyncReplicas as number)) {
+        problems.push(
+          `topic "${name}" has min.insync.replicas=${actual} but SEQCAST_MIN_INSYNC_REPLICAS=${minInsyncReplicas}: raise it ` +
+            `(kafka-configs.sh --alter --entity-type topics --entity-name ${name} --add-config ` +
+            `min.insync.replicas=${minInsyncReplicas}) or set SEQCAST_MIN_INSYNC_REPLICAS=${actual} to accept it`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new KafkaConfigurationError(`topics are less durable than configured: ${problems.join('; ')}`);
 }
 
 /** High watermark (next offset to be written) per partition. */

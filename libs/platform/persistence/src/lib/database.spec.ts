@@ -1,5 +1,5 @@
 import { bigintToNumber } from './bigint.transformer';
-import { newEpoch, redactUrl } from './database';
+import { newEpoch, pgSslOptions, redactUrl } from './database';
 import { toMessage } from './message.mapping';
 
 describe('newEpoch', () => {
@@ -58,5 +58,24 @@ describe('toMessage', () => {
       sentAt: '2026-01-02T03:04:05.678Z',
       sequencedAt: '2026-01-02T03:04:06.000Z',
     });
+  });
+});
+
+describe('pgSslOptions', () => {
+  it('leaves disable (and no setting) to the URL', () => {
+    expect(pgSslOptions(undefined)).toBeUndefined();
+    expect(pgSslOptions({ mode: 'disable' })).toBeUndefined();
+  });
+  it('encrypts without verifying for require without a CA', () => {
+    expect(pgSslOptions({ mode: 'require' })).toEqual({ rejectUnauthorized: false });
+  });
+  it('verifies the chain but not the host name for require with a CA (libpq verify-ca)', () => {
+    const options = pgSslOptions({ mode: 'require', ca: 'PEM' });
+    expect(options).toMatchObject({ rejectUnauthorized: true, ca: 'PEM' });
+    expect(options?.checkServerIdentity?.('db.example', {} as never)).toBeUndefined();
+  });
+  it('verifies chain and host name for verify-full, with public roots when no CA is given', () => {
+    expect(pgSslOptions({ mode: 'verify-full', ca: 'PEM' })).toEqual({ rejectUnauthorized: true, ca: 'PEM' });
+    expect(pgSslOptions({ mode: 'verify-full' })).toEqual({ rejectUnauthorized: true });
   });
 });

@@ -4,6 +4,7 @@
  * The schema is only ever changed by migrations, never by TypeORM's `synchronize`.
  */
 import { randomBytes } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTITIES, EPOCH_KEY } from './entities';
@@ -52,16 +53,55 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * TLS to PostgreSQL (DATABASE_SSL / DATABASE_SSL_CA_FILE, resolved by @seqcast/config): libpq's
+ * sslmode names, the CA as PEM contents.
+ */
+export interface DatabaseTls {
+  mode: 'disable' | 'require' | 'verify-full';
+  ca?: string;
+}
+
+/**
+ * node-postgres' `ssl` option for a mode; undefined for `disable`, which leaves the URL in charge
+ * (an `sslmode` in DATABASE_URL keeps working as before).
+ *  - require: encrypted. With a CA the chain is verified but not the host name (libpq's verify-ca,
+ *    which is what libpq does for `require` when a root certificate is present); without one
+ *    nothing is verified (encryption against passive listeners only).
+ *  - verify-full: chain (the CA, or Node's public roots) and host name verified.
+ */
+export function pgSslOptions(tls: DatabaseTls | undefined): ConnectionOptions | undefined {
+  if (!tls || tls.mode === 'disable') return undefined;
+  if (tls.mode === 'verify-full') return { rejectUnauthorized: true, ...(tls.ca ? { ca: tls.ca } : {}) };
+  if (tls.ca) return { rejectUnauthorized: true, ca: tls.ca, checkServerIdentity: () => undefined };
+  return { rejectUnauthorized: false };
+}
+
+/** Says which setting to look at when the failure is TLS-related; the driver's words otherwise. */
+function describeConnectFailure(error: unknown, tls: DatabaseTls | undefined): string {
+  const message = describe(error);
+  if (/does not support SSL/i.test(message)) {
+    return `${message} (DATABASE_SSL=${tls?.mode}: enable ssl on the server or set DATABASE_SSL=disable)`;
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(errorCode(error) ?? '')) {
+    return `${message} (DATABASE_SSL=${tls?.mode}: set DATABASE_SSL_CA_FILE to the CA that signed the server's certificate)`;
+  }
+  return message;
+}
+
 /** CREATE DATABASE if it does not exist, connecting to the server's `postgres` database. */
-export async function ensureDatabase(url: string): Promise<void> {
+export async function ensureDatabase(url: string, tls?: DatabaseTls): Promise<void> {
   const name = databaseName(url);
   const adminUrl = new URL(url);
   adminUrl.pathname = '/postgres';
-  const client = new Client({ connectionString: adminUrl.toString() });
+  const ssl = pgSslOptions(tls);
+  const client = new Client({ connectionString: adminUrl.toString(), ...(ssl ? { ssl } : {}) });
   try {
     await client.connect();
   } catch (error) {
-    throw new DatabaseError(`cannot connect to PostgreSQL at ${redactUrl(adminUrl.toString())}: ${describe(error)}`);
+    throw new DatabaseError(
+      `cannot connect to PostgreSQL at ${redactUrl(adminUrl.toString())}: ${describeConnectFailure(error, tls)}`,
+    );
   }
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -82,10 +122,13 @@ export interface OpenDatabaseOptions {
   runMigrations: boolean;
   /** Pool size; node-postgres' default is 10. */
   poolSize?: number;
+  /** Absent or `disable`: whatever DATABASE_URL says (plaintext unless it has an sslmode). */
+  tls?: DatabaseTls;
 }
 
 /** An initialized TypeORM DataSource on a migrated schema with an epoch. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSource> {
+  const ssl = pgSslOptions(options.tls);
   const dataSource = new DataSource({
     type: 'postgres',
     url: options.url,
@@ -94,12 +137,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSo
     migrationsRun: false,
     synchronize: false,
     logging: false,
-    extra: { max: options.poolSize ?? 10, application_name: 'seqcast' },
+    // `ssl` in the driver options rather than TypeORM's own (typed as TlsOptions, which lacks the
+    // checkServerIdentity that verify-ca semantics need); node-postgres gets the same object.
+    extra: { max: options.poolSize ?? 10, application_name: 'seqcast', ...(ssl ? { ssl } : {}) },
   });
   try {
     await dataSource.initialize();
   } catch (error) {
-    throw new DatabaseError(`cannot open database ${redactUrl(options.url)}: ${describe(error)}`);
+    throw new DatabaseError(`cannot open database ${redactUrl(options.url)}: ${describeConnectFailure(error, options.tls)}`);
   }
   try {
     if (options.runMigrations) {

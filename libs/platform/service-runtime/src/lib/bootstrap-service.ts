@@ -28,7 +28,7 @@ export interface ServiceRuntimeConfig {
   /** /healthz, /readyz and /metrics, apart from the public port. */
   managementPort: number;
   /** The whole connection settings (brokers, client id, TLS/SASL...) go to the Kafka client. */
-  kafka: KafkaSettings & { partitions: number; replicationFactor: number };
+  kafka: KafkaSettings & { partitions: number; replicationFactor: number; minInsyncReplicas: number };
   database: { url: string; runMigrations: boolean };
 }
 
@@ -69,12 +69,12 @@ export async function bootstrapService<C extends ServiceRuntimeConfig>(service: 
       managementPort: config.managementPort,
       reusePort: service.reusePort,
     });
-    const { partitions, replicationFactor } = config.kafka;
+    const { partitions, replicationFactor, minInsyncReplicas } = config.kafka;
     const resources = await openPlatformResources({
       logger,
       onWaiting: probes.waitingFor,
       kafka: config.kafka,
-      topics: service.topics(config).map((name) => ({ name, partitions, replicationFactor })),
+      topics: service.topics(config).map((name) => ({ name, partitions, replicationFactor, minInsyncReplicas })),
       database: config.database,
     });
 

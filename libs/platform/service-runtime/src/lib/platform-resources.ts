@@ -3,12 +3,13 @@ import {
   createKafka,
   ensureTopics,
   type Kafka,
+  KafkaConfigurationError,
   type KafkaLogger,
   type KafkaSettings,
   TopicMismatchError,
   type TopicSpec,
 } from '@seqcast/kafka';
-import { type DataSource, ensureDatabase, openDatabase } from '@seqcast/persistence';
+import { type DataSource, type DatabaseTls, ensureDatabase, openDatabase } from '@seqcast/persistence';
 
 /** The process-wide connections every service shares: one Kafka client, one DataSource. */
 export interface PlatformResources {
@@ -18,11 +19,11 @@ export interface PlatformResources {
 
 export interface OpenPlatformResourcesOptions {
   logger: LoggerService;
-  /** The service's whole Kafka connection settings (brokers, client id, and any security settings). */
+  /** Brokers, client id and the optional TLS/SASL settings (extra fields are ignored). */
   kafka: KafkaSettings;
   /** Created if missing; a partition-count mismatch throws (TopicMismatchError) before anything starts. */
   topics: TopicSpec[];
-  database: { url: string; runMigrations: boolean };
+  database: { url: string; runMigrations: boolean; tls?: DatabaseTls };
   /** Told what start-up waits for before each retry (e.g. StartupProbes.waitingFor). */
   onWaiting?: (reason: string) => void;
   /** Backoff between attempts: doubling from `initialDelayMs` up to `maxDelayMs` (default 500 ms → 5 s). */
@@ -39,9 +40,9 @@ const DEFAULT_RETRY = { initialDelayMs: 500, maxDelayMs: 5_000 };
  * unreachable, electing leaders, a migration lock held by another service) is worth waiting for.
  */
 export function isConfigurationError(error: unknown): boolean {
-  if (error instanceof TopicMismatchError) return true;
+  if (error instanceof TopicMismatchError || error instanceof KafkaConfigurationError) return true;
   const message = error instanceof Error ? error.message : String(error);
-  return /password authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist|permission denied|SASL|SSL is not enabled|does not support SSL/i.test(
+  return /password authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist|permission denied|SASL|SSL is not enabled|does not support SSL|DATABASE_SSL/i.test(
     message,
   );
 }
@@ -70,7 +71,7 @@ export async function openPlatformResources(options: OpenPlatformResourcesOption
   const kafka = createKafka(options.kafka, kafkaLoggerFor(options.logger));
   await untilAvailable(options, 'Kafka topics', () => ensureTopics(kafka, options.topics));
   const dataSource = await untilAvailable(options, 'PostgreSQL', async () => {
-    if (options.database.runMigrations) await ensureDatabase(options.database.url);
+    if (options.database.runMigrations) await ensureDatabase(options.database.url, options.database.tls);
     return openDatabase(options.database);
   });
   return { kafka, dataSource };

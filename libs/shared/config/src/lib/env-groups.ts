@@ -1,6 +1,8 @@
 /** The env variable names every service shares: these names are the product's public config surface. */
 import { ConfigValidationError } from './config-validation-error';
+import { databaseTlsEnv } from './database-tls';
 import { envField } from './env-field';
+import { kafkaSecurityEnv } from './kafka-security';
 
 export const commonEnv = {
   NODE_ENV: envField.enumOf(['development', 'production', 'test'] as const, 'development'),
@@ -13,13 +15,18 @@ export const kafkaEnv = {
   SEQCAST_MESSAGES_TOPIC: envField.string('seqcast.messages'),
   SEQCAST_EVENTS_TOPIC: envField.string('seqcast.events'),
   SEQCAST_PARTITIONS: envField.int({ default: 12, min: 1, max: 10000 }),
-  // Only used when a service creates a missing topic; 1 suits a single dev broker.
+  // Applied when a service creates a missing topic and compared with existing ones (see ensureTopics);
+  // 1 suits a single dev broker.
   SEQCAST_REPLICATION_FACTOR: envField.int({ default: 1, min: 1, max: 32 }),
+  // TLS, SASL and SEQCAST_MIN_INSYNC_REPLICAS (see resolveKafkaSecurity).
+  ...kafkaSecurityEnv,
 };
 
 export const databaseEnv = {
   DATABASE_URL: envField.postgresUrl('postgres://postgres@127.0.0.1:5432/seqcast'),
   DATABASE_RUN_MIGRATIONS: envField.bool(true),
+  // DATABASE_SSL, DATABASE_SSL_CA_FILE (see resolveDatabaseTls).
+  ...databaseTlsEnv,
 };
 
 /** How tokens are verified; exactly one of the three key sources (see resolveAuthSettings). */
