@@ -2,8 +2,8 @@
 # The service generator, end to end: in a throw-away copy of this workspace, run
 # `npx nx g @seqcast/tools:service`, then lint, type-check, unit-test and build the new service, start
 # it against the real Kafka and PostgreSQL until its /readyz answers 200 on both ports, stop it with
-# SIGTERM, and check that the compose file and the Dockerfile pick it up (tools/deploy-checks). When
-# the Helm chart has a `services:` map, render the chart with the new service and run every
+# SIGTERM, and check that the compose file and the Dockerfile pick it up (tools/deploy-checks); then
+# render the Helm chart with the new service (a `services:` entry) and run every
 # deploy-check on it.
 #
 # The copy: `git ls-files` (tracked and untracked-not-ignored files, so uncommitted work is tested),
