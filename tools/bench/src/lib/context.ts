@@ -13,6 +13,8 @@ export interface BenchOptions {
   rooms?: number;
   messages?: number;
   redisUrl: string;
+  /** latency: split each message's latency per hop (see lib/hops.ts). */
+  hops?: boolean;
 }
 
 export interface ScenarioResult {
