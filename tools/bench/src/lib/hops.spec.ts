@@ -1,7 +1,7 @@
-import { histogramTotals, metricValue, summarizeHops } from './hops';
+import { metricValue, summarizeHops, workerBatchStats } from './hops';
 import { extraServiceEnv } from './stack';
 
-describe('metricValue / histogramTotals', () => {
+describe('metricValue', () => {
   const metrics = [
     '# HELP seqcast_worker_batch_duration_seconds Duration',
     'seqcast_worker_batch_duration_seconds_bucket{le="0.01",service="ordering-worker"} 3',
@@ -13,7 +13,7 @@ describe('metricValue / histogramTotals', () => {
 
   it('sums a series over its labels and ignores longer names sharing its prefix', () => {
     expect(metricValue(metrics, 'seqcast_worker_sequenced_messages_total')).toBe(120);
-    expect(histogramTotals(metrics, 'seqcast_worker_batch_duration_seconds')).toEqual({ sum: 0.25, count: 10 });
+    expect(metricValue(metrics, 'seqcast_worker_batch_duration_seconds_count')).toBe(10);
   });
 
   it('reads an absent series as 0', () => {
@@ -39,5 +39,24 @@ describe('extraServiceEnv', () => {
 
   it('refuses a pair without a name', () => {
     expect(() => extraServiceEnv('=1')).toThrow('K=V');
+  });
+});
+
+describe('workerBatchStats', () => {
+  it('averages the batches between two scrapes', () => {
+    const scrape = (count: number, txSum: number, pubCount: number, pubSum: number, sequenced: number) =>
+      [
+        `seqcast_worker_batch_duration_seconds_count{service="w"} ${count}`,
+        `seqcast_worker_batch_duration_seconds_sum{service="w"} ${txSum}`,
+        `seqcast_worker_events_publish_duration_seconds_count{service="w"} ${pubCount}`,
+        `seqcast_worker_events_publish_duration_seconds_sum{service="w"} ${pubSum}`,
+        `seqcast_worker_sequenced_messages_total{service="w"} ${sequenced}`,
+      ].join('\n');
+    expect(workerBatchStats(scrape(10, 1, 10, 0.5, 100), scrape(30, 1.4, 30, 0.7, 300))).toEqual({
+      batches: 20,
+      messagesPerBatch: 10,
+      transactionMs: 20,
+      publishMs: 10,
+    });
   });
 });

@@ -153,7 +153,25 @@ export function metricValue(metrics: string, series: string): number {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
-/** Sum and count of a Prometheus histogram, over all its labels. */
-export function histogramTotals(metrics: string, name: string): { sum: number; count: number } {
-  return { sum: metricValue(metrics, `${name}_sum`), count: metricValue(metrics, `${name}_count`) };
+export interface WorkerBatchStats {
+  batches: number;
+  messagesPerBatch: number;
+  /** Mean batch transaction (fence check, sequencing, inserts, position), ms. */
+  transactionMs: number;
+  /** Mean publish of a batch's sequenced messages to the events topic, ms. */
+  publishMs: number;
+}
+
+/** The ordering worker's batches between two scrapes of its /metrics. */
+export function workerBatchStats(before: string, after: string): WorkerBatchStats {
+  const delta = (series: string) => metricValue(after, series) - metricValue(before, series);
+  const transactions = delta('seqcast_worker_batch_duration_seconds_count');
+  const publishes = delta('seqcast_worker_events_publish_duration_seconds_count');
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return {
+    batches: transactions,
+    messagesPerBatch: round(delta('seqcast_worker_sequenced_messages_total') / Math.max(1, transactions)),
+    transactionMs: round((1000 * delta('seqcast_worker_batch_duration_seconds_sum')) / Math.max(1, transactions)),
+    publishMs: round((1000 * delta('seqcast_worker_events_publish_duration_seconds_sum')) / Math.max(1, publishes)),
+  };
 }

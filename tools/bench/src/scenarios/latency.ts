@@ -1,6 +1,6 @@
 import { testKafkaBrokers } from '@seqcast/testing';
 import { ClientPool } from '../lib/client-pool';
-import { describeHops, histogramTotals, type HopSample, hopSamples, metricValue, summarizeHops } from '../lib/hops';
+import { describeHops, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
 import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
@@ -23,7 +23,7 @@ interface RateRun {
   cpu: Record<string, number>;
   /** With --hops: p50/p90/p99 per hop, and the worker's mean batch (transaction, events publish). */
   hops?: Record<string, { p50: number; p90: number; p99: number }>;
-  workerBatches?: { batches: number; messagesPerBatch: number; transactionMs: number; publishMs: number };
+  workerBatches?: WorkerBatchStats;
 }
 
 const SUBSCRIBERS = 2;
@@ -89,24 +89,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
             performance.timeOrigin + started,
           );
           hops = summarizeHops(samples);
-          const metricsAfter = await workerMetrics();
-          const delta = (name: string) => {
-            const a = histogramTotals(metricsAfter, name);
-            const b = histogramTotals(metricsBefore, name);
-            return { sum: a.sum - b.sum, count: a.count - b.count };
-          };
-          const tx = delta('seqcast_worker_batch_duration_seconds');
-          const pub = delta('seqcast_worker_events_publish_duration_seconds');
-          const sequenced =
-            metricValue(metricsAfter, 'seqcast_worker_sequenced_messages_total') -
-            metricValue(metricsBefore, 'seqcast_worker_sequenced_messages_total');
-          const round = (v: number) => Math.round(v * 10) / 10;
-          workerBatches = {
-            batches: tx.count,
-            messagesPerBatch: round(sequenced / Math.max(1, tx.count)),
-            transactionMs: round((1000 * tx.sum) / Math.max(1, tx.count)),
-            publishMs: round((1000 * pub.sum) / Math.max(1, pub.count)),
-          };
+          workerBatches = workerBatchStats(metricsBefore, await workerMetrics());
           hopNotes.push(
             `#${rep} ${describeHops(rate, samples)}; worker: ${workerBatches.batches} batches, ` +
               `${workerBatches.messagesPerBatch} msg/batch, mean transaction ${workerBatches.transactionMs} ms, ` +
