@@ -1,7 +1,7 @@
 import { createKafka, RoomProducer } from '@seqcast/kafka';
 import { testKafkaBrokers } from '@seqcast/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { type BenchOptions, benchRooms, runId, type ScenarioResult } from '../lib/context';
+import { type BenchOptions, benchRooms, createBenchTopic, runId, type ScenarioResult } from '../lib/context';
 import { progressBar } from '../lib/progress';
 import { cdf, type CdfPoint, median, newHistogram, recordMs, summarize, type LatencySummary } from '../lib/stats';
 
@@ -33,7 +33,7 @@ export async function produce(options: BenchOptions): Promise<ScenarioResult> {
   const lastCdf = new Map<string, CdfPoint[]>();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await createBenchTopic(admin, topic, PARTITIONS);
     for (let rep = 1; rep <= options.reps; rep++) {
       for (const rate of rates) {
         for (const lingerMs of LINGERS_MS) {

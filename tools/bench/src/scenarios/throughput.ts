@@ -2,7 +2,7 @@ import { testKafkaBrokers } from '@seqcast/testing';
 import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { ClientPool } from '../lib/client-pool';
-import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
+import { type BenchOptions, benchRooms, createBenchTopic, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
 import { Publisher } from '../lib/publisher';
@@ -90,7 +90,7 @@ async function kafkaRun(total: number, rep: number): Promise<number> {
   const consumer = kafka.consumer({ groupId: `bench-raw-${runId()}` });
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await createBenchTopic(admin, topic, PARTITIONS);
     await Promise.all([producer.connect(), consumer.connect()]);
     await consumer.subscribe({ topic, fromBeginning: true });
     let consumed = 0;
@@ -146,7 +146,7 @@ async function platformaticRun(total: number, rep: number): Promise<number> {
   const consumer = new PlatformaticConsumer({ groupId: `bench-raw-${runId()}`, clientId: 'seqcast-bench-platformatic', bootstrapBrokers: brokers, deserializers: stringDeserializers });
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await createBenchTopic(admin, topic, PARTITIONS);
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: true, maxWaitTime: 500 });
     let consumed = 0;
     const bar = progressBar(`raw @platformatic/kafka #${rep}`, total);
