@@ -22,7 +22,7 @@ describe('loadWorkerConfig', () => {
       database: { url: 'postgres://postgres@127.0.0.1:5432/seqcast', runMigrations: true, tls: { mode: 'disable' } },
       worker: {
         groupId: 'seqcast-ordering',
-        partitionsConcurrency: 3,
+        partitionsConcurrency: 12,
         shutdownTimeoutMs: 20000,
         historyRetentionHours: 0,
         groupTimeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 30_000 },

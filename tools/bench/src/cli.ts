@@ -17,6 +17,7 @@ import { fanout } from './scenarios/fanout';
 import { idle } from './scenarios/idle';
 import { latency } from './scenarios/latency';
 import { peer } from './scenarios/peer';
+import { produce } from './scenarios/produce';
 import { storm } from './scenarios/storm';
 import { throughput } from './scenarios/throughput';
 
@@ -27,25 +28,30 @@ const SCENARIOS: Record<string, (options: BenchOptions) => Promise<ScenarioResul
   storm: (o) => storm(o),
   idle,
   peer,
+  produce,
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [options]
   --smoke              every number tiny, output to a temp dir (CI: the scripts still work)
   --reps N             repetitions, medians reported (default 3; 1 with --smoke)
   --seconds S          seconds per offered rate (latency, fanout)
-  --rates a,b,c        offered msg/s (latency; default 100,1000,3000)
+  --rates a,b,c        offered msg/s (latency: default 100,1000,3000; produce: 300,1000,3000)
   --sockets N          fanout sockets in one room (default 2000)
   --clients N          storm clients (default 2000)
   --rooms N            rooms (latency 50, idle 500, storm 10)
   --messages N         throughput messages (default 50000)
   --out DIR            where JSON and SVG go (default docs/benchmarks)
-  --redis URL          the peer's Redis (default redis://127.0.0.1:6379)`;
+  --redis URL          the peer's Redis (default redis://127.0.0.1:6379)
+  --hops               latency: also split each message's latency per hop (HTTP, produce queue,
+                       worker, gateway) from the topics' timestamps
+  env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"`;
 
 function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       smoke: { type: 'boolean', default: false },
+      hops: { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       rates: { type: 'string' },
@@ -86,6 +92,7 @@ function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
       rooms: int(values.rooms),
       messages: int(values.messages),
       redisUrl: values.redis ?? 'redis://127.0.0.1:6379',
+      hops: values.hops ?? false,
     },
   };
 }

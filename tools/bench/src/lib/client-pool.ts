@@ -18,6 +18,7 @@ export interface PoolReport {
   incompleteClients: number;
   timings: ClientTiming[];
   errors: string[];
+  arrivals: Array<[string, number, number]>;
 }
 
 type Reply<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>;
@@ -78,6 +79,7 @@ export class ClientPool {
       incompleteClients: answers.reduce((s, a) => s + a.incompleteClients, 0),
       timings: answers.flatMap((a) => a.timings),
       errors: answers.flatMap((a) => a.errors).slice(0, 10),
+      arrivals: answers.flatMap((a) => a.arrivals ?? []),
     };
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Admin } from 'kafkajs';
 import type { Bar, CdfSeries } from './chart';
 import type { Cell } from './report';
 
@@ -13,6 +14,8 @@ export interface BenchOptions {
   rooms?: number;
   messages?: number;
   redisUrl: string;
+  /** latency: split each message's latency per hop (see lib/hops.ts). */
+  hops?: boolean;
 }
 
 export interface ScenarioResult {
@@ -44,4 +47,18 @@ export async function pollUntil(done: () => Promise<boolean>, timeoutMs: number,
     if (Date.now() >= deadline) return false;
     await sleep(intervalMs);
   }
+}
+
+/**
+ * A fresh topic for a baseline, usable once every partition's leader answers. kafkajs'
+ * `waitForLeaders` gives up when a broker briefly answers "does not host this topic-partition" for
+ * a topic it has just created (seen with Kafka 4.4 on a busy broker), so this polls instead.
+ */
+export async function createBenchTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false });
+  const ready = await pollUntil(async () => {
+    const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+    return offsets.length === partitions;
+  }, 30_000, 200);
+  if (!ready) throw new Error(`topic ${topic}: not every partition had a leader within 30 s`);
 }

@@ -20,6 +20,8 @@ export interface ConnectCommand {
   reconnect?: boolean;
   /** Sockets being opened at once per worker. */
   concurrency?: number;
+  /** Keep each message's arrival time at this worker's first client (for the per-hop breakdown). */
+  recordArrivals?: boolean;
 }
 
 export type ParentCommand =
@@ -45,6 +47,8 @@ export interface WorkerReport {
   incompleteClients: number;
   timings: ClientTiming[];
   errors: string[];
+  /** With `recordArrivals`: `[roomId, n, arrival ms since the epoch]` since the last reset. */
+  arrivals?: Array<[string, number, number]>;
 }
 
 export type WorkerMessage =

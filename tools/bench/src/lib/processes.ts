@@ -100,6 +100,8 @@ export class ServiceProcess extends BenchProcess {
         cwd: workspaceRoot,
         env: {
           PATH: process.env['PATH'] ?? '',
+          // For profiling the services under load, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof".
+          ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
           ...this.env,
           PORT: String(this.port),
           MANAGEMENT_PORT: String(this.managementPort),

@@ -27,6 +27,17 @@ export function benchToken(secret = TEST_JWT_SECRET): string {
   return jwt.sign({ sub: 'bench', rooms: ['bench*'] }, secret, { algorithm: 'HS256', expiresIn: '2h' });
 }
 
+/** `K=V,K=V` → { K: V }; the bench's results then name the settings they were measured with. */
+export function extraServiceEnv(spec: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of (spec ?? '').split(',').filter((p) => p.trim())) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_SERVICE_ENV: expected K=V pairs separated by commas, got "${pair}"`);
+    env[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return env;
+}
+
 /**
  * The three built services as real processes on fresh topics and a throw-away database, with their
  * defaults (what a new user measures), configured only through environment variables.
@@ -49,6 +60,8 @@ export async function startSeqcast(options: StackOptions = {}): Promise<SeqcastS
     INGEST_PUBLISH_RATE_PER_SEC: '0',
     GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: '0',
     GATEWAY_MAX_CONNECTIONS_PER_IP: '0',
+    // Experiments with a setting without editing code: BENCH_SERVICE_ENV="WORKER_X=1,GATEWAY_Y=2".
+    ...extraServiceEnv(process.env['BENCH_SERVICE_ENV']),
   };
   const all: ServiceProcess[] = [];
   let gatewayCount = 0;

@@ -1,4 +1,6 @@
+import { testKafkaBrokers } from '@seqcast/testing';
 import { ClientPool } from '../lib/client-pool';
+import { describeHops, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
 import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
@@ -19,6 +21,9 @@ interface RateRun {
   drainSeconds: number;
   failed: number;
   cpu: Record<string, number>;
+  /** With --hops: p50/p90/p99 per hop, and the worker's mean batch (transaction, events publish). */
+  hops?: Record<string, { p50: number; p90: number; p99: number }>;
+  workerBatches?: WorkerBatchStats;
 }
 
 const SUBSCRIBERS = 2;
@@ -44,6 +49,9 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
       : new Publisher({ kind: 'socketio', url: system.servers[0].url });
   const runs: RateRun[] = [];
   const lastCdf = new Map<number, CdfPoint[]>();
+  const hopNotes: string[] = [];
+  const workerMetrics = async () =>
+    'ingest' in system ? await (await fetch(`${system.worker.managementUrl}/metrics`)).text().catch(() => '') : '';
   try {
     pool = await ClientPool.open(`latency-${target}`, SUBSCRIBERS, {
       mode: target === 'seqcast' ? 'seqcast' : 'socketio',
@@ -51,6 +59,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
       token: 'token' in system ? system.token : undefined,
       rooms,
       roomsPerClient: 0,
+      recordArrivals: options.hops === true && 'ingest' in system,
     });
     for (let rep = 1; rep <= options.reps; rep++) {
       for (const rate of rates) {
@@ -58,6 +67,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
         const bar = progressBar(`${target} ${rate} msg/s #${rep}`, Math.round(rate * seconds));
         const before = (await pool.report(publisher.stats.issued, publisher.takeFailures(), true)).deliveries;
         const failedBefore = publisher.stats.failed;
+        const metricsBefore = options.hops ? await workerMetrics() : '';
         cpu.begin();
         const started = performance.now();
         await publisher.openLoop(rate, seconds, rooms, (sent) => bar.update(sent));
@@ -69,6 +79,23 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
         bar.stop();
         const report = await pool.report(publisher.stats.issued, publisher.takeFailures(), true);
         const delivered = report.deliveries - before;
+        let hops: RateRun['hops'];
+        let workerBatches: RateRun['workerBatches'];
+        if (options.hops && 'ingest' in system) {
+          const samples: HopSample[] = await hopSamples(
+            testKafkaBrokers(),
+            { messagesTopic: system.env['SEQCAST_MESSAGES_TOPIC'], eventsTopic: system.env['SEQCAST_EVENTS_TOPIC'] },
+            report.arrivals,
+            performance.timeOrigin + started,
+          );
+          hops = summarizeHops(samples);
+          workerBatches = workerBatchStats(metricsBefore, await workerMetrics());
+          hopNotes.push(
+            `#${rep} ${describeHops(rate, samples)}; worker: ${workerBatches.batches} batches, ` +
+              `${workerBatches.messagesPerBatch} msg/batch, mean transaction ${workerBatches.transactionMs} ms, ` +
+              `mean events publish ${workerBatches.publishMs} ms`,
+          );
+        }
         runs.push({
           rate,
           rep,
@@ -79,6 +106,8 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           drainSeconds,
           failed: publisher.stats.failed - failedBefore,
           cpu: cpuUse,
+          hops,
+          workerBatches,
         });
         publisher.stats.roundTrip.reset();
         if (rep === options.reps) lastCdf.set(rate, cdf(report.histogram));
@@ -116,7 +145,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
       columns: ['system', 'offered msg/s', 'delivery p50 ms', 'p90', 'p99', 'max', 'delivered', 'kept up', 'publish RTT p50', 'RTT p99', 'failed', 'CPU (% of one core)'],
       rows,
     },
-    notes: [],
+    notes: hopNotes,
     series: rates.map((rate) => ({ name: `${target} ${rate} msg/s`, points: lastCdf.get(rate) ?? [] })),
     data: { rates, seconds, rooms: rooms.length, subscribers: SUBSCRIBERS, runs },
   };

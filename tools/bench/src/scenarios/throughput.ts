@@ -1,7 +1,8 @@
 import { testKafkaBrokers } from '@seqcast/testing';
+import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { ClientPool } from '../lib/client-pool';
-import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
+import { type BenchOptions, benchRooms, createBenchTopic, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
 import { Publisher } from '../lib/publisher';
@@ -21,6 +22,7 @@ export async function throughput(options: BenchOptions): Promise<ScenarioResult>
   const total = options.messages ?? (options.smoke ? 1_000 : 50_000);
   const seqcastRates: number[] = [];
   const kafkaRates: number[] = [];
+  const platformaticRates: number[] = [];
   const cpus: Array<Record<string, number>> = [];
   let lastCdf: CdfPoint[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -29,7 +31,9 @@ export async function throughput(options: BenchOptions): Promise<ScenarioResult>
     cpus.push(cpu);
     lastCdf = cdf(histogram);
     kafkaRates.push(await kafkaRun(total, rep));
+    platformaticRates.push(await platformaticRun(total, rep));
   }
+  const p = median(platformaticRates);
   const s = median(seqcastRates);
   const k = median(kafkaRates);
   const r = ratio(s, k);
@@ -41,11 +45,12 @@ export async function throughput(options: BenchOptions): Promise<ScenarioResult>
       rows: [
         ['seqcast HTTP batch → delivered', s, seqcastRates.map((v) => Math.round(v)).join(' / '), r, cpuNames.map((n) => `${n} ${median(cpus.map((c) => c[n]))} %`).join(', ')],
         ['raw kafkajs produce → consume', k, kafkaRates.map((v) => Math.round(v)).join(' / '), 1, ''],
+        ['raw @platformatic/kafka produce → consume', p, platformaticRates.map((v) => Math.round(v)).join(' / '), ratio(p, k), ''],
       ],
     },
-    notes: [`throughput ratio seqcast / raw kafkajs: ${r}`],
+    notes: [`throughput ratio seqcast / raw kafkajs: ${r}`, `raw @platformatic/kafka / raw kafkajs: ${ratio(p, k)}`],
     series: [{ name: 'seqcast batch publish → delivered', points: lastCdf }],
-    data: { total, batch: BATCH, publishers: PUBLISHERS, seqcastRates, kafkaRates, ratio: r, cpus },
+    data: { total, batch: BATCH, publishers: PUBLISHERS, seqcastRates, kafkaRates, platformaticRates, ratio: r, cpus },
   };
 }
 
@@ -85,7 +90,7 @@ async function kafkaRun(total: number, rep: number): Promise<number> {
   const consumer = kafka.consumer({ groupId: `bench-raw-${runId()}` });
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await createBenchTopic(admin, topic, PARTITIONS);
     await Promise.all([producer.connect(), consumer.connect()]);
     await consumer.subscribe({ topic, fromBeginning: true });
     let consumed = 0;
@@ -99,8 +104,7 @@ async function kafkaRun(total: number, rep: number): Promise<number> {
         if (consumed >= total) resolveDone();
       },
     });
-    // A record like the one ingest-api writes: keyed by room, a JSON envelope of similar size.
-    const value = JSON.stringify({ roomId: 'bench-room', clientMsgId: 'bench-000000', senderId: 'bench', payload: { n: 0, t: Date.now(), pad: 'x'.repeat(48) }, sentAt: new Date().toISOString() });
+    const value = benchRecordValue();
     const started = performance.now();
     let next = 0;
     const lane = async () => {
@@ -118,6 +122,62 @@ async function kafkaRun(total: number, rep: number): Promise<number> {
     return total / ((performance.now() - started) / 1000);
   } finally {
     await Promise.allSettled([producer.disconnect(), consumer.disconnect()]);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** A record like the one ingest-api writes: keyed by room, a JSON envelope of similar size. */
+function benchRecordValue(): string {
+  return JSON.stringify({ roomId: 'bench-room', clientMsgId: 'bench-000000', senderId: 'bench', payload: { n: 0, t: Date.now(), pad: 'x'.repeat(48) }, sentAt: new Date().toISOString() });
+}
+
+/**
+ * The same as kafkaRun with @platformatic/kafka (the candidate replacement for kafkajs, issue 10):
+ * the same producer settings as kafkaRun (acks=all, not idempotent), batches of 100 from 8 concurrent lanes, one
+ * consumer group reading from the earliest offset.
+ */
+async function platformaticRun(total: number, rep: number): Promise<number> {
+  const brokers = testKafkaBrokers();
+  const kafka = new Kafka({ clientId: 'seqcast-bench', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const topic = `bench.raw.${runId()}`;
+  const producer = new PlatformaticProducer({ clientId: 'seqcast-bench-platformatic', bootstrapBrokers: brokers, serializers: stringSerializers, acks: -1, autocreateTopics: false });
+  const consumer = new PlatformaticConsumer({ groupId: `bench-raw-${runId()}`, clientId: 'seqcast-bench-platformatic', bootstrapBrokers: brokers, deserializers: stringDeserializers });
+  await admin.connect();
+  try {
+    await createBenchTopic(admin, topic, PARTITIONS);
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: true, maxWaitTime: 500 });
+    let consumed = 0;
+    const bar = progressBar(`raw @platformatic/kafka #${rep}`, total);
+    const allConsumed = new Promise<void>((resolve, reject) => {
+      stream.on('data', () => {
+        consumed++;
+        if (consumed % 100 === 0) bar.update(consumed);
+        if (consumed >= total) resolve();
+      });
+      stream.on('error', reject);
+    });
+    const value = benchRecordValue();
+    const started = performance.now();
+    let next = 0;
+    const lane = async () => {
+      while (next < total) {
+        const size = Math.min(BATCH, total - next);
+        const first = next;
+        next += size;
+        await producer.send({ messages: Array.from({ length: size }, (_, j) => ({ topic, key: `bench-room-${(first + j) % 50}`, value })) });
+      }
+    };
+    await Promise.all(Array.from({ length: PUBLISHERS }, lane));
+    const timeout = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`raw @platformatic/kafka consumed ${consumed} of ${total} within 120 s`)), 120_000).unref());
+    await Promise.race([allConsumed, timeout]);
+    bar.stop();
+    const rate = total / ((performance.now() - started) / 1000);
+    await stream.close();
+    return rate;
+  } finally {
+    await Promise.allSettled([producer.close(), consumer.close(true)]);
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }

@@ -26,6 +26,10 @@ const histogram = newHistogram();
 const clients: Client[] = [];
 const errors: string[] = [];
 let deliveries = 0;
+/** With ConnectCommand.recordArrivals: the first client's arrival time per (room, message number). */
+let arrivalClient: Client | undefined;
+let arrivals: Array<[string, number, number]> = [];
+let recordArrivals = false;
 let markAt = Infinity;
 let expected: Record<string, number> = {};
 /** Numbers the publisher got no acknowledgement for: not expected, and no gap if missing. */
@@ -51,6 +55,7 @@ function receive(client: Client, roomId: string, payload: BenchPayload, at: numb
   if (!tracker.add(payload.n)) return;
   deliveries++;
   recordMs(histogram, at - payload.t);
+  if (client === arrivalClient) arrivals.push([roomId, payload.n, at]);
   const timing = client.timing;
   if (timing.reconnectedAt !== undefined && timing.caughtUpAt === undefined && payload.t >= timing.reconnectedAt) {
     // Caught up: it holds a message published after it came back, and nothing before it is missing.
@@ -153,7 +158,9 @@ async function connectAll(command: ConnectCommand): Promise<void> {
     while (nextIndex < command.count) {
       const index = command.firstClient + nextIndex++;
       try {
-        clients.push(await open(command, roomsOf(command, index)));
+        const client = await open(command, roomsOf(command, index));
+        if (recordArrivals && !arrivalClient) arrivalClient = client;
+        clients.push(client);
         ok++;
       } catch (error) {
         failed++;
@@ -195,12 +202,23 @@ function report(): void {
     lost += missing;
     if (missing > 0) incompleteClients++;
   }
-  send({ type: 'report', histogram: encodeHistogram(histogram), deliveries, duplicates, lost, incompleteClients, timings: clients.map((c) => c.timing), errors });
+  send({
+    type: 'report',
+    histogram: encodeHistogram(histogram),
+    deliveries,
+    duplicates,
+    lost,
+    incompleteClients,
+    timings: clients.map((c) => c.timing),
+    errors,
+    arrivals: recordArrivals ? arrivals : undefined,
+  });
 }
 
 process.on('message', (message: ParentCommand) => {
   switch (message.cmd) {
     case 'connect':
+      recordArrivals = message.recordArrivals === true;
       void connectAll(message);
       break;
     case 'mark':
@@ -216,7 +234,10 @@ process.on('message', (message: ParentCommand) => {
       addFailures(message.failed);
       report();
       // The next phase (another offered rate) gets its own percentiles.
-      if (message.reset) histogram.reset();
+      if (message.reset) {
+        histogram.reset();
+        arrivals = [];
+      }
       break;
     case 'close':
       for (const c of clients) c.close();

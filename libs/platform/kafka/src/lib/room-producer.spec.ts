@@ -131,3 +131,59 @@ describe('RoomProducer while Kafka is unavailable', () => {
     await producer.disconnect();
   });
 });
+
+describe('RoomProducer linger', () => {
+  /** A kafkajs producer that acknowledges every request at once and records what each carried. */
+  function recordingKafka() {
+    const requests: number[] = [];
+    let nextOffset = 0;
+    const kafka = {
+      producer: () => ({
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        sendBatch: async ({ topicMessages }: { topicMessages: Array<{ topic: string; messages: unknown[] }> }) => {
+          const count = topicMessages.reduce((sum, t) => sum + t.messages.length, 0);
+          requests.push(count);
+          const baseOffset = String(nextOffset);
+          nextOffset += count;
+          return [{ topicName: 't', partition: 0, errorCode: 0, baseOffset }];
+        },
+      }),
+    } as unknown as Kafka;
+    return { kafka, requests };
+  }
+
+  afterEach(() => jest.useRealTimers());
+
+  it('holds an idle producer’s first send for lingerMs so later sends share its request', async () => {
+    const { kafka, requests } = recordingKafka();
+    const producer = new RoomProducer(kafka, { partitions: 1, lingerMs: 5 });
+    await producer.connect();
+    jest.useFakeTimers();
+    const first = producer.send('t', [{ roomId: 'a', value: '1' }]);
+    const second = producer.send('t', [{ roomId: 'b', value: '2' }]);
+    await Promise.resolve();
+    expect(requests).toEqual([]);
+    await jest.advanceTimersByTimeAsync(5);
+    await expect(Promise.all([first, second])).resolves.toEqual([
+      [{ roomId: 'a', partition: 0, offset: 0 }],
+      [{ roomId: 'b', partition: 0, offset: 1 }],
+    ]);
+    expect(requests).toEqual([2]);
+    jest.useRealTimers();
+    await producer.disconnect();
+  });
+
+  it('sends at once without a linger (the default)', async () => {
+    const { kafka, requests } = recordingKafka();
+    const producer = new RoomProducer(kafka, { partitions: 1 });
+    await producer.connect();
+    await expect(producer.send('t', [{ roomId: 'a', value: '1' }])).resolves.toEqual([{ roomId: 'a', partition: 0, offset: 0 }]);
+    expect(requests).toEqual([1]);
+    await producer.disconnect();
+  });
+
+  it('rejects a negative linger', () => {
+    expect(() => new RoomProducer(recordingKafka().kafka, { partitions: 1, lingerMs: -1 })).toThrow(RangeError);
+  });
+});

@@ -32,6 +32,12 @@ export interface RoomProducerOptions {
   partitions: number;
   /** Upper bound for one send, connecting included; past it the caller gets KafkaUnavailableError. */
   sendTimeoutMs?: number;
+  /**
+   * How long an idle producer holds the first send before flushing, so that more can join its
+   * request. 0 (the default) sends at once: coalescing while a request is in flight already batches
+   * under load, and `npm run bench -- produce` measured no latency gain from lingering (docs/benchmarks.md).
+   */
+  lingerMs?: number;
 }
 
 const DEFAULT_SEND_TIMEOUT_MS = 10_000;
@@ -91,6 +97,8 @@ function byteLength(value: string | Buffer): number {
 export class RoomProducer {
   private readonly partitions: number;
   private readonly sendTimeoutMs: number;
+  private readonly lingerMs: number;
+  private lingering: NodeJS.Timeout | undefined;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   private producer: Promise<Producer> | undefined;
   private queue: PendingSend[] = [];
@@ -109,6 +117,8 @@ export class RoomProducer {
     }
     this.partitions = options.partitions;
     this.sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.lingerMs = options.lingerMs ?? 0;
+    if (!(this.lingerMs >= 0)) throw new RangeError(`lingerMs must be >= 0 (got ${options.lingerMs})`);
   }
 
   /**
@@ -203,16 +213,31 @@ export class RoomProducer {
   }
 
   private pump(): void {
-    if (this.flushing) return;
+    if (this.flushing || this.lingering) return;
     if (this.queue.length === 0) {
       this.idleWaiters.splice(0).forEach((wake) => wake());
       return;
     }
+    if (this.lingerMs > 0 && this.state === 'open') {
+      // Only an idle producer lingers; behind a request in flight, sends coalesce anyway.
+      this.lingering = setTimeout(() => {
+        this.lingering = undefined;
+        this.flushNow();
+      }, this.lingerMs);
+      return;
+    }
+    this.flushNow();
+  }
+
+  private flushNow(): void {
+    if (this.flushing) return;
+    if (this.queue.length === 0) return this.pump();
     this.flushing = true;
     const batch = this.takeBatch();
     void this.flush(batch).finally(() => {
       this.flushing = false;
-      this.pump();
+      // What queued behind this request has waited already: no linger for it.
+      this.flushNow();
     });
   }
 

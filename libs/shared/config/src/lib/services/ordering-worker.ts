@@ -10,7 +10,9 @@ export const orderingWorkerEnv = {
   ...managementEnv(9002),
   HOST: envField.string('0.0.0.0'),
   WORKER_GROUP_ID: envField.string('seqcast-ordering'),
-  WORKER_PARTITIONS_CONCURRENCY: envField.int({ default: 3, min: 1, max: 1000 }),
+  // kafkajs fetches again only once every batch of the last fetch is done: with fewer lanes than
+  // partitions, a fetch's batches wait for each other (docs/benchmarks.md, "Where the latency goes").
+  WORKER_PARTITIONS_CONCURRENCY: envField.int({ default: 12, min: 1, max: 1000 }),
   // Room for a slow batch transaction plus its publish and LeaveGroup, under Kubernetes' default
   // 30 s grace period.
   WORKER_SHUTDOWN_TIMEOUT_MS: envField.int({ default: 20_000, min: 1_000, max: 600_000 }),

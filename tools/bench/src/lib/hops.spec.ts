@@ -1,0 +1,62 @@
+import { metricValue, summarizeHops, workerBatchStats } from './hops';
+import { extraServiceEnv } from './stack';
+
+describe('metricValue', () => {
+  const metrics = [
+    '# HELP seqcast_worker_batch_duration_seconds Duration',
+    'seqcast_worker_batch_duration_seconds_bucket{le="0.01",service="ordering-worker"} 3',
+    'seqcast_worker_batch_duration_seconds_sum{service="ordering-worker"} 0.25',
+    'seqcast_worker_batch_duration_seconds_count{service="ordering-worker"} 10',
+    'seqcast_worker_sequenced_messages_total{service="ordering-worker"} 120',
+    'seqcast_worker_sequenced_messages_total_extra 5',
+  ].join('\n');
+
+  it('sums a series over its labels and ignores longer names sharing its prefix', () => {
+    expect(metricValue(metrics, 'seqcast_worker_sequenced_messages_total')).toBe(120);
+    expect(metricValue(metrics, 'seqcast_worker_batch_duration_seconds_count')).toBe(10);
+  });
+
+  it('reads an absent series as 0', () => {
+    expect(metricValue(metrics, 'nope')).toBe(0);
+  });
+});
+
+describe('summarizeHops', () => {
+  it('gives nearest-rank percentiles per hop', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => ({ http: i, produceQueue: 1, worker: 2 * i, gateway: 3, total: 3 * i + 4 }));
+    const summary = summarizeHops(samples);
+    expect(summary['http']).toEqual({ p50: 50, p90: 90, p99: 99 });
+    expect(summary['worker'].p50).toBe(100);
+    expect(summary['produceQueue']).toEqual({ p50: 1, p90: 1, p99: 1 });
+  });
+});
+
+describe('extraServiceEnv', () => {
+  it('parses K=V pairs separated by commas', () => {
+    expect(extraServiceEnv('A=1, B=x=y,')).toEqual({ A: '1', B: 'x=y' });
+    expect(extraServiceEnv(undefined)).toEqual({});
+  });
+
+  it('refuses a pair without a name', () => {
+    expect(() => extraServiceEnv('=1')).toThrow('K=V');
+  });
+});
+
+describe('workerBatchStats', () => {
+  it('averages the batches between two scrapes', () => {
+    const scrape = (count: number, txSum: number, pubCount: number, pubSum: number, sequenced: number) =>
+      [
+        `seqcast_worker_batch_duration_seconds_count{service="w"} ${count}`,
+        `seqcast_worker_batch_duration_seconds_sum{service="w"} ${txSum}`,
+        `seqcast_worker_events_publish_duration_seconds_count{service="w"} ${pubCount}`,
+        `seqcast_worker_events_publish_duration_seconds_sum{service="w"} ${pubSum}`,
+        `seqcast_worker_sequenced_messages_total{service="w"} ${sequenced}`,
+      ].join('\n');
+    expect(workerBatchStats(scrape(10, 1, 10, 0.5, 100), scrape(30, 1.4, 30, 0.7, 300))).toEqual({
+      batches: 20,
+      messagesPerBatch: 10,
+      transactionMs: 20,
+      publishMs: 10,
+    });
+  });
+});
