@@ -41,6 +41,7 @@ export class AppModule {
       },
       drain: config.drain,
       limits: config.limits,
+      sse: config.sse,
     });
     return {
       module: AppModule,

@@ -72,6 +72,10 @@ export const envShape = {
   GATEWAY_ROOM_CACHE_MESSAGES: envField.int({ default: 1_000, min: 0, max: 100_000 }),
   /** Memory budget of the room cache, all rooms together (least recently used rooms go first). */
   GATEWAY_ROOM_CACHE_BYTES: envField.int({ default: 64 * 1024 * 1024, min: 0, max: 16 * 1024 * 1024 * 1024 }),
+  /** SSE streams (GET /v1/rooms/:roomId/events) get a comment line this often so proxies and clients see them alive. */
+  GATEWAY_SSE_HEARTBEAT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
+  /** The reconnection delay (`retry:`) an SSE stream gives EventSource when it opens. */
+  GATEWAY_SSE_RETRY_MS: envField.int({ default: 2_000, min: 100, max: 600_000 }),
   /**
    * On shutdown, each socket is served on for its server_restart reconnectInMs, then disconnected;
    * those delays are spread uniformly over this window.
@@ -119,6 +123,7 @@ export interface GatewayConfig {
   };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
   roomCache: { messagesPerRoom: number; maxBytes: number };
+  sse: { heartbeatMs: number; retryMs: number; allowedOrigins: string[] };
   drain: { spreadMs: number; timeoutMs: number; graceMs: number };
   /** SIGTERM → forced exit 1 after this (drain timeout + SHUTDOWN_MARGIN_MS). */
   shutdownTimeoutMs: number;
@@ -218,6 +223,11 @@ export function loadGatewayConfig(
       maxBacklogBytes: raw.GATEWAY_MAX_BACKLOG_BYTES,
     },
     roomCache: { messagesPerRoom: raw.GATEWAY_ROOM_CACHE_MESSAGES, maxBytes: raw.GATEWAY_ROOM_CACHE_BYTES },
+    sse: {
+      heartbeatMs: raw.GATEWAY_SSE_HEARTBEAT_MS,
+      retryMs: raw.GATEWAY_SSE_RETRY_MS,
+      allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
+    },
     drain: {
       spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS,
       timeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS,

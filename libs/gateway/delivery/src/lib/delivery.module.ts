@@ -19,6 +19,8 @@ import { GroupCleanupService } from './group-cleanup.service';
 import { PartitionInterest } from './partition-interest';
 import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
+import { SSE_OPTIONS, SseController, type SseOptions } from './sse/sse.controller';
+import { SseStreams } from './sse/sse-streams.service';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
 export interface HostProvided<T> {
@@ -56,6 +58,8 @@ export interface DeliveryModuleOptions {
   drain?: Partial<DrainOptions>;
   /** Connections per principal/address, subscriptions and churn per socket; omitted: none. */
   limits?: GatewayLimitOptions;
+  /** Serve GET /v1/rooms/:roomId/events (server-sent events) with these settings; absent: not served. */
+  sse?: SseOptions;
 }
 
 /**
@@ -103,7 +107,9 @@ export class DeliveryModule {
         GroupCleanupService,
         DrainService,
         DeliveryGateway,
+        ...(options.sse ? [{ provide: SSE_OPTIONS, useValue: options.sse }, SseStreams] : []),
       ],
+      controllers: options.sse ? [SseController] : [],
       exports: [EventsConsumerService, SubscriptionService, DrainService],
     };
   }
