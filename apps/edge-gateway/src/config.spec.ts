@@ -45,6 +45,7 @@ describe('loadGatewayConfig', () => {
       },
       delivery: { ackTimeoutMs: 10_000, maxBacklogMessages: 5_000, maxBacklogBytes: 8 * 1024 * 1024 },
       roomCache: { messagesPerRoom: 1_000, maxBytes: 64 * 1024 * 1024 },
+      sse: { heartbeatMs: 15_000, retryMs: 2_000, allowedOrigins: ['*'] },
       drain: { spreadMs: 10_000, timeoutMs: 30_000, graceMs: 1_000 },
       shutdownTimeoutMs: 40_000,
     });
@@ -85,6 +86,8 @@ describe('loadGatewayConfig', () => {
       GATEWAY_MAX_BACKLOG_BYTES: '1048576',
       GATEWAY_ROOM_CACHE_MESSAGES: '0',
       GATEWAY_ROOM_CACHE_BYTES: '1000000',
+      GATEWAY_SSE_HEARTBEAT_MS: '5000',
+      GATEWAY_SSE_RETRY_MS: '500',
       GATEWAY_DRAIN_SPREAD_MS: '0',
       GATEWAY_DRAIN_TIMEOUT_MS: '5000',
       GATEWAY_SESSION_TIMEOUT_MS: '9000',
@@ -127,6 +130,7 @@ describe('loadGatewayConfig', () => {
       },
       delivery: { ackTimeoutMs: 2_500, maxBacklogMessages: 800, maxBacklogBytes: 1_048_576 },
       roomCache: { messagesPerRoom: 0, maxBytes: 1_000_000 },
+      sse: { heartbeatMs: 5_000, retryMs: 500, allowedOrigins: ['https://a.example', 'https://b.example'] },
       drain: { spreadMs: 0, timeoutMs: 5_000, graceMs: 1_000 },
       shutdownTimeoutMs: 15_000,
     });

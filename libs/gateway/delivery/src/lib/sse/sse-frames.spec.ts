@@ -16,7 +16,7 @@ function parse(text: string): { events: EventSourceMessage[]; retries: number[];
   return { events, retries, comments };
 }
 
-function message(seq: number, prevSeq: number | null, payload: unknown): Message {
+function message(seq: number, prevSeq: number | null, payload: Message['payload']): Message {
   return {
     roomId: 'team-42:general',
     seq,
