@@ -46,6 +46,7 @@ describe('loadGatewayConfig', () => {
       delivery: { ackTimeoutMs: 10_000, maxBacklogMessages: 5_000, maxBacklogBytes: 8 * 1024 * 1024 },
       roomCache: { messagesPerRoom: 1_000, maxBytes: 64 * 1024 * 1024 },
       sse: { heartbeatMs: 15_000, retryMs: 2_000, allowedOrigins: ['*'] },
+      presence: { gatewayId: expect.stringMatching(/^host-1\.\d+\.[0-9a-z]+$/), ttlMs: 15_000, pollMs: 1_000, maxMembers: 100 },
       drain: { spreadMs: 10_000, timeoutMs: 30_000, graceMs: 1_000 },
       shutdownTimeoutMs: 40_000,
     });
@@ -88,6 +89,9 @@ describe('loadGatewayConfig', () => {
       GATEWAY_ROOM_CACHE_BYTES: '1000000',
       GATEWAY_SSE_HEARTBEAT_MS: '5000',
       GATEWAY_SSE_RETRY_MS: '500',
+      GATEWAY_PRESENCE_TTL_MS: '6000',
+      GATEWAY_PRESENCE_POLL_MS: '250',
+      GATEWAY_PRESENCE_MAX_MEMBERS: '20',
       GATEWAY_DRAIN_SPREAD_MS: '0',
       GATEWAY_DRAIN_TIMEOUT_MS: '5000',
       GATEWAY_SESSION_TIMEOUT_MS: '9000',
@@ -131,6 +135,7 @@ describe('loadGatewayConfig', () => {
       delivery: { ackTimeoutMs: 2_500, maxBacklogMessages: 800, maxBacklogBytes: 1_048_576 },
       roomCache: { messagesPerRoom: 0, maxBytes: 1_000_000 },
       sse: { heartbeatMs: 5_000, retryMs: 500, allowedOrigins: ['https://a.example', 'https://b.example'] },
+      presence: { gatewayId: expect.stringMatching(/^gw-2\./), ttlMs: 6_000, pollMs: 250, maxMembers: 20 },
       drain: { spreadMs: 0, timeoutMs: 5_000, graceMs: 1_000 },
       shutdownTimeoutMs: 15_000,
     });

@@ -76,6 +76,12 @@ export const envShape = {
   GATEWAY_SSE_HEARTBEAT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
   /** The reconnection delay (`retry:`) an SSE stream gives EventSource when it opens. */
   GATEWAY_SSE_RETRY_MS: envField.int({ default: 2_000, min: 100, max: 600_000 }),
+  /** Presence: a gateway that stops renewing its lease (crash) loses its members after this. */
+  GATEWAY_PRESENCE_TTL_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
+  /** Presence: how often join/leave is computed for rooms with presence sockets on this gateway. */
+  GATEWAY_PRESENCE_POLL_MS: envField.int({ default: 1_000, min: 100, max: 60_000 }),
+  /** Presence: members listed per room (and the largest room that gets join/leave events). */
+  GATEWAY_PRESENCE_MAX_MEMBERS: envField.int({ default: 100, min: 1, max: 10_000 }),
   /**
    * On shutdown, each socket is served on for its server_restart reconnectInMs, then disconnected;
    * those delays are spread uniformly over this window.
@@ -124,6 +130,8 @@ export interface GatewayConfig {
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
   roomCache: { messagesPerRoom: number; maxBytes: number };
   sse: { heartbeatMs: number; retryMs: number; allowedOrigins: string[] };
+  /** gatewayId: the instance id plus a per-process suffix, so a restarted instance never inherits rows. */
+  presence: { gatewayId: string; ttlMs: number; pollMs: number; maxMembers: number };
   drain: { spreadMs: number; timeoutMs: number; graceMs: number };
   /** SIGTERM → forced exit 1 after this (drain timeout + SHUTDOWN_MARGIN_MS). */
   shutdownTimeoutMs: number;
@@ -227,6 +235,12 @@ export function loadGatewayConfig(
       heartbeatMs: raw.GATEWAY_SSE_HEARTBEAT_MS,
       retryMs: raw.GATEWAY_SSE_RETRY_MS,
       allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
+    },
+    presence: {
+      gatewayId: `${instanceId}.${process.pid}.${Date.now().toString(36)}`,
+      ttlMs: raw.GATEWAY_PRESENCE_TTL_MS,
+      pollMs: raw.GATEWAY_PRESENCE_POLL_MS,
+      maxMembers: raw.GATEWAY_PRESENCE_MAX_MEMBERS,
     },
     drain: {
       spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS,
