@@ -47,12 +47,10 @@ export interface PresenceList {
 @Injectable()
 export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PresenceService.name);
-  /** room → participants here (sockets that subscribed with presence). */
-  private readonly rooms = new Map<string, Map<string, PresenceParticipant>>();
+  /** room → participants here (sockets that subscribed with presence), each with what it knows. */
+  private readonly rooms = new Map<string, Map<string, Watching>>();
   /** socket → its presence rooms. */
   private readonly bySocket = new Map<string, Set<string>>();
-  /** room → members at the last poll (undefined until the first poll after a participant arrived). */
-  private readonly lastSeen = new Map<string, { users: Set<string>; truncated: boolean }>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -83,12 +81,6 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async join(participant: PresenceParticipant, roomId: string): Promise<void> {
-    let participants = this.rooms.get(roomId);
-    if (!participants) {
-      participants = new Map();
-      this.rooms.set(roomId, participants);
-    }
-    participants.set(participant.id, participant);
     let own = this.bySocket.get(participant.id);
     if (!own) {
       own = new Set();
@@ -96,15 +88,17 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
     }
     own.add(roomId);
     await this.store.join(this.options.gatewayId, participant.id, roomId, participant.userId);
-    // The room's baseline is read now, after this row went in and before the client hears back:
-    // a `presence` list the client asks for afterwards plus the events after this baseline
-    // cover every change, and the participant never gets its own arrival as an event.
-    if (!this.lastSeen.has(roomId)) {
-      const room = (await this.store.members([roomId], this.options.maxMembers)).get(roomId) as RoomMembers;
-      if (!this.lastSeen.has(roomId) && this.rooms.has(roomId)) {
-        this.lastSeen.set(roomId, { users: new Set(room.members.map((m) => m.userId)), truncated: room.truncated });
-      }
+    // The participant's baseline is read now, after its row went in and before the client hears
+    // back: a `presence` list it asks for afterwards plus the events after this baseline cover
+    // every change, and it never gets its own arrival as an event.
+    const room = (await this.store.members([roomId], this.options.maxMembers)).get(roomId) as RoomMembers;
+    if (!own.has(roomId)) return; // left meanwhile
+    let participants = this.rooms.get(roomId);
+    if (!participants) {
+      participants = new Map();
+      this.rooms.set(roomId, participants);
     }
+    participants.set(participant.id, { participant, known: knownFrom(room) });
   }
 
   async leave(socketId: string, roomId: string): Promise<void> {
@@ -136,10 +130,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   private forgetParticipant(socketId: string, roomId: string): void {
     const participants = this.rooms.get(roomId);
     participants?.delete(socketId);
-    if (participants && participants.size === 0) {
-      this.rooms.delete(roomId);
-      this.lastSeen.delete(roomId);
-    }
+    if (participants && participants.size === 0) this.rooms.delete(roomId);
   }
 
   private async heartbeat(): Promise<void> {
@@ -153,7 +144,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
           [...rooms].map((roomId) => ({
             connectionId,
             roomId,
-            userId: this.rooms.get(roomId)?.get(connectionId)?.userId ?? '',
+            userId: this.rooms.get(roomId)?.get(connectionId)?.participant.userId ?? '',
           })),
         );
         await this.store.rejoinAll(this.options.gatewayId, rows.filter((r) => r.userId !== ''));
@@ -175,14 +166,21 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
       for (const [roomId, room] of current) {
         const participants = this.rooms.get(roomId);
         if (!participants) continue; // everybody here left while reading
-        const users = new Set(room.members.map((m) => m.userId));
-        const previous = this.lastSeen.get(roomId);
-        this.lastSeen.set(roomId, { users, truncated: room.truncated });
-        // First read of the room establishes the baseline; a truncated list is a window, not the
-        // room, so its differences would be wrong: no events while either side is truncated.
-        if (!previous || previous.truncated || room.truncated) continue;
-        for (const userId of users) if (!previous.users.has(userId)) this.send(participants, 'presence_join', roomId, userId);
-        for (const userId of previous.users) if (!users.has(userId)) this.send(participants, 'presence_leave', roomId, userId);
+        const now = knownFrom(room);
+        for (const watching of participants.values()) {
+          const before = watching.known;
+          watching.known = now;
+          // A truncated list is a window, not the room: its differences would be wrong, so no
+          // events while either side is truncated (events resume once the room is under the limit).
+          if (before.truncated || now.truncated) continue;
+          const { participant } = watching;
+          for (const userId of now.users) {
+            if (!before.users.has(userId)) participant.emit('presence_join', { roomId, userId });
+          }
+          for (const userId of before.users) {
+            if (!now.users.has(userId)) participant.emit('presence_leave', { roomId, userId });
+          }
+        }
       }
     } catch (error) {
       this.logger.warn(`presence poll failed: ${describe(error)}`);
@@ -191,14 +189,21 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private send(
-    participants: Map<string, PresenceParticipant>,
-    event: 'presence_join' | 'presence_leave',
-    roomId: string,
-    userId: string,
-  ): void {
-    for (const participant of participants.values()) participant.emit(event, { roomId, userId });
-  }
+}
+
+/** A participant and the members it was last told about (its baseline, then each poll's read). */
+interface Watching {
+  participant: PresenceParticipant;
+  known: Known;
+}
+
+interface Known {
+  users: ReadonlySet<string>;
+  truncated: boolean;
+}
+
+function knownFrom(room: RoomMembers): Known {
+  return { users: new Set(room.members.map((m) => m.userId)), truncated: room.truncated };
 }
 
 function describe(error: unknown): string {
