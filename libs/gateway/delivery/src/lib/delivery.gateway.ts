@@ -158,6 +158,7 @@ export class DeliveryGateway
       });
     } catch (error) {
       this.subscriptionLimits.release(socket.id, roomId);
+      if (request.value.presence) leavePresence(this.presence, socket.id, roomId, this.logger);
       this.logger.error(
         `subscribe ${request.value.roomId} failed: ${error instanceof Error ? error.stack : String(error)}`,
       );
