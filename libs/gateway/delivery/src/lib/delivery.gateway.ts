@@ -201,7 +201,11 @@ export class DeliveryGateway
   /** `presence { roomId }`: the room's members across gateways (presence/presence.service.ts). */
   @SubscribeMessage('presence')
   async presenceOf(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): Promise<void> {
-    guardedAck<PresenceAck>(ack, this.logger)(await presenceList(this.presence, socket, body, this.logger));
+    const respond = guardedAck<PresenceAck>(ack, this.logger);
+    // Each list is a database read: it spends the socket's subscribe/unsubscribe budget.
+    const throttled = await this.subscriptionLimits.spend(socket.id);
+    if (throttled) return respond(throttled);
+    respond(await presenceList(this.presence, socket, body, this.logger));
   }
 
   /** Cumulative `ack { roomId, seq }`: no answer; anything invalid is ignored and counted. */

@@ -45,6 +45,7 @@ import { EventsConsumerService } from './events-consumer.service';
 import type { GatewayLimitOptions } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
 import type { SseOptions } from './sse/sse.controller';
+import type { PresenceOptions } from './presence/presence.service';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -68,6 +69,8 @@ export interface HarnessOptions {
   allowedOrigins?: string[];
   /** Serve SSE (GET /v1/rooms/:roomId/events) with these settings (origins default to allowedOrigins). */
   sse?: Partial<SseOptions>;
+  /** Enable presence with these settings (gatewayId defaults to a random one). */
+  presence?: Partial<PresenceOptions>;
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -154,6 +157,9 @@ export class GatewayHarness {
       limits: options.limits,
       sse: options.sse
         ? { heartbeatMs: 15_000, retryMs: 2_000, allowedOrigins: options.allowedOrigins ?? ['*'], ...options.sse }
+        : undefined,
+      presence: options.presence
+        ? { gatewayId: `gw-${randomBytes(4).toString('hex')}`, ttlMs: 15_000, pollMs: 100, maxMembers: 100, ...options.presence }
         : undefined,
     });
     const imports = options.http

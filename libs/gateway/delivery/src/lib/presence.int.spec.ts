@@ -127,4 +127,15 @@ describe('presence across gateways (PostgreSQL)', () => {
     expect(users(await gw.list(roomId))).toEqual([]);
     await waitFor(async () => users(await gw.list(roomId)).includes('yan'), { what: 'the re-registration' });
   });
+
+  it('removes the members of a gateway that shuts down normally at once', async () => {
+    const leaving = await gateway('gw-leaving');
+    const roomId = 'room-shutdown';
+    await leaving.join(socket('una'), roomId);
+    expect(users(await leaving.list(roomId))).toEqual(['una']);
+    await leaving.onApplicationShutdown();
+    services.splice(services.indexOf(leaving), 1);
+    const rows = await dataSource.query(`SELECT 1 FROM seqcast_presence WHERE gateway_id = 'gw-leaving'`);
+    expect(rows).toHaveLength(0);
+  });
 });

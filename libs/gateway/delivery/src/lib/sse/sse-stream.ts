@@ -182,7 +182,8 @@ export class SseStream implements DeliveryTarget {
     // The callback runs once the bytes are handed to the kernel (or with an error if the
     // connection died, when nothing is acked: the subscription is gone anyway).
     this.response.write(text, (error) => {
-      if (!error && !this.closed) this.hooks.ack(lastSeq);
+      // Once ending, the subscription is gone or going: a late ack would only count as invalid.
+      if (!error && !this.closed && !this.ending) this.hooks.ack(lastSeq);
     });
   }
 
