@@ -116,6 +116,11 @@ const NUMERIC_ENV_VALUES: readonly (readonly [string, ServiceName, string])[] = 
   ['edgeGateway.roomCacheBytes', 'edge-gateway', 'GATEWAY_ROOM_CACHE_BYTES'],
   ['edgeGateway.drainSpreadMs', 'edge-gateway', 'GATEWAY_DRAIN_SPREAD_MS'],
   ['edgeGateway.drainTimeoutMs', 'edge-gateway', 'GATEWAY_DRAIN_TIMEOUT_MS'],
+  ['edgeGateway.sseHeartbeatMs', 'edge-gateway', 'GATEWAY_SSE_HEARTBEAT_MS'],
+  ['edgeGateway.sseRetryMs', 'edge-gateway', 'GATEWAY_SSE_RETRY_MS'],
+  ['edgeGateway.presenceTtlMs', 'edge-gateway', 'GATEWAY_PRESENCE_TTL_MS'],
+  ['edgeGateway.presencePollMs', 'edge-gateway', 'GATEWAY_PRESENCE_POLL_MS'],
+  ['edgeGateway.presenceMaxMembers', 'edge-gateway', 'GATEWAY_PRESENCE_MAX_MEMBERS'],
 ];
 
 describe.each(NUMERIC_ENV_VALUES.map(([path, svc, env]) => [path, env, svc] as const))(
