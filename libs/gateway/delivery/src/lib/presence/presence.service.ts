@@ -88,11 +88,14 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
     }
     own.add(roomId);
     await this.store.join(this.options.gatewayId, participant.id, roomId, participant.userId);
+    const stillHere = () => this.bySocket.get(participant.id)?.has(roomId) === true;
+    // A leave while the insert was in flight may have deleted before it landed: delete again.
+    if (!stillHere()) return this.store.leave(this.options.gatewayId, participant.id, roomId);
     // The participant's baseline is read now, after its row went in and before the client hears
     // back: a `presence` list it asks for afterwards plus the events after this baseline cover
     // every change, and it never gets its own arrival as an event.
     const room = (await this.store.members([roomId], this.options.maxMembers)).get(roomId) as RoomMembers;
-    if (!own.has(roomId)) return; // left meanwhile
+    if (!stillHere()) return; // left meanwhile (after the insert, so its delete took the row)
     let participants = this.rooms.get(roomId);
     if (!participants) {
       participants = new Map();
