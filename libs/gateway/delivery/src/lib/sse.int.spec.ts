@@ -189,6 +189,7 @@ describe('SSE transport', () => {
     expect(text).toMatch(/^retry: 100\nevent: subscribed\ndata: \{.*\}\n\n(: heartbeat\n\n)+$/s);
   });
 
+  // Keep this test last: from here on the harness's SSE side is draining and refuses new streams.
   it('drains: announces server_restart, ends the stream with a retry hint, and the client comes back by itself', async () => {
     const roomId = room('team-sse-drain');
     const client = sseClient(eventsUrl(gw.url, roomId), gw.token([roomId]));
