@@ -41,6 +41,8 @@ export class AppModule {
       },
       drain: config.drain,
       limits: config.limits,
+      sse: config.sse,
+      presence: config.presence,
     });
     return {
       module: AppModule,

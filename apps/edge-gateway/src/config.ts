@@ -62,6 +62,9 @@ export interface GatewayConfig {
   };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
   roomCache: { messagesPerRoom: number; maxBytes: number };
+  sse: { heartbeatMs: number; retryMs: number; allowedOrigins: string[] };
+  /** gatewayId: the instance id plus a per-process suffix, so a restarted instance never inherits rows. */
+  presence: { gatewayId: string; ttlMs: number; pollMs: number; maxMembers: number };
   drain: { spreadMs: number; timeoutMs: number; graceMs: number };
   /** SIGTERM → forced exit 1 after this (drain timeout + SHUTDOWN_MARGIN_MS). */
   shutdownTimeoutMs: number;
@@ -134,6 +137,17 @@ export function loadGatewayConfig(
       maxBacklogBytes: raw.GATEWAY_MAX_BACKLOG_BYTES,
     },
     roomCache: { messagesPerRoom: raw.GATEWAY_ROOM_CACHE_MESSAGES, maxBytes: raw.GATEWAY_ROOM_CACHE_BYTES },
+    sse: {
+      heartbeatMs: raw.GATEWAY_SSE_HEARTBEAT_MS,
+      retryMs: raw.GATEWAY_SSE_RETRY_MS,
+      allowedOrigins: resolveAllowedOrigins(raw.NODE_ENV, raw.SEQCAST_ALLOWED_ORIGINS),
+    },
+    presence: {
+      gatewayId: `${instanceId}.${process.pid}.${Date.now().toString(36)}`,
+      ttlMs: raw.GATEWAY_PRESENCE_TTL_MS,
+      pollMs: raw.GATEWAY_PRESENCE_POLL_MS,
+      maxMembers: raw.GATEWAY_PRESENCE_MAX_MEMBERS,
+    },
     drain: {
       spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS,
       timeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS,

@@ -14,4 +14,5 @@ export {
   type TokenSource,
 } from './lib/seqcast-client';
 export { SeqcastError, type SeqcastErrorCode } from './lib/seqcast-error';
+export type { PresenceChange, PresenceList, PresenceMember } from './lib/presence';
 export type { JsonValue, Message, PublishResult } from '@seqcast/contracts/wire';

@@ -47,6 +47,12 @@ const CLIENT_EVENTS = [
     schema: 'RefreshRequest',
     summary: 'Hand the live socket a new token (any time, typically after token_expiring); always sent with an ack id.',
   },
+  {
+    id: 'presence',
+    event: 'presence',
+    schema: 'PresenceRequest',
+    summary: "List a room's members across gateways; always sent with an ack id.",
+  },
 ] as const satisfies readonly SocketEvent[];
 const ACKS: readonly SocketEvent[] = [
   {
@@ -66,6 +72,12 @@ const ACKS: readonly SocketEvent[] = [
     event: 'refresh (ack)',
     schema: 'RefreshAck',
     summary: 'The acknowledgement of refresh; revoked subscriptions were announced with unsubscribed before it.',
+  },
+  {
+    id: 'presenceAck',
+    event: 'presence (ack)',
+    schema: 'PresenceAck',
+    summary: 'The acknowledgement of presence: at most GATEWAY_PRESENCE_MAX_MEMBERS members, and whether there are more.',
   },
 ];
 const SERVER_EVENTS = [
@@ -104,6 +116,18 @@ const SERVER_EVENTS = [
     event: 'unsubscribed',
     schema: 'UnsubscribedEvent',
     summary: 'The gateway ended a subscription the client did not ask to end (access_revoked); do not resubscribe.',
+  },
+  {
+    id: 'presenceJoin',
+    event: 'presence_join',
+    schema: 'PresenceChangeEvent',
+    summary: "A user's first socket joined a room this socket subscribed to with presence: true.",
+  },
+  {
+    id: 'presenceLeave',
+    event: 'presence_leave',
+    schema: 'PresenceChangeEvent',
+    summary: "A user's last socket left such a room (unsubscribe, disconnect, or its gateway's lease expired).",
   },
 ] as const satisfies readonly SocketEvent[];
 

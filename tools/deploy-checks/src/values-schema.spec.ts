@@ -130,6 +130,11 @@ const NUMERIC_ENV_VALUES: readonly (readonly [string, ServiceName, string])[] = 
       ['edge-gateway', 'GATEWAY_ROOM_CACHE_BYTES'],
       ['edge-gateway', 'GATEWAY_DRAIN_SPREAD_MS'],
       ['edge-gateway', 'GATEWAY_DRAIN_TIMEOUT_MS'],
+      ['edge-gateway', 'GATEWAY_SSE_HEARTBEAT_MS'],
+      ['edge-gateway', 'GATEWAY_SSE_RETRY_MS'],
+      ['edge-gateway', 'GATEWAY_PRESENCE_TTL_MS'],
+      ['edge-gateway', 'GATEWAY_PRESENCE_POLL_MS'],
+      ['edge-gateway', 'GATEWAY_PRESENCE_MAX_MEMBERS'],
     ] as const
   ).map(([svc, env]) => [`services.${svc}.env.${env}`, svc, env] as const),
 ];

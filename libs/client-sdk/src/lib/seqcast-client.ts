@@ -20,6 +20,7 @@ import { abortableSleep, publishWithRetry } from './publisher';
 import { randomId } from './random-id';
 import { describeError, SeqcastError } from './seqcast-error';
 import { socketIoTransport, type SocketIoOptions, type Transport, type TransportFactory } from './transport';
+import { type PresenceChange, type PresenceList, PresenceTracker } from './presence'; // presence hook
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
@@ -242,6 +243,21 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
     return this._state;
   }
 
+  // --- presence hook: everything else is in ./presence.ts ------------------------------------
+  private readonly presenceTracker = new PresenceTracker(
+    () => (this._state === 'connected' ? this.transport : undefined),
+    () => this.subscribeTimeoutMs,
+  );
+  /** The room's members across gateways (docs/protocol.md "Presence"); needs a connection. */
+  presence(roomId: string): Promise<PresenceList> {
+    return this.presenceTracker.list(roomId);
+  }
+  /** presence_join / presence_leave of rooms subscribed with `{ presence: true }`; returns the off function. */
+  onPresence(listener: (change: PresenceChange) => void): () => void {
+    return this.presenceTracker.onChange(listener);
+  }
+  // --- end of presence hook -------------------------------------------------------------------
+
   /** Starts connecting (again, after `failed` or `closed`); a no-op while connecting or connected. */
   connect(): void {
     if (this._state === 'connecting' || this._state === 'connected' || this._state === 'reconnecting') return;
@@ -273,7 +289,12 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
    * (waiting for a connection if needed); rejects with a SeqcastError on `forbidden` or
    * `invalid_request`. Subscribing again replaces the handler.
    */
-  subscribe(roomId: string, onMessage: (message: RoomMessage<TPayload>) => void): Promise<void> {
+  subscribe(
+    roomId: string,
+    onMessage: (message: RoomMessage<TPayload>) => void,
+    options?: { presence?: boolean },
+  ): Promise<void> {
+    if (options?.presence) this.presenceTracker.want(roomId); // presence hook (./presence.ts)
     if (typeof onMessage !== 'function') {
       return Promise.reject(new SeqcastError('invalid_request', 'subscribe: onMessage must be a function'));
     }
@@ -307,6 +328,7 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
 
   /** Stops delivery for the room at once; resolves when the gateway confirms (or the connection is gone). */
   async unsubscribe(roomId: string): Promise<void> {
+    this.presenceTracker.forget(roomId); // presence hook (./presence.ts)
     const room = this.rooms.get(roomId);
     if (!room) return;
     if (this.ackDue.has(roomId)) this.sendAck(room);
@@ -407,6 +429,7 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
         // The disconnect follows; reconnecting (with a fresh token) is the way back, not a failure.
         tokenExpired: () => current() && (this.tokenExpired = true),
         unsubscribed: ({ roomId, reason }) => current() && this.onRevoked(roomId, reason),
+        presenceChange: (type, event) => current() && this.presenceTracker.dispatch(type, event), // presence hook
       },
     });
   }
@@ -589,9 +612,10 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
     const stale = () => generation !== this.generation || this.rooms.get(room.roomId) !== room || room.request !== request;
     if (stale() || !transport) return;
     const cursor = room.cursor;
-    const body: SubscribeRequest = cursor
-      ? { roomId: room.roomId, afterSeq: cursor.seq, epoch: cursor.epoch }
-      : { roomId: room.roomId };
+    // presence hook (./presence.ts): rooms subscribed with { presence: true } ask for it every time.
+    const body: SubscribeRequest = this.presenceTracker.decorate(
+      cursor ? { roomId: room.roomId, afterSeq: cursor.seq, epoch: cursor.epoch } : { roomId: room.roomId },
+    );
     clearTimer(room.ackTimeout);
     room.ackTimeout = setTimeout(() => {
       room.ackTimeout = undefined;

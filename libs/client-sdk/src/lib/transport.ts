@@ -7,6 +7,9 @@ import type {
   AckRequest,
   ClientToServerEvents,
   MessagesEvent,
+  PresenceAck,
+  PresenceChangeEvent,
+  PresenceRequest,
   RefreshAck,
   RefreshRequest,
   ServerRestartEvent,
@@ -39,6 +42,8 @@ export interface TransportHandlers {
   tokenExpired(event: TokenExpiredEvent): void;
   /** The gateway ended a subscription (a refreshed token no longer grants it). */
   unsubscribed(event: UnsubscribedEvent): void;
+  /** Presence (./presence.ts): a join or leave in a room subscribed with presence. */
+  presenceChange?(type: 'join' | 'leave', event: PresenceChangeEvent): void;
 }
 
 export interface Transport {
@@ -46,6 +51,8 @@ export interface Transport {
   unsubscribe(request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void): void;
   ack(request: AckRequest): void;
   refresh(request: RefreshRequest, ack: (response: RefreshAck) => void): void;
+  /** Lists a room's members (./presence.ts); optional so test doubles may leave it out. */
+  presence?(request: PresenceRequest, ack: (response: PresenceAck) => void): void;
   /** Disconnects; no handler is called afterwards. */
   close(): void;
 }
@@ -82,11 +89,14 @@ export const socketIoTransport: TransportFactory = ({ url, token, socketOptions,
   socket.on('token_expiring', (event) => handlers.tokenExpiring(event));
   socket.on('token_expired', (event) => handlers.tokenExpired(event));
   socket.on('unsubscribed', (event) => handlers.unsubscribed(event));
+  socket.on('presence_join', (event) => handlers.presenceChange?.('join', event));
+  socket.on('presence_leave', (event) => handlers.presenceChange?.('leave', event));
   return {
     subscribe: (request, ack) => void socket.emit('subscribe', request, ack),
     unsubscribe: (request, ack) => void socket.emit('unsubscribe', request, ack),
     ack: (request) => void socket.emit('ack', request),
     refresh: (request, ack) => void socket.emit('refresh', request, ack),
+    presence: (request, ack) => void socket.emit('presence', request, ack),
     close: () => {
       socket.removeAllListeners();
       socket.disconnect();

@@ -6,3 +6,5 @@ export { EdgeIoAdapter, type EdgeIoOptions } from './lib/edge-io.adapter';
 export { EventsConsumerService } from './lib/events-consumer.service';
 export type { RoomCacheOptions } from './lib/room-registry';
 export { SubscriptionService, type SubscriptionOptions } from './lib/subscription.service';
+export type { SseOptions } from './lib/sse/sse.controller';
+export type { PresenceOptions } from './lib/presence/presence.service';

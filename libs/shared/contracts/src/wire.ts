@@ -87,6 +87,8 @@ export interface SubscribeRequest {
   afterSeq?: number;
   /** The epoch of the client's cursor; a different current epoch voids the cursor (`reset`). */
   epoch?: string;
+  /** Take part in the room's presence: be listed as a member, and get `presence_join`/`presence_leave`. */
+  presence?: boolean;
 }
 
 /** Validated by `unsubscribeRequestSchema`. */
@@ -157,6 +159,32 @@ export interface TokenExpiredEvent {
   expiredAt: string;
 }
 
+/** List a room's members (docs/protocol.md "Presence"). Validated by `presenceRequestSchema`. */
+export interface PresenceRequest {
+  roomId: string;
+}
+export interface PresenceMember {
+  /** The token `sub` of a user with at least one socket in the room (on any gateway). */
+  userId: string;
+  /** ISO-8601: when the user's earliest socket still in the room joined it. */
+  since: string;
+}
+export interface PresenceOk {
+  ok: true;
+  roomId: string;
+  /** At most GATEWAY_PRESENCE_MAX_MEMBERS members, ascending userId. */
+  members: PresenceMember[];
+  /** More members exist than were listed. */
+  truncated: boolean;
+}
+export type PresenceAck = PresenceOk | Failed;
+
+/** `presence_join` / `presence_leave`: a user's first socket joined / last socket left the room. */
+export interface PresenceChangeEvent {
+  roomId: string;
+  userId: string;
+}
+
 /** The gateway ended a subscription the client did not ask to end. */
 export interface UnsubscribedEvent {
   roomId: string;
@@ -169,6 +197,7 @@ export interface ClientToServerEvents {
   unsubscribe: (request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void) => void;
   ack: (request: AckRequest) => void;
   refresh: (request: RefreshRequest, ack: (response: RefreshAck) => void) => void;
+  presence: (request: PresenceRequest, ack: (response: PresenceAck) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -178,6 +207,8 @@ export interface ServerToClientEvents {
   token_expiring: (event: TokenExpiringEvent) => void;
   token_expired: (event: TokenExpiredEvent) => void;
   unsubscribed: (event: UnsubscribedEvent) => void;
+  presence_join: (event: PresenceChangeEvent) => void;
+  presence_leave: (event: PresenceChangeEvent) => void;
 }
 
 /** Handshake: `io(url, { auth: { token } })`. */

@@ -22,6 +22,7 @@ import {
   ackRequestSchema,
   ErrorCode,
   type Failed,
+  type PresenceAck,
   type RefreshAck,
   type SubscribeAck,
   subscribeRequestSchema,
@@ -43,6 +44,8 @@ import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
 import { SubscriptionLimits } from './subscription-limits';
 import { SubscriptionService } from './subscription.service';
 import { TokenLifetime, type TokenLifetimeOptions } from './token-lifetime';
+import { PresenceService } from './presence/presence.service';
+import { joinPresence, leaveAllPresence, leavePresence, presenceList } from './presence/presence.gateway-hooks';
 
 @WebSocketGateway()
 export class DeliveryGateway
@@ -60,12 +63,16 @@ export class DeliveryGateway
     private readonly drain: DrainService,
     @Optional() @Inject(TOKEN_LIFETIME_OPTIONS) lifetimeOptions: TokenLifetimeOptions = DEFAULT_LIFETIME,
     @Optional() @Inject(GATEWAY_LIMITS) limits: GatewayLimitOptions = NO_LIMITS,
+    @Optional() private readonly presence?: PresenceService,
   ) {
     this.lifetime = new TokenLifetime(
       verifier,
       {
         roomsOf: (socketId) => this.subscriptions.roomsOf(socketId),
-        end: (socket, roomId) => this.subscriptions.unsubscribe(this.targetFor(socket as GatewaySocket), roomId),
+        end: (socket, roomId) => {
+          leavePresence(this.presence, socket.id, roomId, this.logger);
+          return this.subscriptions.unsubscribe(this.targetFor(socket as GatewaySocket), roomId);
+        },
       },
       lifetimeOptions,
       { expired: (socket) => this.logger.log(`token expired ${socket.id} user=${userOf(socket)}; disconnecting`) },
@@ -105,6 +112,7 @@ export class DeliveryGateway
       this.logger.log(`disconnected ${socket.id} user=${userOf(socket)} reason=${label}`);
       this.subscriptions.disconnect(socket.id);
       this.subscriptionLimits.forget(socket.id);
+      leaveAllPresence(this.presence, socket.id, this.logger);
     });
   }
 
@@ -136,13 +144,21 @@ export class DeliveryGateway
     if (overLimit) return respond(overLimit);
     if (socket.disconnected) return;
     const roomId = request.value.roomId;
+    // Presence first, so its baseline precedes the ack (see PresenceService.join).
+    const presenceError = request.value.presence ? await joinPresence(this.presence, socket, roomId, this.logger) : undefined;
+    if (presenceError) {
+      this.subscriptionLimits.release(socket.id, roomId);
+      return respond(failed(presenceError.code, presenceError.message));
+    }
     try {
       await this.subscriptions.subscribe(this.targetFor(socket), request.value, (response) => {
         if (!response.ok) this.subscriptionLimits.release(socket.id, roomId);
+        if (!response.ok && request.value.presence) leavePresence(this.presence, socket.id, roomId, this.logger);
         respond(response);
       });
     } catch (error) {
       this.subscriptionLimits.release(socket.id, roomId);
+      if (request.value.presence) leavePresence(this.presence, socket.id, roomId, this.logger);
       this.logger.error(
         `subscribe ${request.value.roomId} failed: ${error instanceof Error ? error.stack : String(error)}`,
       );
@@ -165,6 +181,7 @@ export class DeliveryGateway
     if (!request.ok) return respond(failed(ErrorCode.InvalidRequest, request.message));
     const result = this.subscriptions.unsubscribe(this.targetFor(socket), request.value.roomId);
     if (result.ok) this.subscriptionLimits.release(socket.id, request.value.roomId);
+    leavePresence(this.presence, socket.id, request.value.roomId, this.logger);
     respond(result);
   }
 
@@ -179,6 +196,16 @@ export class DeliveryGateway
       this.logger.debug(`refresh refused ${socket.id} user=${userOf(socket)}: ${result.error.message}`);
     }
     respond(result);
+  }
+
+  /** `presence { roomId }`: the room's members across gateways (presence/presence.service.ts). */
+  @SubscribeMessage('presence')
+  async presenceOf(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): Promise<void> {
+    const respond = guardedAck<PresenceAck>(ack, this.logger);
+    // Each list is a database read: it spends the socket's subscribe/unsubscribe budget.
+    const throttled = await this.subscriptionLimits.spend(socket.id);
+    if (throttled) return respond(throttled);
+    respond(await presenceList(this.presence, socket, body, this.logger));
   }
 
   /** Cumulative `ack { roomId, seq }`: no answer; anything invalid is ignored and counted. */

@@ -19,6 +19,10 @@ import { GroupCleanupService } from './group-cleanup.service';
 import { PartitionInterest } from './partition-interest';
 import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
+import { SSE_OPTIONS, SseController, type SseOptions } from './sse/sse.controller';
+import { SseStreams } from './sse/sse-streams.service';
+import { type PresenceOptions, PresenceService } from './presence/presence.service';
+import { PresenceStore } from './presence/presence.store';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
 export interface HostProvided<T> {
@@ -56,6 +60,10 @@ export interface DeliveryModuleOptions {
   drain?: Partial<DrainOptions>;
   /** Connections per principal/address, subscriptions and churn per socket; omitted: none. */
   limits?: GatewayLimitOptions;
+  /** Serve GET /v1/rooms/:roomId/events (server-sent events) with these settings; absent: not served. */
+  sse?: SseOptions;
+  /** Presence in PostgreSQL (GATEWAY_PRESENCE_*); absent: subscribe `presence` and `presence` requests are refused. */
+  presence?: PresenceOptions;
 }
 
 /**
@@ -103,7 +111,22 @@ export class DeliveryModule {
         GroupCleanupService,
         DrainService,
         DeliveryGateway,
+        ...(options.sse ? [{ provide: SSE_OPTIONS, useValue: options.sse }, SseStreams] : []),
+        ...(options.presence
+          ? [
+              {
+                provide: PresenceService,
+                inject: options.dataSource.inject ?? [],
+                useFactory: async (...deps: unknown[]) =>
+                  new PresenceService(
+                    new PresenceStore(await asFactory(options.dataSource.useFactory)(...deps)),
+                    options.presence as PresenceOptions,
+                  ),
+              },
+            ]
+          : []),
       ],
+      controllers: options.sse ? [SseController] : [],
       exports: [EventsConsumerService, SubscriptionService, DrainService],
     };
   }

@@ -44,6 +44,8 @@ import { EdgeIoAdapter } from './edge-io.adapter';
 import { EventsConsumerService } from './events-consumer.service';
 import type { GatewayLimitOptions } from './gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
+import type { SseOptions } from './sse/sse.controller';
+import type { PresenceOptions } from './presence/presence.service';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -65,6 +67,10 @@ export interface HarnessOptions {
   limits?: GatewayLimitOptions;
   /** SEQCAST_ALLOWED_ORIGINS as resolved; default any. */
   allowedOrigins?: string[];
+  /** Serve SSE (GET /v1/rooms/:roomId/events) with these settings (origins default to allowedOrigins). */
+  sse?: Partial<SseOptions>;
+  /** Enable presence with these settings (gatewayId defaults to a random one). */
+  presence?: Partial<PresenceOptions>;
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -149,6 +155,12 @@ export class GatewayHarness {
       drain: options.drain,
       partitions: options.partitionInterest ? PARTITIONS : undefined,
       limits: options.limits,
+      sse: options.sse
+        ? { heartbeatMs: 15_000, retryMs: 2_000, allowedOrigins: options.allowedOrigins ?? ['*'], ...options.sse }
+        : undefined,
+      presence: options.presence
+        ? { gatewayId: `gw-${randomBytes(4).toString('hex')}`, ttlMs: 15_000, pollMs: 100, maxMembers: 100, ...options.presence }
+        : undefined,
     });
     const imports = options.http
       ? [
@@ -404,6 +416,15 @@ export class TcpProxy {
       client.pause();
       upstream.pause();
     }
+  }
+
+  /** Cuts every connection through the proxy now (a network failure); new connections are served. */
+  cut(): void {
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
   }
 
   thaw(): void {

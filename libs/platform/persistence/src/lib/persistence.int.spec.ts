@@ -81,6 +81,7 @@ describe('opening the database', () => {
         'HistoryRetentionIndex1764892800000',
         'ApiKeys1764993612000',
         'SenderScopedIdempotency1765065600000',
+        'Presence1765180800000',
       ]);
       const pending = await a.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);

@@ -5,6 +5,7 @@ import {
   historyQuerySchema,
   ingestRecordSchema,
   messageSchema,
+  presenceRequestSchema,
   publishBodySchema,
   refreshRequestSchema,
   subscribeRequestSchema,
@@ -18,6 +19,8 @@ import type {
   JsonValue,
   Message,
   MessagesEvent,
+  PresenceAck,
+  PresenceChangeEvent,
   PublishResult,
   RefreshAck,
   ServerRestartEvent,
@@ -182,6 +185,31 @@ export const unsubscribedEventSchema = z
   .strict();
 type _UnsubscribedEvent = Assert<Exact<z.infer<typeof unsubscribedEventSchema>, UnsubscribedEvent>>;
 
+export const presenceAckSchema = z.union([
+  z
+    .object({
+      ok: z.literal(true),
+      roomId: z.string(),
+      members: z
+        .array(
+          z
+            .object({
+              userId: z.string().describe('The token `sub` of a user with at least one socket in the room.'),
+              since: isoTime().describe("When the user's earliest socket still in the room joined it."),
+            })
+            .strict(),
+        )
+        .describe('At most GATEWAY_PRESENCE_MAX_MEMBERS members, ascending userId.'),
+      truncated: z.boolean().describe('More members exist than were listed.'),
+    })
+    .strict(),
+  failedAckSchema,
+]);
+type _PresenceAck = Assert<Exact<z.infer<typeof presenceAckSchema>, PresenceAck>>;
+
+export const presenceChangeEventSchema = z.object({ roomId: z.string(), userId: z.string() }).strict();
+type _PresenceChangeEvent = Assert<Exact<z.infer<typeof presenceChangeEventSchema>, PresenceChangeEvent>>;
+
 export interface WireSchema {
   /** File name under docs/schemas/ (without `.json`) and the component name in the documents. */
   name: string;
@@ -287,6 +315,24 @@ export const WIRE_SCHEMAS: readonly WireSchema[] = [
     title: 'refresh acknowledgement',
     description: 'The ack of refresh; a failure leaves the socket and its deadline as they were.',
     schema: refreshAckSchema,
+  },
+  {
+    name: 'PresenceRequest',
+    title: 'presence (client to server)',
+    description: "List a room's members; always sent with an ack id.",
+    schema: presenceRequestSchema,
+  },
+  {
+    name: 'PresenceAck',
+    title: 'presence acknowledgement',
+    description: "The room's members across gateways.",
+    schema: presenceAckSchema,
+  },
+  {
+    name: 'PresenceChangeEvent',
+    title: 'presence_join / presence_leave (server to client)',
+    description: "A user's first socket joined, or last socket left, a room this socket takes part in the presence of.",
+    schema: presenceChangeEventSchema,
   },
   {
     name: 'MessagesEvent',

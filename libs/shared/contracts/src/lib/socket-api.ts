@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AckRequest, RefreshRequest, SubscribeRequest, UnsubscribeRequest } from '../wire';
+import type { AckRequest, PresenceRequest, RefreshRequest, SubscribeRequest, UnsubscribeRequest } from '../wire';
 import type { Assert, Exact } from './exact';
 import { roomIdSchema } from './identifiers';
 
@@ -14,6 +14,7 @@ export const subscribeRequestSchema = z
     roomId: roomIdSchema,
     afterSeq: z.number().int().min(-1, 'afterSeq must be >= -1').optional(),
     epoch: z.string().min(1).max(128).optional(),
+    presence: z.boolean().optional(),
   })
   .strict();
 type _SubscribeRequestSchemaMatches = Assert<Exact<z.infer<typeof subscribeRequestSchema>, SubscribeRequest>>;
@@ -27,3 +28,6 @@ type _AckRequestSchemaMatches = Assert<Exact<z.infer<typeof ackRequestSchema>, A
 // A JWT is a few hundred bytes to a few KB; the cap keeps a refresh frame from being a memory lever.
 export const refreshRequestSchema = z.object({ token: z.string().min(1, 'token is required').max(16_384) }).strict();
 type _RefreshRequestSchemaMatches = Assert<Exact<z.infer<typeof refreshRequestSchema>, RefreshRequest>>;
+
+export const presenceRequestSchema = z.object({ roomId: roomIdSchema }).strict();
+type _PresenceRequestSchemaMatches = Assert<Exact<z.infer<typeof presenceRequestSchema>, PresenceRequest>>;

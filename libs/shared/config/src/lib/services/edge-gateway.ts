@@ -55,6 +55,16 @@ export const edgeGatewayEnv = {
   GATEWAY_ROOM_CACHE_MESSAGES: envField.int({ default: 1_000, min: 0, max: 100_000 }),
   /** Memory budget of the room cache, all rooms together (least recently used rooms go first). */
   GATEWAY_ROOM_CACHE_BYTES: envField.int({ default: 64 * 1024 * 1024, min: 0, max: 16 * 1024 * 1024 * 1024 }),
+  /** SSE streams (GET /v1/rooms/:roomId/events) get a comment line this often so proxies and clients see them alive. */
+  GATEWAY_SSE_HEARTBEAT_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
+  /** The reconnection delay (`retry:`) an SSE stream gives EventSource when it opens. */
+  GATEWAY_SSE_RETRY_MS: envField.int({ default: 2_000, min: 100, max: 600_000 }),
+  /** Presence: a gateway that stops renewing its lease (crash) loses its members after this. */
+  GATEWAY_PRESENCE_TTL_MS: envField.int({ default: 15_000, min: 1_000, max: 600_000 }),
+  /** Presence: how often join/leave is computed for rooms with presence sockets on this gateway. */
+  GATEWAY_PRESENCE_POLL_MS: envField.int({ default: 1_000, min: 100, max: 60_000 }),
+  /** Presence: members listed per room (and the largest room that gets join/leave events). */
+  GATEWAY_PRESENCE_MAX_MEMBERS: envField.int({ default: 100, min: 1, max: 10_000 }),
   /**
    * On shutdown, each socket is served on for its server_restart reconnectInMs, then disconnected;
    * those delays are spread uniformly over this window.
