@@ -145,7 +145,7 @@ async function main(): Promise<number> {
       try {
         const stack = await startStack({ workspaceRoot, brokers, partitions: 6, log }, stackCleanup);
         logDir = stack.logDir;
-        log(`stack ready: ingest ${stack.ingest.url}, gateway ${stack.gateway.url} (proxy ${stack.gatewayProxyUrl}), worker ${stack.worker.url}`);
+        log(`stack ready: ingest ${stack.ingestUrl} (-> ${stack.ingest.url}), gateway ${stack.gatewayUrl} (-> ${stack.gateway.url}; proxy ${stack.gatewayProxyUrl}), worker ${stack.worker.url}`);
         for (const scenario of group) {
           const result = await runScenario(stack, scenario, load, log);
           results.push(result);
