@@ -4,7 +4,7 @@
  *
  *   npm run chaos -- list
  *   npm run chaos -- <scenario> [<scenario> ...] | all | short
- *       [--rate 200] [--rooms 20] [--fault-at 10] [--after 15] [--settle 60] [--timeout 1800]
+ *       [--rate 200] [--rooms 20] [--fault-at 10] [--after 15] [--settle 60] [--timeout 1800] [--ports 36000-36299]
  *
  * `short` is the CI variant (two scenarios on one stack, light load). Exit code 0 only if every
  * scenario ran and its history checked clean. Everything it starts is stopped on exit, error or Ctrl-C.
@@ -24,7 +24,7 @@ const t0 = now();
 const log = (line: string) => console.error(`[chaos +${((now() - t0) / 1000).toFixed(1)}s] ${line}`);
 
 function usage(): never {
-  console.error('usage: npm run chaos -- list | all | short | <scenario> [...] [--rate N] [--rooms N] [--fault-at S] [--after S] [--settle S] [--timeout S]');
+  console.error('usage: npm run chaos -- list | all | short | <scenario> [...] [--rate N] [--rooms N] [--fault-at S] [--after S] [--settle S] [--timeout S] [--ports FROM-TO]');
   process.exit(2);
 }
 
@@ -102,6 +102,7 @@ async function main(): Promise<number> {
       after: { type: 'string' },
       settle: { type: 'string' },
       timeout: { type: 'string' },
+      ports: { type: 'string', default: process.env['CHAOS_PORTS'] },
     },
   });
   if (positionals.length === 0) usage();
@@ -125,6 +126,9 @@ async function main(): Promise<number> {
     stallThresholdMs: 1000,
   };
   const timeoutMs = num(values.timeout, short ? 300 : 3600) * 1000;
+  const portRange = /^(\d+)-(\d+)$/.exec(values.ports ?? '');
+  if (values.ports && !portRange) usage();
+  const ports = portRange ? { from: Number(portRange[1]), to: Number(portRange[2]) } : undefined;
 
   const cleanup = new Cleanup();
   cleanup.installSignalHandlers();
@@ -143,9 +147,9 @@ async function main(): Promise<number> {
       const stackCleanup = new Cleanup();
       cleanup.add(`stack with ${brokers} broker(s)`, () => stackCleanup.run());
       try {
-        const stack = await startStack({ workspaceRoot, brokers, partitions: 6, log }, stackCleanup);
+        const stack = await startStack({ workspaceRoot, brokers, partitions: 6, ports, log }, stackCleanup);
         logDir = stack.logDir;
-        log(`stack ready: ingest ${stack.ingest.url}, gateway ${stack.gateway.url} (proxy ${stack.gatewayProxyUrl}), worker ${stack.worker.url}`);
+        log(`stack ready: ingest ${stack.ingestUrl} (-> ${stack.ingest.url}), gateway ${stack.gatewayUrl} (-> ${stack.gateway.url}; proxy ${stack.gatewayProxyUrl}), worker ${stack.worker.url}`);
         for (const scenario of group) {
           const result = await runScenario(stack, scenario, load, log);
           results.push(result);

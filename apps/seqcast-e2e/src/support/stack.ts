@@ -66,6 +66,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     INGEST_PUBLISH_RATE_PER_SEC: '0',
     GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL: '0',
     GATEWAY_MAX_CONNECTIONS_PER_IP: '0',
+    // Against a cluster (KAFKA_BROKERS naming three brokers) the topics are replicated as in production.
+    ...(process.env['SEQCAST_REPLICATION_FACTOR'] ? { SEQCAST_REPLICATION_FACTOR: process.env['SEQCAST_REPLICATION_FACTOR'] } : {}),
     ...options.env,
   };
   const processes: ServiceProcess[] = [];

@@ -60,8 +60,8 @@ export async function runScenario(stack: Stack, scenario: Scenario, load: LoadOp
   let loadStart = now();
   try {
     await scenario.prepare?.(ctx);
-    subscribers.push(new Subscriber('sub-a', recorder, { gatewayUrl: stack.gatewayProxyUrl, ingestUrl: stack.ingest.url, token }));
-    subscribers.push(new Subscriber('sub-b', recorder, { gatewayUrl: stack.gateway.url, ingestUrl: stack.ingest.url, token }));
+    subscribers.push(new Subscriber('sub-a', recorder, { gatewayUrl: stack.gatewayProxyUrl, ingestUrl: stack.ingestUrl, token }));
+    subscribers.push(new Subscriber('sub-b', recorder, { gatewayUrl: stack.gatewayUrl, ingestUrl: stack.ingestUrl, token }));
     await withTimeout(Promise.all(subscribers.map((s) => s.subscribe(rooms))), 30_000, 'subscribers to subscribe');
 
     const batchSize = 5;
@@ -70,7 +70,7 @@ export async function runScenario(stack: Stack, scenario: Scenario, load: LoadOp
       { length: load.publishers },
       (_, i) =>
         new Publisher(recorder, {
-          ingestUrl: () => stack.ingest.url,
+          ingestUrl: () => stack.ingestUrl,
           token,
           rooms: rooms.filter((_, r) => r % load.publishers === i || load.rooms < load.publishers),
           idPrefix: `${tag}-p${i}`,
@@ -153,7 +153,7 @@ async function readAllHistory(stack: Stack, rooms: string[]): Promise<Record<str
     let afterSeq = -1;
     for (;;) {
       const page = await retry(async () => {
-        const res = await fetch(`${stack.ingest.url}/v1/rooms/${roomId}/messages?afterSeq=${afterSeq}&limit=1000`, {
+        const res = await fetch(`${stack.ingestUrl}/v1/rooms/${roomId}/messages?afterSeq=${afterSeq}&limit=1000`, {
           headers: { authorization: `Bearer ${token()}` },
           signal: AbortSignal.timeout(10_000),
         });

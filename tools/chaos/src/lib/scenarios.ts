@@ -5,6 +5,7 @@
 import { createKafka } from '@seqcast/kafka';
 import { now, skewClientClock, sleep } from './clock';
 import type { Recorder } from './recorder';
+import type { ServiceProcess } from './stack/service';
 import type { Stack } from './stack/stack';
 
 /** The worker's crash points (libs/ordering/sequencer fault-point.ts). */
@@ -113,6 +114,26 @@ function brokerKeptDown(): Scenario {
       if (downNode) await ctx.stack.kafka.startNode(downNode);
       downNode = undefined;
       await waitFullIsr(ctx);
+    },
+  };
+}
+
+/** Restarts worker, ingest-api and gateway one by one with `restart`, and records the latency windows. */
+function rollingDeploy(name: string, description: string, restart: (ctx: ScenarioContext, service: ServiceProcess) => Promise<void>): Scenario {
+  return {
+    name,
+    description,
+    brokers: 1,
+    inject: async (ctx) => {
+      const started = now();
+      // Messages published in the last seconds before the roll are still in flight when it starts.
+      ctx.windows.push({ name: 'steady (until 5 s before the roll)', from: 0, to: started - 5000 });
+      for (const service of [ctx.stack.worker, ctx.stack.ingest, ctx.stack.gateway]) {
+        const lift = ctx.recorder.fault(`roll ${service.name} (old pid ${service.pid})`);
+        await restart(ctx, service);
+        lift();
+      }
+      ctx.windows.push({ name: 'roll', from: started, to: now() });
     },
   };
 }
@@ -232,23 +253,19 @@ export const SCENARIOS: Scenario[] = [
       lift();
     },
   },
-  {
-    name: 'rolling-deploy',
-    description: 'every service in turn: SIGTERM (drain, as the chart does), then a new process; latency during the roll vs before',
-    brokers: 1,
-    inject: async (ctx) => {
-      const started = now();
-      // Messages published in the last seconds before the roll are still in flight when it starts.
-      ctx.windows.push({ name: 'steady (until 5 s before the roll)', from: 0, to: started - 5000 });
-      for (const service of [ctx.stack.worker, ctx.stack.ingest, ctx.stack.gateway]) {
-        const lift = ctx.recorder.fault(`SIGTERM ${service.name} (pid ${service.pid}), new process`);
-        await service.terminate();
-        await service.start();
-        lift();
-      }
-      ctx.windows.push({ name: 'roll', from: started, to: now() });
+  rollingDeploy(
+    'rolling-deploy',
+    "every service in turn as the chart's rollout does (maxSurge 1, maxUnavailable 0): a new process ready, then SIGTERM (drain) to the old one; latency during the roll vs before",
+    (ctx, service) => ctx.stack.surgeRestart(service.name),
+  ),
+  rollingDeploy(
+    'rolling-in-place',
+    'every service in turn restarted in place: SIGTERM (drain), exit, then a new process on the same port (no second instance meanwhile); latency during the roll vs before',
+    async (_ctx, service) => {
+      await service.terminate();
+      await service.start();
     },
-  },
+  ),
   {
     name: 'cluster-kill-leader',
     description: '3 brokers: kill -9 the leader of the busiest partition, restarted 10 s later',

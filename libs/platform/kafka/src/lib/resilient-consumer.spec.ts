@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
-import { DEFAULT_GROUP_TIMEOUTS, groupTimeoutProblems, ResilientConsumer } from './resilient-consumer';
+import { DEFAULT_GROUP_TIMEOUTS, groupTimeoutProblems, ResilientConsumer, restartDelayMs } from './resilient-consumer';
 
 const EVENTS = {
   GROUP_JOIN: 'consumer.group_join',
@@ -71,6 +71,13 @@ function create(kafka: Kafka, extra: Partial<ConstructorParameters<typeof Resili
     ...extra,
   });
 }
+
+describe('restartDelayMs', () => {
+  it('doubles from the initial delay and stays at the cap, so a returning broker is noticed within it', () => {
+    expect([0, 1, 2, 3, 10, 1000].map((n) => restartDelayMs(n))).toEqual([500, 1000, 2000, 2000, 2000, 2000]);
+    expect([0, 1, 2].map((n) => restartDelayMs(n, { initialDelayMs: 100, maxDelayMs: 250 }))).toEqual([100, 200, 250]);
+  });
+});
 
 describe('ResilientConsumer', () => {
   it('passes the group timeouts to kafkajs and is consuming only once joined', async () => {

@@ -85,8 +85,8 @@ export interface ResilientConsumerOptions {
   /** The current consumer stopped consuming (rebalance, crash, stop): assignments are void. */
   onLeave?: (reason: string) => void;
   logger: ResilientConsumerLogger;
-  /** Recreation backoff: doubles from `initialDelayMs` up to `maxDelayMs`, reset on every join. */
-  restart?: { initialDelayMs: number; maxDelayMs: number };
+  /** Recreation backoff: doubles from `initialDelayMs` up to `maxDelayMs`, reset on every join (DEFAULT_RESTART_BACKOFF). */
+  restart?: RestartBackoff;
   /** No fetch nor heartbeat for this long: not consuming. Default: twice the session timeout, at least 10 s. */
   staleAfterMs?: number;
   now?: () => number;
@@ -100,7 +100,24 @@ export interface ConsumerStatus {
   assignment: Record<string, number[]>;
 }
 
-const DEFAULT_RESTART = { initialDelayMs: 500, maxDelayMs: 10_000 };
+export interface RestartBackoff {
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * Recreation backoff. The cap bounds how late a consumer notices that the broker is back: it tries
+ * again at most this long after the broker became reachable (a 10 s cap made deliveries resume up to
+ * 10 s after a broker restart). An attempt against a broker that is still away costs one refused
+ * connection, so a short cap is cheap.
+ */
+export const DEFAULT_RESTART_BACKOFF: RestartBackoff = { initialDelayMs: 500, maxDelayMs: 2_000 };
+
+/** The delay before the recreation that follows `failures` consecutive ones without a join (0 first). */
+export function restartDelayMs(failures: number, policy: RestartBackoff = DEFAULT_RESTART_BACKOFF): number {
+  const doubled = policy.initialDelayMs * 2 ** Math.max(0, Math.min(failures, 30));
+  return Math.min(doubled, policy.maxDelayMs);
+}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -108,13 +125,14 @@ function describe(error: unknown): string {
 
 export class ResilientConsumer {
   private readonly timeouts: GroupTimeouts;
-  private readonly restartPolicy: { initialDelayMs: number; maxDelayMs: number };
+  private readonly restartPolicy: RestartBackoff;
   private readonly staleAfterMs: number;
   private readonly now: () => number;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private consumer: Consumer | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private restartDelayMs: number;
+  /** Recreations since the last join: what the next delay doubles from. */
+  private restartsWithoutJoin = 0;
   private member = false;
   private fetchStartedSinceJoin = false;
   private fetchedSinceJoin = false;
@@ -130,8 +148,7 @@ export class ResilientConsumer {
     this.timeouts = options.timeouts ?? DEFAULT_GROUP_TIMEOUTS;
     const problems = groupTimeoutProblems(this.timeouts);
     if (problems.length > 0) throw new RangeError(`${options.name}: ${problems.join('; ')}`);
-    this.restartPolicy = options.restart ?? DEFAULT_RESTART;
-    this.restartDelayMs = this.restartPolicy.initialDelayMs;
+    this.restartPolicy = options.restart ?? DEFAULT_RESTART_BACKOFF;
     this.staleAfterMs = options.staleAfterMs ?? Math.max(10_000, 2 * this.timeouts.sessionTimeoutMs);
     this.now = options.now ?? Date.now;
   }
@@ -220,7 +237,7 @@ export class ResilientConsumer {
       this.fetchStartedSinceJoin = false;
       this.fetchedSinceJoin = false;
       this.lastLife = this.now();
-      this.restartDelayMs = this.restartPolicy.initialDelayMs;
+      this.restartsWithoutJoin = 0;
       this.assignment = payload.memberAssignment;
       this.options.onJoin?.(payload.memberAssignment);
     });
@@ -265,8 +282,7 @@ export class ResilientConsumer {
 
   private scheduleRestart(failed: Consumer, reason: string): void {
     if (this.state !== 'running' || this.consumer !== failed || this.restartTimer) return;
-    const delayMs = this.restartDelayMs;
-    this.restartDelayMs = Math.min(delayMs * 2, this.restartPolicy.maxDelayMs);
+    const delayMs = restartDelayMs(this.restartsWithoutJoin++, this.restartPolicy);
     this.problem = `${reason}; recreating it in ${delayMs} ms`;
     this.options.logger.warn(`recreating the ${this.options.name} in ${delayMs} ms (${reason})`);
     this.restartTimer = setTimeout(() => {

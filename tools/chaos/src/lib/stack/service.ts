@@ -22,6 +22,8 @@ export class ServiceProcess {
     private readonly workspaceRoot: string,
     private readonly logDir: string,
     cleanup: Cleanup,
+    /** A free port for each process's management server (a fresh one per start). */
+    private readonly freeManagementPort: () => Promise<number> = freePort,
   ) {
     cleanup.add(name, () => this.kill9());
   }
@@ -46,7 +48,7 @@ export class ServiceProcess {
     this.generation++;
     // Probes and /metrics live on a management port of their own; a fresh one per process, so a
     // replacement never collides with a copy that is still draining.
-    this.managementPort = await freePort();
+    this.managementPort = await this.freeManagementPort();
     const log = createWriteStream(join(this.logDir, `${this.name}.log`), { flags: 'a' });
     log.write(`\n==== chaos: start #${this.generation} of ${this.name} ====\n`);
     const child = spawn(process.execPath, [join(this.workspaceRoot, 'dist/apps', this.name, 'main.js')], {
