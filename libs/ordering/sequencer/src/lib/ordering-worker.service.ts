@@ -43,7 +43,9 @@ import {
   Optional,
 } from '@nestjs/common';
 import type { Admin, EachBatchPayload, Kafka } from '@seqcast/kafka';
-import { type DataSource, SequencerStore } from '@seqcast/persistence';
+import { PostgresSequencerStore } from '@seqcast/ordering-data-access';
+import type { InputRecord } from '@seqcast/ordering-domain';
+import type { DataSource } from '@seqcast/persistence';
 import { crashPoint } from './fault-point';
 import {
   ORDERING_WORKER_SETTINGS,
@@ -53,7 +55,6 @@ import {
   WORKER_KAFKA,
   type WorkerFaults,
 } from './ordering-worker.options';
-import type { InputRecord } from './sequencer';
 import { workerMetrics } from './worker.metrics';
 import { BatchCommitter } from './worker/batch-committer';
 import { EventsPublisher } from './worker/events-publisher';
@@ -85,7 +86,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     @Inject(WORKER_DATA_SOURCE) dataSource: DataSource,
     @Optional() @Inject(WORKER_FAULTS) faults?: WorkerFaults,
   ) {
-    const store = new SequencerStore(dataSource);
+    const store = new PostgresSequencerStore(dataSource);
     const { messagesTopic, eventsTopic, groupId, partitions } = settings;
     const isRunning = () => this.running;
     this.owner = settings.owner ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;

@@ -2,7 +2,7 @@ import { Kafka, type Admin } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError, TopicMismatchError } from './kafka-errors';
 import { RoomProducer } from './room-producer';
-import { brokers, uniqueName } from './kafka-test-support.int';
+import { brokers, uniqueName } from '../testing';
 import { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka } from './topics';
 
 describe('topics (real broker)', () => {

@@ -4,10 +4,15 @@
  */
 import type { Logger } from '@nestjs/common';
 import type { Message } from '@seqcast/contracts';
-import type { SequencerStore } from '@seqcast/persistence';
+import {
+  decodeRecord,
+  type InputRecord,
+  lookupKeys,
+  type SequencerStore,
+  sequenceRecords,
+} from '@seqcast/ordering-domain';
 import { crashPoint } from '../fault-point';
 import type { FaultContext, WorkerFaults } from '../ordering-worker.options';
-import { decodeRecord, type InputRecord, lookupKeys, sequenceRecords } from '../sequencer';
 import { workerMetrics } from '../worker.metrics';
 import type { LagReporter } from './lag-reporter';
 import type { PartitionClaims, PartitionState } from './partition-claims';

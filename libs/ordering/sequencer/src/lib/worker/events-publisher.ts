@@ -6,7 +6,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Message } from '@seqcast/contracts';
 import { type Kafka, RoomProducer } from '@seqcast/kafka';
-import type { SequencerStore } from '@seqcast/persistence';
+import type { SequencerStore } from '@seqcast/ordering-domain';
 import { workerMetrics } from '../worker.metrics';
 import type { PartitionClaims, PartitionState } from './partition-claims';
 import { describeError } from './worker-errors';

@@ -10,7 +10,7 @@
  *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
  */
 import type { Logger } from '@nestjs/common';
-import type { PartitionClaim, SequencerStore } from '@seqcast/persistence';
+import type { PartitionClaim, SequencerStore } from '@seqcast/ordering-domain';
 import { workerMetrics } from '../worker.metrics';
 import { decideGap, type GapSeek } from './gap-decision';
 import type { LagReporter } from './lag-reporter';
