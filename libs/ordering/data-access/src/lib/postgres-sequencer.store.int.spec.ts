@@ -4,10 +4,11 @@
  */
 import type { Message } from '@seqcast/contracts';
 import { idempotencyKey, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
-import { MessageHistoryRepository, openDatabase, pruneHistoryBatch } from '@seqcast/persistence';
+import { MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { V1_MIGRATIONS } from '@seqcast/persistence/testing';
 import { createTestDatabase, type TestDatabase } from '@seqcast/testing';
 import { DataSource } from 'typeorm';
+import { pruneHistoryBatch } from './history-retention';
 import { PostgresSequencerStore } from './postgres-sequencer.store';
 
 const TOPIC = 'seqcast.messages';
