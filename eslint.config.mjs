@@ -5,7 +5,9 @@ import nx from '@nx/eslint-plugin';
  * Module boundaries are the architecture: apps compose features, features use data-access and
  * utils, utils use only utils, and each service's scope sees only itself and `scope:shared`.
  * An app can never import another app because no constraint lists `type:app` as a dependency.
- * Test files may additionally use the `type:testing` harness; production code may not.
+ * Test files may additionally use the `type:testing` harness; production code may not. A feature's
+ * integration harness composes its service as the app does, so in tests a feature may also use
+ * the other features its app composes (e.g. ingest's harness mounts the history endpoint).
  */
 const typeRules = {
   'type:app': ['type:feature', 'type:data-access', 'type:util'],
@@ -19,7 +21,9 @@ const typeRules = {
 };
 const scopeRules = {
   'scope:shared': ['scope:shared'],
-  'scope:ingest': ['scope:ingest', 'scope:shared'],
+  // ingest-api serves the history capability beside publishing, so it composes scope:history.
+  'scope:ingest': ['scope:ingest', 'scope:history', 'scope:shared'],
+  'scope:history': ['scope:history', 'scope:shared'],
   'scope:ordering': ['scope:ordering', 'scope:shared'],
   'scope:gateway': ['scope:gateway', 'scope:shared'],
   'scope:client': ['scope:client', 'scope:shared'],
@@ -30,11 +34,16 @@ const scopeRules = {
 const { services } = JSON.parse(readFileSync(new URL('./services.json', import.meta.url), 'utf8'));
 for (const name of Object.keys(services)) scopeRules[`scope:${name}`] ??= [`scope:${name}`, 'scope:shared'];
 
+const testOnlyTypeRules = { 'type:feature': ['type:feature'] };
+
 function boundaries({ inTests }) {
+  const allowedInTests = (sourceTag, allowed) => [
+    ...new Set([...allowed, 'type:testing', ...(testOnlyTypeRules[sourceTag] ?? [])]),
+  ];
   const depConstraints = [
     ...Object.entries(typeRules).map(([sourceTag, allowed]) => ({
       sourceTag,
-      onlyDependOnLibsWithTags: inTests && !allowed.includes('type:testing') ? [...allowed, 'type:testing'] : allowed,
+      onlyDependOnLibsWithTags: inTests ? allowedInTests(sourceTag, allowed) : allowed,
     })),
     ...Object.entries(scopeRules).map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
   ];

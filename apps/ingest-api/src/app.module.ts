@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { HistoryQueryModule } from '@seqcast/history-query';
 import { IngestPublishModule } from '@seqcast/ingest-publish';
 import type { Admin } from '@seqcast/kafka';
 import { HealthModule, MetricsModule } from '@seqcast/observability';
@@ -34,6 +35,12 @@ export class AppModule {
           publishRateLimit: { messagesPerSecond: config.publishRatePerSec, redisUrl: config.redisUrl },
           imports: [shared],
           kafka: kafkaFromPlatform,
+          dataSource: dataSourceFromPlatform,
+        }),
+        HistoryQueryModule.register({
+          auth: config.auth,
+          apiKeyCacheTtlMs: config.apiKeyCacheTtlMs,
+          imports: [shared],
           dataSource: dataSourceFromPlatform,
         }),
         // /readyz also turns 503 the moment shutdown begins (HealthModule), before the drain.

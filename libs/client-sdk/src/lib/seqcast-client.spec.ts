@@ -1,5 +1,5 @@
 import type { Message } from '@seqcast/contracts/wire';
-import { chain, FakeGateway, message } from '../test-support/fake-transport';
+import { chain, FakeGateway, message } from '../testing';
 import { type CursorStore, MemoryCursorStore } from './cursor-store';
 import {
   type ConnectionState,

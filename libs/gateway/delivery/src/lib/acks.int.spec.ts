@@ -4,7 +4,7 @@
  * invalid acks are ignored and counted, never fatal.
  */
 import { waitFor } from '@seqcast/testing';
-import { GatewayHarness, metricValue, room } from './gateway-harness.int';
+import { GatewayHarness, metricValue, room } from '../testing';
 
 const ACK_TIMEOUT_MS = 400;
 

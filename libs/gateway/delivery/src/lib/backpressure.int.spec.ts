@@ -7,7 +7,7 @@
  */
 import type { Message } from '@seqcast/contracts';
 import { waitFor } from '@seqcast/testing';
-import { GatewayHarness, metricValue, percentile, room, TcpProxy, type TestClient } from './gateway-harness.int';
+import { GatewayHarness, metricValue, percentile, room, TcpProxy, type TestClient } from '../testing';
 
 const MAX_BACKLOG = 50;
 const REPLAY_WINDOW = 20;

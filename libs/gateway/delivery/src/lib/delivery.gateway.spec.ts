@@ -5,7 +5,7 @@ import { DeliveryGateway } from './delivery.gateway';
 import { DrainService } from './drain.service';
 import type { GatewayServer, GatewaySocket } from './socket-types';
 import { SubscriptionService } from './subscription.service';
-import { chain, EPOCH, InMemoryHistory, message } from './test-support';
+import { chain, EPOCH, InMemoryHistory, message } from '../testing';
 
 interface FakeSocket {
   id: string;

@@ -6,7 +6,7 @@
 import { signToken } from '@seqcast/auth';
 import type { Message, MessagesEvent, UnsubscribeAck } from '@seqcast/contracts';
 import { waitFor } from '@seqcast/testing';
-import { type ClientSocket, connectError, GatewayHarness, room } from './gateway-harness.int';
+import { type ClientSocket, connectError, GatewayHarness, room } from '../testing';
 
 let gw: GatewayHarness;
 let epoch: string;

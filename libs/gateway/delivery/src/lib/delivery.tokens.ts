@@ -1,16 +1,5 @@
-import type { Message } from '@seqcast/contracts';
-
-/**
- * What the gateway reads from PostgreSQL. MessageHistoryRepository (@seqcast/persistence)
- * implements it; unit tests use an in-memory one.
- */
-export interface MessageHistory {
-  currentEpoch(): Promise<string>;
-  /** -1 when the room has no messages. */
-  headSeq(roomId: string): Promise<number>;
-  /** Ascending seq, seq > afterSeq, current epoch, at most `limit`. */
-  findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]>;
-}
+/** What the gateway reads history through: the one MessageHistory port of @seqcast/persistence. */
+export type { MessageHistory } from '@seqcast/persistence';
 
 export const MESSAGE_HISTORY = Symbol('MESSAGE_HISTORY');
 export const SUBSCRIPTION_OPTIONS = Symbol('SUBSCRIPTION_OPTIONS');

@@ -8,7 +8,7 @@
  */
 import { fetchReadiness, waitFor } from '@seqcast/testing';
 import { Manager } from 'socket.io-client';
-import { connectError, GatewayHarness, metricValue, room, type TestClient } from './gateway-harness.int';
+import { connectError, GatewayHarness, metricValue, room, type TestClient } from '../testing';
 
 const SPREAD_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 20_000;

@@ -1,5 +1,5 @@
 import { decodeEventBatch } from './events-decoder';
-import { message } from './test-support';
+import { message } from '../testing';
 
 const record = (offset: number, value: unknown) => ({
   offset: String(offset),

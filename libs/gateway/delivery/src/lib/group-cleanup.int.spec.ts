@@ -2,7 +2,7 @@
  * A clean shutdown leaves no consumer group behind (real broker): the gateway's per-instance
  * group exists while it runs and is gone once the app has closed.
  */
-import { GatewayHarness } from './gateway-harness.int';
+import { GatewayHarness } from '../testing';
 
 let gw: GatewayHarness;
 let closed = false;

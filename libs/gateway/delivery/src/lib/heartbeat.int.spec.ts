@@ -6,7 +6,7 @@
  * same heartbeat stays connected.
  */
 import { waitFor } from '@seqcast/testing';
-import { GatewayHarness, metricValue, room, TcpProxy } from './gateway-harness.int';
+import { GatewayHarness, metricValue, room, TcpProxy } from '../testing';
 
 const PING_INTERVAL_MS = 300;
 const PING_TIMEOUT_MS = 300;

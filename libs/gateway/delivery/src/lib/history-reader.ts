@@ -1,5 +1,6 @@
 /**
- * Every history read of the gateway goes through here, so that a reconnect storm costs one
+ * Every history read of the gateway goes through here (over the MessageHistory port of
+ * @seqcast/persistence), so that a reconnect storm costs one
  * database read per distinct question instead of one per socket:
  *
  * - the room cache answers whatever range it covers (RoomCache);
@@ -14,7 +15,7 @@
  * not accepted as "caught up": the next read is a fresh one.
  */
 import type { Message } from '@seqcast/contracts';
-import type { MessageHistory } from './delivery.tokens';
+import type { MessageHistory } from '@seqcast/persistence';
 import { gatewayMetrics, type HistoryReadKind } from './gateway.metrics';
 import type { RoomRegistry, RoomState } from './room-registry';
 

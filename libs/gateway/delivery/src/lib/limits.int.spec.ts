@@ -7,7 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '@seqcast/testing';
-import { connectError, GatewayHarness, metricValue, room } from './gateway-harness.int';
+import { connectError, GatewayHarness, metricValue, room } from '../testing';
 
 const ALLOWED = 'https://app.example.com';
 const LIMIT_METRIC = 'seqcast_gateway_limit_rejections_total';

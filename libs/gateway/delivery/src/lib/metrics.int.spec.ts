@@ -4,7 +4,7 @@
  * metric must be there with a plausible value.
  */
 import { waitFor } from '@seqcast/testing';
-import { GatewayHarness, room } from './gateway-harness.int';
+import { GatewayHarness, room } from '../testing';
 
 let gw: GatewayHarness;
 

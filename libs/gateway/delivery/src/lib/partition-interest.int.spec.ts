@@ -8,7 +8,7 @@
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import { waitFor } from '@seqcast/testing';
 import { PARTITION_INTEREST } from './delivery.tokens';
-import { GatewayHarness, PARTITIONS, room } from './gateway-harness.int';
+import { GatewayHarness, PARTITIONS, room } from '../testing';
 import type { PartitionInterest } from './partition-interest';
 
 let gw: GatewayHarness;

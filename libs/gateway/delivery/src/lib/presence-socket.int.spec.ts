@@ -6,7 +6,7 @@
  */
 import type { PresenceAck, PresenceChangeEvent } from '@seqcast/contracts';
 import { waitFor } from '@seqcast/testing';
-import { type ClientSocket, GatewayHarness, room } from './gateway-harness.int';
+import { type ClientSocket, GatewayHarness, room } from '../testing';
 
 let gw: GatewayHarness;
 

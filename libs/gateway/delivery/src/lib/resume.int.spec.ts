@@ -4,7 +4,7 @@
  * and a resume into pruned history is acked `truncated` with where delivery resumes.
  */
 import { waitFor } from '@seqcast/testing';
-import { GatewayHarness, metricValue, room, type TestClient } from './gateway-harness.int';
+import { GatewayHarness, metricValue, room, type TestClient } from '../testing';
 
 const STORM = 25;
 

@@ -1,6 +1,6 @@
 import { messageBytes } from './message-meta';
 import { RoomCache } from './room-cache';
-import { chain, EPOCH, message } from './test-support';
+import { chain, EPOCH, message } from '../testing';
 
 const seqs = (page: { messages: { seq: number }[] } | undefined) => page?.messages.map((m) => m.seq);
 

@@ -1,7 +1,7 @@
 import { RoomRegistry } from './room-registry';
 import type { SharedFrame } from './delivery-session';
 import { MAX_MESSAGES_PER_EMIT } from './subscription';
-import { chain, EPOCH, expectChained, message, RecordingTarget } from './test-support';
+import { chain, EPOCH, expectChained, message, RecordingTarget } from '../testing';
 
 function liveSubscription(registry: RoomRegistry, target: RecordingTarget, roomId: string, head: number) {
   const subscription = registry.add(target, roomId);

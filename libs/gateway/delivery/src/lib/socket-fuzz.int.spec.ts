@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { GatewayHarness, room } from './gateway-harness.int';
+import { GatewayHarness, room } from '../testing';
 
 const FUZZ_RUNS = Number(process.env['FUZZ_RUNS'] ?? 60);
 const FUZZ_SEED = Number(process.env['FUZZ_SEED'] ?? 20261206);

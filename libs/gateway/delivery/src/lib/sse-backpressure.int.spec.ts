@@ -7,7 +7,7 @@
 import type { Message } from '@seqcast/contracts';
 import { waitFor } from '@seqcast/testing';
 import { EventSource } from 'eventsource';
-import { GatewayHarness, metricValue, room, TcpProxy } from './gateway-harness.int';
+import { GatewayHarness, metricValue, room, TcpProxy } from '../testing';
 import { SseStreams } from './sse/sse-streams.service';
 
 const MAX_BACKLOG_BYTES = 256 * 1024;

@@ -9,7 +9,7 @@
 import type { ErrorBody, ErrorEnvelope, Message, SubscribeOk } from '@seqcast/contracts';
 import { waitFor } from '@seqcast/testing';
 import { EventSource } from 'eventsource';
-import { GatewayHarness, metricValue, room, TcpProxy } from './gateway-harness.int';
+import { GatewayHarness, metricValue, room, TcpProxy } from '../testing';
 import { SseStreams } from './sse/sse-streams.service';
 
 const RETRY_MS = 100;

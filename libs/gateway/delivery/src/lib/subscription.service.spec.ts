@@ -10,7 +10,7 @@ import {
   InMemoryHistory,
   message,
   RecordingTarget,
-} from './test-support';
+} from '../testing';
 
 function setup(options: ConstructorParameters<typeof SubscriptionService>[1] = {}) {
   const history = new InMemoryHistory();

@@ -1,7 +1,7 @@
 import { DEFAULT_SESSION_POLICY, DeliverySession, type SessionPolicy } from './delivery-session';
 import { messageBytes } from './message-meta';
 import { Subscription } from './subscription';
-import { chain, EPOCH, RecordingTarget } from './test-support';
+import { chain, EPOCH, RecordingTarget } from '../testing';
 
 const ACK_TIMEOUT_MS = 1_000;
 

@@ -6,7 +6,7 @@
 import { signToken } from '@seqcast/auth';
 import type { MessagesEvent, RefreshAck, TokenExpiringEvent, UnsubscribedEvent } from '@seqcast/contracts';
 import { TEST_JWT_SECRET, waitFor } from '@seqcast/testing';
-import { type ClientSocket, connectError, GatewayHarness, room } from './gateway-harness.int';
+import { type ClientSocket, connectError, GatewayHarness, room } from '../testing';
 
 const LEAD_MS = 1_500;
 let gw: GatewayHarness;

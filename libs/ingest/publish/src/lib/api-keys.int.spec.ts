@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { type Admin, createKafka, ensureTopics, type Kafka } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
 import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics, waitFor } from '@seqcast/testing';
-import { callApi, type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import { callApi, type RunningIngestService, startIngestService } from '../testing';
 
 const PARTITIONS = 2;
 const CACHE_TTL_MS = 1_000;

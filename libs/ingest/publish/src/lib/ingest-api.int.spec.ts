@@ -3,10 +3,12 @@
  * port, driven with fetch, writing to the real broker (unique topic) and reading a fresh database.
  */
 import type { AddressInfo } from 'node:net';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { signToken } from '@seqcast/auth';
 import { payloadFingerprint, publishResultSchema } from '@seqcast/contracts';
+import { HistoryQueryModule } from '@seqcast/history-query';
 import { type Admin, type Consumer, createKafka, ensureTopics, fetchLogEndOffsets, type Kafka } from '@seqcast/kafka';
 import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
@@ -22,7 +24,7 @@ import {
 import { Kafka as KafkaClient, logLevel } from 'kafkajs';
 import { configureIngestHttp } from './configure-ingest-http';
 import { IngestPublishModule } from './ingest-publish.module';
-import { callApi } from '../testing/ingest-service.int';
+import { callApi } from '../testing';
 
 const PARTITIONS = 3;
 const MAX_BODY_BYTES = 4096;
@@ -32,15 +34,25 @@ interface RunningApi {
   close(): Promise<void>;
 }
 
+@Module({})
+class IngestApiUnderTest {}
+
 async function startApi(options: { kafka: Kafka; dataSource: DataSource; messagesTopic: string }): Promise<RunningApi> {
   const app = await NestFactory.create<NestExpressApplication>(
-    IngestPublishModule.register({
-      messagesTopic: options.messagesTopic,
-      partitions: PARTITIONS,
-      jwtSecret: TEST_JWT_SECRET,
-      kafka: { useFactory: () => options.kafka },
-      dataSource: { useFactory: () => options.dataSource },
-    }),
+    {
+      // Publishing and the history endpoint, as apps/ingest-api mounts them.
+      module: IngestApiUnderTest,
+      imports: [
+        IngestPublishModule.register({
+          messagesTopic: options.messagesTopic,
+          partitions: PARTITIONS,
+          jwtSecret: TEST_JWT_SECRET,
+          kafka: { useFactory: () => options.kafka },
+          dataSource: { useFactory: () => options.dataSource },
+        }),
+        HistoryQueryModule.register({ jwtSecret: TEST_JWT_SECRET, dataSource: { useFactory: () => options.dataSource } }),
+      ],
+    },
     { bodyParser: false, logger: false, abortOnError: false },
   );
   configureIngestHttp(app, { maxBodyBytes: MAX_BODY_BYTES });

@@ -9,7 +9,7 @@ import { createKafka, ensureTopics, type Kafka } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
 import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics } from '@seqcast/testing';
 import fc from 'fast-check';
-import { ALICE_TOKEN, type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import { ALICE_TOKEN, type RunningIngestService, startIngestService } from '../testing';
 import { MAX_JSON_DEPTH } from './json-body-guard';
 
 const FUZZ_RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);

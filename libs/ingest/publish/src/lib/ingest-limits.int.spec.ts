@@ -14,7 +14,7 @@ import {
   uniqueTopics,
 } from '@seqcast/testing';
 import { register } from 'prom-client';
-import { callApi, type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import { callApi, type RunningIngestService, startIngestService } from '../testing';
 
 const ALLOWED = 'https://app.example.com';
 const BOB_TOKEN = signToken({ sub: 'bob', rooms: ['lobby'] }, TEST_JWT_SECRET);

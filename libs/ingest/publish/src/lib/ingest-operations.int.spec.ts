@@ -24,7 +24,7 @@ import {
   callApi,
   type RunningIngestService,
   startIngestService,
-} from '../testing/ingest-service.int';
+} from '../testing';
 
 const PARTITIONS = 3;
 const token = ALICE_TOKEN;

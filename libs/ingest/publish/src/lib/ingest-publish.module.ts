@@ -5,13 +5,10 @@ import { type Kafka, RoomProducer } from '@seqcast/kafka';
 import { ApiKeyRepository, MessageHistoryRepository } from '@seqcast/persistence';
 import type { DataSource } from 'typeorm';
 import { BearerAuthGuard } from './bearer-auth.guard';
-import { HistoryController } from './history.controller';
-import { HistoryService } from './history.service';
 import { HttpErrorFilter } from './http-error.filter';
 import { IngestDrain } from './ingest-drain.service';
 import {
   HISTORY_DATA_SOURCE,
-  HISTORY_READER,
   INGEST_CLOCK,
   INGEST_PUBLISH_OPTIONS,
   type IngestPublishOptions,
@@ -26,7 +23,7 @@ import { OpenApiController } from './openapi.controller';
 import { PublishService } from './publish.service';
 
 /**
- * The ingest HTTP API: publish, batch publish and history, with bearer auth and the error envelope
+ * The ingest HTTP API: publish and batch publish (history is @seqcast/history-query), with bearer auth and the error envelope
  * (HttpErrorFilter is registered app-wide so even unknown routes and body-parser failures get it).
  * Pair with `configureIngestHttp(app, ...)`, which installs request ids, the access log, the drain
  * gate and the size-limited JSON parser. Drains on shutdown (see IngestDrain).
@@ -37,7 +34,7 @@ export class IngestPublishModule {
     return {
       module: IngestPublishModule,
       imports: options.imports ?? [],
-      controllers: [MessagesController, HistoryController, OpenApiController],
+      controllers: [MessagesController, OpenApiController],
       providers: [
         {
           provide: INGEST_PUBLISH_OPTIONS,
@@ -55,11 +52,10 @@ export class IngestPublishModule {
           useFactory: (kafka: Kafka) => new RoomProducer(kafka, { partitions: options.partitions }),
         },
         {
-          provide: HISTORY_READER,
+          provide: STORED_SEQ_READER,
           inject: [HISTORY_DATA_SOURCE],
           useFactory: (dataSource: DataSource) => new MessageHistoryRepository(dataSource),
         },
-        { provide: STORED_SEQ_READER, useExisting: HISTORY_READER },
         { provide: TokenVerifier, useValue: tokenVerifierFor(options) },
         {
           provide: ApiKeyAuthenticator,
@@ -83,7 +79,6 @@ export class IngestPublishModule {
         BearerAuthGuard,
         PublishRateLimitGuard,
         PublishService,
-        HistoryService,
         IngestDrain,
       ],
     };

@@ -1,6 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { TokenVerifierOptions } from '@seqcast/auth';
-import type { Message } from '@seqcast/contracts';
 import type { DataSource } from 'typeorm';
 import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
 import type { PublishRateLimitOptions } from './publish-rate-limit.guard';
@@ -34,7 +33,7 @@ export interface IngestPublishOptions {
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */
   kafka: HostProvided<Kafka>;
-  /** The database history reads come from (MessageHistoryRepository is built on it). */
+  /** The database API keys and duplicates' stored seqs are read from. */
   dataSource: HostProvided<DataSource>;
 }
 
@@ -53,16 +52,8 @@ export interface StoredSeqReader {
 /** Ample for retries within a minute at a few thousand messages per second, at about 25 MB. */
 export const DEFAULT_IDEMPOTENCY_CACHE_SIZE = 100_000;
 
-/** The slice of MessageHistoryRepository the history endpoint reads. */
-export interface HistoryReader {
-  currentEpoch(): Promise<string>;
-  headSeq(roomId: string): Promise<number>;
-  findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]>;
-}
-
 export const INGEST_PUBLISH_OPTIONS = Symbol('INGEST_PUBLISH_OPTIONS');
 export const RECORD_PRODUCER = Symbol('RECORD_PRODUCER');
-export const HISTORY_READER = Symbol('HISTORY_READER');
 export const STORED_SEQ_READER = Symbol('STORED_SEQ_READER');
 export const INGEST_CLOCK = Symbol('INGEST_CLOCK');
 export const KAFKA_CLIENT = Symbol('INGEST_KAFKA_CLIENT');

@@ -16,7 +16,7 @@ import {
   type TestDatabase,
   uniqueTopics,
 } from '@seqcast/testing';
-import { type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import { type RunningIngestService, startIngestService } from '../testing';
 
 describe('ingest-api readiness (dedicated broker, PostgreSQL behind a proxy)', () => {
   const { messagesTopic } = uniqueTopics('ingest-ready');

@@ -16,7 +16,7 @@ import {
   waitFor,
 } from '@seqcast/testing';
 import Redis from 'ioredis';
-import { callApi, type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import { callApi, type RunningIngestService, startIngestService } from '../testing';
 import { RATE_LIMIT_STORE } from './publish-rate-limit.guard';
 import type { RateLimitStore } from './rate-limit-store';
 

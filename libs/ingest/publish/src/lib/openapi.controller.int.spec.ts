@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createKafka, ensureTopics, type Kafka } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
 import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics } from '@seqcast/testing';
-import { callApi, type RunningIngestService, startIngestService } from '../testing/ingest-service.int';
+import { callApi, type RunningIngestService, startIngestService } from '../testing';
 
 describe('GET /openapi.json', () => {
   const { messagesTopic } = uniqueTopics('openapi');

@@ -1,5 +1,5 @@
 /**
- * The ingest API composed as apps/ingest-api composes it (publish module, probes with the Kafka and
+ * The ingest API composed as apps/ingest-api composes it (publish and history modules, probes with the Kafka and
  * database checks, /metrics, the same HTTP setup and Nest options), started in-process on an
  * ephemeral loopback port, so integration tests exercise the service's drain, readiness, metrics
  * and logs without a build.
@@ -12,6 +12,7 @@ import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
 import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
 import { type DataSource, probeDatabase } from '@seqcast/persistence';
 import { signToken } from '@seqcast/auth';
+import { HistoryQueryModule } from '@seqcast/history-query';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
 import { configureIngestHttp } from '../lib/configure-ingest-http';
 import { IngestDrain } from '../lib/ingest-drain.service';
@@ -59,6 +60,11 @@ class IngestServiceModule {
           apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
           publishRateLimit: { messagesPerSecond: options.publishRatePerSec ?? 0, redisUrl: options.redisUrl },
           kafka: { useFactory: () => options.kafka },
+          dataSource: { useFactory: () => options.dataSource },
+        }),
+        HistoryQueryModule.register({
+          jwtSecret: TEST_JWT_SECRET,
+          apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
           dataSource: { useFactory: () => options.dataSource },
         }),
         HealthModule.forRoot({

@@ -5,7 +5,8 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { type DataSource, pruneHistoryBatch } from '@seqcast/persistence';
+import { pruneHistoryBatch } from '@seqcast/ordering-data-access';
+import type { DataSource } from '@seqcast/persistence';
 import { ORDERING_WORKER_SETTINGS, type OrderingWorkerSettings, WORKER_DATA_SOURCE } from './ordering-worker.options';
 import { OrderingWorkerService } from './ordering-worker.service';
 import { workerMetrics } from './worker.metrics';

@@ -17,7 +17,7 @@ import {
   scrape,
   startWorkerService,
   type WorkerFixture,
-} from '../testing/worker-service.int';
+} from '../testing';
 
 const PARTITIONS = 3;
 

@@ -19,7 +19,7 @@ import {
   uniqueTopics,
   waitFor,
 } from '@seqcast/testing';
-import { type RunningWorkerService, startWorkerService } from '../testing/worker-service.int';
+import { type RunningWorkerService, startWorkerService } from '../testing';
 
 describe('ordering-worker readiness (dedicated broker, PostgreSQL behind a proxy)', () => {
   const topics = uniqueTopics('worker-ready');

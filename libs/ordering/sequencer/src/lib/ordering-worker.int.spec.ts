@@ -7,14 +7,15 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { IngestRecord, Message } from '@seqcast/contracts';
 import { type Consumer, ensureTopics, type Kafka, RoomProducer } from '@seqcast/kafka';
-import { type DataSource, MessageHistoryRepository, SequencerStore } from '@seqcast/persistence';
+import { PostgresSequencerStore } from '@seqcast/ordering-data-access';
+import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import { waitFor } from '@seqcast/testing';
 import type { Producer } from 'kafkajs';
 import { OrderingWorkerModule } from './ordering-worker.module';
 import type { FaultContext, WorkerFaults } from './ordering-worker.options';
 import { OrderingWorkerService } from './ordering-worker.service';
-import { openWorkerFixture, type WorkerFixture } from '../testing/worker-service.int';
+import { openWorkerFixture, type WorkerFixture } from '../testing';
 import { workerMetrics } from './worker.metrics';
 
 const PARTITIONS = 3;
@@ -170,7 +171,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
 
   /** Stored messages in their wire shape, via the outbox reader (all partitions, from seq 0). */
   async function fullRows(): Promise<Message[]> {
-    const store = new SequencerStore(dataSource);
+    const store = new PostgresSequencerStore(dataSource);
     const base = await claimLess();
     const pages = await Promise.all(
       Array.from({ length: PARTITIONS }, (_, partition) => store.findUnpublished({ ...base, partition }, 0, 10_000)),
@@ -510,7 +511,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     await waitFor(async () => (await positions()).get(0)?.nextOffset === 1, { what: 'the first message' });
 
     // Another worker (as far as PostgreSQL knows) takes partition 0.
-    const store = new SequencerStore(dataSource);
+    const store = new PostgresSequencerStore(dataSource);
     const intruder = await store.claim({
       topic: topics.messagesTopic,
       partition: 0,

@@ -9,7 +9,7 @@ import { createDedicatedKafka, type DedicatedKafka, waitFor } from '@seqcast/tes
 import type { Kafka } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
-import { uniqueName } from './kafka-test-support.int';
+import { uniqueName } from '../testing';
 import { ResilientConsumer } from './resilient-consumer';
 import { RoomProducer } from './room-producer';
 import { ensureTopics } from './topics';

@@ -3,7 +3,7 @@ import { waitFor } from '@seqcast/testing';
 import type { Admin } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
-import { consumeAll, brokers, uniqueName } from './kafka-test-support.int';
+import { consumeAll, brokers, uniqueName } from '../testing';
 import { RoomProducer, type ProducedRecord, type RoomRecord } from './room-producer';
 import { ensureTopics, fetchLogEndOffsets } from './topics';
 

@@ -3,7 +3,7 @@ import { createKafka } from './kafka-client';
 import { KafkaConfigurationError } from './kafka-configuration-error';
 import { KafkaUnavailableError, TopicMismatchError } from './kafka-errors';
 import { RoomProducer } from './room-producer';
-import { brokers, uniqueName } from './kafka-test-support.int';
+import { brokers, uniqueName } from '../testing';
 import { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka } from './topics';
 
 describe('topics (real broker)', () => {

@@ -4,10 +4,21 @@ import { EPOCH_KEY, MessageEntity, MetaEntity } from './entities';
 import { toMessage } from './message.mapping';
 
 /**
- * Read side of the message store for the history endpoint and the gateway's catch-up. Always
- * reads the current epoch: after a log reset old numbering is not served.
+ * The one read port on stored messages: what the history endpoint (@seqcast/history-query) and the
+ * gateway's subscribe/replay (@seqcast/gateway-delivery) ask. MessageHistoryRepository implements
+ * it on PostgreSQL; unit tests use in-memory ones. Everything is read in the current epoch: after a
+ * log reset old numbering is not served.
  */
-export class MessageHistoryRepository {
+export interface MessageHistory {
+  currentEpoch(): Promise<string>;
+  /** Highest seq stored for the room; -1 when the room has no messages. */
+  headSeq(roomId: string): Promise<number>;
+  /** Messages with seq > afterSeq, ascending seq, at most `limit`. */
+  findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]>;
+}
+
+/** MessageHistory on PostgreSQL, plus the idempotency probe ingest answers duplicates with. */
+export class MessageHistoryRepository implements MessageHistory {
   constructor(private readonly dataSource: DataSource) {}
 
   async currentEpoch(): Promise<string> {

@@ -1,4 +1,6 @@
-/** Defaults shared by every service and by docs/protocol.md; each is overridable by environment. */
+/**
+ * The topics' default names, as the AsyncAPI document (tools/contracts) publishes them; services
+ * read theirs from the environment (SEQCAST_MESSAGES_TOPIC, SEQCAST_EVENTS_TOPIC).
+ */
 export const DEFAULT_MESSAGES_TOPIC = 'seqcast.messages';
 export const DEFAULT_EVENTS_TOPIC = 'seqcast.events';
-export const DEFAULT_PARTITIONS = 12;

@@ -1,8 +1,8 @@
 import type { Principal } from '@seqcast/auth';
 import type { Message } from '@seqcast/contracts';
-import { ApiError } from './api-error';
+import { ApiError } from '@seqcast/http-api';
+import type { MessageHistory } from '@seqcast/persistence';
 import { HistoryService, isDatabaseUnavailable } from './history.service';
-import type { HistoryReader } from './ingest-publish.options';
 
 const reader: Principal = {
   userId: 'bob',
@@ -26,7 +26,7 @@ function message(seq: number, prevSeq: number | null): Message {
   };
 }
 
-class FakeHistory implements HistoryReader {
+class FakeHistory implements MessageHistory {
   calls: string[] = [];
   failWith: unknown;
   constructor(private readonly messages: Message[]) {}

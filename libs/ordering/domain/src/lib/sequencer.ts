@@ -17,14 +17,14 @@ import {
   type Message,
   payloadFingerprint,
 } from '@seqcast/contracts';
+import { partitionForRoom } from '@seqcast/room-partitioner';
 import {
   type DeadLetterRecord,
   type IdempotencyKey,
   idempotencyKey,
   type KnownState,
   type SequencedBatch,
-} from '@seqcast/persistence';
-import { partitionForRoom } from '@seqcast/room-partitioner';
+} from './sequencer-store.port';
 
 /** A record of the messages topic as it came off the wire. */
 export interface InputRecord {

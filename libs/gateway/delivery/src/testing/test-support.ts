@@ -1,7 +1,7 @@
 /** Builders and in-memory stand-ins shared by this library's unit tests (never exported). */
 import type { Message, MessagesEvent } from '@seqcast/contracts';
-import type { MessageHistory } from './delivery.tokens';
-import type { DeliveryTarget } from './delivery-session';
+import type { MessageHistory } from '@seqcast/persistence';
+import type { DeliveryTarget } from '../lib/delivery-session';
 
 export const EPOCH = 'epoch-1';
 

@@ -1,10 +1,8 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import type { Principal } from '@seqcast/auth';
 import { type HistoryPage, historyQuerySchema } from '@seqcast/contracts';
-import { BearerAuthGuard, CurrentPrincipal } from './bearer-auth.guard';
+import { BearerAuthGuard, CurrentPrincipal, parseRequestPart, parseRoomParam } from '@seqcast/http-api';
 import { HistoryService } from './history.service';
-import { parseRequestPart } from './request-validation';
-import { parseRoomParam } from './room-param';
 
 @Controller('v1')
 @UseGuards(BearerAuthGuard)

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { canAccessRoom, type Principal } from '@seqcast/auth';
 import type { HistoryPage } from '@seqcast/contracts';
-import { ApiError } from './api-error';
-import { HISTORY_READER, type HistoryReader } from './ingest-publish.options';
+import { ApiError } from '@seqcast/http-api';
+import type { MessageHistory } from '@seqcast/persistence';
+import { MESSAGE_HISTORY } from './history-query.options';
 
 /**
  * Errors meaning "the database cannot answer right now" rather than "this query is wrong": network
@@ -41,7 +42,7 @@ const UNAVAILABLE_MESSAGES = [
 
 @Injectable()
 export class HistoryService {
-  constructor(@Inject(HISTORY_READER) private readonly history: HistoryReader) {}
+  constructor(@Inject(MESSAGE_HISTORY) private readonly history: MessageHistory) {}
 
   async page(principal: Principal, roomId: string, afterSeq: number, limit: number): Promise<HistoryPage> {
     if (!canAccessRoom(principal, 'history', roomId)) {

@@ -37,15 +37,15 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer, type Server, type Socket as NetSocket, connect as netConnect } from 'node:net';
 import { register } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
-import { DeliveryModule } from './delivery.module';
-import type { DrainOptions } from './drain.service';
-import { DrainService } from './drain.service';
-import { EdgeIoAdapter } from './edge-io.adapter';
-import { EventsConsumerService } from './events-consumer.service';
-import type { GatewayLimitOptions } from './gateway-limits';
-import { type SubscriptionOptions, SubscriptionService } from './subscription.service';
-import type { SseOptions } from './sse/sse.controller';
-import type { PresenceOptions } from './presence/presence.service';
+import { DeliveryModule } from '../lib/delivery.module';
+import type { DrainOptions } from '../lib/drain.service';
+import { DrainService } from '../lib/drain.service';
+import { EdgeIoAdapter } from '../lib/edge-io.adapter';
+import { EventsConsumerService } from '../lib/events-consumer.service';
+import type { GatewayLimitOptions } from '../lib/gateway-limits';
+import { type SubscriptionOptions, SubscriptionService } from '../lib/subscription.service';
+import type { SseOptions } from '../lib/sse/sse.controller';
+import type { PresenceOptions } from '../lib/presence/presence.service';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -3,8 +3,8 @@
  * commits reach, on a throw-away database of the local server. Not a test (no assertions); the
  * figures go into the report that changes the batch path.
  *
- *   BENCH_MODE=folded|separate npx ts-node --transpile-only -P libs/platform/persistence/tsconfig.json \
- *     -O '{"rootDir":"."}' libs/platform/persistence/tools/commit-bench.ts [batches=400] [batchSize=100] [rooms=50]
+ *   BENCH_MODE=folded|separate TS_NODE_PROJECT=tsconfig.base.json npx ts-node --transpile-only -O '{"rootDir":"."}' \
+ *     -r tsconfig-paths/register libs/ordering/data-access/tools/commit-bench.ts [batches=400] [batchSize=100] [rooms=50]
  *
  * Each batch does what the ordering worker does per batch: commitBatch (fence, dedupe lookup,
  * heads, inserts, position) and then records the publish, either as a separate markPublished
@@ -14,8 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Message } from '@seqcast/contracts';
 import { Client } from 'pg';
-import { openDatabase } from '../src/lib/database';
-import { idempotencyKey, type SequencedBatch, SequencerStore } from '../src/lib/sequencer.store';
+import { idempotencyKey, type SequencedBatch } from '@seqcast/ordering-domain';
+import { openDatabase } from '@seqcast/persistence';
+import { PostgresSequencerStore } from '../src/lib/postgres-sequencer.store';
 
 const [batches = 400, batchSize = 100, roomCount = 50] = process.argv.slice(2).map(Number);
 const folded = process.env['BENCH_MODE'] !== 'separate';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const dataSource = await openDatabase({ url: url.toString(), runMigrations: true });
   try {
-    const store = new SequencerStore(dataSource);
+    const store = new PostgresSequencerStore(dataSource);
     const claim = await store.claim({ topic: 'bench', partition: 0, owner: 'bench', initialOffset: 0 });
     const rooms = Array.from({ length: roomCount }, (_, i) => `bench-room-${i}`);
     let offset = 0;

@@ -1,5 +1,5 @@
 import { type IngestRecord, payloadFingerprint } from '@seqcast/contracts';
-import { idempotencyKey, type KnownState, type StoredCopy } from '@seqcast/persistence';
+import { idempotencyKey, type KnownState, type StoredCopy } from './sequencer-store.port';
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import { conflictReason, decodeRecord, encodeRaw, type InputRecord, lookupKeys, sequenceBatch } from './sequencer';
 

@@ -1,5 +1,6 @@
 /**
- * Write side of the ordering worker, where PostgreSQL is the truth about progress.
+ * The ordering worker's SequencerStore port (@seqcast/ordering-domain) on PostgreSQL: the write side
+ * of the ordering worker, where PostgreSQL is the truth about progress.
  *
  * Fencing: a worker owns a partition only through a claim, which bumps that partition's
  * `generation` (per epoch). Every batch write locks the position row (`FOR UPDATE`) and checks
@@ -21,97 +22,23 @@
  * so a crash in between leaves it lower than the truth, which costs republishing, never loss.
  */
 import type { Message } from '@seqcast/contracts';
+import {
+  type BatchWrite,
+  type ClaimRequest,
+  type CommitOutcome,
+  type IdempotencyKey,
+  idempotencyKey,
+  type KnownState,
+  type PartitionClaim,
+  type SequencedBatch,
+  type SequencerStore,
+  type StoredCopy,
+} from '@seqcast/ordering-domain';
+import { EPOCH_KEY, MessageEntity, newEpoch, toMessage } from '@seqcast/persistence';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { EPOCH_KEY, MessageEntity } from './entities';
-import { newEpoch } from './database';
-import { toMessage } from './message.mapping';
 
-export interface PartitionRef {
-  topic: string;
-  partition: number;
-}
-
-/** A worker's hold on one partition of the input topic, within one epoch. */
-export interface PartitionClaim extends PartitionRef {
-  readonly epoch: string;
-  readonly generation: number;
-  readonly owner: string;
-  /** Position when claimed: the first offset not yet sequenced. */
-  readonly nextOffset: number;
-  /** Messages with seq >= this may not be on the events topic yet. */
-  readonly publishedOffset: number;
-}
-
-export interface ClaimRequest extends PartitionRef {
-  owner: string;
-  /** Where a partition never seen in the current epoch starts: the log start offset. */
-  initialOffset: number;
-}
-
-/** The idempotency key of a message: who sent which clientMsgId to which room. */
-export interface IdempotencyKey {
-  roomId: string;
-  senderId: string;
-  clientMsgId: string;
-}
-
-/** The key as one string, for maps: room ids and clientMsgIds cannot contain NUL, stored senderIds neither. */
-export function idempotencyKey(key: IdempotencyKey): string {
-  return `${key.roomId}\u0000${key.senderId}\u0000${key.clientMsgId}`;
-}
-
-/** A message already stored under an idempotency key. */
-export interface StoredCopy {
-  seq: number;
-  /** payloadFingerprint() of its payload; null for rows written before fingerprints existed. */
-  fingerprint: string | null;
-}
-
-/** What the store already knows about the rooms and ids of a batch (current epoch). */
-export interface KnownState {
-  /** idempotencyKey() → the stored message, limited to the keys asked for. */
-  stored: ReadonlyMap<string, StoredCopy>;
-  /** roomId → highest stored seq, only for rooms that have messages. */
-  heads: ReadonlyMap<string, number>;
-}
-
-export interface DeadLetterRecord {
-  offset: number;
-  reason: string;
-  /** Already text-safe: UTF-8 without NUL as is, otherwise `base64:` + base64. */
-  key: string | null;
-  value: string | null;
-}
-
-export interface SequencedBatch {
-  messages: Message[];
-  /** payloadFingerprint() of `messages[i].payload`, stored beside it; absent or null: none stored. */
-  fingerprints?: (string | null)[];
-  deadLetters: DeadLetterRecord[];
-}
-
-export interface BatchWrite<R extends SequencedBatch> {
-  /** The offset the worker believes is next; the commit is refused if the row says otherwise. */
-  fromOffset: number;
-  /** The new position: last offset of the batch + 1. */
-  nextOffset: number;
-  /**
-   * Every message with seq < this is on the events topic: recorded with this write (never
-   * lowered), saving the separate markPublished of the previous batch.
-   */
-  publishedOffset?: number;
-  roomIds: string[];
-  ids: IdempotencyKey[];
-  /** Pure decision, run inside the transaction after the fence check. */
-  sequence(known: KnownState): R;
-  /** Test hook: runs after the write, before COMMIT (the write then runs in an explicit transaction); throwing rolls everything back. */
-  beforeCommit?: (result: R) => Promise<void>;
-}
-
-export type CommitOutcome<R> = { status: 'committed'; result: R } | { status: 'fenced'; reason: string };
-
-export class SequencerStore {
+export class PostgresSequencerStore implements SequencerStore {
   constructor(private readonly dataSource: DataSource) {}
 
   async currentEpoch(): Promise<string> {

@@ -1,0 +1,166 @@
+/**
+ * The worker's membership in the consumer group: one ResilientConsumer on the messages topic
+ * (recreated with backoff if kafkajs gives up on it), which partitions Kafka assigns here, which of
+ * them this worker paused, and the heartbeat that keeps a member alive through a slow batch.
+ */
+import type { Logger } from '@nestjs/common';
+import {
+  DEFAULT_GROUP_TIMEOUTS,
+  type EachBatchPayload,
+  type GroupTimeouts,
+  type Kafka,
+  ResilientConsumer,
+} from '@seqcast/kafka';
+import { workerMetrics } from '../worker.metrics';
+
+export interface PartitionConsumerOptions {
+  messagesTopic: string;
+  groupId: string;
+  partitionsConsumedConcurrently: number;
+  timeouts: GroupTimeouts;
+  /** After every group join, once the new assignment is in place; `revoked` were ours before it. */
+  onJoin: (revoked: number[]) => void;
+  /** One batch of one partition; `join` numbers the group join it was fetched under. */
+  onBatch: (payload: EachBatchPayload, join: number) => Promise<void>;
+  logger: Logger;
+}
+
+export function groupTimeouts(settings: Partial<GroupTimeouts>): GroupTimeouts {
+  return {
+    sessionTimeoutMs: settings.sessionTimeoutMs ?? DEFAULT_GROUP_TIMEOUTS.sessionTimeoutMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs ?? DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs,
+    rebalanceTimeoutMs: settings.rebalanceTimeoutMs ?? DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs,
+  };
+}
+
+export class PartitionConsumer {
+  private consumer: ResilientConsumer | undefined;
+  /** Bumped on every group join; a batch started under an older join must not act. */
+  private joinCount = 0;
+  private assigned = new Set<number>();
+  private readonly paused = new Set<number>();
+  /** Batches between entering onBatch and returning from it (for the drain log line). */
+  private inFlight = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: PartitionConsumerOptions,
+  ) {}
+
+  /** Joins the group in the background; never waits for Kafka. */
+  start(): void {
+    this.consumer = this.createConsumer();
+    this.consumer.start();
+  }
+
+  /** Waits for the batches in flight (eachBatch returns), then sends LeaveGroup. */
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  /** Partitions Kafka currently assigns to this worker. */
+  get assignment(): ReadonlySet<number> {
+    return this.assigned;
+  }
+
+  get batchesInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Whether a batch fetched under group join `join` may still act for `partition`. */
+  isCurrent(join: number, partition: number): boolean {
+    return join === this.joinCount && this.assigned.has(partition);
+  }
+
+  assertConsuming(): void {
+    this.consumer?.assertConsuming();
+  }
+
+  pause(partition: number): void {
+    if (!this.consumer) return;
+    this.consumer.pause([{ topic: this.options.messagesTopic, partitions: [partition] }]);
+    this.paused.add(partition);
+  }
+
+  resume(partition: number): void {
+    this.paused.delete(partition);
+    this.consumer?.resume([{ topic: this.options.messagesTopic, partitions: [partition] }]);
+  }
+
+  seek(partition: number, offset: number): void {
+    this.consumer?.seek({ topic: this.options.messagesTopic, partition, offset: String(offset) });
+  }
+
+  /** A courtesy only (faster restarts): PostgreSQL holds the position that counts. */
+  async commitOffset(partition: number, offset: number): Promise<void> {
+    try {
+      await this.consumer?.commitOffsets([{ topic: this.options.messagesTopic, partition, offset: String(offset) }]);
+    } catch (error) {
+      this.options.logger.debug(
+        `partition ${partition}: Kafka offset commit failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  /**
+   * Take-over speed is set by the group timeouts: a worker killed without LeaveGroup holds its
+   * partitions until its session times out (see ResilientConsumer). Correctness does not depend on
+   * them: every join invalidates every claim, and a zombie's commits are refused by the fence.
+   */
+  private createConsumer(): ResilientConsumer {
+    const { messagesTopic, groupId, logger } = this.options;
+    return new ResilientConsumer(this.kafka, {
+      name: 'Kafka consumer',
+      consumer: {
+        groupId,
+        allowAutoTopicCreation: false,
+        // A drain waits for the fetch in flight; an idle long poll of kafkajs' default 5 s would hold
+        // the partitions that long. At most one empty fetch per second per broker is the price.
+        maxWaitTimeInMs: 1_000,
+      },
+      timeouts: this.options.timeouts,
+      subscribe: { topics: [messagesTopic], fromBeginning: true },
+      run: {
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
+        eachBatch: (payload) => this.onBatch(payload),
+      },
+      onJoin: (assignment) => this.onGroupJoin(assignment[messagesTopic] ?? []),
+      logger: { log: (message) => logger.log(message), warn: (message) => logger.warn(message) },
+    });
+  }
+
+  private onGroupJoin(partitions: number[]): void {
+    this.joinCount++;
+    const revoked = [...this.assigned].filter((partition) => !partitions.includes(partition));
+    this.assigned = new Set(partitions);
+    workerMetrics.assignedPartitions.set(partitions.length);
+    if (this.paused.size > 0 && this.consumer) {
+      this.consumer.resume([{ topic: this.options.messagesTopic, partitions: [...this.paused] }]);
+      this.paused.clear();
+    }
+    this.options.onJoin(revoked);
+    const list = [...this.assigned].sort((a, b) => a - b).join(',') || 'none';
+    this.options.logger.log(`joined group ${this.options.groupId}: assigned partitions ${list}`);
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    this.inFlight++;
+    const join = this.joinCount;
+    // kafkajs only heartbeats between batches. With a session of a few seconds, one slow
+    // transaction or publish (up to the producer's 10 s deadline) would get this live worker evicted
+    // and its partitions moved for nothing. A heartbeat refused because the group rebalances is left
+    // to kafkajs, which sees it again on its own next heartbeat and rejoins.
+    const keepAlive = setInterval(
+      () => void payload.heartbeat().catch(() => undefined),
+      this.options.timeouts.heartbeatIntervalMs,
+    );
+    try {
+      await this.options.onBatch(payload, join);
+    } finally {
+      clearInterval(keepAlive);
+      this.inFlight--;
+    }
+  }
+}
