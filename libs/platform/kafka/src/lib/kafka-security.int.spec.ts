@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { kafkaEnv, parseEnv, resolveKafkaSecurity } from '@seqcast/config';
 import { createKafka, type KafkaSettings } from './kafka-client';
 import { KafkaConfigurationError } from './kafka-configuration-error';
-import { consumeAll, uniqueName } from './kafka-test-support.int';
+import { consumeAll, uniqueName } from '../testing';
 import { RoomProducer } from './room-producer';
 import { startSecuredKafka, type SecuredKafka } from '@seqcast/testing';
 import { ensureTopics } from './topics';
