@@ -1,5 +1,4 @@
-import { CONSUMER_GROUP_TIMEOUT_DEFAULTS, ConfigValidationError, consumerGroupTimeoutProblems } from '@seqcast/config';
-import { DEFAULT_GROUP_TIMEOUTS, groupTimeoutProblems } from '@seqcast/kafka';
+import { ConfigValidationError } from '@seqcast/config';
 import { loadWorkerConfig } from './config';
 
 describe('loadWorkerConfig', () => {
@@ -121,17 +120,5 @@ describe('loadWorkerConfig', () => {
     expect(() => loadWorkerConfig({ WORKER_SESSION_TIMEOUT_MS: '6000', WORKER_HEARTBEAT_INTERVAL_MS: '3000' })).toThrow(
       /heartbeat interval 3000 ms must be at most a third of the session timeout 6000 ms/,
     );
-  });
-});
-
-describe('the consumer group timeouts the environment is validated with', () => {
-  it('are the consumer’s own defaults and rule (@seqcast/config mirrors @seqcast/kafka)', () => {
-    expect(CONSUMER_GROUP_TIMEOUT_DEFAULTS).toEqual(DEFAULT_GROUP_TIMEOUTS);
-    const cases = [
-      { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 2_001, rebalanceTimeoutMs: 30_000 },
-      { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 9_999 },
-      { sessionTimeoutMs: 9_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 9_000 },
-    ];
-    for (const timeouts of cases) expect(consumerGroupTimeoutProblems(timeouts)).toEqual(groupTimeoutProblems(timeouts));
   });
 });

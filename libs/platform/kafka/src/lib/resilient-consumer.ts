@@ -32,40 +32,17 @@ import type {
   TopicPartitionOffsetAndMetadata,
   TopicPartitions,
 } from 'kafkajs';
+import { CONSUMER_GROUP_TIMEOUT_DEFAULTS, type ConsumerGroupTimeouts, consumerGroupTimeoutProblems } from '@seqcast/config';
 
-export interface GroupTimeouts {
-  /** The broker drops a member that sent no heartbeat for this long (then rebalances). */
-  sessionTimeoutMs: number;
-  /** How often a member heartbeats; at most a third of the session timeout. */
-  heartbeatIntervalMs: number;
-  /** How long a rebalance waits for live members to rejoin (a worker finishes its batch first). */
-  rebalanceTimeoutMs: number;
-}
-
-/** 6 s is the broker's default `group.min.session.timeout.ms`: the fastest take-over it allows. */
-export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = {
-  sessionTimeoutMs: 6_000,
-  heartbeatIntervalMs: 1_000,
-  rebalanceTimeoutMs: 30_000,
-};
-
-/** Problems with a set of timeouts, one line each (empty when valid). */
-export function groupTimeoutProblems(timeouts: GroupTimeouts): string[] {
-  const problems: string[] = [];
-  if (timeouts.heartbeatIntervalMs * 3 > timeouts.sessionTimeoutMs) {
-    problems.push(
-      `heartbeat interval ${timeouts.heartbeatIntervalMs} ms must be at most a third of the session timeout ` +
-        `${timeouts.sessionTimeoutMs} ms, or one lost heartbeat evicts a live member`,
-    );
-  }
-  if (timeouts.rebalanceTimeoutMs < timeouts.sessionTimeoutMs) {
-    problems.push(
-      `rebalance timeout ${timeouts.rebalanceTimeoutMs} ms must be at least the session timeout ` +
-        `${timeouts.sessionTimeoutMs} ms`,
-    );
-  }
-  return problems;
-}
+/**
+ * Session / heartbeat / rebalance timeouts of a consumer group member, their defaults (6 s is the
+ * broker's default `group.min.session.timeout.ms`: the fastest take-over it allows) and the rule
+ * between them. Defined once in @seqcast/config, where the services validate their environment
+ * with them; the consumer enforces the same rule.
+ */
+export type GroupTimeouts = ConsumerGroupTimeouts;
+export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = CONSUMER_GROUP_TIMEOUT_DEFAULTS;
+export const groupTimeoutProblems: (timeouts: GroupTimeouts) => string[] = consumerGroupTimeoutProblems;
 
 export interface ResilientConsumerLogger {
   log(message: string): void;

@@ -1,8 +1,8 @@
 /**
  * Consumer group timeouts, for the services that read their own group's timeouts from the
- * environment. The same numbers and rule as @seqcast/kafka's DEFAULT_GROUP_TIMEOUTS and
- * groupTimeoutProblems (which the consumer itself enforces); here so the environment can be
- * validated, by the service and by the deployment checks, from the configuration library alone.
+ * environment. The one definition: @seqcast/kafka's DEFAULT_GROUP_TIMEOUTS and groupTimeoutProblems
+ * (which the consumer enforces) are these, so the environment is validated, by the service and by
+ * the deployment checks, with exactly the consumer's rule.
  */
 export interface ConsumerGroupTimeouts {
   sessionTimeoutMs: number;
