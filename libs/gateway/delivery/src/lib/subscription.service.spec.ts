@@ -228,6 +228,22 @@ describe('SubscriptionService last N then live', () => {
     await eventually(() => expect(alice.seqs()).toEqual([6, 7]));
   });
 
+  it('shares one cursor read among concurrent identical last-N subscribes of a room', async () => {
+    const { history, service, target } = setup();
+    history.append(chain('r', [1, 4, 6, 9]));
+    await subscribe(service, target('warm-up'), { roomId: 'other' }); // the epoch is now known
+    const gate = deferred();
+    history.gate = gate.promise;
+    const clients = ['a', 'b', 'c'].map((id) => target(id));
+    const pending = clients.map((c) => subscribe(service, c, { roomId: 'r', last: 2 }));
+    await eventually(() => expect(history.latestCalls).toBe(1));
+    gate.resolve();
+    history.gate = undefined;
+    await Promise.all(pending);
+    for (const c of clients) await eventually(() => expect(c.seqs()).toEqual([6, 9]));
+    expect(history.latestCalls).toBe(1);
+  });
+
   it('goes live at once on an empty room', async () => {
     const { service, target } = setup();
     const alice = target('alice');
