@@ -4,6 +4,8 @@ export { type Cursor, type CursorStorage, type CursorStore, LocalStorageCursorSt
 export {
   type ConnectionState,
   type GapInfo,
+  type HistoryOptions,
+  type HistoryPage,
   type PublishOptions,
   type PublishRetryOptions,
   type ReconnectOptions,

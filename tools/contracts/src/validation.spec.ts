@@ -47,6 +47,6 @@ describe('docs/asyncapi.yaml', () => {
     const subscribe = document?.operations().get('receiveSubscribe');
     // A multi-format payload: the parser resolved the file $ref into the schema itself.
     const payload = subscribe?.messages().all()[0]?.payload()?.json() as { schema?: { properties?: object } };
-    expect(Object.keys(payload?.schema?.properties ?? {})).toEqual(['roomId', 'afterSeq', 'epoch', 'presence']);
+    expect(Object.keys(payload?.schema?.properties ?? {})).toEqual(['roomId', 'afterSeq', 'epoch', 'last', 'presence']);
   });
 });

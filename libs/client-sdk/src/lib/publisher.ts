@@ -31,7 +31,7 @@ export interface PublishRequest {
 }
 
 /** Statuses that say "not now" rather than "no": the request may be repeated as is. */
-const RETRYABLE_STATUS = new Set([502, 503, 504]);
+export const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
 const CODE_BY_STATUS: Record<number, SeqcastErrorCode> = {
   400: 'invalid_request',
@@ -123,7 +123,7 @@ async function readResult(response: Response): Promise<PublishResult> {
   }
 }
 
-async function readError(response: Response): Promise<SeqcastError> {
+export async function readError(response: Response): Promise<SeqcastError> {
   let code: SeqcastErrorCode = CODE_BY_STATUS[response.status] ?? 'internal';
   let message = `ingest answered HTTP ${response.status}`;
   try {

@@ -37,6 +37,13 @@ interface Room {
   retryAttempt: number;
   lastAckedSeq: number;
   futileHeals: FutileHeals;
+  /** subscribe's `last`: replay the latest N when the room has no cursor (a stored cursor wins). */
+  last: number | undefined;
+  /**
+   * Subscribed with `last` and no message received since: the cursor is a placeholder, so a
+   * resubscribe asks for the latest N again rather than resuming from it.
+   */
+  fromLast: boolean;
 }
 
 /**
@@ -72,7 +79,7 @@ export class RoomSubscriptions {
     return this.rooms.get(roomId);
   }
 
-  subscribe(roomId: string, onMessage: (message: Message) => void): Promise<void> {
+  subscribe(roomId: string, onMessage: (message: Message) => void, options: { last?: number } = {}): Promise<void> {
     const existing = this.rooms.get(roomId);
     if (existing) {
       existing.onMessage = onMessage;
@@ -93,6 +100,8 @@ export class RoomSubscriptions {
       retryAttempt: 0,
       lastAckedSeq: -1,
       futileHeals: NO_FUTILE_HEALS,
+      last: options.last,
+      fromLast: false,
     };
     room.loaded = this.loadCursor(room);
     this.rooms.set(roomId, room);
@@ -196,6 +205,7 @@ export class RoomSubscriptions {
         return;
       }
       room.acceptAnyFirst = false;
+      room.fromLast = false;
       room.futileHeals = NO_FUTILE_HEALS;
       room.cursor = { epoch: message.epoch, seq: message.seq };
       try {
@@ -241,10 +251,12 @@ export class RoomSubscriptions {
     const stale = () =>
       generation !== connection.generation || this.rooms.get(room.roomId) !== room || room.request !== request;
     if (stale() || !transport) return;
-    const cursor = room.cursor;
+    const cursor = room.fromLast ? undefined : room.cursor;
     const plain: SubscribeRequest = cursor
       ? { roomId: room.roomId, afterSeq: cursor.seq, epoch: cursor.epoch }
-      : { roomId: room.roomId };
+      : room.last === undefined
+        ? { roomId: room.roomId }
+        : { roomId: room.roomId, last: room.last };
     const body = this.options.decorate ? this.options.decorate(plain) : plain;
     clearTimer(room.ackTimeout);
     room.ackTimeout = setTimeout(() => {
@@ -255,7 +267,7 @@ export class RoomSubscriptions {
       if (stale()) return;
       clearTimer(room.ackTimeout);
       room.ackTimeout = undefined;
-      this.onSubscribeAck(room, ack, cursor !== undefined);
+      this.onSubscribeAck(room, ack, cursor !== undefined, plain.last !== undefined);
     });
   }
 
@@ -274,7 +286,7 @@ export class RoomSubscriptions {
     this.options.connection.lost('subscribe_timeout');
   }
 
-  private onSubscribeAck(room: Room, ack: SubscribeAck, resumed: boolean): void {
+  private onSubscribeAck(room: Room, ack: SubscribeAck, resumed: boolean, fromLast: boolean): void {
     const { emit } = this.options;
     if (!ack.ok) {
       const error = new SeqcastError(ack.error.code, `subscribe ${room.roomId}: ${ack.error.message}`);
@@ -308,6 +320,12 @@ export class RoomSubscriptions {
       room.lastAckedSeq = -1;
       this.persist(room.roomId, undefined);
       emit('reset', room.roomId);
+    } else if (fromLast) {
+      // The gateway replays the latest N (all <= headSeq) before live: the first of them chains
+      // onto a seq we never held, so it is taken as is. Nothing is persisted until it arrives.
+      room.cursor = { epoch: ack.epoch, seq: -1 };
+      room.acceptAnyFirst = true;
+      room.fromLast = true;
     } else if (!resumed || room.cursor === undefined) {
       // No cursor: the stream starts after headSeq, so headSeq is exactly what we now hold.
       room.cursor = { epoch: ack.epoch, seq: ack.headSeq };

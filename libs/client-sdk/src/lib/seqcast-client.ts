@@ -16,7 +16,8 @@
  * - ClientPublisher (client-publisher.ts): HTTP publishing with safe retries (publisher.ts);
  * - options, defaults and validation (client-options.ts), events (client-events.ts), the token
  *   (token-source.ts);
- * - PresenceTracker (presence.ts): rooms subscribed with presence, the presence request and events.
+ * - PresenceTracker (presence.ts): rooms subscribed with presence, the presence request and events;
+ * - HistoryReader (history.ts): history pages over HTTP, forward or backward.
  */
 import type { JsonValue, PublishResult } from '@seqcast/contracts/wire';
 import { AckBatcher } from './ack-batcher';
@@ -32,6 +33,7 @@ import {
   type StateDetail,
 } from './client-options';
 import { ClientPublisher } from './client-publisher';
+import { type HistoryOptions, type HistoryPage, HistoryReader } from './history';
 import { Connection } from './connection';
 import { MemoryCursorStore } from './cursor-store';
 import { type PresenceChange, type PresenceList, PresenceTracker } from './presence';
@@ -54,6 +56,7 @@ export type {
   TokenSource,
 } from './client-options';
 export { SERVER_RESTART_FALLBACK_MS } from './connection';
+export type { HistoryOptions, HistoryPage } from './history';
 
 /**
  * `TPayload` types the payloads this client publishes and receives (default: any JSON value).
@@ -65,6 +68,7 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   private readonly acks: AckBatcher;
   private readonly publisher: ClientPublisher;
   private readonly presenceTracker: PresenceTracker;
+  private readonly historyReader: HistoryReader;
 
   constructor(options: SeqcastClientOptions, internals: SeqcastClientInternals = {}) {
     const resolved = resolveOptions(options);
@@ -118,6 +122,13 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
       random,
       fetch: internals.fetch,
     });
+    this.historyReader = new HistoryReader({
+      ingestUrl: options.ingestUrl,
+      token,
+      retry: resolved.publishRetry,
+      random,
+      fetch: internals.fetch,
+    });
   }
 
   get state(): ConnectionState {
@@ -137,26 +148,38 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
 
   /**
    * Delivers the room's messages to `onMessage`, each once and in seq order, resuming from the
-   * stored cursor if there is one, else from now on. Resolves on the first ok acknowledgement
+   * stored cursor if there is one, else from now on; with `{ last: N }` (1-1000) and no stored
+   * cursor, the room's latest N stored messages come first, then live (a stored cursor wins: the
+   * room resumes exactly where it was). Resolves on the first ok acknowledgement
    * (waiting for a connection if needed); rejects with a SeqcastError on `forbidden` or
    * `invalid_request`. Subscribing again replaces the handler.
    */
   subscribe(
     roomId: string,
     onMessage: (message: RoomMessage<TPayload>) => void,
-    options?: { presence?: boolean },
+    options?: { presence?: boolean; last?: number },
   ): Promise<void> {
     if (options?.presence) this.presenceTracker.want(roomId);
     if (typeof onMessage !== 'function') {
       return Promise.reject(new SeqcastError('invalid_request', 'subscribe: onMessage must be a function'));
     }
-    return this.rooms.subscribe(roomId, onMessage as (message: RoomMessage) => void);
+    return this.rooms.subscribe(roomId, onMessage as (message: RoomMessage) => void, { last: options?.last });
   }
 
   /** Stops delivery for the room at once; resolves when the gateway confirms (or the connection is gone). */
   unsubscribe(roomId: string): Promise<void> {
     this.presenceTracker.forget(roomId);
     return this.rooms.unsubscribe(roomId);
+  }
+
+  /**
+   * One page of the room's stored history over HTTP (GET /v1/rooms/:roomId/messages), e.g.
+   * `history(room, { direction: 'backward', limit: 50 })` for the latest 50, then
+   * `{ beforeSeq: page.nextBeforeSeq }` for older ones. Messages are in ascending seq either way.
+   * Retries like publish (503 with Retry-After, 502/504, network errors); 4xx answers are final.
+   */
+  history(roomId: string, options: HistoryOptions = {}): Promise<HistoryPage<TPayload>> {
+    return this.historyReader.read(roomId, options) as Promise<HistoryPage<TPayload>>;
   }
 
   /** The room's members across gateways (docs/protocol.md "Presence"); needs a connection. */

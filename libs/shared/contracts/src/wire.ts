@@ -74,7 +74,14 @@ export interface HistoryPage {
   epoch: string;
   /** Highest seq stored for the room, -1 when the room has no messages. */
   headSeq: number;
+  /** Ascending seq whatever the direction, at most `limit`. */
   messages: Message[];
+  /** More stored messages lie beyond this page in the direction read (for forward: as of the read). */
+  hasMore: boolean;
+  /** Forward pages: the afterSeq of the next page (the last seq returned, or the afterSeq asked when empty). */
+  nextAfterSeq?: number;
+  /** Backward pages with hasMore: the beforeSeq of the next (older) page, i.e. the oldest seq returned. */
+  nextBeforeSeq?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,6 +94,11 @@ export interface SubscribeRequest {
   afterSeq?: number;
   /** The epoch of the client's cursor; a different current epoch voids the cursor (`reset`). */
   epoch?: string;
+  /**
+   * Without afterSeq only: replay the room's latest `last` stored messages (1-1000), then live,
+   * with the same seam guarantee as a resume (no gap, no duplicate).
+   */
+  last?: number;
   /** Take part in the room's presence: be listed as a member, and get `presence_join`/`presence_leave`. */
   presence?: boolean;
 }

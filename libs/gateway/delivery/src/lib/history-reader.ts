@@ -132,6 +132,16 @@ export class HistoryReader {
     return { messages, caughtUp: short && last >= dispatchedBefore };
   }
 
+  /**
+   * The cursor the latest `count` stored messages follow (subscribe's `last`): one indexed query of
+   * `count` rows, shared by identical subscribes in flight. Not answered from the room cache, which
+   * may hold fewer than `count` messages without knowing what precedes them.
+   */
+  async afterSeqForLatest(room: RoomState, epoch: string, count: number): Promise<number> {
+    room.cache.ensureEpoch(epoch);
+    return this.flight(room, `latest:${count}`, 'page', () => this.history.afterSeqForLatest(room.roomId, count));
+  }
+
   private flight<T>(room: RoomState, key: string, kind: HistoryReadKind, read: () => Promise<T>): Promise<T> {
     const inFlight = room.flights.get(key) as Promise<T> | undefined;
     if (inFlight) {

@@ -151,6 +151,28 @@ describe('SSE transport', () => {
     expect(ids).toEqual([...history, ...live].map((m) => `${gw.epoch}:${m.seq}`));
   });
 
+  it('?last=N replays the latest N then live, and a cut connection resumes exactly, not from the latest N', async () => {
+    const roomId = room('team-sse-last');
+    const history = gw.sequence(roomId, 40);
+    await gw.commit(history);
+    const proxy = await TcpProxy.start(gw.port);
+    proxies.push(proxy);
+
+    const client = sseClient(eventsUrl(proxy.url, roomId, 'last=10'), gw.token(['team-*']));
+    await waitFor(() => client.messages.length >= 10, { what: 'the latest 10' });
+    expect(client.subscribed[0]).toEqual({ ok: true, roomId, epoch: gw.epoch, headSeq: history[39].seq });
+    const live = await gw.commitAndPublish(roomId, 5);
+    await waitFor(() => client.messages.length >= 15, { what: 'live messages' });
+
+    proxy.cut();
+    const whileCut = await gw.commitAndPublish(roomId, 5);
+    await waitFor(() => client.opens >= 2, { what: 'the EventSource reconnect' });
+    const expected = [...history.slice(30), ...live, ...whileCut];
+    await waitFor(() => client.messages.length >= expected.length, { what: 'the resumed stream' });
+    expectExactStream(client, expected);
+    client.source.close();
+  });
+
   it('refuses bad requests with the API error body and the right status', async () => {
     const roomId = room('team-sse-refused');
     const token = gw.token([roomId]);

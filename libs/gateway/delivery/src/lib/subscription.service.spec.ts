@@ -193,6 +193,66 @@ describe('SubscriptionService afterSeq replay', () => {
   });
 });
 
+describe('SubscriptionService last N then live', () => {
+  it('replays the latest N stored messages, merges what was dispatched meanwhile, then goes live', async () => {
+    const { history, service, target, log } = setup({ historyPageSize: 2 });
+    history.append(chain('r', [0, 3, 4, 7, 10, 11, 15]));
+    const gate = deferred();
+    history.gate = gate.promise;
+    const alice = target('alice');
+    const pending = subscribe(service, alice, { roomId: 'r', last: 3 }, log);
+    // Published during the subscribe, both committed before the held reads run: the replay covers
+    // them, and their live copies (buffered meanwhile) must not be delivered a second time.
+    service.dispatch('r', [message('r', 15, 11), message('r', 20, 15)]);
+    history.append([message('r', 20, 15)]);
+    gate.resolve();
+    history.gate = undefined;
+
+    await expect(pending).resolves.toEqual({ ok: true, roomId: 'r', epoch: EPOCH, headSeq: 20 });
+    // The latest 3 when read (11, 15, 20), each once, then live: no gap, no duplicate at the seam.
+    await eventually(() => expect(alice.seqs()).toEqual([11, 15, 20]));
+    expect(log[0]).toBe('alice ack');
+    expectChained(alice, 'r');
+    service.dispatch('r', [message('r', 21, 20)]);
+    expect(alice.seqs()).toEqual([11, 15, 20, 21]);
+    expect(history.latestCalls).toBe(1);
+  });
+
+  it('replays what there is when the room holds fewer than N, without flagging a truncation', async () => {
+    const { history, service, target } = setup();
+    // 6 names a pruned predecessor: "the latest 50" is simply the 2 retained.
+    history.append(chain('r', [6, 7], 5));
+    const alice = target('alice');
+    const ack = await subscribe(service, alice, { roomId: 'r', last: 50 });
+    expect(ack).toEqual({ ok: true, roomId: 'r', epoch: EPOCH, headSeq: 7 });
+    await eventually(() => expect(alice.seqs()).toEqual([6, 7]));
+  });
+
+  it('shares one cursor read among concurrent identical last-N subscribes of a room', async () => {
+    const { history, service, target } = setup();
+    history.append(chain('r', [1, 4, 6, 9]));
+    await subscribe(service, target('warm-up'), { roomId: 'other' }); // the epoch is now known
+    const gate = deferred();
+    history.gate = gate.promise;
+    const clients = ['a', 'b', 'c'].map((id) => target(id));
+    const pending = clients.map((c) => subscribe(service, c, { roomId: 'r', last: 2 }));
+    await eventually(() => expect(history.latestCalls).toBe(1));
+    gate.resolve();
+    history.gate = undefined;
+    await Promise.all(pending);
+    for (const c of clients) await eventually(() => expect(c.seqs()).toEqual([6, 9]));
+    expect(history.latestCalls).toBe(1);
+  });
+
+  it('goes live at once on an empty room', async () => {
+    const { service, target } = setup();
+    const alice = target('alice');
+    await expect(subscribe(service, alice, { roomId: 'r', last: 10 })).resolves.toMatchObject({ headSeq: -1 });
+    service.dispatch('r', [message('r', 4, null)]);
+    expect(alice.seqs()).toEqual([4]);
+  });
+});
+
 describe('SubscriptionService lifecycle', () => {
   it('treats a repeated subscribe as idempotent: one subscription, no duplicates', async () => {
     const { history, service, target } = setup();

@@ -4,7 +4,8 @@
  *  1. register the subscription as syncing (live events for it are buffered),
  *  2. learn epoch + head (room cache, or PostgreSQL: commit precedes publish, so everything
  *     dispatched before step 1 is <= the head),
- *  3. when resuming, read the first page (to tell the client if its history was truncated),
+ *  3. when resuming, read the first page (to tell the client if its history was truncated);
+ *     `last: N` resumes from the prevSeq of the N-th latest stored message,
  *  4. ack, then replay history after `afterSeq` page by page, paced by the client's acks,
  *  5. merge the buffer (dropping what the client has) and go live.
  *
@@ -185,11 +186,18 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
       // A paused partition resumes from its end first: the head read below must come after that.
       await this.interest?.ready(roomId);
       epoch = await this.reader.epoch();
-      headSeq = await this.reader.head(room, epoch, subscription.dispatchedBefore, request.afterSeq);
+      // "The latest N, then live" is a resume from the cursor those N follow, so it takes the very
+      // same path (and seam) as afterSeq below. Resolved before the head is read, the cursor is
+      // never above it; whatever commits in between is replayed or buffered like any resume's.
+      const afterSeq =
+        request.afterSeq ??
+        (request.last === undefined ? undefined : await this.reader.afterSeqForLatest(room, epoch, request.last));
+      headSeq = await this.reader.head(room, epoch, subscription.dispatchedBefore, afterSeq);
+      // Only a client-held cursor can be from another epoch; a resolved one is from this one.
       reset = request.afterSeq !== undefined && request.epoch !== undefined && request.epoch !== epoch;
       // Nobody can hold a seq above the head (commit precedes publish), so a larger afterSeq is
       // clamped rather than trusted.
-      replayAfter = request.afterSeq === undefined ? undefined : reset ? -1 : Math.min(request.afterSeq, headSeq);
+      replayAfter = afterSeq === undefined ? undefined : reset ? -1 : Math.min(afterSeq, headSeq);
       if (replayAfter !== undefined && replayAfter < headSeq && subscription.state !== 'closed') {
         firstPage = await this.reader.page(room, epoch, replayAfter, this.pageSize, subscription.dispatchedBefore);
       }

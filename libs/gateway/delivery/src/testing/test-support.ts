@@ -72,6 +72,16 @@ export class InMemoryHistory implements MessageHistory {
     await this.enter();
     return (this.rows.get(roomId) ?? []).filter((m) => m.seq > afterSeq).slice(0, limit);
   }
+  async findBefore(roomId: string, beforeSeq: number | undefined, limit: number): Promise<Message[]> {
+    await this.enter();
+    return (this.rows.get(roomId) ?? []).filter((m) => beforeSeq === undefined || m.seq < beforeSeq).slice(-limit);
+  }
+  latestCalls = 0;
+  async afterSeqForLatest(roomId: string, count: number): Promise<number> {
+    this.latestCalls++;
+    await this.enter();
+    return (this.rows.get(roomId) ?? []).slice(-count)[0]?.prevSeq ?? -1;
+  }
   private async enter(): Promise<void> {
     if (this.gate) await this.gate;
     if (this.failuresLeft > 0) {

@@ -16,7 +16,6 @@ export class HistoryController {
     @Query() query: unknown,
   ): Promise<HistoryPage> {
     const roomId = parseRoomParam(roomIdParam);
-    const { afterSeq, limit } = parseRequestPart(historyQuerySchema, query);
-    return this.history.page(principal, roomId, afterSeq, limit);
+    return this.history.page(principal, roomId, parseRequestPart(historyQuerySchema, query));
   }
 }

@@ -2,7 +2,7 @@ import type { Principal } from '@seqcast/auth';
 import type { Message } from '@seqcast/contracts';
 import { ApiError } from '@seqcast/http-api';
 import type { MessageHistory } from '@seqcast/persistence';
-import { HistoryService, isDatabaseUnavailable } from './history.service';
+import { HistoryService, isDatabaseUnavailable, pageOf } from './history.service';
 
 const reader: Principal = {
   userId: 'bob',
@@ -43,21 +43,54 @@ class FakeHistory implements MessageHistory {
     if (this.failWith) throw this.failWith;
     return this.messages.filter((m) => m.seq > afterSeq).slice(0, limit);
   }
+  async findBefore(_roomId: string, beforeSeq: number | undefined, limit: number): Promise<Message[]> {
+    this.calls.push(`findBefore(${beforeSeq},${limit})`);
+    if (this.failWith) throw this.failWith;
+    return this.messages.filter((m) => beforeSeq === undefined || m.seq < beforeSeq).slice(-limit);
+  }
+  async afterSeqForLatest(): Promise<number> {
+    throw new Error('not used by the history endpoint');
+  }
 }
+
+const forward = (afterSeq: number, limit: number) => ({ direction: 'forward' as const, afterSeq, limit });
+const backward = (limit: number, beforeSeq?: number) => ({ direction: 'backward' as const, beforeSeq, limit });
 
 describe('HistoryService', () => {
   const messages = [message(3, null), message(7, 3), message(8, 7)];
 
   it('returns one page with the epoch and the head seq read after the messages', async () => {
     const history = new FakeHistory(messages);
-    const page = await new HistoryService(history).page(reader, 'team-1:a', 3, 1);
-    expect(page).toEqual({ roomId: 'team-1:a', epoch: 'e1', headSeq: 8, messages: [messages[1]] });
-    expect(history.calls).toEqual(['epoch', 'find(3,1)', 'head']);
+    const page = await new HistoryService(history).page(reader, 'team-1:a', forward(3, 1));
+    expect(page).toEqual({
+      roomId: 'team-1:a',
+      epoch: 'e1',
+      headSeq: 8,
+      messages: [messages[1]],
+      hasMore: true,
+      nextAfterSeq: 7,
+    });
+    // One row more than asked tells whether there is more.
+    expect(history.calls).toEqual(['epoch', 'find(3,2)', 'head']);
+  });
+
+  it('reads the latest messages backwards and returns them ascending', async () => {
+    const history = new FakeHistory(messages);
+    const page = await new HistoryService(history).page(reader, 'team-1:a', backward(2));
+    expect(page).toEqual({
+      roomId: 'team-1:a',
+      epoch: 'e1',
+      headSeq: 8,
+      messages: [messages[1], messages[2]],
+      hasMore: true,
+      nextBeforeSeq: 7,
+    });
+    expect(history.calls).toEqual(['epoch', 'findBefore(undefined,3)', 'head']);
   });
 
   it('refuses rooms the token does not grant without touching the database', async () => {
     const history = new FakeHistory(messages);
-    await expect(new HistoryService(history).page(reader, 'team-2:a', -1, 10)).rejects.toMatchObject({
+    await expect(new HistoryService(history).page(reader, 'team-2:a', forward(-1, 10))).rejects.toMatchObject({
       status: 403,
       code: 'forbidden',
     });
@@ -67,7 +100,7 @@ describe('HistoryService', () => {
   it('answers 503 when the database cannot be reached', async () => {
     const history = new FakeHistory(messages);
     history.failWith = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    const attempt = new HistoryService(history).page(reader, 'team-1:a', -1, 10);
+    const attempt = new HistoryService(history).page(reader, 'team-1:a', forward(-1, 10));
     await expect(attempt).rejects.toBeInstanceOf(ApiError);
     await expect(attempt).rejects.toMatchObject({ status: 503, code: 'unavailable', retryAfterSeconds: 5 });
   });
@@ -76,7 +109,35 @@ describe('HistoryService', () => {
     const history = new FakeHistory(messages);
     const bug = Object.assign(new Error('column "sequ" does not exist'), { code: '42703' });
     history.failWith = bug;
-    await expect(new HistoryService(history).page(reader, 'team-1:a', -1, 10)).rejects.toBe(bug);
+    await expect(new HistoryService(history).page(reader, 'team-1:a', forward(-1, 10))).rejects.toBe(bug);
+  });
+});
+
+describe('pageOf (cursor math)', () => {
+  // Sparse seqs: seqs are Kafka offsets shared by the rooms of a partition.
+  const rows = [message(3, null), message(7, 3), message(8, 7), message(15, 8)];
+
+  it('forward: drops the extra newest row and points the next page after the last one returned', () => {
+    expect(pageOf(forward(-1, 3), rows)).toEqual({ messages: rows.slice(0, 3), hasMore: true, nextAfterSeq: 8 });
+  });
+  it('forward: a short page has no more, and still says where to poll from', () => {
+    expect(pageOf(forward(7, 3), rows.slice(2))).toEqual({ messages: rows.slice(2), hasMore: false, nextAfterSeq: 15 });
+  });
+  it('forward: an empty page keeps the cursor it was asked with', () => {
+    expect(pageOf(forward(15, 3), [])).toEqual({ messages: [], hasMore: false, nextAfterSeq: 15 });
+  });
+  it('backward: drops the extra oldest row and points the next page below the oldest returned', () => {
+    expect(pageOf(backward(3), rows)).toEqual({ messages: rows.slice(1), hasMore: true, nextBeforeSeq: 7 });
+  });
+  it('backward: the last (oldest) page has no cursor', () => {
+    expect(pageOf(backward(3, 8), rows.slice(0, 2))).toEqual({ messages: rows.slice(0, 2), hasMore: false });
+  });
+  it('backward: an empty room is one empty page', () => {
+    expect(pageOf(backward(50), [])).toEqual({ messages: [], hasMore: false });
+  });
+  it('a page of exactly limit rows has no more', () => {
+    expect(pageOf(backward(4), rows)).toEqual({ messages: rows, hasMore: false });
+    expect(pageOf(forward(-1, 4), rows)).toEqual({ messages: rows, hasMore: false, nextAfterSeq: 15 });
   });
 });
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { canAccessRoom, type Principal } from '@seqcast/auth';
-import type { HistoryPage } from '@seqcast/contracts';
+import type { HistoryPage, HistoryQuery, Message } from '@seqcast/contracts';
 import { ApiError } from '@seqcast/http-api';
 import type { MessageHistory } from '@seqcast/persistence';
 import { MESSAGE_HISTORY } from './history-query.options';
@@ -44,16 +44,23 @@ const UNAVAILABLE_MESSAGES = [
 export class HistoryService {
   constructor(@Inject(MESSAGE_HISTORY) private readonly history: MessageHistory) {}
 
-  async page(principal: Principal, roomId: string, afterSeq: number, limit: number): Promise<HistoryPage> {
+  /**
+   * One page of a room's history, in ascending seq whatever the direction. One row more than
+   * `limit` is read so `hasMore` is exact without a second query.
+   */
+  async page(principal: Principal, roomId: string, query: HistoryQuery): Promise<HistoryPage> {
     if (!canAccessRoom(principal, 'history', roomId)) {
       throw ApiError.forbidden(`credential does not grant history of room "${roomId}"`);
     }
     try {
       const epoch = await this.history.currentEpoch();
       // Messages before headSeq, so headSeq is never below the last message returned.
-      const messages = await this.history.findAfter(roomId, afterSeq, limit);
+      const read =
+        query.direction === 'forward'
+          ? await this.history.findAfter(roomId, query.afterSeq, query.limit + 1)
+          : await this.history.findBefore(roomId, query.beforeSeq, query.limit + 1);
       const headSeq = await this.history.headSeq(roomId);
-      return { roomId, epoch, headSeq, messages };
+      return { roomId, epoch, headSeq, ...pageOf(query, read) };
     } catch (error) {
       if (isDatabaseUnavailable(error)) {
         throw ApiError.unavailable('message history is unavailable right now; retry later', error);
@@ -61,4 +68,21 @@ export class HistoryService {
       throw error;
     }
   }
+}
+
+/**
+ * The page and its cursor from up to `limit + 1` ascending rows: the extra row (the newest for
+ * forward reads, the oldest for backward ones) only says there is more, it is not returned.
+ */
+export function pageOf(
+  query: HistoryQuery,
+  rows: Message[],
+): Pick<HistoryPage, 'messages' | 'hasMore' | 'nextAfterSeq' | 'nextBeforeSeq'> {
+  const hasMore = rows.length > query.limit;
+  if (query.direction === 'forward') {
+    const messages = hasMore ? rows.slice(0, query.limit) : rows;
+    return { messages, hasMore, nextAfterSeq: messages.at(-1)?.seq ?? query.afterSeq };
+  }
+  const messages = hasMore ? rows.slice(rows.length - query.limit) : rows;
+  return hasMore ? { messages, hasMore, nextBeforeSeq: messages[0].seq } : { messages, hasMore };
 }

@@ -405,10 +405,35 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
       expect((page.body as { messages: unknown[] }).messages).toHaveLength(1);
     });
 
+    it('pages backward from the newest in ascending pages with a cursor, current epoch only', async () => {
+      const seqsOf = (body: unknown) => (body as { messages: { seq: number }[] }).messages.map((m) => m.seq);
+      const latest = await callApi(api.baseUrl, 'GET', `/v1/rooms/${room}/messages?direction=backward&limit=2`);
+      expect(latest.status).toBe(200);
+      expect(latest.body).toMatchObject({ roomId: room, epoch, headSeq: 15, hasMore: true, nextBeforeSeq: 11 });
+      expect(seqsOf(latest.body)).toEqual([11, 15]);
+      const older = await callApi(api.baseUrl, 'GET', `/v1/rooms/${room}/messages?beforeSeq=11&limit=2`);
+      expect(older.status).toBe(200);
+      expect(seqsOf(older.body)).toEqual([10]);
+      expect(older.body).toMatchObject({ hasMore: false });
+      expect(older.body).not.toHaveProperty('nextBeforeSeq');
+    });
+
+    it.each([
+      ['afterSeq=3&beforeSeq=9', 'beforeSeq: beforeSeq cannot be combined with afterSeq'],
+      ['direction=backward&afterSeq=3', 'afterSeq: afterSeq is forward only'],
+      ['direction=forward&beforeSeq=9', 'beforeSeq: beforeSeq is backward only'],
+      ['direction=up', 'direction:'],
+      ['beforeSeq=-1', 'beforeSeq: beforeSeq must be >= 0'],
+    ])('400 names the parameter of a bad history query %s', async (query, message) => {
+      const reply = await callApi(api.baseUrl, 'GET', `/v1/rooms/${room}/messages?${query}`);
+      expect(reply.status).toBe(400);
+      expect(reply.body).toEqual(envelope('invalid_request', message));
+    });
+
     it('answers an empty room with headSeq -1', async () => {
       const reply = await callApi(api.baseUrl, 'GET', '/v1/rooms/team-1:empty/messages');
       expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({ roomId: 'team-1:empty', epoch, headSeq: -1, messages: [] });
+      expect(reply.body).toEqual({ roomId: 'team-1:empty', epoch, headSeq: -1, messages: [], hasMore: false, nextAfterSeq: -1 });
     });
 
     it('403 for a room the token does not grant', async () => {

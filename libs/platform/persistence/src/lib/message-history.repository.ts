@@ -15,6 +15,17 @@ export interface MessageHistory {
   headSeq(roomId: string): Promise<number>;
   /** Messages with seq > afterSeq, ascending seq, at most `limit`. */
   findAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]>;
+  /**
+   * The latest `limit` messages with seq < beforeSeq (undefined: the latest of the room), returned
+   * in ascending seq like every other read.
+   */
+  findBefore(roomId: string, beforeSeq: number | undefined, limit: number): Promise<Message[]>;
+  /**
+   * The cursor the latest `count` messages follow: the prevSeq of the oldest of them, so replaying
+   * after it yields exactly those messages, chained. -1 when the room is empty or that message is
+   * the room's first.
+   */
+  afterSeqForLatest(roomId: string, count: number): Promise<number>;
 }
 
 /** MessageHistory on PostgreSQL, plus the idempotency probe ingest answers duplicates with. */
@@ -61,5 +72,34 @@ export class MessageHistoryRepository implements MessageHistory {
       .limit(limit)
       .getMany();
     return rows.map(toMessage);
+  }
+
+  /**
+   * The latest `limit` messages below beforeSeq, ascending. One backward range scan of the primary
+   * key (epoch, room_id, seq) that stops after `limit` rows: the cost is the page, not the room.
+   */
+  async findBefore(roomId: string, beforeSeq: number | undefined, limit: number): Promise<Message[]> {
+    const query = this.dataSource
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where(`m.epoch = (SELECT value FROM seqcast_meta WHERE key = :key)`, { key: EPOCH_KEY })
+      .andWhere('m.room_id = :roomId', { roomId });
+    if (beforeSeq !== undefined) query.andWhere('m.seq < :beforeSeq', { beforeSeq });
+    const rows = await query.orderBy('m.seq', 'DESC').limit(limit).getMany();
+    return rows.map(toMessage).reverse();
+  }
+
+  /** prevSeq of the oldest of the latest `count` messages (-1: none, or it is the first): `count` index entries. */
+  async afterSeqForLatest(roomId: string, count: number): Promise<number> {
+    const rows: { prev_seq: string | null }[] = await this.dataSource.query(
+      `SELECT latest.prev_seq FROM (
+         SELECT m.seq, m.prev_seq FROM seqcast_messages m
+          WHERE m.epoch = (SELECT value FROM seqcast_meta WHERE key = $1) AND m.room_id = $2
+          ORDER BY m.seq DESC LIMIT $3
+       ) latest ORDER BY latest.seq ASC LIMIT 1`,
+      [EPOCH_KEY, roomId, count],
+    );
+    const prev = rows[0]?.prev_seq;
+    return prev === null || prev === undefined ? -1 : Number(prev);
   }
 }

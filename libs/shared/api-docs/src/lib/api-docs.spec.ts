@@ -21,7 +21,12 @@ describe('wire JSON Schemas', () => {
 
   it('documents the history query as the strings the server parses', () => {
     expect(schemas.get('HistoryQuery')).toMatchObject({
-      properties: { afterSeq: { type: 'string', default: '-1' }, limit: { type: 'string', default: '100' } },
+      properties: {
+        direction: { type: 'string', enum: ['forward', 'backward'] },
+        afterSeq: { type: 'string' },
+        beforeSeq: { type: 'string' },
+        limit: { type: 'string', default: '100' },
+      },
     });
   });
 

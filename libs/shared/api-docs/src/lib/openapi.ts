@@ -148,9 +148,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'history',
           summary: 'Read history',
-          description: 'Messages with seq > afterSeq in ascending seq, at most limit.',
+          description:
+            'Forward (default): messages with seq > afterSeq. Backward (direction=backward, or beforeSeq given): the latest messages with seq < beforeSeq (omitted: the latest of the room). Either way at most limit, in ascending seq; page on with nextAfterSeq / nextBeforeSeq. afterSeq with beforeSeq, afterSeq with direction=backward and beforeSeq with direction=forward are 400 invalid_request.',
           parameters: [
-            queryParam('afterSeq', 'Deliver seq > afterSeq; -1 (default) is the start of retained history.'),
+            queryParam('direction', "'forward' (default) or 'backward' ('backward' when beforeSeq is given)."),
+            queryParam('afterSeq', 'Forward only: deliver seq > afterSeq; -1 (default) is the start of retained history.'),
+            queryParam('beforeSeq', "Backward only: the latest messages with seq < beforeSeq; omitted: the room's latest."),
             queryParam('limit', 'Page size, 1-1000, default 100.'),
           ],
           responses: {

@@ -101,7 +101,16 @@ export const historyPageSchema = z
     roomId: z.string(),
     epoch: z.string(),
     headSeq: int().min(-1).describe('Highest seq stored for the room, -1 when the room has no messages.'),
-    messages: z.array(messageDocSchema).describe('Ascending seq, at most `limit`.'),
+    messages: z.array(messageDocSchema).describe('Ascending seq whatever the direction, at most `limit`.'),
+    hasMore: z.boolean().describe('More stored messages lie beyond this page in the direction read.'),
+    nextAfterSeq: int()
+      .min(-1)
+      .optional()
+      .describe('Forward pages: afterSeq of the next page (last seq returned, or the afterSeq asked when empty).'),
+    nextBeforeSeq: int()
+      .min(0)
+      .optional()
+      .describe('Backward pages with hasMore: beforeSeq of the next, older page (the oldest seq returned).'),
   })
   .strict();
 type _HistoryPage = Assert<Exact<z.infer<typeof historyPageSchema>, HistoryPage>>;
@@ -277,7 +286,7 @@ export const WIRE_SCHEMAS: readonly WireSchema[] = [
   {
     name: 'SubscribeRequest',
     title: 'subscribe (client to server)',
-    description: 'Subscribe to a room, optionally resuming after a cursor.',
+    description: 'Subscribe to a room, optionally resuming after a cursor, or replaying its latest `last` messages (1-1000) first; last with afterSeq is invalid_request.',
     schema: subscribeRequestSchema,
   },
   {

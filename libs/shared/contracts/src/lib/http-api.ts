@@ -30,16 +30,49 @@ const intString = (name: string) =>
     .regex(/^-?\d{1,16}$/, `${name} must be an integer`)
     .transform(Number);
 
-/** Query of GET /v1/rooms/:roomId/messages. */
-export const historyQuerySchema = z.object({
-  afterSeq: intString('afterSeq')
-    .pipe(z.number().int().min(-1, 'afterSeq must be >= -1'))
-    .default('-1'),
-  limit: intString('limit')
-    .pipe(z.number().int().min(1, 'limit must be 1-1000').max(HISTORY_LIMIT_MAX, 'limit must be 1-1000'))
-    .default(String(HISTORY_LIMIT_DEFAULT)),
-});
-export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+/**
+ * Query of GET /v1/rooms/:roomId/messages. Forward (the default) pages up from `afterSeq`;
+ * backward returns the latest `limit` messages below `beforeSeq` (omitted: the room's latest), so a
+ * client can ask for "the last 50" without knowing the (non-contiguous) seqs. A `beforeSeq` alone
+ * means backward. Every page is in ascending seq whatever the direction.
+ */
+export const historyQuerySchema = z
+  .object({
+    direction: z
+      .enum(['forward', 'backward'], { message: "direction must be 'forward' or 'backward'" })
+      .optional()
+      .describe("'forward' (default; 'backward' when beforeSeq is given): which end of the room the page is taken from."),
+    afterSeq: intString('afterSeq')
+      .pipe(z.number().int().min(-1, 'afterSeq must be >= -1'))
+      .optional()
+      .describe('Forward only: deliver seq > afterSeq; -1 (default) is the start of retained history.'),
+    beforeSeq: intString('beforeSeq')
+      .pipe(z.number().int().min(0, 'beforeSeq must be >= 0'))
+      .optional()
+      .describe("Backward only: the latest messages with seq < beforeSeq (a previous page's nextBeforeSeq); omitted: the room's latest."),
+    limit: intString('limit')
+      .pipe(z.number().int().min(1, 'limit must be 1-1000').max(HISTORY_LIMIT_MAX, 'limit must be 1-1000'))
+      .default(String(HISTORY_LIMIT_DEFAULT)),
+  })
+  .superRefine((q, ctx) => {
+    if (q.afterSeq !== undefined && q.beforeSeq !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['beforeSeq'], message: 'beforeSeq cannot be combined with afterSeq' });
+    } else if (q.direction === 'backward' && q.afterSeq !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['afterSeq'], message: 'afterSeq is forward only; use beforeSeq with direction=backward' });
+    } else if (q.direction === 'forward' && q.beforeSeq !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['beforeSeq'], message: 'beforeSeq is backward only; use afterSeq with direction=forward' });
+    }
+  })
+  .transform(
+    (q): HistoryQuery =>
+      (q.direction ?? (q.beforeSeq === undefined ? 'forward' : 'backward')) === 'forward'
+        ? { direction: 'forward', afterSeq: q.afterSeq ?? -1, limit: q.limit }
+        : { direction: 'backward', ...(q.beforeSeq === undefined ? {} : { beforeSeq: q.beforeSeq }), limit: q.limit },
+  );
+/** A validated history query: where the page starts, and how many messages at most. */
+export type HistoryQuery =
+  | { direction: 'forward'; afterSeq: number; limit: number }
+  | { direction: 'backward'; beforeSeq?: number; limit: number };
 
 // PublishResult, BatchPublishResult and HistoryPage (the response bodies) are plain types in ../wire.ts;
 // the publish responses also have schemas, for tests and clients that check what the server sends.

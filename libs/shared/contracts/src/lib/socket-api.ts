@@ -9,14 +9,28 @@ import { roomIdSchema } from './identifiers';
  * here must produce exactly its wire type.
  */
 
+/** Upper bound of subscribe's `last` (and SSE's `?last=`): the most messages replayed before live. */
+export const SUBSCRIBE_LAST_MAX = 1000;
+
 export const subscribeRequestSchema = z
   .object({
     roomId: roomIdSchema,
     afterSeq: z.number().int().min(-1, 'afterSeq must be >= -1').optional(),
     epoch: z.string().min(1).max(128).optional(),
+    last: z
+      .number()
+      .int()
+      .min(1, `last must be 1-${SUBSCRIBE_LAST_MAX}`)
+      .max(SUBSCRIBE_LAST_MAX, `last must be 1-${SUBSCRIBE_LAST_MAX}`)
+      .optional(),
     presence: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  // A cursor says exactly where to resume; "the latest N" would contradict it, so asking both is an error.
+  .refine((r) => r.last === undefined || r.afterSeq === undefined, {
+    path: ['last'],
+    message: 'last cannot be combined with afterSeq (a cursor resumes exactly)',
+  });
 type _SubscribeRequestSchemaMatches = Assert<Exact<z.infer<typeof subscribeRequestSchema>, SubscribeRequest>>;
 
 export const unsubscribeRequestSchema = z.object({ roomId: roomIdSchema }).strict();

@@ -42,17 +42,60 @@ describe('batch body', () => {
 });
 
 describe('history query', () => {
-  it('defaults to the whole history, 100 at a time', () => {
-    expect(validate(historyQuerySchema, {})).toEqual({ ok: true, value: { afterSeq: -1, limit: 100 } });
+  it('defaults to the whole history forward, 100 at a time', () => {
+    expect(validate(historyQuerySchema, {})).toEqual({
+      ok: true,
+      value: { direction: 'forward', afterSeq: -1, limit: 100 },
+    });
   });
   it('parses integers and enforces bounds', () => {
     expect(validate(historyQuerySchema, { afterSeq: '41', limit: '1000' })).toEqual({
       ok: true,
-      value: { afterSeq: 41, limit: 1000 },
+      value: { direction: 'forward', afterSeq: 41, limit: 1000 },
     });
-    for (const bad of [{ limit: '0' }, { limit: '1001' }, { afterSeq: '-2' }, { afterSeq: '1.5' }, { limit: 'x' }]) {
+    for (const bad of [
+      { limit: '0' },
+      { limit: '1001' },
+      { afterSeq: '-2' },
+      { afterSeq: '1.5' },
+      { limit: 'x' },
+      { beforeSeq: '-1' },
+      { direction: 'up' },
+    ]) {
       expect(validate(historyQuerySchema, bad).ok).toBe(false);
     }
+  });
+  it('reads backward from the latest, or from below beforeSeq (which alone means backward)', () => {
+    expect(validate(historyQuerySchema, { direction: 'backward', limit: '50' })).toEqual({
+      ok: true,
+      value: { direction: 'backward', limit: 50 },
+    });
+    expect(validate(historyQuerySchema, { beforeSeq: '120' })).toEqual({
+      ok: true,
+      value: { direction: 'backward', beforeSeq: 120, limit: 100 },
+    });
+    expect(validate(historyQuerySchema, { direction: 'backward', beforeSeq: '0' })).toEqual({
+      ok: true,
+      value: { direction: 'backward', beforeSeq: 0, limit: 100 },
+    });
+  });
+  it('rejects combinations that name two starting points, naming the parameter at fault', () => {
+    expect(validate(historyQuerySchema, { afterSeq: '3', beforeSeq: '9' })).toEqual({
+      ok: false,
+      message: 'beforeSeq: beforeSeq cannot be combined with afterSeq',
+    });
+    expect(validate(historyQuerySchema, { direction: 'backward', afterSeq: '3' })).toEqual({
+      ok: false,
+      message: expect.stringMatching(/^afterSeq: afterSeq is forward only/),
+    });
+    expect(validate(historyQuerySchema, { direction: 'forward', beforeSeq: '9' })).toEqual({
+      ok: false,
+      message: expect.stringMatching(/^beforeSeq: beforeSeq is backward only/),
+    });
+    expect(validate(historyQuerySchema, { direction: 'sideways' })).toEqual({
+      ok: false,
+      message: "direction: direction must be 'forward' or 'backward'",
+    });
   });
 });
 

@@ -27,6 +27,20 @@ describe('parseSseRequest', () => {
     expect(parse({ query: 'afterSeq=5', lastEventId: '' })).toMatchObject({ afterSeq: 5 });
   });
 
+  it('asks for the latest N with ?last= only while there is no cursor', () => {
+    expect(parse({ query: 'last=50' })).toMatchObject({ last: 50 });
+    const resumed = parse({ query: 'last=50', lastEventId: 'e1:77' });
+    expect(resumed).toMatchObject({ afterSeq: 77, epoch: 'e1', resumedFrom: 'last-event-id' });
+    expect(resumed).not.toHaveProperty('last');
+    for (const bad of ['last=0', 'last=1001', 'last=2.5', 'last=-3', 'last=x', 'last=']) {
+      expect(parse({ query: bad })).toMatchObject({ status: 400, message: 'last: must be an integer 1-1000' });
+    }
+    expect(parse({ query: 'last=5&afterSeq=3' })).toMatchObject({
+      status: 400,
+      message: 'last: cannot be combined with afterSeq',
+    });
+  });
+
   it('refuses with 400 naming every bad part', () => {
     const result = parse({ roomId: 'bad room', query: 'afterSeq=x&epoch=e1&foo=1', lastEventId: 'nonsense' });
     expect(result).toMatchObject({ status: 400, code: 'invalid_request' });

@@ -1,10 +1,10 @@
 /**
  * What an SSE request asks for, validated before anything is opened: the room, the token (header
- * or query parameter), and where to resume (`Last-Event-ID`, else `?afterSeq=&epoch=`). Pure, so
+ * or query parameter), and where to resume (`Last-Event-ID`, else `?afterSeq=&epoch=`, else `?last=`). Pure, so
  * every rule is unit-tested; the controller only maps the outcome onto HTTP.
  */
 import { bearerToken } from '@seqcast/auth';
-import { ErrorCode, isValidRoomId } from '@seqcast/contracts';
+import { ErrorCode, isValidRoomId, SUBSCRIBE_LAST_MAX } from '@seqcast/contracts';
 import { parseSseEventId } from './sse-frames';
 
 /**
@@ -12,8 +12,9 @@ import { parseSseEventId } from './sse-frames';
  * EventSource). Named as in RFC 6750 §2.3; see docs/protocol.md for why it is a last resort.
  */
 export const SSE_TOKEN_PARAM = 'access_token';
-const KNOWN_PARAMS = new Set([SSE_TOKEN_PARAM, 'afterSeq', 'epoch']);
+const KNOWN_PARAMS = new Set([SSE_TOKEN_PARAM, 'afterSeq', 'epoch', 'last']);
 const SEQ = /^(-1|0|[1-9]\d{0,15})$/;
+const COUNT = /^[1-9]\d{0,3}$/;
 const MAX_TOKEN_CHARS = 16_384;
 const MAX_EPOCH_CHARS = 128;
 
@@ -26,6 +27,8 @@ export interface SseRequest {
   afterSeq?: number;
   epoch?: string;
   resumedFrom?: 'last-event-id' | 'query';
+  /** `?last=N` on a stream without a cursor: the latest N stored messages first, as subscribe's `last`. */
+  last?: number;
 }
 
 export interface SseRequestError {
@@ -49,13 +52,14 @@ export function parseSseRequest(raw: RawSseRequest): SseRequest | SseRequestErro
   const params = new URLSearchParams(raw.query);
   const seen = new Set<string>();
   for (const key of params.keys()) {
-    if (!KNOWN_PARAMS.has(key)) problems.push(`${key}: unknown parameter (allowed: afterSeq, epoch, ${SSE_TOKEN_PARAM})`);
+    if (!KNOWN_PARAMS.has(key)) problems.push(`${key}: unknown parameter (allowed: afterSeq, epoch, last, ${SSE_TOKEN_PARAM})`);
     else if (seen.has(key)) problems.push(`${key}: given more than once`);
     seen.add(key);
   }
   const afterSeqParam = params.get('afterSeq');
   const epochParam = params.get('epoch');
   const queryToken = params.get(SSE_TOKEN_PARAM);
+  const lastParam = params.get('last');
   if (afterSeqParam !== null && (!SEQ.test(afterSeqParam) || !Number.isSafeInteger(Number(afterSeqParam)))) {
     problems.push('afterSeq: must be an integer >= -1');
   }
@@ -64,6 +68,10 @@ export function parseSseRequest(raw: RawSseRequest): SseRequest | SseRequestErro
   }
   // An epoch is only meaningful as part of a cursor; alone it would be ignored, so refuse it.
   if (epochParam !== null && afterSeqParam === null) problems.push('epoch: only allowed together with afterSeq');
+  if (lastParam !== null && (!COUNT.test(lastParam) || Number(lastParam) > SUBSCRIBE_LAST_MAX)) {
+    problems.push(`last: must be an integer 1-${SUBSCRIBE_LAST_MAX}`);
+  }
+  if (lastParam !== null && afterSeqParam !== null) problems.push('last: cannot be combined with afterSeq');
   if (queryToken !== null && (queryToken.length === 0 || queryToken.length > MAX_TOKEN_CHARS)) {
     problems.push(`${SSE_TOKEN_PARAM}: must be 1-${MAX_TOKEN_CHARS} characters`);
   }
@@ -102,6 +110,10 @@ export function parseSseRequest(raw: RawSseRequest): SseRequest | SseRequestErro
     request.afterSeq = Number(afterSeqParam);
     if (epochParam !== null) request.epoch = epochParam;
     request.resumedFrom = 'query';
+  } else if (lastParam !== null) {
+    // Only without a cursor: EventSource repeats the URL on every reconnect, and its Last-Event-ID
+    // (above) must then resume exactly rather than ask for the latest N again.
+    request.last = Number(lastParam);
   }
   return request;
 }

@@ -140,6 +140,7 @@ export class SseController {
       roomId: parsed.roomId,
       ...(parsed.afterSeq === undefined ? {} : { afterSeq: parsed.afterSeq }),
       ...(parsed.epoch === undefined ? {} : { epoch: parsed.epoch }),
+      ...(parsed.last === undefined ? {} : { last: parsed.last }),
     };
     try {
       await this.subscriptions.subscribe(stream, subscribeRequest, (ack) => {
