@@ -30,6 +30,11 @@ export const subscribeRequestSchema = z
   .refine((r) => r.last === undefined || r.afterSeq === undefined, {
     path: ['last'],
     message: 'last cannot be combined with afterSeq (a cursor resumes exactly)',
+  })
+  // An epoch only qualifies a cursor; alone it would be silently meaningless, so it is refused (as SSE does).
+  .refine((r) => r.epoch === undefined || r.afterSeq !== undefined, {
+    path: ['epoch'],
+    message: 'epoch is only meaningful together with afterSeq (it names the cursor\'s numbering)',
   });
 type _SubscribeRequestSchemaMatches = Assert<Exact<z.infer<typeof subscribeRequestSchema>, SubscribeRequest>>;
 

@@ -107,4 +107,12 @@ describe('socket requests', () => {
     expect(validate(ackRequestSchema, { roomId: 'r', seq: 3 }).ok).toBe(true);
     expect(validate(ackRequestSchema, { roomId: 'r', seq: -1 }).ok).toBe(false);
   });
+
+  it('refuses an epoch without a cursor instead of ignoring it', () => {
+    expect(validate(subscribeRequestSchema, { roomId: 'r', epoch: 'e1' })).toEqual({
+      ok: false,
+      message: "epoch: epoch is only meaningful together with afterSeq (it names the cursor's numbering)",
+    });
+    expect(validate(subscribeRequestSchema, { roomId: 'r', last: 5, epoch: 'e1' }).ok).toBe(false);
+  });
 });
