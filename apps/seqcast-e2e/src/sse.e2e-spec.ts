@@ -67,9 +67,11 @@ describe('SSE over a gateway deploy (real processes)', () => {
     await waitFor(() => opens >= 2, { what: 'the reconnect to the other gateway', timeoutMs: 30_000 });
     await publish(10);
 
+    // A 202 means Kafka has the message, not that it is sequenced yet: wait for the stream first
+    // (a delivered message is stored: commit precedes publish), then compare with history.
+    await waitFor(() => received.length >= 40, { what: 'every message over SSE', timeoutMs: 30_000 });
     const history = await readHistory(stack.ingest.url, ROOM);
     expect(history).toHaveLength(40);
-    await waitFor(() => received.length >= 40, { what: 'every message over SSE', timeoutMs: 30_000 });
     expect(received.map((m) => m.seq)).toEqual(history.map((m) => m.seq));
     for (let i = 1; i < received.length; i++) expect(received[i].prevSeq).toBe(received[i - 1].seq);
   });
