@@ -1,4 +1,5 @@
-import { zodToJsonSchema } from 'zod-to-json-schema';
+import { isoDateTimeSchema } from '@seqcast/contracts';
+import { ignoreOverride, zodToJsonSchema } from 'zod-to-json-schema';
 import { WIRE_SCHEMAS, type WireSchema } from './wire-schemas';
 
 export type JsonSchema = Record<string, unknown>;
@@ -18,6 +19,8 @@ export function toJsonSchema(wire: WireSchema): JsonSchema {
     // Only `.strict()` objects reject unknown keys; the others (history query, handshake auth) strip
     // them, and the schema must say so rather than promise an error the server never gives.
     removeAdditionalStrategy: 'strict',
+    // The precompiled date-time check is a regex to zod; documents keep saying what it is.
+    override: (def) => (def === isoDateTimeSchema._def ? { type: 'string', format: 'date-time' } : ignoreOverride),
   }) as JsonSchema;
   const { $schema: _dialect, ...rest } = body;
   return { $schema: JSON_SCHEMA_DIALECT, title: wire.title, description: wire.description, ...rest };

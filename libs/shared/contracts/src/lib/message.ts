@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { datetimeRegex, z } from 'zod';
 import type { JsonValue, Message } from '../wire';
 import type { Assert, ExactButPayload } from './exact';
 import { clientMsgIdSchema, roomIdSchema } from './identifiers';
@@ -18,7 +18,16 @@ export interface IngestRecord {
   sentAt: string;
 }
 
-const isoDate = z.string().datetime({ offset: true });
+/**
+ * An ISO 8601 date-time with an offset, as `z.string().datetime({ offset: true })` accepts it. zod 3
+ * builds that check's RegExp on every parse, which was ~5 % of the gateway's CPU (two dates per
+ * delivered message); this is the same RegExp, built once. The JSON Schemas still say
+ * `format: date-time` (api-docs maps this schema back to it).
+ */
+export const isoDateTimeSchema = z
+  .string()
+  .regex(datetimeRegex({ offset: true, precision: null, local: false }), 'Invalid datetime');
+const isoDate = isoDateTimeSchema;
 
 export const ingestRecordSchema = z
   .object({

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { batchBodySchema, historyQuerySchema, publishBodySchema } from './http-api';
 import { isValidRoomId } from './identifiers';
+import { isoDateTimeSchema } from './message';
 import { ackRequestSchema, subscribeRequestSchema } from './socket-api';
 import { validate } from './validation';
 
@@ -114,5 +116,28 @@ describe('socket requests', () => {
       message: "epoch: epoch is only meaningful together with afterSeq (it names the cursor's numbering)",
     });
     expect(validate(subscribeRequestSchema, { roomId: 'r', last: 5, epoch: 'e1' }).ok).toBe(false);
+  });
+});
+
+describe('isoDateTimeSchema', () => {
+  it("accepts and refuses exactly what zod's own datetime({ offset: true }) does", () => {
+    const zods = z.string().datetime({ offset: true });
+    const samples = [
+      '2026-12-06T08:41:09.031Z',
+      '2026-12-06T08:41:09Z',
+      '2026-12-06T08:41Z',
+      '2026-12-06T08:41:09.031+01:00',
+      '2026-12-06T08:41:09.031+0100',
+      '2024-02-29T00:00:00Z',
+      '2026-02-29T00:00:00Z',
+      '2026-12-06 08:41:09Z',
+      '2026-12-06T08:41:09.031',
+      '2026-13-06T08:41:09Z',
+      'yesterday',
+      '',
+    ];
+    expect(samples.map((s) => isoDateTimeSchema.safeParse(s).success)).toEqual(
+      samples.map((s) => zods.safeParse(s).success),
+    );
   });
 });
