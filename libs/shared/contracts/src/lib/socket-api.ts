@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import type { AckRequest, PresenceRequest, RefreshRequest, SubscribeRequest, UnsubscribeRequest } from '../wire';
-import type { Assert, Exact } from './exact';
+import type {
+  AckRequest,
+  PresenceRequest,
+  PublishRequest,
+  RefreshRequest,
+  SubscribeRequest,
+  UnsubscribeRequest,
+} from '../wire';
+import type { Assert, Exact, ExactButPayload } from './exact';
+import { publishBodySchema } from './http-api';
 import { roomIdSchema } from './identifiers';
 
 /**
@@ -31,3 +39,7 @@ type _RefreshRequestSchemaMatches = Assert<Exact<z.infer<typeof refreshRequestSc
 
 export const presenceRequestSchema = z.object({ roomId: roomIdSchema }).strict();
 type _PresenceRequestSchemaMatches = Assert<Exact<z.infer<typeof presenceRequestSchema>, PresenceRequest>>;
+
+/** `publish`: the HTTP publish body (publishBodySchema) plus the room the URL would name. */
+export const publishRequestSchema = publishBodySchema.extend({ roomId: roomIdSchema }).strict();
+type _PublishRequestSchemaMatches = Assert<ExactButPayload<z.infer<typeof publishRequestSchema>, PublishRequest>>;
