@@ -45,6 +45,7 @@ export class AppModule {
       presence: config.presence,
       publish: {
         messagesTopic: config.publish.messagesTopic,
+        partitions: config.kafka.partitions,
         maxPayloadBytes: config.publish.maxPayloadBytes,
         rateLimit: { messagesPerSecond: config.publish.ratePerSec, redisUrl: config.publish.redisUrl },
       },

@@ -67,8 +67,8 @@ export interface DeliveryModuleOptions {
   /** Presence in PostgreSQL (GATEWAY_PRESENCE_*); absent: subscribe `presence` and `presence` requests are refused. */
   presence?: PresenceOptions;
   /**
-   * Accept `publish` on sockets (./socket-publish.ts), written to this messages topic with
-   * `partitions` (required then); absent: `publish` is answered `unavailable` (clients use HTTP).
+   * Accept `publish` on sockets (./socket-publish.ts), written to this messages topic; absent:
+   * `publish` is answered `unavailable` (clients use HTTP).
    */
   publish?: SocketPublishOptions;
 }
@@ -141,15 +141,13 @@ export class DeliveryModule {
 }
 
 function socketPublisherProvider(options: DeliveryModuleOptions, publish: SocketPublishOptions) {
-  if (options.partitions === undefined) throw new Error('DeliveryModule `publish` needs `partitions`');
-  const partitions = options.partitions;
   return {
     provide: SocketPublisher,
     inject: [KAFKA_CLIENT, ...(options.dataSource.inject ?? [])],
     useFactory: async (kafka: Kafka, ...deps: unknown[]) =>
       new SocketPublisher(
         // The same producer settings as ingest-api's: the room -> partition mapping must agree.
-        new RoomProducer(kafka, { partitions }),
+        new RoomProducer(kafka, { partitions: publish.partitions }),
         publish,
         new MessageHistoryRepository(await asFactory(options.dataSource.useFactory)(...deps)),
         // An idle Redis connection only when the limit is on and shared.

@@ -25,6 +25,8 @@ import {
 export interface SocketPublishOptions {
   /** SEQCAST_MESSAGES_TOPIC: where accepted messages are written (the topic ingest-api writes). */
   messagesTopic: string;
+  /** SEQCAST_PARTITIONS: the producer's room -> partition mapping must agree with every other service. */
+  partitions: number;
   /**
    * INGEST_MAX_BODY_BYTES: the largest `publish` request, measured as its JSON, the same bound as
    * an HTTP publish body (and below Kafka's max.message.bytes for the same reason).
