@@ -11,7 +11,7 @@ import type {
   PresenceChangeEvent,
   PresenceRequest,
   PublishAck,
-  PublishRequest,
+  SocketPublishRequest,
   RefreshAck,
   RefreshRequest,
   ServerRestartEvent,
@@ -56,7 +56,7 @@ export interface Transport {
   /** Lists a room's members (./presence.ts); optional so test doubles may leave it out. */
   presence?(request: PresenceRequest, ack: (response: PresenceAck) => void): void;
   /** Publishes over this connection (./client-publisher.ts); optional so test doubles may leave it out. */
-  publish?(request: PublishRequest, ack: (response: PublishAck) => void): void;
+  publish?(request: SocketPublishRequest, ack: (response: PublishAck) => void): void;
   /** Disconnects; no handler is called afterwards. */
   close(): void;
 }

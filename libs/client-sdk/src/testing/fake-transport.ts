@@ -7,7 +7,7 @@ import type {
   AckRequest,
   Message,
   PublishAck,
-  PublishRequest,
+  SocketPublishRequest,
   RefreshAck,
   RefreshRequest,
   SubscribeAck,
@@ -23,7 +23,7 @@ export class FakeConnection implements Transport {
   readonly unsubscribes: Array<{ request: UnsubscribeRequest; ack: (response: UnsubscribeAck) => void }> = [];
   readonly acks: AckRequest[] = [];
   readonly refreshes: Array<{ request: RefreshRequest; ack: (response: RefreshAck) => void }> = [];
-  readonly publishes: Array<{ request: PublishRequest; ack: (response: PublishAck) => void }> = [];
+  readonly publishes: Array<{ request: SocketPublishRequest; ack: (response: PublishAck) => void }> = [];
   /** Everything the client emitted, in order, for assertions about ordering. */
   readonly log: string[] = [];
   closed = false;
@@ -46,7 +46,7 @@ export class FakeConnection implements Transport {
     this.log.push('refresh');
     this.refreshes.push({ request, ack });
   }
-  publish(request: PublishRequest, ack: (response: PublishAck) => void): void {
+  publish(request: SocketPublishRequest, ack: (response: PublishAck) => void): void {
     this.log.push(`publish ${request.roomId} ${request.clientMsgId}`);
     this.publishes.push({ request, ack });
   }

@@ -195,9 +195,9 @@ export interface UnsubscribedEvent {
 /**
  * `publish` over the socket the client already holds (docs/protocol.md "Publishing over the
  * socket"): the same body, validation, capability, idempotency and limits as
- * POST /v1/rooms/:roomId/messages, with the room in the request. Validated by `publishRequestSchema`.
+ * POST /v1/rooms/:roomId/messages, with the room in the request. Validated by `socketPublishRequestSchema`.
  */
-export interface PublishRequest {
+export interface SocketPublishRequest {
   roomId: string;
   clientMsgId: string;
   payload: unknown;
@@ -207,12 +207,13 @@ export interface PublishOk {
   /** Exactly the HTTP 202 body. */
   result: PublishResult;
 }
+export interface PublishErrorBody extends ErrorBody {
+  /** `rate_limited` and `unavailable`: wait at least this long before retrying (HTTP's Retry-After). */
+  retryAfterMs?: number;
+}
 export interface PublishFailed {
   ok: false;
-  error: ErrorBody & {
-    /** `rate_limited` and `unavailable`: wait at least this long before retrying (HTTP's Retry-After). */
-    retryAfterMs?: number;
-  };
+  error: PublishErrorBody;
 }
 export type PublishAck = PublishOk | PublishFailed;
 
@@ -222,7 +223,7 @@ export interface ClientToServerEvents {
   ack: (request: AckRequest) => void;
   refresh: (request: RefreshRequest, ack: (response: RefreshAck) => void) => void;
   presence: (request: PresenceRequest, ack: (response: PresenceAck) => void) => void;
-  publish: (request: PublishRequest, ack: (response: PublishAck) => void) => void;
+  publish: (request: SocketPublishRequest, ack: (response: PublishAck) => void) => void;
 }
 
 export interface ServerToClientEvents {

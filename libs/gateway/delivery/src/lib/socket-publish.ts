@@ -10,7 +10,7 @@
  */
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Principal } from '@seqcast/auth';
-import { ErrorCode, type PublishAck, type PublishFailed, publishRequestSchema, validate } from '@seqcast/contracts';
+import { ErrorCode, type PublishAck, type PublishFailed, socketPublishRequestSchema, validate } from '@seqcast/contracts';
 import { RETRY_AFTER_SECONDS } from '@seqcast/http-api';
 import {
   Publisher,
@@ -89,7 +89,7 @@ export class SocketPublisher implements OnModuleInit, OnApplicationShutdown {
     }
     try {
       await this.limiter.consume(principal.userId, 1);
-      const request = validate(publishRequestSchema, body);
+      const request = validate(socketPublishRequestSchema, body);
       if (!request.ok) return failed(ErrorCode.InvalidRequest, request.message);
       const { roomId, clientMsgId, payload } = request.value;
       return { ok: true, result: await this.publisher.publish(principal, { roomId, clientMsgId, payload }) };

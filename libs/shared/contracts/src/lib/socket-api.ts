@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type {
   AckRequest,
   PresenceRequest,
-  PublishRequest,
+  SocketPublishRequest,
   RefreshRequest,
   SubscribeRequest,
   UnsubscribeRequest,
@@ -41,5 +41,5 @@ export const presenceRequestSchema = z.object({ roomId: roomIdSchema }).strict()
 type _PresenceRequestSchemaMatches = Assert<Exact<z.infer<typeof presenceRequestSchema>, PresenceRequest>>;
 
 /** `publish`: the HTTP publish body (publishBodySchema) plus the room the URL would name. */
-export const publishRequestSchema = publishBodySchema.extend({ roomId: roomIdSchema }).strict();
-type _PublishRequestSchemaMatches = Assert<ExactButPayload<z.infer<typeof publishRequestSchema>, PublishRequest>>;
+export const socketPublishRequestSchema = publishBodySchema.extend({ roomId: roomIdSchema }).strict();
+type _SocketPublishRequestSchemaMatches = Assert<ExactButPayload<z.infer<typeof socketPublishRequestSchema>, SocketPublishRequest>>;
