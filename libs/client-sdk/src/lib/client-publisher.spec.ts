@@ -81,6 +81,15 @@ describe('publish transport', () => {
     expect(posts.map((p) => p.body.clientMsgId)).toEqual([sent]);
   });
 
+  it('falls back to HTTP at once when the connection drops while the socket publish is unanswered', async () => {
+    const { gateway, client, posts } = await connected();
+    const done = client.publish(ROOM, 'x', { clientMsgId: 'm-7' });
+    await settle();
+    gateway.last.drop();
+    await expect(done).resolves.toEqual(result('m-7'));
+    expect(posts.map((p) => p.body.clientMsgId)).toEqual(['m-7']);
+  });
+
   it('falls back to HTTP with the same clientMsgId when the gateway answers unavailable (draining)', async () => {
     const { gateway, client, posts } = await connected();
     const done = client.publish(ROOM, 'x', { clientMsgId: 'm-3' });

@@ -27,6 +27,8 @@ export interface ClientPublisherOptions {
   socket?: () => Transport | undefined;
   /** How long a socket publish may go unanswered before it is sent over HTTP (subscribeTimeoutMs). */
   socketTimeoutMs?: number;
+  /** Calls `listener` when the connection stops being connected; returns the off function. */
+  onConnectionLost?: (listener: () => void) => () => void;
 }
 
 /** What the socket attempt decided: the result, or "send it over HTTP". Final refusals are thrown. */
@@ -55,13 +57,19 @@ export class ClientPublisher {
     const timeoutMs = this.options.socketTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(aborted(request.roomId, signal));
+      let settled = false;
       const finish = (settle: () => void) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        offLost?.();
         settle();
       };
       // No answer in time: the connection is probably half-open; HTTP takes the same clientMsgId.
       const timer = setTimeout(() => finish(() => resolve({ kind: 'fallback' })), timeoutMs);
+      // The connection went while we waited: its ack can never come, so HTTP takes it now.
+      const offLost = this.options.onConnectionLost?.(() => finish(() => resolve({ kind: 'fallback' })));
       const onAbort = () => finish(() => reject(aborted(request.roomId, signal as AbortSignal)));
       signal?.addEventListener('abort', onAbort, { once: true });
       send(request, (ack: PublishAck) =>

@@ -122,6 +122,7 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
       transport: resolved.publishTransport,
       socket: () => (this.connection.state === 'connected' ? this.connection.live : undefined),
       socketTimeoutMs: resolved.subscribeTimeoutMs,
+      onConnectionLost: (listener) => this.events.on('state', (state) => state !== 'connected' && listener()),
     });
   }
 
