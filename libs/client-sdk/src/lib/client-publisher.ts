@@ -1,8 +1,8 @@
 /**
  * The client's publishing: over the gateway connection when it is connected (the `publish` event,
  * docs/protocol.md "Publishing over the socket"), over HTTP to ingest-api otherwise. One
- * clientMsgId per publish() call, whatever carries it: a socket publish that times out or is
- * answered `unavailable` (the gateway is draining, or the broker cannot take writes) is sent again
+ * clientMsgId per publish() call, whatever carries it: a socket publish that times out, loses its
+ * connection before the ack, or is answered `unavailable` (the gateway is draining, or the broker cannot take writes) is sent again
  * over HTTP with the same id, so at most one message results (a late socket copy is answered
  * `duplicate: true` or dropped by the ordering worker). Every other refusal is final on either path.
  */
