@@ -43,6 +43,12 @@ export class AppModule {
       limits: config.limits,
       sse: config.sse,
       presence: config.presence,
+      publish: {
+        messagesTopic: config.publish.messagesTopic,
+        partitions: config.kafka.partitions,
+        maxPayloadBytes: config.publish.maxPayloadBytes,
+        rateLimit: { messagesPerSecond: config.publish.ratePerSec, redisUrl: config.publish.redisUrl },
+      },
     });
     return {
       module: AppModule,

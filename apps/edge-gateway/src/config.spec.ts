@@ -49,6 +49,7 @@ describe('loadGatewayConfig', () => {
       sse: { heartbeatMs: 15_000, retryMs: 2_000, allowedOrigins: ['*'] },
       presence: { gatewayId: expect.stringMatching(/^host-1\.\d+\.[0-9a-z]+$/), ttlMs: 15_000, pollMs: 1_000, maxMembers: 100 },
       drain: { spreadMs: 10_000, timeoutMs: 30_000, graceMs: 1_000 },
+      publish: { messagesTopic: 'seqcast.messages', maxPayloadBytes: 65_536, ratePerSec: 500 },
       shutdownTimeoutMs: 40_000,
     });
   });
@@ -104,6 +105,10 @@ describe('loadGatewayConfig', () => {
       GATEWAY_SESSION_TIMEOUT_MS: '9000',
       GATEWAY_HEARTBEAT_INTERVAL_MS: '3000',
       GATEWAY_REBALANCE_TIMEOUT_MS: '20000',
+      SEQCAST_MESSAGES_TOPIC: 'msgs',
+      INGEST_MAX_BODY_BYTES: '2048',
+      INGEST_PUBLISH_RATE_PER_SEC: '0',
+      SEQCAST_REDIS_URL: 'redis://redis:6379',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -147,6 +152,7 @@ describe('loadGatewayConfig', () => {
       sse: { heartbeatMs: 5_000, retryMs: 500, allowedOrigins: ['https://a.example', 'https://b.example'] },
       presence: { gatewayId: expect.stringMatching(/^gw-2\./), ttlMs: 6_000, pollMs: 250, maxMembers: 20 },
       drain: { spreadMs: 0, timeoutMs: 5_000, graceMs: 1_000 },
+      publish: { messagesTopic: 'msgs', maxPayloadBytes: 2_048, ratePerSec: 0, redisUrl: 'redis://redis:6379' },
       shutdownTimeoutMs: 15_000,
     });
   });

@@ -66,6 +66,8 @@ export interface GatewayConfig {
   /** gatewayId: the instance id plus a per-process suffix, so a restarted instance never inherits rows. */
   presence: { gatewayId: string; ttlMs: number; pollMs: number; maxMembers: number };
   drain: { spreadMs: number; timeoutMs: number; graceMs: number };
+  /** Socket `publish`: written to SEQCAST_MESSAGES_TOPIC like an HTTP publish. redisUrl may carry a password: never log it. */
+  publish: { messagesTopic: string; maxPayloadBytes: number; ratePerSec: number; redisUrl?: string };
   /** SIGTERM → forced exit 1 after this (drain timeout + SHUTDOWN_MARGIN_MS). */
   shutdownTimeoutMs: number;
 }
@@ -152,6 +154,12 @@ export function loadGatewayConfig(
       spreadMs: raw.GATEWAY_DRAIN_SPREAD_MS,
       timeoutMs: raw.GATEWAY_DRAIN_TIMEOUT_MS,
       graceMs: DRAIN_DISCONNECT_GRACE_MS,
+    },
+    publish: {
+      messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
+      maxPayloadBytes: raw.INGEST_MAX_BODY_BYTES,
+      ratePerSec: raw.INGEST_PUBLISH_RATE_PER_SEC,
+      ...(raw.SEQCAST_REDIS_URL ? { redisUrl: raw.SEQCAST_REDIS_URL } : {}),
     },
     shutdownTimeoutMs: edgeGatewayShutdownTimeoutMs(raw.GATEWAY_DRAIN_TIMEOUT_MS),
   };

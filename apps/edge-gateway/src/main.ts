@@ -1,5 +1,5 @@
 /**
- * edge-gateway: delivers events to Socket.IO clients. The events topic must exist with the agreed
+ * edge-gateway: delivers events to Socket.IO clients and takes their `publish`es. The events and messages topics must exist with the agreed
  * partition count and the schema must be migrated before the first socket connects
  * (bootstrapService has the whole start-up and shutdown sequence).
  *
@@ -21,7 +21,8 @@ const reusePort = supportsReusePort();
 void bootstrapService({
   name: SERVICE,
   loadConfig: () => loadGatewayConfig(),
-  topics: (config) => [config.kafka.eventsTopic],
+  // The messages topic too: sockets publish to it (the same agreed partition count as ingest-api's).
+  topics: (config) => [config.kafka.eventsTopic, config.publish.messagesTopic],
   appModule: (config, resources) => AppModule.forRoot(config, resources),
   shutdownTimeoutMs: (config) => config.shutdownTimeoutMs,
   configure: (app, config) => app.useWebSocketAdapter(new EdgeIoAdapter(app, config.socket)),

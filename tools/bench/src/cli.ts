@@ -42,6 +42,8 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
   --messages N         throughput messages (default 50000)
   --out DIR            where JSON and SVG go (default docs/benchmarks)
   --redis URL          the peer's Redis (default redis://127.0.0.1:6379)
+  --via http|socket    latency: publish over HTTP to ingest-api (default) or with the gateway's
+                       socket publish event (report latency-socket.json/svg)
   --hops               latency: also split each message's latency per hop (HTTP, produce queue,
                        worker, gateway) from the topics' timestamps
   env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"`;
@@ -52,6 +54,7 @@ function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
     options: {
       smoke: { type: 'boolean', default: false },
       hops: { type: 'boolean', default: false },
+      via: { type: 'string', default: 'http' },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       rates: { type: 'string' },
@@ -79,6 +82,10 @@ function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
     return n;
   };
   const smoke = values.smoke ?? false;
+  if (values.via !== 'http' && values.via !== 'socket') {
+    console.error(`bench: --via takes http or socket, got "${values.via}"\n${USAGE}`);
+    process.exit(2);
+  }
   return {
     scenarios: name === 'all' ? Object.keys(SCENARIOS) : [name],
     out: values.out ?? (smoke ? mkdtempSync(join(tmpdir(), 'seqcast-bench-')) : join(workspaceRoot, 'docs/benchmarks')),
@@ -93,6 +100,7 @@ function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
       messages: int(values.messages),
       redisUrl: values.redis ?? 'redis://127.0.0.1:6379',
       hops: values.hops ?? false,
+      via: values.via,
     },
   };
 }
@@ -113,9 +121,11 @@ async function main(): Promise<void> {
     const started = performance.now();
     try {
       const result = await SCENARIOS[scenario](options);
+      // A socket-publish latency run is reported beside the HTTP one, not over it.
+      const report = scenario === 'latency' && options.via === 'socket' ? 'latency-socket' : scenario;
       const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
       const json = writeReport(out, {
-        scenario,
+        scenario: report,
         command,
         date: new Date().toISOString(),
         commit: commit(),
@@ -123,7 +133,7 @@ async function main(): Promise<void> {
         result: { title: result.title, notes: result.notes, ...(result.data as object) },
         table: result.table,
       });
-      const svg = join(out, `${scenario}.svg`);
+      const svg = join(out, `${report}.svg`);
       await writeChart(svg, result.title, result);
       console.log(`\n## ${scenario}: ${result.title}\n\n${formatTable(result.table.columns, result.table.rows)}\n`);
       for (const note of result.notes) console.log(note);

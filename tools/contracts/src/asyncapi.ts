@@ -53,6 +53,12 @@ const CLIENT_EVENTS = [
     schema: 'PresenceRequest',
     summary: "List a room's members across gateways; always sent with an ack id.",
   },
+  {
+    id: 'publish',
+    event: 'publish',
+    schema: 'SocketPublishRequest',
+    summary: 'Publish one message on this connection (the HTTP publish over the socket); always sent with an ack id.',
+  },
 ] as const satisfies readonly SocketEvent[];
 const ACKS: readonly SocketEvent[] = [
   {
@@ -78,6 +84,12 @@ const ACKS: readonly SocketEvent[] = [
     event: 'presence (ack)',
     schema: 'PresenceAck',
     summary: 'The acknowledgement of presence: at most GATEWAY_PRESENCE_MAX_MEMBERS members, and whether there are more.',
+  },
+  {
+    id: 'publishAck',
+    event: 'publish (ack)',
+    schema: 'SocketPublishAck',
+    summary: 'The acknowledgement of publish: the HTTP 202 body as result, or the HTTP error code (with retryAfterMs for rate_limited and unavailable).',
   },
 ];
 const SERVER_EVENTS = [

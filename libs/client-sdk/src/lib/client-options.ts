@@ -75,6 +75,13 @@ export interface SeqcastClientOptions {
    * reconnects (a counted failure), resubscribing every room from its cursor. Default 10000.
    */
   subscribeTimeoutMs?: number;
+  /**
+   * How publish() sends: `auto` (default) over the gateway connection when it is connected, over
+   * HTTP to ingestUrl otherwise (and when the socket does not answer within subscribeTimeoutMs or
+   * answers `unavailable`, with the same clientMsgId, so at most one message results); `http`:
+   * always over HTTP.
+   */
+  publishTransport?: 'auto' | 'http';
   /** Passed to socket.io-client's io(); `reconnection` is forced off because the SDK owns it. */
   socketOptions?: SocketIoOptions;
   /** Source of jitter, injectable for tests. Default Math.random. */
@@ -114,6 +121,7 @@ export interface ResolvedOptions {
   publishRetry: Required<PublishRetryOptions>;
   ackDelayMs: number;
   subscribeTimeoutMs: number;
+  publishTransport: 'auto' | 'http';
   random: () => number;
 }
 
@@ -139,7 +147,11 @@ export function resolveOptions(options: SeqcastClientOptions): ResolvedOptions {
   requireNumber('publishRetry.maxDelayMs', publishRetry.maxDelayMs, 0);
   requireNumber('ackDelayMs', ackDelayMs, 0);
   requireNumber('subscribeTimeoutMs', subscribeTimeoutMs, 1);
-  return { reconnect, publishRetry, ackDelayMs, subscribeTimeoutMs, random: options.random ?? Math.random };
+  const publishTransport = options.publishTransport ?? 'auto';
+  if (publishTransport !== 'auto' && publishTransport !== 'http') {
+    throw new SeqcastError('invalid_options', `publishTransport must be 'auto' or 'http', got ${JSON.stringify(publishTransport)}`);
+  }
+  return { reconnect, publishRetry, ackDelayMs, subscribeTimeoutMs, publishTransport, random: options.random ?? Math.random };
 }
 
 function defined<T extends object>(value: T | undefined): Partial<T> {

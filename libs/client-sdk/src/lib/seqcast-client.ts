@@ -1,5 +1,6 @@
 /**
- * SeqcastClient: one Socket.IO connection to an edge-gateway plus HTTP publishing to ingest-api.
+ * SeqcastClient: one Socket.IO connection to an edge-gateway, publishing over it (or over HTTP to
+ * ingest-api when it is not connected).
  *
  * The promise to the app is "each room's messages exactly once, in order". The gateway already
  * tries to send exactly that, but connections drop, gateways restart and events are delivered at
@@ -13,7 +14,8 @@
  * - RoomSubscriptions (room-subscriptions.ts): per-room cursors, the subscribe handshake, delivery
  *   and gap healing (the pure rule in room-cursor.ts);
  * - AckBatcher (ack-batcher.ts): cumulative acks, one per room per ackDelayMs;
- * - ClientPublisher (client-publisher.ts): HTTP publishing with safe retries (publisher.ts);
+ * - ClientPublisher (client-publisher.ts): publishing over the connection when it is up, else over
+ *   HTTP with safe retries (publisher.ts);
  * - options, defaults and validation (client-options.ts), events (client-events.ts), the token
  *   (token-source.ts);
  * - PresenceTracker (presence.ts): rooms subscribed with presence, the presence request and events;
@@ -121,6 +123,10 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
       retry: resolved.publishRetry,
       random,
       fetch: internals.fetch,
+      transport: resolved.publishTransport,
+      socket: () => (this.connection.state === 'connected' ? this.connection.live : undefined),
+      socketTimeoutMs: resolved.subscribeTimeoutMs,
+      onConnectionLost: (listener) => this.events.on('state', (state) => state !== 'connected' && listener()),
     });
     this.historyReader = new HistoryReader({
       ingestUrl: options.ingestUrl,
@@ -193,8 +199,11 @@ export class SeqcastClient<TPayload extends JsonValue = JsonValue> {
   }
 
   /**
-   * Publishes one message over HTTP. Retries 503s (honouring Retry-After), 502/504 and network
-   * errors with the same clientMsgId, so at most one message results; 4xx answers are final.
+   * Publishes one message: over the gateway connection when it is connected (unless
+   * `publishTransport: 'http'`), else over HTTP. A socket publish not answered within
+   * subscribeTimeoutMs, or answered `unavailable`, goes over HTTP with the same clientMsgId. HTTP
+   * retries 503s (honouring Retry-After), 502/504 and network errors with the same clientMsgId,
+   * so at most one message results; other refusals are final.
    */
   async publish(roomId: string, payload: TPayload, options: PublishOptions = {}): Promise<PublishResult> {
     return this.publisher.publish(roomId, payload, options);

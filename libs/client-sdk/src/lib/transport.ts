@@ -10,6 +10,8 @@ import type {
   PresenceAck,
   PresenceChangeEvent,
   PresenceRequest,
+  PublishAck,
+  SocketPublishRequest,
   RefreshAck,
   RefreshRequest,
   ServerRestartEvent,
@@ -53,6 +55,8 @@ export interface Transport {
   refresh(request: RefreshRequest, ack: (response: RefreshAck) => void): void;
   /** Lists a room's members (./presence.ts); optional so test doubles may leave it out. */
   presence?(request: PresenceRequest, ack: (response: PresenceAck) => void): void;
+  /** Publishes over this connection (./client-publisher.ts); optional so test doubles may leave it out. */
+  publish?(request: SocketPublishRequest, ack: (response: PublishAck) => void): void;
   /** Disconnects; no handler is called afterwards. */
   close(): void;
 }
@@ -97,6 +101,7 @@ export const socketIoTransport: TransportFactory = ({ url, token, socketOptions,
     ack: (request) => void socket.emit('ack', request),
     refresh: (request, ack) => void socket.emit('refresh', request, ack),
     presence: (request, ack) => void socket.emit('presence', request, ack),
+    publish: (request, ack) => void socket.emit('publish', request, ack),
     close: () => {
       socket.removeAllListeners();
       socket.disconnect();

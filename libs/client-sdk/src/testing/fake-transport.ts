@@ -6,6 +6,8 @@
 import type {
   AckRequest,
   Message,
+  PublishAck,
+  SocketPublishRequest,
   RefreshAck,
   RefreshRequest,
   SubscribeAck,
@@ -21,6 +23,7 @@ export class FakeConnection implements Transport {
   readonly unsubscribes: Array<{ request: UnsubscribeRequest; ack: (response: UnsubscribeAck) => void }> = [];
   readonly acks: AckRequest[] = [];
   readonly refreshes: Array<{ request: RefreshRequest; ack: (response: RefreshAck) => void }> = [];
+  readonly publishes: Array<{ request: SocketPublishRequest; ack: (response: PublishAck) => void }> = [];
   /** Everything the client emitted, in order, for assertions about ordering. */
   readonly log: string[] = [];
   closed = false;
@@ -42,6 +45,10 @@ export class FakeConnection implements Transport {
   refresh(request: RefreshRequest, ack: (response: RefreshAck) => void): void {
     this.log.push('refresh');
     this.refreshes.push({ request, ack });
+  }
+  publish(request: SocketPublishRequest, ack: (response: PublishAck) => void): void {
+    this.log.push(`publish ${request.roomId} ${request.clientMsgId}`);
+    this.publishes.push({ request, ack });
   }
   close(): void {
     this.closed = true;

@@ -8,3 +8,4 @@ export type { RoomCacheOptions } from './lib/room-registry';
 export { SubscriptionService, type SubscriptionOptions } from './lib/subscription.service';
 export type { SseOptions } from './lib/sse/sse.controller';
 export type { PresenceOptions } from './lib/presence/presence.service';
+export type { SocketPublishOptions } from './lib/socket-publish';

@@ -204,12 +204,38 @@ export interface UnsubscribedEvent {
   reason: 'access_revoked';
 }
 
+/**
+ * `publish` over the socket the client already holds (docs/protocol.md "Publishing over the
+ * socket"): the same body, validation, capability, idempotency and limits as
+ * POST /v1/rooms/:roomId/messages, with the room in the request. Validated by `socketPublishRequestSchema`.
+ */
+export interface SocketPublishRequest {
+  roomId: string;
+  clientMsgId: string;
+  payload: unknown;
+}
+export interface PublishOk {
+  ok: true;
+  /** Exactly the HTTP 202 body. */
+  result: PublishResult;
+}
+export interface PublishErrorBody extends ErrorBody {
+  /** `rate_limited` and `unavailable`: wait at least this long before retrying (HTTP's Retry-After). */
+  retryAfterMs?: number;
+}
+export interface PublishFailed {
+  ok: false;
+  error: PublishErrorBody;
+}
+export type PublishAck = PublishOk | PublishFailed;
+
 export interface ClientToServerEvents {
   subscribe: (request: SubscribeRequest, ack: (response: SubscribeAck) => void) => void;
   unsubscribe: (request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void) => void;
   ack: (request: AckRequest) => void;
   refresh: (request: RefreshRequest, ack: (response: RefreshAck) => void) => void;
   presence: (request: PresenceRequest, ack: (response: PresenceAck) => void) => void;
+  publish: (request: SocketPublishRequest, ack: (response: PublishAck) => void) => void;
 }
 
 export interface ServerToClientEvents {

@@ -16,6 +16,8 @@ export interface BenchOptions {
   redisUrl: string;
   /** latency: split each message's latency per hop (see lib/hops.ts). */
   hops?: boolean;
+  /** latency: publish over HTTP to ingest-api (default) or with the gateway's socket `publish` event. */
+  via?: 'http' | 'socket';
 }
 
 export interface ScenarioResult {

@@ -1,7 +1,19 @@
+import type { ClientToServerEvents, ServerToClientEvents } from '@seqcast/contracts/wire';
 import { Agent, type ClientRequest, request } from 'node:http';
+import { io, type Socket } from 'socket.io-client';
 import { newHistogram, recordMs, type Histogram } from './stats';
 
-export type PublishTarget = { kind: 'seqcast'; url: string; token: string; run: string } | { kind: 'socketio'; url: string };
+/**
+ * `seqcast`: HTTP to ingest-api; `seqcast-socket`: the `publish` event on one socket to the
+ * gateway (url), answered with the same result; `socketio`: the baseline servers.
+ */
+export type PublishTarget =
+  | { kind: 'seqcast'; url: string; token: string; run: string }
+  | { kind: 'seqcast-socket'; url: string; token: string; run: string }
+  | { kind: 'socketio'; url: string };
+
+/** How long a socket publish may go unanswered before it counts as failed (as openLoop's HTTP bound). */
+const SOCKET_ANSWER_MS = 10_000;
 
 export interface PublishStats {
   /** Messages numbered per room so far (0..n-1): what every subscriber must end up with, minus `failed`. */
@@ -27,7 +39,26 @@ export class Publisher {
   /** Refused or unanswered messages per room not yet handed to the subscribers' bookkeeping. */
   private newFailures: Record<string, number[]> = {};
 
+  private socket?: Promise<Socket<ServerToClientEvents, ClientToServerEvents>>;
+
   constructor(private readonly target: PublishTarget) {}
+
+  /** The publishing socket, opened once (before the clock of the first send matters: call it up front). */
+  connectSocket(): Promise<Socket<ServerToClientEvents, ClientToServerEvents>> {
+    const target = this.target;
+    if (target.kind !== 'seqcast-socket') throw new Error('connectSocket: not a socket target');
+    this.socket ??= new Promise((resolve, reject) => {
+      const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(target.url, {
+        auth: { token: target.token },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    });
+    return this.socket;
+  }
 
   /** Messages for `rooms` (one or several per request); resolves when answered. */
   async publish(items: Array<{ roomId: string }>, scheduledAt = performance.now()): Promise<void> {
@@ -38,6 +69,7 @@ export class Publisher {
       return { roomId, n, payload: { n, t: performance.timeOrigin + scheduledAt, pad: 'x'.repeat(48) } };
     });
     const target = this.target;
+    if (target.kind === 'seqcast-socket') return this.publishOverSocket(target.run, messages, scheduledAt);
     let path: string;
     let body: unknown;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -67,6 +99,38 @@ export class Publisher {
       this.stats.failed += messages.length;
       this.stats.firstError ??= (error as Error).message;
       for (const m of messages) (this.newFailures[m.roomId] ??= []).push(m.n);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  private async publishOverSocket(
+    run: string,
+    messages: Array<{ roomId: string; n: number; payload: unknown }>,
+    scheduledAt: number,
+  ): Promise<void> {
+    this.stats.sent += messages.length;
+    this.inFlight++;
+    try {
+      const socket = await this.connectSocket();
+      // One event per message: socket publish has no batch form.
+      await Promise.all(
+        messages.map(async (m) => {
+          try {
+            const ack = await socket
+              .timeout(SOCKET_ANSWER_MS)
+              .emitWithAck('publish', { roomId: m.roomId, clientMsgId: `${run}-${m.n}`, payload: m.payload });
+            if (!ack.ok) throw new Error(`publish ${m.roomId} -> ${ack.error.code}: ${ack.error.message}`);
+            recordMs(this.stats.roundTrip, performance.now() - scheduledAt);
+            this.stats.ok++;
+          } catch (error) {
+            this.stats.failed++;
+            this.stats.firstError ??= (error as Error).message;
+            (this.newFailures[m.roomId] ??= []).push(m.n);
+          }
+        }),
+      );
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
@@ -127,6 +191,7 @@ export class Publisher {
 
   close(): void {
     this.agent.destroy();
+    void this.socket?.then((socket) => socket.disconnect()).catch(() => undefined);
   }
 
   private post(path: string, headers: Record<string, string>, body: string): Promise<number> {

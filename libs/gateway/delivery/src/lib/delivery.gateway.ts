@@ -1,7 +1,7 @@
 /**
  * The Socket.IO surface of the edge gateway (docs/protocol.md "edge-gateway"): handshake
  * (refused while draining, then authenticated), `subscribe`, `unsubscribe`, `ack` and `refresh`
- * (the token's lifetime is ./token-lifetime.ts), and the connection lifecycle (metrics, logs, freeing a socket's state the moment it disconnects).
+ * (the token's lifetime is ./token-lifetime.ts), `publish` (./socket-publish.ts), and the connection lifecycle (metrics, logs, freeing a socket's state the moment it disconnects).
  * Payloads come straight off the wire, so every handler validates first and answers through a
  * guarded ack: a bad payload or a missing ack callback gets an error ack (or nothing) and never
  * an exception.
@@ -23,6 +23,7 @@ import {
   ErrorCode,
   type Failed,
   type PresenceAck,
+  type PublishAck,
   type RefreshAck,
   type SubscribeAck,
   subscribeRequestSchema,
@@ -46,6 +47,7 @@ import { SubscriptionService } from './subscription.service';
 import { TokenLifetime, type TokenLifetimeOptions } from './token-lifetime';
 import { PresenceService } from './presence/presence.service';
 import { joinPresence, leaveAllPresence, leavePresence, presenceList } from './presence/presence.gateway-hooks';
+import { SocketPublisher } from './socket-publish';
 
 @WebSocketGateway()
 export class DeliveryGateway
@@ -64,6 +66,7 @@ export class DeliveryGateway
     @Optional() @Inject(TOKEN_LIFETIME_OPTIONS) lifetimeOptions: TokenLifetimeOptions = DEFAULT_LIFETIME,
     @Optional() @Inject(GATEWAY_LIMITS) limits: GatewayLimitOptions = NO_LIMITS,
     @Optional() private readonly presence?: PresenceService,
+    @Optional() private readonly publisher?: SocketPublisher,
   ) {
     this.lifetime = new TokenLifetime(
       verifier,
@@ -206,6 +209,19 @@ export class DeliveryGateway
     const throttled = await this.subscriptionLimits.spend(socket.id);
     if (throttled) return respond(throttled);
     respond(await presenceList(this.presence, socket, body, this.logger));
+  }
+
+  /** `publish { roomId, clientMsgId, payload }`: the HTTP publish over this socket (./socket-publish.ts). */
+  @SubscribeMessage('publish')
+  async publish(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): Promise<void> {
+    const respond = guardedAck<PublishAck>(ack, this.logger);
+    if (!this.publisher) {
+      return respond(failed(ErrorCode.Unavailable, 'publishing over the socket is not enabled on this gateway; use HTTP'));
+    }
+    const principal = socket.data.principal;
+    // The expiry timer may lag under load; the deadline itself is exact.
+    if (principal && this.lifetime.expired(principal)) return respond(failed(ErrorCode.Unauthorized, 'token expired'));
+    respond(await this.publisher.publish({ principal, draining: this.drain.draining }, body));
   }
 
   /** Cumulative `ack { roomId, seq }`: no answer; anything invalid is ignored and counted. */

@@ -1,6 +1,7 @@
 import { type DynamicModule, type FactoryProvider, Module, type ModuleMetadata } from '@nestjs/common';
 import { TokenVerifier, type TokenVerifierOptions } from '@seqcast/auth';
-import type { GroupTimeouts, Kafka } from '@seqcast/kafka';
+import { type GroupTimeouts, type Kafka, RoomProducer } from '@seqcast/kafka';
+import { RateLimitStore } from '@seqcast/publish-core';
 import { type DataSource, MessageHistoryRepository } from '@seqcast/persistence';
 import { DeliveryGateway } from './delivery.gateway';
 import {
@@ -23,6 +24,7 @@ import { SSE_OPTIONS, SseController, type SseOptions } from './sse/sse.controlle
 import { SseStreams } from './sse/sse-streams.service';
 import { type PresenceOptions, PresenceService } from './presence/presence.service';
 import { PresenceStore } from './presence/presence.store';
+import { type SocketPublishOptions, SocketPublisher } from './socket-publish';
 
 /** A dependency the host application owns (opens and closes); the module only injects it. */
 export interface HostProvided<T> {
@@ -64,6 +66,11 @@ export interface DeliveryModuleOptions {
   sse?: SseOptions;
   /** Presence in PostgreSQL (GATEWAY_PRESENCE_*); absent: subscribe `presence` and `presence` requests are refused. */
   presence?: PresenceOptions;
+  /**
+   * Accept `publish` on sockets (./socket-publish.ts), written to this messages topic; absent:
+   * `publish` is answered `unavailable` (clients use HTTP).
+   */
+  publish?: SocketPublishOptions;
 }
 
 /**
@@ -125,11 +132,28 @@ export class DeliveryModule {
               },
             ]
           : []),
+        ...(options.publish ? [socketPublisherProvider(options, options.publish)] : []),
       ],
       controllers: options.sse ? [SseController] : [],
       exports: [EventsConsumerService, SubscriptionService, DrainService],
     };
   }
+}
+
+function socketPublisherProvider(options: DeliveryModuleOptions, publish: SocketPublishOptions) {
+  return {
+    provide: SocketPublisher,
+    inject: [KAFKA_CLIENT, ...(options.dataSource.inject ?? [])],
+    useFactory: async (kafka: Kafka, ...deps: unknown[]) =>
+      new SocketPublisher(
+        // The same producer settings as ingest-api's: the room -> partition mapping must agree.
+        new RoomProducer(kafka, { partitions: publish.partitions }),
+        publish,
+        new MessageHistoryRepository(await asFactory(options.dataSource.useFactory)(...deps)),
+        // An idle Redis connection only when the limit is on and shared.
+        new RateLimitStore(publish.rateLimit.messagesPerSecond > 0 ? publish.rateLimit.redisUrl : undefined),
+      ),
+  };
 }
 
 function tokenVerifierFor(options: DeliveryModuleOptions): TokenVerifier {

@@ -46,6 +46,7 @@ import type { GatewayLimitOptions } from '../lib/gateway-limits';
 import { type SubscriptionOptions, SubscriptionService } from '../lib/subscription.service';
 import type { SseOptions } from '../lib/sse/sse.controller';
 import type { PresenceOptions } from '../lib/presence/presence.service';
+import type { SocketPublishOptions } from '../lib/socket-publish';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -71,6 +72,8 @@ export interface HarnessOptions {
   sse?: Partial<SseOptions>;
   /** Enable presence with these settings (gatewayId defaults to a random one). */
   presence?: Partial<PresenceOptions>;
+  /** Accept socket `publish` to a fresh messages topic (`messagesTopic`); default limits: 64 KiB, no rate limit. */
+  publish?: Partial<SocketPublishOptions>;
 }
 
 /** A connected socket.io-client socket recording everything the gateway sends it. */
@@ -106,6 +109,8 @@ export class GatewayHarness {
   kafka!: Kafka;
   producer!: RoomProducer;
   eventsTopic!: string;
+  /** With `publish`: where socket publishes are written. */
+  messagesTopic!: string;
   groupId!: string;
   app!: INestApplication;
   url!: string;
@@ -138,8 +143,11 @@ export class GatewayHarness {
     this.epoch = await new MessageHistoryRepository(this.dataSource).currentEpoch();
 
     this.kafka = createKafka({ brokers: testKafkaBrokers(), clientId: 'gateway-delivery-int' });
-    this.eventsTopic = uniqueTopics('gateway').eventsTopic;
-    await ensureTopics(this.kafka, [{ name: this.eventsTopic, partitions: PARTITIONS }]);
+    ({ eventsTopic: this.eventsTopic, messagesTopic: this.messagesTopic } = uniqueTopics('gateway'));
+    await ensureTopics(this.kafka, [
+      { name: this.eventsTopic, partitions: PARTITIONS },
+      ...(options.publish ? [{ name: this.messagesTopic, partitions: PARTITIONS }] : []),
+    ]);
     this.producer = new RoomProducer(this.kafka, { partitions: PARTITIONS });
     await this.producer.connect();
 
@@ -160,6 +168,15 @@ export class GatewayHarness {
         : undefined,
       presence: options.presence
         ? { gatewayId: `gw-${randomBytes(4).toString('hex')}`, ttlMs: 15_000, pollMs: 100, maxMembers: 100, ...options.presence }
+        : undefined,
+      publish: options.publish
+        ? {
+            messagesTopic: this.messagesTopic,
+            partitions: PARTITIONS,
+            maxPayloadBytes: 65_536,
+            rateLimit: { messagesPerSecond: 0 },
+            ...options.publish,
+          }
         : undefined,
     });
     const imports = options.http

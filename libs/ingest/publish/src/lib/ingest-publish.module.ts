@@ -18,7 +18,7 @@ import {
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
 import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard, RATE_LIMIT_STORE } from './publish-rate-limit.guard';
-import { RateLimitStore } from './rate-limit-store';
+import { RateLimitStore } from '@seqcast/publish-core';
 import { OpenApiController } from './openapi.controller';
 import { PublishService } from './publish.service';
 

@@ -1,8 +1,16 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { TokenVerifierOptions } from '@seqcast/auth';
 import type { DataSource } from 'typeorm';
-import type { Kafka, ProducedRecord, RoomRecord } from '@seqcast/kafka';
-import type { PublishRateLimitOptions } from './publish-rate-limit.guard';
+import type { Kafka } from '@seqcast/kafka';
+import type { PublishRateLimitOptions } from '@seqcast/publish-core';
+
+// The write path's types live in @seqcast/publish-core (shared with the gateway's socket publish).
+export {
+  type Clock,
+  DEFAULT_IDEMPOTENCY_CACHE_SIZE,
+  type RecordProducer,
+  type StoredSeqReader,
+} from '@seqcast/publish-core';
 
 /** A dependency the host application owns (and closes); the module only injects it. */
 export interface HostProvided<T> {
@@ -37,27 +45,9 @@ export interface IngestPublishOptions {
   dataSource: HostProvided<DataSource>;
 }
 
-/** The slice of RoomProducer the write path uses, so the service can be exercised without a broker. */
-export interface RecordProducer {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  send(topic: string, records: RoomRecord[]): Promise<ProducedRecord[]>;
-}
-
-/** The slice of MessageHistoryRepository a duplicate's answer reads its seq from. */
-export interface StoredSeqReader {
-  findSeq(key: { roomId: string; senderId: string; clientMsgId: string }): Promise<number | undefined>;
-}
-
-/** Ample for retries within a minute at a few thousand messages per second, at about 25 MB. */
-export const DEFAULT_IDEMPOTENCY_CACHE_SIZE = 100_000;
-
 export const INGEST_PUBLISH_OPTIONS = Symbol('INGEST_PUBLISH_OPTIONS');
 export const RECORD_PRODUCER = Symbol('RECORD_PRODUCER');
 export const STORED_SEQ_READER = Symbol('STORED_SEQ_READER');
 export const INGEST_CLOCK = Symbol('INGEST_CLOCK');
 export const KAFKA_CLIENT = Symbol('INGEST_KAFKA_CLIENT');
 export const HISTORY_DATA_SOURCE = Symbol('INGEST_HISTORY_DATA_SOURCE');
-
-/** Injected so tests can pin `sentAt`. */
-export type Clock = () => Date;

@@ -1,226 +1,28 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
-import { canAccessRoom, type Principal } from '@seqcast/auth';
-import {
-  type BatchPublishResult,
-  type IngestRecord,
-  type JsonValue,
-  payloadFingerprint,
-  type PublishResult,
-} from '@seqcast/contracts';
-import type { RoomRecord } from '@seqcast/kafka';
-import { ApiError } from './api-error';
-import { type AcceptedCopy, cacheKey, type CacheEntry, IdempotencyCache } from './idempotency-cache';
-import { ingestMetrics } from './ingest.metrics';
-import {
-  type Clock,
-  DEFAULT_IDEMPOTENCY_CACHE_SIZE,
-  INGEST_CLOCK,
-  INGEST_PUBLISH_OPTIONS,
-  type IngestPublishOptions,
-  RECORD_PRODUCER,
-  type RecordProducer,
-  STORED_SEQ_READER,
-  type StoredSeqReader,
-} from './ingest-publish.options';
-
-/** One message to write, already validated against the contract schemas. */
-export interface OutgoingMessage {
-  roomId: string;
-  clientMsgId: string;
-  payload: unknown;
-}
-
-/** The record value for one message: the sender comes from the token, never from the body. */
-export function buildIngestRecord(message: OutgoingMessage, senderId: string, sentAt: Date): IngestRecord {
-  return {
-    v: 1,
-    roomId: message.roomId,
-    clientMsgId: message.clientMsgId,
-    senderId,
-    // The body came from JSON.parse, so whatever passed validation is JSON.
-    payload: message.payload as JsonValue,
-    sentAt: sentAt.toISOString(),
-  };
-}
-
-/** One item of a request after the idempotency check: to be written, or answered from an earlier copy. */
-type Planned =
-  | { kind: 'write'; message: OutgoingMessage; key: string; entry: CacheEntry; settle: Deferred }
-  | { kind: 'duplicate'; message: OutgoingMessage; copy: AcceptedCopy | Promise<AcceptedCopy> };
-
-interface Deferred {
-  resolve(copy: AcceptedCopy): void;
-  reject(error: unknown): void;
-}
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
+import { type Clock, Publisher, type PublisherOptions, type RecordProducer, type StoredSeqReader } from '@seqcast/publish-core';
+import { INGEST_CLOCK, INGEST_PUBLISH_OPTIONS, RECORD_PRODUCER, STORED_SEQ_READER } from './ingest-publish.options';
 
 /**
- * The write path: authorize, build IngestRecords, write them in one producer call and answer only
- * once Kafka acknowledged them (the producer uses acks=-1), so a 202 means the message is durable.
- * On shutdown the producer is disconnected only after IngestDrain saw every request answered, and
- * its disconnect waits for queued sends, so nothing accepted is dropped.
- *
- * Idempotency (key: room, sender, clientMsgId) is checked against this instance's memory of recent
- * copies (IdempotencyCache), never the database, so a publish costs no extra round trip: a retry
- * with the same payload is answered from the first copy without writing it again; a different
- * payload under a remembered key is refused with 409. What this instance does not remember (another
- * instance's copies, copies from before a restart) the ordering worker settles from PostgreSQL.
+ * The ingest API's handle on the shared write path (@seqcast/publish-core's Publisher, which the
+ * gateway's socket `publish` event uses too). On shutdown the producer is disconnected only after
+ * IngestDrain saw every request answered.
  */
 @Injectable()
-export class PublishService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('PublishService');
-  private readonly recent: IdempotencyCache;
-
+export class PublishService extends Publisher implements OnModuleInit, OnApplicationShutdown {
   constructor(
-    @Inject(RECORD_PRODUCER) private readonly producer: RecordProducer,
-    @Inject(INGEST_PUBLISH_OPTIONS)
-    private readonly options: Pick<IngestPublishOptions, 'messagesTopic' | 'idempotencyCacheSize'>,
-    @Inject(INGEST_CLOCK) private readonly clock: Clock,
-    @Optional() @Inject(STORED_SEQ_READER) private readonly seqReader?: StoredSeqReader,
+    @Inject(RECORD_PRODUCER) producer: RecordProducer,
+    @Inject(INGEST_PUBLISH_OPTIONS) options: PublisherOptions,
+    @Inject(INGEST_CLOCK) clock: Clock,
+    @Optional() @Inject(STORED_SEQ_READER) seqReader?: StoredSeqReader,
   ) {
-    this.recent = new IdempotencyCache(options.idempotencyCacheSize ?? DEFAULT_IDEMPOTENCY_CACHE_SIZE);
+    super(producer, options, clock, seqReader);
   }
 
   async onModuleInit(): Promise<void> {
-    // A broker that is down at start-up must not keep the API from starting: readiness reports it,
-    // and the producer reconnects on the next send (answering 503 while it cannot).
-    await this.producer.connect().catch((error: unknown) => {
-      this.logger.warn(`Kafka producer not connected yet: ${describe(error)}`);
-    });
+    await this.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.producer.disconnect();
+    await this.stop();
   }
-
-  async publish(principal: Principal, message: OutgoingMessage): Promise<PublishResult> {
-    const [result] = await this.write(principal, [message]);
-    return result;
-  }
-
-  /** All or nothing at the API: every room must be authorized before anything is written. */
-  async publishBatch(principal: Principal, messages: OutgoingMessage[]): Promise<BatchPublishResult> {
-    return { results: await this.write(principal, messages) };
-  }
-
-  private async write(principal: Principal, messages: OutgoingMessage[]): Promise<PublishResult[]> {
-    const denied = messages.find((m) => !canAccessRoom(principal, 'publish', m.roomId));
-    if (denied) throw ApiError.forbidden(`credential does not grant publish to room "${denied.roomId}"`);
-
-    const planned = this.plan(principal.userId, messages);
-    const writes = planned.filter((p) => p.kind === 'write');
-    if (writes.length > 0) await this.send(principal.userId, writes);
-    const duplicates = planned.length - writes.length;
-    if (duplicates > 0) ingestMetrics.duplicateMessages.inc(duplicates);
-    return Promise.all(planned.map((item) => this.result(principal.userId, item)));
-  }
-
-  /**
-   * Decides every item before anything is written, so a conflict refuses the whole request. Items
-   * to write are remembered at once (as pending), so a concurrent retry waits for this write.
-   */
-  private plan(senderId: string, messages: OutgoingMessage[]): Planned[] {
-    const checked = messages.map((message) => {
-      const key = cacheKey(message.roomId, senderId, message.clientMsgId);
-      return { message, key, fingerprint: payloadFingerprint(message.payload) };
-    });
-    const inRequest = new Map<string, { fingerprint: string; index: number }>();
-    for (const [index, { message, key, fingerprint }] of checked.entries()) {
-      const earlier = inRequest.get(key);
-      if (earlier && earlier.fingerprint !== fingerprint) {
-        throw conflict(message, `item ${earlier.index} of this batch uses it for a different payload`);
-      }
-      if (!earlier) inRequest.set(key, { fingerprint, index });
-      const known = earlier ? undefined : this.recent.get(key);
-      if (known && known.fingerprint !== fingerprint) {
-        const where = isSettled(known.copy)
-          ? `accepted at partition ${known.copy.partition}, offset ${known.copy.offset}`
-          : 'being accepted';
-        throw conflict(message, `a copy with a different payload was ${where}`);
-      }
-    }
-    const pending = new Map<string, CacheEntry>();
-    return checked.map(({ message, key, fingerprint }): Planned => {
-      const known = pending.get(key) ?? this.recent.get(key);
-      if (known) return { kind: 'duplicate', message, copy: known.copy };
-      let settle: Deferred = { resolve: () => undefined, reject: () => undefined };
-      const copy = new Promise<AcceptedCopy>((resolve, reject) => (settle = { resolve, reject }));
-      // Only retries that arrive while this write is in flight await it; nobody else may.
-      copy.catch(() => undefined);
-      const entry: CacheEntry = { fingerprint, copy };
-      pending.set(key, entry);
-      this.recent.set(key, entry);
-      return { kind: 'write', message, key, entry, settle };
-    });
-  }
-
-  private async send(senderId: string, writes: Extract<Planned, { kind: 'write' }>[]): Promise<void> {
-    const sentAt = this.clock();
-    const records: RoomRecord[] = writes.map((w) => ({
-      roomId: w.message.roomId,
-      value: JSON.stringify(buildIngestRecord(w.message, senderId, sentAt)),
-    }));
-    const stopTimer = ingestMetrics.produceLatency.startTimer();
-    try {
-      const produced = await this.producer.send(this.options.messagesTopic, records);
-      // Only acknowledged sends are timed: failures are counted as rejects (503), and a refused
-      // connection answering in a millisecond would otherwise drag the quantiles down.
-      stopTimer();
-      if (produced.length !== writes.length) {
-        throw new Error(`producer acknowledged ${produced.length} records for ${writes.length} sent`);
-      }
-      writes.forEach((w, i) => {
-        const copy = { partition: produced[i].partition, offset: produced[i].offset };
-        w.entry.copy = copy;
-        w.settle.resolve(copy);
-      });
-    } catch (error) {
-      // Not accepted: a retry must write again, and waiting retries fail the same way.
-      for (const w of writes) {
-        this.recent.forget(w.key, w.entry);
-        w.settle.reject(error);
-      }
-      throw error;
-    }
-    ingestMetrics.acceptedMessages.inc(writes.length);
-  }
-
-  private async result(senderId: string, item: Planned): Promise<PublishResult> {
-    const { roomId, clientMsgId } = item.message;
-    const copy = item.kind === 'write' ? await item.entry.copy : await item.copy;
-    const result: PublishResult = { roomId, clientMsgId, partition: copy.partition, offset: copy.offset, duplicate: false };
-    if (item.kind === 'write') return result;
-    result.duplicate = true;
-    const seq = await this.storedSeq(roomId, senderId, clientMsgId);
-    if (seq !== undefined) result.seq = seq;
-    return result;
-  }
-
-  /**
-   * The seq of a stored message, for a duplicate's answer. Only retries pay this read, never a
-   * first publish; a failing database costs the field, not the 202 (the copy is in Kafka).
-   */
-  private async storedSeq(roomId: string, senderId: string, clientMsgId: string): Promise<number | undefined> {
-    if (!this.seqReader) return undefined;
-    try {
-      return await this.seqReader.findSeq({ roomId, senderId, clientMsgId });
-    } catch (error) {
-      this.logger.warn(`seq of duplicate ${roomId}/${clientMsgId} not looked up: ${describe(error)}`);
-      return undefined;
-    }
-  }
-}
-
-function isSettled(copy: AcceptedCopy | Promise<AcceptedCopy>): copy is AcceptedCopy {
-  return !(copy instanceof Promise);
-}
-
-function conflict(message: OutgoingMessage, detail: string): ApiError {
-  return ApiError.idempotencyConflict(
-    `clientMsgId "${message.clientMsgId}" was already used by this sender in room "${message.roomId}": ${detail}; ` +
-      'a retry must carry the same payload, a new message needs a new clientMsgId',
-  );
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

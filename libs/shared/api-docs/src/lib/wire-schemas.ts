@@ -7,6 +7,7 @@ import {
   messageSchema,
   presenceRequestSchema,
   publishBodySchema,
+  socketPublishRequestSchema,
   refreshRequestSchema,
   subscribeRequestSchema,
   unsubscribeRequestSchema,
@@ -21,6 +22,7 @@ import type {
   MessagesEvent,
   PresenceAck,
   PresenceChangeEvent,
+  PublishAck,
   PublishResult,
   RefreshAck,
   ServerRestartEvent,
@@ -219,6 +221,24 @@ type _PresenceAck = Assert<Exact<z.infer<typeof presenceAckSchema>, PresenceAck>
 export const presenceChangeEventSchema = z.object({ roomId: z.string(), userId: z.string() }).strict();
 type _PresenceChangeEvent = Assert<Exact<z.infer<typeof presenceChangeEventSchema>, PresenceChangeEvent>>;
 
+export const publishAckSchema = z.union([
+  z.object({ ok: z.literal(true), result: publishResultSchema.describe('Exactly the HTTP 202 body.') }).strict(),
+  z
+    .object({
+      ok: z.literal(false),
+      error: errorEnvelopeSchema.shape.error
+        .extend({
+          retryAfterMs: int()
+            .min(0)
+            .optional()
+            .describe('rate_limited and unavailable: wait at least this long before retrying (the HTTP Retry-After).'),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+type _PublishAck = Assert<Exact<z.infer<typeof publishAckSchema>, PublishAck>>;
+
 export interface WireSchema {
   /** File name under docs/schemas/ (without `.json`) and the component name in the documents. */
   name: string;
@@ -336,6 +356,18 @@ export const WIRE_SCHEMAS: readonly WireSchema[] = [
     title: 'presence acknowledgement',
     description: "The room's members across gateways.",
     schema: presenceAckSchema,
+  },
+  {
+    name: 'SocketPublishRequest',
+    title: 'publish (client to server)',
+    description: 'POST /v1/rooms/{roomId}/messages over the socket: the same body plus roomId; always sent with an ack id.',
+    schema: socketPublishRequestSchema,
+  },
+  {
+    name: 'SocketPublishAck',
+    title: 'publish acknowledgement',
+    description: 'The HTTP 202 body as result, or the HTTP error code (with retryAfterMs for rate_limited and unavailable).',
+    schema: publishAckSchema,
   },
   {
     name: 'PresenceChangeEvent',

@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import type { AckRequest, PresenceRequest, RefreshRequest, SubscribeRequest, UnsubscribeRequest } from '../wire';
-import type { Assert, Exact } from './exact';
+import type {
+  AckRequest,
+  PresenceRequest,
+  SocketPublishRequest,
+  RefreshRequest,
+  SubscribeRequest,
+  UnsubscribeRequest,
+} from '../wire';
+import type { Assert, Exact, ExactButPayload } from './exact';
+import { publishBodySchema } from './http-api';
 import { roomIdSchema } from './identifiers';
 
 /**
@@ -50,3 +58,7 @@ type _RefreshRequestSchemaMatches = Assert<Exact<z.infer<typeof refreshRequestSc
 
 export const presenceRequestSchema = z.object({ roomId: roomIdSchema }).strict();
 type _PresenceRequestSchemaMatches = Assert<Exact<z.infer<typeof presenceRequestSchema>, PresenceRequest>>;
+
+/** `publish`: the HTTP publish body (publishBodySchema) plus the room the URL would name. */
+export const socketPublishRequestSchema = publishBodySchema.extend({ roomId: roomIdSchema }).strict();
+type _SocketPublishRequestSchemaMatches = Assert<ExactButPayload<z.infer<typeof socketPublishRequestSchema>, SocketPublishRequest>>;

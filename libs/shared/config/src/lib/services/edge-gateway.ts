@@ -2,6 +2,7 @@
 import { envField } from '../env-field';
 import { managementEnv } from '../management';
 import { CONSUMER_GROUP_TIMEOUT_DEFAULTS, consumerGroupTimeoutProblems } from './consumer-group';
+import { ingestApiEnv } from './ingest-api';
 
 type Env = Record<string, string | undefined>;
 
@@ -82,6 +83,14 @@ export const edgeGatewayEnv = {
   GATEWAY_SESSION_TIMEOUT_MS: envField.int({ default: CONSUMER_GROUP_TIMEOUT_DEFAULTS.sessionTimeoutMs, min: 1_000, max: 1_800_000 }),
   GATEWAY_HEARTBEAT_INTERVAL_MS: envField.int({ default: CONSUMER_GROUP_TIMEOUT_DEFAULTS.heartbeatIntervalMs, min: 100, max: 600_000 }),
   GATEWAY_REBALANCE_TIMEOUT_MS: envField.int({ default: CONSUMER_GROUP_TIMEOUT_DEFAULTS.rebalanceTimeoutMs, min: 1_000, max: 1_800_000 }),
+  // Socket `publish` is the HTTP publish over another transport: the same variables, meaning and
+  // defaults as ingest-api's (one definition), so a deployment sets one budget and one size bound.
+  /** Largest socket `publish` request (its JSON), like the HTTP publish body limit. */
+  INGEST_MAX_BODY_BYTES: ingestApiEnv.INGEST_MAX_BODY_BYTES,
+  /** Messages per second per principal over sockets on this instance (shared with HTTP through Redis); 0: no limit. */
+  INGEST_PUBLISH_RATE_PER_SEC: ingestApiEnv.INGEST_PUBLISH_RATE_PER_SEC,
+  /** Share the publish rate limit with every ingest-api and edge-gateway instance through this Redis. */
+  SEQCAST_REDIS_URL: ingestApiEnv.SEQCAST_REDIS_URL,
 };
 
 /**

@@ -2,10 +2,10 @@ import { Logger } from '@nestjs/common';
 import type { Principal } from '@seqcast/auth';
 import { ingestRecordSchema } from '@seqcast/contracts';
 import { KafkaUnavailableError, type ProducedRecord, type RoomRecord } from '@seqcast/kafka';
-import { ApiError } from './api-error';
-import { ingestMetrics } from './ingest.metrics';
-import type { RecordProducer, StoredSeqReader } from './ingest-publish.options';
-import { buildIngestRecord, PublishService } from './publish.service';
+import { ApiError } from '@seqcast/http-api';
+import { publishMetrics } from './publish.metrics';
+import { buildIngestRecord, type RecordProducer, type StoredSeqReader } from './publish-types';
+import { Publisher } from './publisher';
 
 const NOW = new Date('2030-01-02T03:04:05.678Z');
 const alice: Principal = {
@@ -53,11 +53,11 @@ class FakeSeqReader implements StoredSeqReader {
   }
 }
 
-function setup(cacheSize?: number): { producer: FakeProducer; service: PublishService; seqs: FakeSeqReader } {
+function setup(cacheSize?: number): { producer: FakeProducer; service: Publisher; seqs: FakeSeqReader } {
   const producer = new FakeProducer();
   const seqs = new FakeSeqReader();
   const options = { messagesTopic: 'test.messages', idempotencyCacheSize: cacheSize };
-  const service = new PublishService(producer, options, () => NOW, seqs);
+  const service = new Publisher(producer, options, () => NOW, seqs);
   return { producer, service, seqs };
 }
 
@@ -84,10 +84,10 @@ describe('buildIngestRecord', () => {
   });
 });
 
-describe('PublishService', () => {
+describe('Publisher', () => {
   it('writes one keyed JSON record to the messages topic and returns where it landed', async () => {
     const { producer, service } = setup();
-    await service.onModuleInit();
+    await service.start();
     const result = await service.publish(alice, { roomId: 'team-1:general', clientMsgId: 'm-1', payload: [1, 2] });
 
     expect(producer.sends).toHaveLength(1);
@@ -170,7 +170,7 @@ describe('PublishService', () => {
     const { producer, service } = setup();
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     producer.brokerDown = true;
-    await expect(service.onModuleInit()).resolves.toBeUndefined();
+    await expect(service.start()).resolves.toBeUndefined();
     expect(producer.connects).toBe(1);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
     warn.mockRestore();
@@ -182,9 +182,9 @@ describe('PublishService', () => {
 
   it('counts accepted messages and times acknowledged sends only', async () => {
     const { producer, service } = setup();
-    const accepted = async () => (await ingestMetrics.acceptedMessages.get()).values[0]?.value ?? 0;
+    const accepted = async () => (await publishMetrics.acceptedMessages.get()).values[0]?.value ?? 0;
     const timed = async () =>
-      (await ingestMetrics.produceLatency.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+      (await publishMetrics.produceLatency.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
     const before = { accepted: await accepted(), timed: await timed() };
     await service.publish(alice, { roomId: 'lobby', clientMsgId: 'a', payload: 1 });
     await service.publishBatch(alice, [
