@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ApiError } from '@seqcast/http-api';
 import { accessLogMiddleware } from './access-log';
-import { ApiError } from './api-error';
 import { IngestDrain } from './ingest-drain.service';
 import { hasOnlyWellFormedStrings, MAX_JSON_DEPTH, malformedUnicodeError, verifyJsonBody } from './json-body-guard';
 import { enableIngestCors, originPolicyMiddleware } from './origin-policy';

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { AuthError } from '@seqcast/auth';
 import { KafkaUnavailableError } from '@seqcast/kafka';
-import { ApiError } from './api-error';
+import { ApiError } from '@seqcast/http-api';
 import { HttpErrorFilter } from './http-error.filter';
 import { ingestMetrics } from './ingest.metrics';
 import { RequestBodyError } from './request-body-error';

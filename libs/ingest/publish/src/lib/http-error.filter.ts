@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { AuthError } from '@seqcast/auth';
 import { type ErrorCode, ErrorCode as Codes, errorEnvelope } from '@seqcast/contracts';
 import { KafkaUnavailableError } from '@seqcast/kafka';
-import { ApiError, RETRY_AFTER_SECONDS } from './api-error';
+import { ApiError, RETRY_AFTER_SECONDS } from '@seqcast/http-api';
 import { type IngestRequest, pathOf } from './http-types';
 import { ingestMetrics } from './ingest.metrics';
 import { RequestBodyError } from './request-body-error';

@@ -1,10 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ApiKeyAuthenticator, TokenVerifier } from '@seqcast/auth';
+import { BearerAuthGuard } from '@seqcast/http-api';
 import { type Kafka, RoomProducer } from '@seqcast/kafka';
 import { ApiKeyRepository, MessageHistoryRepository } from '@seqcast/persistence';
+import { RateLimitStore } from '@seqcast/publish-core';
 import type { DataSource } from 'typeorm';
-import { BearerAuthGuard } from './bearer-auth.guard';
 import { HttpErrorFilter } from './http-error.filter';
 import { IngestDrain } from './ingest-drain.service';
 import {
@@ -18,7 +19,6 @@ import {
 } from './ingest-publish.options';
 import { MessagesController } from './messages.controller';
 import { PUBLISH_RATE_LIMIT_OPTIONS, PublishRateLimitGuard, RATE_LIMIT_STORE } from './publish-rate-limit.guard';
-import { RateLimitStore } from '@seqcast/publish-core';
 import { OpenApiController } from './openapi.controller';
 import { PublishService } from './publish.service';
 

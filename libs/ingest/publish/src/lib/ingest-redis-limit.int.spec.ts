@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createKafka, ensureTopics, type Kafka } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
+import type { RateLimitStore } from '@seqcast/publish-core';
 import {
   createTestDatabase,
   freePort,
@@ -18,7 +19,6 @@ import {
 import Redis from 'ioredis';
 import { callApi, type RunningIngestService, startIngestService } from '../testing';
 import { RATE_LIMIT_STORE } from './publish-rate-limit.guard';
-import type { RateLimitStore } from './rate-limit-store';
 
 const REDIS_SERVER = process.env['REDIS_SERVER_BIN'] ?? 'redis-server';
 

@@ -1,11 +1,9 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import type { Principal } from '@seqcast/auth';
 import { type BatchPublishResult, batchBodySchema, type PublishResult, publishBodySchema } from '@seqcast/contracts';
-import { BearerAuthGuard, CurrentPrincipal } from './bearer-auth.guard';
+import { BearerAuthGuard, CurrentPrincipal, parseJsonBody, parseRoomParam } from '@seqcast/http-api';
 import { PublishRateLimitGuard } from './publish-rate-limit.guard';
 import { PublishService } from './publish.service';
-import { parseJsonBody } from './request-validation';
-import { parseRoomParam } from './room-param';
 
 @Controller('v1')
 // Guards run in order: the rate limit keys on the principal authentication found.

@@ -5,7 +5,7 @@
  */
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ANY_ORIGIN, isOriginAllowed } from '@seqcast/config';
-import { ApiError } from './api-error';
+import { ApiError } from '@seqcast/http-api';
 import type { IngestRequest, Next } from './http-types';
 import { ingestMetrics } from './ingest.metrics';
 

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { ApiError } from './api-error';
+import { ApiError } from '@seqcast/http-api';
 import { publishCost, PublishRateLimitGuard, windowFor } from './publish-rate-limit.guard';
 
 function contextFor(request: unknown): ExecutionContext {

@@ -1,2 +1,0 @@
-// Moved to @seqcast/http-api (shared with the history capability); this path keeps publish's imports stable.
-export { parseJsonBody, parseRequestPart } from '@seqcast/http-api';
