@@ -113,8 +113,11 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async leaveAll(socketId: string): Promise<void> {
-    const own = [...(this.bySocket.get(socketId) ?? [])];
-    await Promise.all(own.map((roomId) => this.leave(socketId, roomId)));
+    const own = this.bySocket.get(socketId);
+    if (!own) return;
+    this.bySocket.delete(socketId);
+    for (const roomId of own) this.forgetParticipant(socketId, roomId);
+    await this.store.leaveAll(this.options.gatewayId, socketId);
   }
 
   async list(roomId: string): Promise<PresenceList> {

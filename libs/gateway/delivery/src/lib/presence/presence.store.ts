@@ -76,6 +76,14 @@ export class PresenceStore {
     );
   }
 
+  /** Every room of one connection at once (it disconnected): one statement, not one per room. */
+  async leaveAll(gatewayId: string, connectionId: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM seqcast_presence WHERE gateway_id = $1 AND connection_id = $2`, [
+      gatewayId,
+      connectionId,
+    ]);
+  }
+
   /** Ends this gateway incarnation's presence at once (graceful shutdown). */
   async release(gatewayId: string): Promise<void> {
     await this.dataSource.query(`DELETE FROM seqcast_presence WHERE gateway_id = $1`, [gatewayId]);
