@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadServiceManifest, type ServiceManifest } from '@seqcast/service-manifest';
 import { freePort, waitFor } from '@seqcast/testing';
@@ -57,12 +57,33 @@ export class ServiceProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Spawns the process and waits (up to `readyTimeoutMs`) until its /readyz answers 200. */
+  /**
+   * Spawns the process and waits (up to `readyTimeoutMs`) until its /readyz answers 200. The
+   * management port is ours to pick on the first start; freePort hands out an ephemeral port, which
+   * an outgoing connection may take before the service binds it, so that race is retried with a new
+   * one (the public port is the caller's and stays).
+   */
   async start(readyTimeoutMs = 60_000): Promise<void> {
+    const ourPick = this.managementPort === undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (ourPick) this.managementPort = await freePort();
+      try {
+        return await this.startOnce(readyTimeoutMs);
+      } catch (error) {
+        if (!ourPick || attempt >= 3 || !this.lostManagementPort()) throw error;
+      }
+    }
+  }
+
+  private lostManagementPort(): boolean {
+    const log = existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8') : '';
+    return log.includes(`EADDRINUSE: address already in use 127.0.0.1:${this.managementPort}`);
+  }
+
+  private async startOnce(readyTimeoutMs: number): Promise<void> {
     const logDir = join(workspaceRoot, 'tmp/e2e-logs');
     mkdirSync(logDir, { recursive: true });
     const log = createWriteStream(this.logPath, { flags: 'a' });
-    this.managementPort ??= await freePort();
     const child = spawn(process.execPath, [join(workspaceRoot, 'dist/apps', serviceManifest.services[this.name].project, 'main.js')], {
       cwd: workspaceRoot,
       env: {
