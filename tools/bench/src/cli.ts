@@ -18,6 +18,7 @@ import { idle } from './scenarios/idle';
 import { latency } from './scenarios/latency';
 import { peer } from './scenarios/peer';
 import { produce } from './scenarios/produce';
+import { sequencerStore } from './scenarios/sequencer-store';
 import { storm } from './scenarios/storm';
 import { throughput } from './scenarios/throughput';
 
@@ -29,12 +30,13 @@ const SCENARIOS: Record<string, (options: BenchOptions) => Promise<ScenarioResul
   idle,
   peer,
   produce,
+  'sequencer-store': sequencerStore,
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [options]
   --smoke              every number tiny, output to a temp dir (CI: the scripts still work)
   --reps N             repetitions, medians reported (default 3; 1 with --smoke)
-  --seconds S          seconds per offered rate (latency, fanout)
+  --seconds S          seconds per offered rate (latency, fanout) or per case (sequencer-store)
   --rates a,b,c        offered msg/s (latency: default 100,1000,3000; produce: 300,1000,3000)
   --sockets N          fanout sockets in one room (default 2000)
   --clients N          storm clients (default 2000)
