@@ -7,9 +7,10 @@ import { idempotencyKey, type PartitionClaim, type SequencedBatch } from '@seqca
 import { MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { V1_MIGRATIONS } from '@seqcast/persistence/testing';
 import { createTestDatabase, type TestDatabase } from '@seqcast/testing';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { pruneHistoryBatch } from './history-retention';
-import { PostgresSequencerStore } from './postgres-sequencer.store';
+import { PostgresSequencerStore, readBatchStatement } from './postgres-sequencer.store';
 
 const TOPIC = 'seqcast.messages';
 
@@ -406,5 +407,60 @@ describe('message store', () => {
     // The survivor still names its pruned predecessor: readers see the truncation in the chain.
     expect(await history.findAfter('keep-a', -1, 10)).toEqual([message(e, 'keep-a', 102, 101, at(old))]);
     expect(await history.headSeq('keep-a')).toBe(102);
+  });
+});
+
+describe('the batch read on a young database', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let client: Client;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = await openDatabase({ url: db.url, runMigrations: true });
+    client = new Client({ connectionString: db.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  /** Every plan node, depth first. */
+  function nodes(plan: Record<string, unknown>): Record<string, unknown>[] {
+    const children = (plan['Plans'] as Record<string, unknown>[] | undefined) ?? [];
+    return [plan, ...children.flatMap(nodes)];
+  }
+
+  it('probes seqcast_messages by index per key and per room, even as the generic plan of an empty table', async () => {
+    // A worker prepares the read on each pooled connection when the table may still be empty and
+    // keeps the generic plan while it grows: that plan must not scan the epoch's messages.
+    const claim = await new PostgresSequencerStore(dataSource).claim({
+      topic: TOPIC,
+      partition: 0,
+      owner: 'w1',
+      initialOffset: 0,
+    });
+    const statement = readBatchStatement(claim, {
+      roomIds: ['young-a', 'young-b'],
+      ids: [
+        { roomId: 'young-a', senderId: 'alice', clientMsgId: 'c-1' },
+        { roomId: 'young-b', senderId: 'alice', clientMsgId: 'c-2' },
+      ],
+    });
+    await client.query(`SET plan_cache_mode = force_generic_plan`);
+    await client.query(`PREPARE young_read AS ${statement.text}`);
+    const literal = (value: unknown) =>
+      Array.isArray(value)
+        ? `${client.escapeLiteral(`{${value.map((v) => `"${String(v)}"`).join(',')}}`)}`
+        : client.escapeLiteral(String(value));
+    const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(
+      `EXPLAIN (FORMAT JSON) EXECUTE young_read(${(statement.values ?? []).map(literal).join(', ')})`,
+    );
+    const onMessages = nodes(rows[0]['QUERY PLAN'][0].Plan).filter((n) => n['Relation Name'] === 'seqcast_messages');
+    expect(onMessages.map((n) => [n['Node Type'], n['Index Name']])).toEqual([
+      ['Index Scan', 'uq_seqcast_messages_sender_client_msg'],
+      ['Index Only Scan', 'pk_seqcast_messages'],
+    ]);
   });
 });

@@ -199,23 +199,28 @@ interface BatchReadRow {
 
 /**
  * The read of a batch, one snapshot: current epoch, the claim's position row, the stored copies
- * of the batch's idempotency keys and each room's head (one backward index probe per room).
+ * of the batch's idempotency keys (one unique-index probe per key) and each room's head (one
+ * backward index probe per room). Both lookups are LATERAL with LIMIT 1 so that the plan is index
+ * probes whatever the statistics say: a worker prepares this statement on a young database, and a
+ * plain join planned then (a few rows expected) became a hash join over every message of the epoch,
+ * kept as the generic plan while the table grew (docs/benchmarks.md, "The ordering worker's batch
+ * transaction").
  */
-function readBatchStatement(
+export function readBatchStatement(
   claim: PartitionClaim,
   lookup: { roomIds: string[]; ids: IdempotencyKey[] },
 ): QueryConfig {
   return {
-    name: 'seqcast_batch_read_v2',
+    name: 'seqcast_batch_read_v3',
     text: `SELECT (SELECT value FROM seqcast_meta WHERE key = $4) AS current_epoch,
                   p.generation, p.next_offset,
-                  COALESCE((SELECT json_agg(json_build_array(m.room_id, m.sender_id, m.client_msg_id, m.seq,
-                                                             m.payload_fingerprint))
-                              FROM seqcast_messages m
-                              JOIN unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
-                                ON m.room_id = q.room_id AND m.sender_id = q.sender_id
-                               AND m.client_msg_id = q.client_msg_id
-                             WHERE m.epoch = $1), '[]') AS stored,
+                  COALESCE((SELECT json_agg(json_build_array(q.room_id, q.sender_id, q.client_msg_id, s.seq,
+                                                             s.payload_fingerprint))
+                              FROM unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
+                              CROSS JOIN LATERAL (SELECT m.seq, m.payload_fingerprint FROM seqcast_messages m
+                                                   WHERE m.epoch = $1 AND m.room_id = q.room_id
+                                                     AND m.sender_id = q.sender_id AND m.client_msg_id = q.client_msg_id
+                                                   LIMIT 1) AS s), '[]') AS stored,
                   COALESCE((SELECT json_agg(json_build_array(r.room_id, h.seq))
                               FROM unnest($8::text[]) AS r(room_id)
                               CROSS JOIN LATERAL (SELECT m.seq FROM seqcast_messages m
