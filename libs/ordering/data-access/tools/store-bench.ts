@@ -19,6 +19,7 @@
  * what the commit's WAL flush costs, plan_cache_mode what the generic plans cost).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Message } from '@seqcast/contracts';
 import { idempotencyKey, type KnownState, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
@@ -76,6 +77,24 @@ Client.prototype.query = function timed(this: Client, ...args: unknown[]) {
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof Client.prototype.query;
 
+/** utime + stime of a local process in ms (clock ticks of 10 ms), or NaN when not readable (remote server). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+async function backendPids(sampler: Client, database: string): Promise<number[]> {
+  const { rows } = await sampler.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [database],
+  );
+  return rows.map((r) => r.pid);
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -96,6 +115,9 @@ export interface StoreCase {
   /** The read's p50 over the case's last tenth: does it grow with the table? */
   readP50Last: number;
   writeP50: number;
+  /** CPU time per commit of this node process and of the database's backends (when the server is local). */
+  nodeCpuMsPerCommit: number;
+  serverCpuMsPerCommit: number;
   /** Share of pool.query calls that found every connection busy. */
   poolWaitShare: number;
   /** Sampled backend states of the throw-away database, % of samples of active backends. */
@@ -137,6 +159,8 @@ async function runCase(
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   })();
+  const serverCpuBefore = new Map((await backendPids(sampler, database)).map((pid) => [pid, processCpuMs(pid)]));
+  const nodeCpuBefore = process.cpuUsage();
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -167,6 +191,11 @@ async function runCase(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const nodeCpu = process.cpuUsage(nodeCpuBefore);
+  const serverCpuMs = (await backendPids(sampler, database)).reduce(
+    (sum, pid) => sum + processCpuMs(pid) - (serverCpuBefore.get(pid) ?? 0),
+    0,
+  );
   running = false;
   await sampling;
   pool.query = poolQuery;
@@ -187,6 +216,8 @@ async function runCase(
     readP50: round(statementP50('seqcast_batch_read')),
     readP50Last: round(statementP50('seqcast_batch_read', true)),
     writeP50: round(statementP50('seqcast_batch_write')),
+    nodeCpuMsPerCommit: round((nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, commitMs.length), 3),
+    serverCpuMsPerCommit: round(serverCpuMs / Math.max(1, commitMs.length), 3),
     poolWaitShare: round(queued / Math.max(1, queries), 3),
     waits: Object.fromEntries(
       [...waits].sort((a, b) => b[1] - a[1]).map(([w, n]) => [w, round((100 * n) / Math.max(1, activeSamples), 1)]),
@@ -291,6 +322,7 @@ export async function main(): Promise<StoreCase[]> {
                 `${result.commitsPerSecond} commits/s (${result.messagesPerSecond} msg/s), ` +
                 `commit p50 ${result.p50} ms p99 ${result.p99} ms mean ${result.mean} ms; ` +
                 `read p50 ${result.readP50} ms (last tenth ${result.readP50Last}), write p50 ${result.writeP50} ms; ` +
+                `CPU per commit: node ${result.nodeCpuMsPerCommit} ms, server ${result.serverCpuMsPerCommit} ms; ` +
                 `pool waited ${(result.poolWaitShare * 100).toFixed(1)}%; backends: ${waits}`,
             );
           }

@@ -22,6 +22,8 @@ interface StoreCase {
   readP50: number;
   readP50Last: number;
   writeP50: number;
+  nodeCpuMsPerCommit: number;
+  serverCpuMsPerCommit: number;
   poolWaitShare: number;
   waits: Record<string, number>;
 }
@@ -50,12 +52,12 @@ export async function sequencerStore(options: BenchOptions): Promise<ScenarioRes
       .slice(0, 3)
       .map(([w, share]) => `${w} ${share}%`)
       .join(', ');
-    return [c.lanes, c.batchSize, m((s) => s.commitsPerSecond), m((s) => s.p50), m((s) => s.p99), m((s) => s.readP50), m((s) => s.writeP50), waits];
+    return [c.lanes, c.batchSize, m((s) => s.commitsPerSecond), m((s) => s.p50), m((s) => s.p99), m((s) => s.readP50), m((s) => s.writeP50), m((s) => s.nodeCpuMsPerCommit), m((s) => s.serverCpuMsPerCommit), waits];
   });
   return {
     title: `PostgresSequencerStore.commitBatch alone, ${seconds} s per case, median of ${options.reps}`,
-    table: { columns: ['lanes', 'batch', 'commits/s', 'commit p50 ms', 'p99', 'read p50', 'write p50', 'backends (last run)'], rows },
-    notes: ['read/write p50: the two statements as node-postgres times them (no pool wait); backends: pg_stat_activity wait events, % of samples'],
+    table: { columns: ['lanes', 'batch', 'commits/s', 'commit p50 ms', 'p99', 'read p50', 'write p50', 'node CPU ms/commit', 'server CPU ms/commit', 'backends (last run)'], rows },
+    notes: ['read/write p50: the two statements as node-postgres times them (no pool wait); server CPU: the database backends from /proc (NaN when the server is not local); backends: pg_stat_activity wait events, % of samples'],
     series: [],
     bars: {
       unit: 'commit p50 ms',
