@@ -1,6 +1,6 @@
-import { Balancer } from '../lib/balancer';
 import { ClientPool } from '../lib/client-pool';
 import { type BenchOptions, benchRooms, pollUntil, runId, sleep, type ScenarioResult } from '../lib/context';
+import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
 import { Publisher } from '../lib/publisher';
 import { startSeqcast } from '../lib/stack';
@@ -28,6 +28,11 @@ interface StormRun {
   incompleteClients: number;
   duplicates: number;
   oldServerExitSeconds: number;
+  /** Endpoint update → every worker's balancer confirmed it (the IPC round trip), before SIGTERM. */
+  switchMs: number;
+  /** % of one core per process from SIGTERM until all caught up (or the bound): `cpuWindowSeconds` long. */
+  cpu: Record<string, number>;
+  cpuWindowSeconds: number;
   /** Publishes not acknowledged (not counted as lost: the publisher would retry them). */
   publishFailed: number;
   errors: string[];
@@ -43,6 +48,10 @@ interface StormRun {
  * already-ready instance and the first gets SIGTERM (its drain tells clients to reconnect). Every
  * client must resume: time until all caught up, resume time after each client's reconnect,
  * messages lost and duplicates shown to the application.
+ *
+ * The balancer is sharded: one in each client worker process (like kube-proxy on every node), all
+ * switched before the SIGTERM. A single one holds two fds per client and stops accepting at
+ * `ulimit -n` / 2 clients (20,000 here: EMFILE from 9,990 clients on).
  */
 export async function storm(options: BenchOptions, target: Target = 'seqcast'): Promise<ScenarioResult> {
   const clients = options.clients ?? (options.smoke ? 20 : 2_000);
@@ -59,7 +68,6 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         ? await startSeqcast({ gateways: 2, gatewayEnv: { GATEWAY_DRAIN_SPREAD_MS: String(drainSpreadMs), GATEWAY_DRAIN_TIMEOUT_MS: String(drainSpreadMs * 3) } })
         : await startPeer(options.redisUrl, 2, drainSpreadMs);
     const [oldServer, newServer] = 'ingest' in system ? system.gateways : system.servers;
-    const balancer = await Balancer.start(oldServer.port);
     const publisher =
       'ingest' in system
         ? new Publisher({ kind: 'seqcast', url: system.ingest.url, token: system.token, run: runId() })
@@ -70,7 +78,8 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
     try {
       pool = await ClientPool.open(`storm-${target}-${rep}`, clients, {
         mode: target === 'seqcast' ? 'sdk' : 'socketio',
-        url: balancer.url,
+        url: oldServer.url,
+        balanced: true,
         ingestUrl: 'ingest' in system ? system.ingest.url : undefined,
         token: 'token' in system ? system.token : undefined,
         rooms,
@@ -79,9 +88,18 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       });
       publishing = publisher.openLoop(rate, 3_600, rooms, undefined, () => stopPublishing);
       await sleep(options.smoke ? 1_000 : WARMUP_MS);
+      const switchStarted = performance.now();
+      await pool.switchUpstream(newServer.port);
+      const switchMs = performance.now() - switchStarted;
+      const clientPids = Object.fromEntries(pool.pids.map((pid, i) => [`clients-${i}`, pid]));
+      const cpu = new CpuMeter(() =>
+        'ingest' in system
+          ? { 'old gateway': oldServer.pid, 'new gateway': newServer.pid, 'ingest-api': system.ingest.pid, 'ordering-worker': system.worker.pid, ...clientPids, bench: process.pid }
+          : { 'old instance': oldServer.pid, 'new instance': newServer.pid, ...clientPids, bench: process.pid },
+      );
       const termAt = performance.timeOrigin + performance.now();
+      cpu.begin();
       pool.mark(termAt - 1);
-      balancer.switchTo(newServer.port);
       const oldExited = oldServer.stop(drainSpreadMs * 3 + 20_000).then(() => (performance.timeOrigin + performance.now() - termAt) / 1000);
       const bar = progressBar(`${target} storm ${clients} clients #${rep}`, clients);
       // Bounded: the drain window plus a minute for the slowest resumes.
@@ -91,8 +109,11 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
         bar.update(p.caughtUp);
         lastCaughtUp = p.caughtUp;
+        cpu.sample();
         return p.caughtUp >= clients;
       }, boundMs, 200);
+      const cpuWindowSeconds = (performance.timeOrigin + performance.now() - termAt) / 1000;
+      const cpuUse = cpu.end();
       bar.stop();
       // Keep publishing briefly so the last resumes are followed by live traffic, then stop and settle.
       await sleep(1_000);
@@ -118,6 +139,9 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         incompleteClients: report.incompleteClients,
         duplicates: report.duplicates,
         oldServerExitSeconds: await oldExited,
+        switchMs: Math.round(switchMs * 10) / 10,
+        cpu: cpuUse,
+        cpuWindowSeconds: Math.round(cpuWindowSeconds * 10) / 10,
         publishFailed: publisher.stats.failed,
         errors: report.errors,
         delivery: summarize(report.histogram),
@@ -132,7 +156,6 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       await publishing.catch(() => undefined);
       pool?.close();
       publisher.close();
-      await balancer.close();
       await system.stop();
     }
   }
@@ -158,8 +181,18 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         ],
       ],
     },
-    notes: runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`)),
+    notes: runs.flatMap((r) => [
+      `run ${r.rep}: CPU from SIGTERM until all caught up (${r.cpuWindowSeconds} s), % of one core: ${cpuSummary(r.cpu)}; balancers switched in ${r.switchMs} ms`,
+      ...r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`),
+    ]),
     series: [{ name: `${target} resume time (reconnect → caught up)`, points: resumeCdf }],
     data: { clients, rooms: roomCount, rate, drainSpreadMs, runs },
   };
+}
+
+/** Named processes as they are, the client workers (each with its balancer) added up. */
+function cpuSummary(cpu: Record<string, number>): string {
+  const workers = Object.entries(cpu).filter(([name]) => name.startsWith('clients-'));
+  const others = Object.entries(cpu).filter(([name]) => !name.startsWith('clients-'));
+  return [...others.map(([name, v]) => `${name} ${v}`), `${workers.length} client workers ${workers.reduce((s, [, v]) => s + v, 0)}`].join(', ');
 }
