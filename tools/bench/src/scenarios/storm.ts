@@ -38,6 +38,9 @@ interface StormRun {
   errors: string[];
   /** publish → delivered before the restart: whether the system kept up with the rate at all. */
   warmupDelivery: LatencySummary;
+  /** At the restart: deliveries made, and published ones not yet delivered (in flight, the backlog it starts with). */
+  warmupDelivered: number;
+  warmupInFlight: number;
   /** publish → delivered from the restart on, resumes included. */
   delivery: LatencySummary;
   /** A few clients' timelines, seconds after SIGTERM, to read a surprising figure by. */
@@ -150,6 +153,8 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         publishFailed: publisher.stats.failed,
         errors: report.errors,
         warmupDelivery: summarize(warmup.histogram),
+        warmupDelivered: warmup.deliveries,
+        warmupInFlight: warmup.lost,
         delivery: summarize(report.histogram),
         sample: report.timings.slice(0, 5).map((t) => ({
           disconnected: rel(t.disconnectedAt, termAt),
@@ -188,7 +193,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       ],
     },
     notes: runs.flatMap((r) => [
-      `run ${r.rep}: delivery before the restart p50 ${Math.round(r.warmupDelivery.p50)} ms / p99 ${Math.round(r.warmupDelivery.p99)} ms, after it p50 ${Math.round(r.delivery.p50)} ms / p99 ${Math.round(r.delivery.p99)} ms`,
+      `run ${r.rep}: before the restart ${r.warmupDelivered} deliveries made, ${r.warmupInFlight} published but not yet delivered; delivery before the restart p50 ${Math.round(r.warmupDelivery.p50)} ms / p99 ${Math.round(r.warmupDelivery.p99)} ms, after it p50 ${Math.round(r.delivery.p50)} ms / p99 ${Math.round(r.delivery.p99)} ms`,
       `run ${r.rep}: CPU from SIGTERM until all caught up (${r.cpuWindowSeconds} s), % of one core: ${cpuSummary(r.cpu)}; balancers switched in ${r.switchMs} ms`,
       ...r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`),
     ]),
