@@ -21,6 +21,10 @@ interface StormRun {
   neverCaughtUp: number;
   resumeP50Ms: number;
   resumeP99Ms: number;
+  /** Disconnect → connected again (through the balancer, to the new instance): the part before the resume. */
+  reconnected: number;
+  reconnectP50Ms: number;
+  reconnectP99Ms: number;
   /** Every client ended up with every acknowledged message (within the bound). */
   settled: boolean;
   /** Acknowledged messages some client did not have at the end: lost if the run settled, else still in flight. */
@@ -130,6 +134,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, options.smoke ? 5_000 : 20_000, 250);
       const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
       const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
+      const reconnects = report.timings.filter((t) => t.disconnectedAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.reconnectedAt as number) - (t.disconnectedAt as number));
       const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
       const histogram = newHistogram();
       for (const r of resumes) recordMs(histogram, r);
@@ -142,6 +147,9 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         neverCaughtUp: clients - caughtUpAt.length,
         resumeP50Ms: percentileOf(resumes, 50),
         resumeP99Ms: percentileOf(resumes, 99),
+        reconnected: reconnects.length,
+        reconnectP50Ms: percentileOf(reconnects, 50),
+        reconnectP99Ms: percentileOf(reconnects, 99),
         settled,
         lost: report.lost,
         incompleteClients: report.incompleteClients,
@@ -193,6 +201,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       ],
     },
     notes: runs.flatMap((r) => [
+      `run ${r.rep}: ${r.reconnected} of ${r.clients} clients reconnected within the run; disconnect → reconnected p50 ${Math.round(r.reconnectP50Ms)} ms / p99 ${Math.round(r.reconnectP99Ms)} ms`,
       `run ${r.rep}: before the restart ${r.warmupDelivered} deliveries made, ${r.warmupInFlight} published but not yet delivered; delivery before the restart p50 ${Math.round(r.warmupDelivery.p50)} ms / p99 ${Math.round(r.warmupDelivery.p99)} ms, after it p50 ${Math.round(r.delivery.p50)} ms / p99 ${Math.round(r.delivery.p99)} ms`,
       `run ${r.rep}: CPU from SIGTERM until all caught up (${r.cpuWindowSeconds} s), % of one core: ${cpuSummary(r.cpu)}; balancers switched in ${r.switchMs} ms`,
       ...r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`),
