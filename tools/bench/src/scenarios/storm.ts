@@ -116,11 +116,9 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       const bar = progressBar(`${target} storm ${clients} clients #${rep}`, clients);
       // Bounded: the drain window plus a minute for the slowest resumes.
       const boundMs = drainSpreadMs + (options.smoke ? 15_000 : 60_000);
-      let lastCaughtUp = 0;
       await pollUntil(async () => {
         const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
         bar.update(p.caughtUp);
-        lastCaughtUp = p.caughtUp;
         cpu.sample();
         return p.caughtUp >= clients;
       }, boundMs, 200);
@@ -143,7 +141,8 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         rep,
         clients,
         disconnected: report.timings.filter((t) => t.disconnectedAt !== undefined).length,
-        allCaughtUpSeconds: lastCaughtUp >= clients ? (Math.max(...caughtUpAt) - termAt) / 1000 : NaN,
+        // From the clients' own timestamps: one that caught up after the last poll still counts.
+        allCaughtUpSeconds: caughtUpAt.length >= clients ? (Math.max(...caughtUpAt) - termAt) / 1000 : NaN,
         neverCaughtUp: clients - caughtUpAt.length,
         resumeP50Ms: percentileOf(resumes, 50),
         resumeP99Ms: percentileOf(resumes, 99),
