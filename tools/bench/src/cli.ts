@@ -37,7 +37,8 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
   --smoke              every number tiny, output to a temp dir (CI: the scripts still work)
   --reps N             repetitions, medians reported (default 3; 1 with --smoke)
   --seconds S          seconds per offered rate (latency, fanout) or per case (sequencer-store)
-  --rates a,b,c        offered msg/s (latency: default 100,1000,3000; produce: 300,1000,3000)
+  --rates a,b,c        offered msg/s (latency: default 100,1000,3000; produce: 300,1000,3000;
+                       storm: the first, default 100)
   --sockets N          fanout sockets in one room (default 2000)
   --clients N          storm clients (default 2000)
   --rooms N            rooms (latency 50, idle 500, storm 10)

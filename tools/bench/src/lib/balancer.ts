@@ -3,7 +3,9 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 /**
  * A loopback TCP balancer, like a Kubernetes Service in front of pods: new connections go to the
  * current upstream; `switchTo()` is the endpoint update of a rolling deploy (established
- * connections stay where they are until that server closes them).
+ * connections stay where they are until that server closes them). It holds two fds per routed
+ * connection, so the storm runs one per client worker process (../workers/clients.ts) rather than
+ * one for all clients.
  */
 export class Balancer {
   private readonly sockets = new Set<Socket>();

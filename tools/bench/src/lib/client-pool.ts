@@ -54,6 +54,19 @@ export class ClientPool {
     }
   }
 
+  /**
+   * The endpoint update of a rolling deploy, for clients opened with `balanced`: every worker's
+   * balancer sends new connections to `port`; resolves once all of them have.
+   */
+  async switchUpstream(port: number): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.ask(w, { cmd: 'switch', port }, 'switched', 30_000)));
+  }
+
+  /** The worker processes' pids, for CPU readings. */
+  get pids(): Array<number | undefined> {
+    return this.workers.map((w) => w.pid);
+  }
+
   mark(at: number): void {
     for (const w of this.workers) w.send({ cmd: 'mark', at });
   }

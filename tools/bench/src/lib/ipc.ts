@@ -5,8 +5,15 @@ export type ClientMode = 'seqcast' | 'sdk' | 'socketio';
 export interface ConnectCommand {
   cmd: 'connect';
   mode: ClientMode;
-  /** Where sockets connect: a gateway, a balancer in front of gateways, or a baseline server. */
+  /** Where sockets connect: a gateway or a baseline server (with `balanced`: the first upstream). */
   url: string;
+  /**
+   * Connect through a loopback balancer inside this worker, in front of `url`'s port, moved with
+   * `{ cmd: 'switch' }` (the storm's endpoint update). One per worker, like kube-proxy on each node,
+   * so no process holds both ends of every client's connection (2 fds each: 10k clients would need
+   * 20k fds in one process, past this box's `ulimit -n`).
+   */
+  balanced?: boolean;
   /** SDK only: ingest-api base URL (the SDK wants one even when it only subscribes). */
   ingestUrl?: string;
   token?: string;
@@ -27,6 +34,8 @@ export interface ConnectCommand {
 export type ParentCommand =
   | ConnectCommand
   | { cmd: 'mark'; at: number }
+  /** New connections through the worker's balancer go to this port; answered with `switched`. */
+  | { cmd: 'switch'; port: number }
   | { cmd: 'expected'; expected: Record<string, number>; failed?: Record<string, number[]> }
   | { cmd: 'report'; expected: Record<string, number>; failed?: Record<string, number[]>; reset?: boolean }
   | { cmd: 'close' };
@@ -54,4 +63,5 @@ export interface WorkerReport {
 export type WorkerMessage =
   | { type: 'connected'; ok: number; failed: number; firstError?: string }
   | { type: 'progress'; deliveries: number; complete: number; caughtUp: number; disconnected: number }
+  | { type: 'switched'; port: number }
   | WorkerReport;

@@ -38,6 +38,8 @@ export function rssBytes(pid: number): number {
 /** CPU use of named processes over a window: percent of one core (200 % = both cores of this box). */
 export class CpuMeter {
   private start = new Map<string, number>();
+  /** The latest reading per process, for one that exits before end() (a drained gateway). */
+  private last = new Map<string, number>();
   private startedAt = 0;
 
   constructor(private readonly pids: () => Record<string, number | undefined>) {}
@@ -45,15 +47,25 @@ export class CpuMeter {
   begin(): void {
     this.startedAt = performance.now();
     this.start = new Map(Object.entries(this.pids()).map(([name, pid]) => [name, pid ? cpuSeconds(pid) : NaN]));
+    this.last = new Map(this.start);
   }
 
-  /** Percent of one core per process since begin(). */
+  /** Takes a reading now; call it often enough while a process may exit before end(). */
+  sample(): void {
+    for (const [name, pid] of Object.entries(this.pids())) {
+      const now = pid ? cpuSeconds(pid) : NaN;
+      if (Number.isFinite(now)) this.last.set(name, now);
+    }
+  }
+
+  /** Percent of one core per process since begin() (up to its last sample() if it has exited). */
   end(): Record<string, number> {
     const seconds = (performance.now() - this.startedAt) / 1000;
+    this.sample();
     const out: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids())) {
       const before = this.start.get(name) ?? NaN;
-      out[name] = pid && seconds > 0 ? Math.round(((cpuSeconds(pid) - before) / seconds) * 100) : NaN;
+      out[name] = pid && seconds > 0 ? Math.round((((this.last.get(name) ?? NaN) - before) / seconds) * 100) : NaN;
     }
     return out;
   }

@@ -1,6 +1,6 @@
-import { Balancer } from '../lib/balancer';
 import { ClientPool } from '../lib/client-pool';
 import { type BenchOptions, benchRooms, pollUntil, runId, sleep, type ScenarioResult } from '../lib/context';
+import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
 import { Publisher } from '../lib/publisher';
 import { startSeqcast } from '../lib/stack';
@@ -21,6 +21,10 @@ interface StormRun {
   neverCaughtUp: number;
   resumeP50Ms: number;
   resumeP99Ms: number;
+  /** Disconnect → connected again (through the balancer, to the new instance): the part before the resume. */
+  reconnected: number;
+  reconnectP50Ms: number;
+  reconnectP99Ms: number;
   /** Every client ended up with every acknowledged message (within the bound). */
   settled: boolean;
   /** Acknowledged messages some client did not have at the end: lost if the run settled, else still in flight. */
@@ -28,10 +32,20 @@ interface StormRun {
   incompleteClients: number;
   duplicates: number;
   oldServerExitSeconds: number;
+  /** Endpoint update → every worker's balancer confirmed it (the IPC round trip), before SIGTERM. */
+  switchMs: number;
+  /** % of one core per process from SIGTERM until all caught up (or the bound): `cpuWindowSeconds` long. */
+  cpu: Record<string, number>;
+  cpuWindowSeconds: number;
   /** Publishes not acknowledged (not counted as lost: the publisher would retry them). */
   publishFailed: number;
   errors: string[];
-  /** publish → delivered over the whole run, resumes included. */
+  /** publish → delivered before the restart: whether the system kept up with the rate at all. */
+  warmupDelivery: LatencySummary;
+  /** At the restart: deliveries made, and published ones not yet delivered (in flight, the backlog it starts with). */
+  warmupDelivered: number;
+  warmupInFlight: number;
+  /** publish → delivered from the restart on, resumes included. */
   delivery: LatencySummary;
   /** A few clients' timelines, seconds after SIGTERM, to read a surprising figure by. */
   sample: Array<{ disconnected?: number; reconnected?: number; caughtUp?: number }>;
@@ -43,13 +57,19 @@ interface StormRun {
  * already-ready instance and the first gets SIGTERM (its drain tells clients to reconnect). Every
  * client must resume: time until all caught up, resume time after each client's reconnect,
  * messages lost and duplicates shown to the application.
+ *
+ * The balancer is sharded: one in each client worker process (like kube-proxy on every node), all
+ * switched before the SIGTERM. A single one holds two fds per client and stops accepting at
+ * `ulimit -n` / 2 clients (20,000 here: EMFILE from 9,990 clients on).
  */
 export async function storm(options: BenchOptions, target: Target = 'seqcast'): Promise<ScenarioResult> {
   const clients = options.clients ?? (options.smoke ? 20 : 2_000);
   const drainSpreadMs = options.smoke ? 1_000 : 10_000;
   const roomCount = options.rooms ?? 10;
   // Smoke only proves the script works; a light rate keeps the loaded CI box from lagging for minutes.
-  const rate = options.smoke ? 20 : RATE;
+  // --rates picks another (its first): at 10k clients 100 msg/s over 10 rooms is 100k deliveries/s
+  // before any restart, so a lower rate tells the resume apart from a fan-out the box cannot carry.
+  const rate = options.rates?.[0] ?? (options.smoke ? 20 : RATE);
   const runs: StormRun[] = [];
   let resumeCdf: CdfPoint[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -59,7 +79,6 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         ? await startSeqcast({ gateways: 2, gatewayEnv: { GATEWAY_DRAIN_SPREAD_MS: String(drainSpreadMs), GATEWAY_DRAIN_TIMEOUT_MS: String(drainSpreadMs * 3) } })
         : await startPeer(options.redisUrl, 2, drainSpreadMs);
     const [oldServer, newServer] = 'ingest' in system ? system.gateways : system.servers;
-    const balancer = await Balancer.start(oldServer.port);
     const publisher =
       'ingest' in system
         ? new Publisher({ kind: 'seqcast', url: system.ingest.url, token: system.token, run: runId() })
@@ -70,7 +89,8 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
     try {
       pool = await ClientPool.open(`storm-${target}-${rep}`, clients, {
         mode: target === 'seqcast' ? 'sdk' : 'socketio',
-        url: balancer.url,
+        url: oldServer.url,
+        balanced: true,
         ingestUrl: 'ingest' in system ? system.ingest.url : undefined,
         token: 'token' in system ? system.token : undefined,
         rooms,
@@ -79,20 +99,31 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       });
       publishing = publisher.openLoop(rate, 3_600, rooms, undefined, () => stopPublishing);
       await sleep(options.smoke ? 1_000 : WARMUP_MS);
+      const warmup = await pool.report(publisher.stats.issued, publisher.takeFailures(), true);
+      const switchStarted = performance.now();
+      await pool.switchUpstream(newServer.port);
+      const switchMs = performance.now() - switchStarted;
+      const clientPids = Object.fromEntries(pool.pids.map((pid, i) => [`clients-${i}`, pid]));
+      const cpu = new CpuMeter(() =>
+        'ingest' in system
+          ? { 'old gateway': oldServer.pid, 'new gateway': newServer.pid, 'ingest-api': system.ingest.pid, 'ordering-worker': system.worker.pid, ...clientPids, bench: process.pid }
+          : { 'old instance': oldServer.pid, 'new instance': newServer.pid, ...clientPids, bench: process.pid },
+      );
       const termAt = performance.timeOrigin + performance.now();
+      cpu.begin();
       pool.mark(termAt - 1);
-      balancer.switchTo(newServer.port);
       const oldExited = oldServer.stop(drainSpreadMs * 3 + 20_000).then(() => (performance.timeOrigin + performance.now() - termAt) / 1000);
       const bar = progressBar(`${target} storm ${clients} clients #${rep}`, clients);
       // Bounded: the drain window plus a minute for the slowest resumes.
       const boundMs = drainSpreadMs + (options.smoke ? 15_000 : 60_000);
-      let lastCaughtUp = 0;
       await pollUntil(async () => {
         const p = await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures());
         bar.update(p.caughtUp);
-        lastCaughtUp = p.caughtUp;
+        cpu.sample();
         return p.caughtUp >= clients;
       }, boundMs, 200);
+      const cpuWindowSeconds = (performance.timeOrigin + performance.now() - termAt) / 1000;
+      const cpuUse = cpu.end();
       bar.stop();
       // Keep publishing briefly so the last resumes are followed by live traffic, then stop and settle.
       await sleep(1_000);
@@ -101,6 +132,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, options.smoke ? 5_000 : 20_000, 250);
       const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
       const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
+      const reconnects = report.timings.filter((t) => t.disconnectedAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.reconnectedAt as number) - (t.disconnectedAt as number));
       const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
       const histogram = newHistogram();
       for (const r of resumes) recordMs(histogram, r);
@@ -109,17 +141,27 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         rep,
         clients,
         disconnected: report.timings.filter((t) => t.disconnectedAt !== undefined).length,
-        allCaughtUpSeconds: lastCaughtUp >= clients ? (Math.max(...caughtUpAt) - termAt) / 1000 : NaN,
+        // From the clients' own timestamps: one that caught up after the last poll still counts.
+        allCaughtUpSeconds: caughtUpAt.length >= clients ? (Math.max(...caughtUpAt) - termAt) / 1000 : NaN,
         neverCaughtUp: clients - caughtUpAt.length,
         resumeP50Ms: percentileOf(resumes, 50),
         resumeP99Ms: percentileOf(resumes, 99),
+        reconnected: reconnects.length,
+        reconnectP50Ms: percentileOf(reconnects, 50),
+        reconnectP99Ms: percentileOf(reconnects, 99),
         settled,
         lost: report.lost,
         incompleteClients: report.incompleteClients,
         duplicates: report.duplicates,
         oldServerExitSeconds: await oldExited,
+        switchMs: Math.round(switchMs * 10) / 10,
+        cpu: cpuUse,
+        cpuWindowSeconds: Math.round(cpuWindowSeconds * 10) / 10,
         publishFailed: publisher.stats.failed,
         errors: report.errors,
+        warmupDelivery: summarize(warmup.histogram),
+        warmupDelivered: warmup.deliveries,
+        warmupInFlight: warmup.lost,
         delivery: summarize(report.histogram),
         sample: report.timings.slice(0, 5).map((t) => ({
           disconnected: rel(t.disconnectedAt, termAt),
@@ -132,7 +174,6 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       await publishing.catch(() => undefined);
       pool?.close();
       publisher.close();
-      await balancer.close();
       await system.stop();
     }
   }
@@ -158,8 +199,20 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         ],
       ],
     },
-    notes: runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`)),
+    notes: runs.flatMap((r) => [
+      `run ${r.rep}: ${r.reconnected} of ${r.clients} clients reconnected within the run; disconnect → reconnected p50 ${Math.round(r.reconnectP50Ms)} ms / p99 ${Math.round(r.reconnectP99Ms)} ms`,
+      `run ${r.rep}: before the restart ${r.warmupDelivered} deliveries made, ${r.warmupInFlight} published but not yet delivered; delivery before the restart p50 ${Math.round(r.warmupDelivery.p50)} ms / p99 ${Math.round(r.warmupDelivery.p99)} ms, after it p50 ${Math.round(r.delivery.p50)} ms / p99 ${Math.round(r.delivery.p99)} ms`,
+      `run ${r.rep}: CPU from SIGTERM until all caught up (${r.cpuWindowSeconds} s), % of one core: ${cpuSummary(r.cpu)}; balancers switched in ${r.switchMs} ms`,
+      ...r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`),
+    ]),
     series: [{ name: `${target} resume time (reconnect → caught up)`, points: resumeCdf }],
     data: { clients, rooms: roomCount, rate, drainSpreadMs, runs },
   };
+}
+
+/** Named processes as they are, the client workers (each with its balancer) added up. */
+function cpuSummary(cpu: Record<string, number>): string {
+  const workers = Object.entries(cpu).filter(([name]) => name.startsWith('clients-'));
+  const others = Object.entries(cpu).filter(([name]) => !name.startsWith('clients-'));
+  return [...others.map(([name, v]) => `${name} ${v}`), `${workers.length} client workers ${workers.reduce((s, [, v]) => s + v, 0)}`].join(', ');
 }

@@ -7,6 +7,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { SeqcastClient } from '@seqcast/client';
+import { Balancer } from '../lib/balancer';
 import type { ClientTiming, ConnectCommand, ParentCommand, WorkerMessage } from '../lib/ipc';
 import { RoomTracker } from '../lib/room-tracker';
 import { encodeHistogram, newHistogram, recordMs } from '../lib/stats';
@@ -32,6 +33,8 @@ let arrivals: Array<[string, number, number]> = [];
 let recordArrivals = false;
 let markAt = Infinity;
 let expected: Record<string, number> = {};
+/** With ConnectCommand.balanced: this worker's clients reach the server through it. */
+let balancer: Balancer | undefined;
 /** Numbers the publisher got no acknowledgement for: not expected, and no gap if missing. */
 const failed = new Map<string, Set<number>>();
 
@@ -148,7 +151,17 @@ async function openSdk(command: ConnectCommand, rooms: string[]): Promise<Client
   return client;
 }
 
-async function connectAll(command: ConnectCommand): Promise<void> {
+async function connectAll(original: ConnectCommand): Promise<void> {
+  let command = original;
+  if (command.balanced) {
+    try {
+      balancer = await Balancer.start(Number(new URL(command.url).port));
+    } catch (error) {
+      send({ type: 'connected', ok: 0, failed: command.count, firstError: `balancer: ${(error as Error).message}` });
+      return;
+    }
+    command = { ...command, url: balancer.url };
+  }
   const open = command.mode === 'sdk' ? openSdk : command.mode === 'seqcast' ? openSeqcast : openSocketIo;
   let ok = 0;
   let failed = 0;
@@ -223,6 +236,10 @@ process.on('message', (message: ParentCommand) => {
       break;
     case 'mark':
       markAt = message.at;
+      break;
+    case 'switch':
+      balancer?.switchTo(message.port);
+      send({ type: 'switched', port: message.port });
       break;
     case 'expected':
       expected = message.expected;
