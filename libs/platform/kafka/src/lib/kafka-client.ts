@@ -108,6 +108,11 @@ export function securityOptions(settings: Pick<KafkaSettings, 'ssl' | 'sasl'>): 
  */
 const settingsOfClient = new WeakMap<Kafka, KafkaSettings>();
 
+/** Records what `kafka` was created from (createKafka does; tests of this lib with a stand-in client). */
+export function rememberKafkaSettings(kafka: Kafka, settings: KafkaSettings): void {
+  settingsOfClient.set(kafka, settings);
+}
+
 /** The settings `kafka` was created from by createKafka; undefined for a client made otherwise. */
 export function kafkaSettingsOf(kafka: Kafka): KafkaSettings | undefined {
   return settingsOfClient.get(kafka);
@@ -130,6 +135,6 @@ export function createKafka(settings: KafkaSettings, logger: KafkaLogger = SILEN
     logLevel: logLevel.INFO,
     logCreator: routeKafkaLogs(logger),
   });
-  settingsOfClient.set(kafka, settings);
+  rememberKafkaSettings(kafka, settings);
   return kafka;
 }

@@ -137,6 +137,10 @@ interface Removal {
   memberId: string;
   startedAt: number;
   attempts: number;
+  /** Failed attempts by kind, for the log line that ends the removal. */
+  failures: Record<RemovalFailure, number>;
+  /** Of the unreachable ones, requests a broker took but did not answer in time (maybe carried out). */
+  timeouts: number;
   /** When a broker first answered an attempt; the give-up clock starts there. */
   answeredAt?: number;
   timer?: NodeJS.Timeout;
@@ -167,7 +171,15 @@ export class StaleMemberRemover {
       if (this.removal.groupId === groupId && this.removal.memberId === memberId) return;
       this.settle(this.removal, 'superseded');
     }
-    const removal: Removal = { groupId, memberId, startedAt: this.now(), attempts: 0, settled: false };
+    const removal: Removal = {
+      groupId,
+      memberId,
+      startedAt: this.now(),
+      attempts: 0,
+      failures: { gone: 0, answered: 0, unreachable: 0 },
+      timeouts: 0,
+      settled: false,
+    };
     this.removal = removal;
     this.options.logger.log(
       `${this.options.name} lost its membership in group ${groupId} (member ${memberId}); removing that member ` +
@@ -217,6 +229,8 @@ export class StaleMemberRemover {
     }
     if (removal.settled) return;
     if (!failure) return this.settle(removal, 'removed');
+    removal.failures[failure.kind]++;
+    if (errorChain(failure.error).some((node) => node['message'] === 'Request timed out')) removal.timeouts++;
     const { next, answeredAt } = afterFailedAttempt(failure.kind, removal.answeredAt, this.now(), this.options.giveUpAfterMs);
     removal.answeredAt = answeredAt;
     if (next === 'already gone') return this.settle(removal, 'already gone');
@@ -233,7 +247,10 @@ export class StaleMemberRemover {
     removal.timer = undefined;
     const { name, logger } = this.options;
     const member = `member ${removal.memberId} of group ${removal.groupId}`;
-    const took = `${removal.attempts} attempt(s), ${this.now() - removal.startedAt} ms`;
+    const { unreachable, answered } = removal.failures;
+    const took =
+      `${removal.attempts} attempt(s) in ${this.now() - removal.startedAt} ms: ${unreachable} found no broker` +
+      `${removal.timeouts ? ` (${removal.timeouts} timed out)` : ''}, ${answered} refused`;
     switch (outcome) {
       case 'removed':
         logger.log(`${name}: removed stale ${member} after its consumer restarted (${took})`);
