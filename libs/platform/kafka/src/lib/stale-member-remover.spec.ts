@@ -1,4 +1,11 @@
-import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, ResponseError, TimeoutError } from '@platformatic/kafka';
+import {
+  AuthenticationError,
+  MultipleErrors,
+  NetworkError,
+  ProtocolError,
+  ResponseError,
+  TimeoutError,
+} from '@platformatic/kafka';
 import { afterFailedAttempt, classifyRemovalFailure, platformaticSecurityOptions } from './stale-member-remover';
 
 const LEAVE_GROUP = 13;
@@ -15,7 +22,9 @@ describe('classifyRemovalFailure', () => {
 
   it('retries, with the give-up clock running, when the broker answered with another error', () => {
     expect(classifyRemovalFailure(wrapped(new ProtocolError('COORDINATOR_LOAD_IN_PROGRESS')))).toBe('answered');
-    const findCoordinator = new MultipleErrors('findCoordinator failed', [new ProtocolError('COORDINATOR_NOT_AVAILABLE')]);
+    const findCoordinator = new MultipleErrors('findCoordinator failed', [
+      new ProtocolError('COORDINATOR_NOT_AVAILABLE'),
+    ]);
     expect(classifyRemovalFailure(wrapped(findCoordinator))).toBe('answered');
     expect(classifyRemovalFailure(wrapped(new AuthenticationError('SASL authentication failed')))).toBe('answered');
   });
@@ -23,7 +32,9 @@ describe('classifyRemovalFailure', () => {
   it('retries without the clock running when no broker answered', () => {
     const refused = new NetworkError('Connection to 127.0.0.1:9 failed.', { cause: new Error('connect ECONNREFUSED') });
     expect(classifyRemovalFailure(wrapped(refused))).toBe('unreachable');
-    expect(classifyRemovalFailure(wrapped(new TimeoutError('Connection to 127.0.0.1:9 timed out.')))).toBe('unreachable');
+    expect(classifyRemovalFailure(wrapped(new TimeoutError('Connection to 127.0.0.1:9 timed out.')))).toBe(
+      'unreachable',
+    );
     expect(classifyRemovalFailure(new Error('anything else'))).toBe('unreachable');
     expect(classifyRemovalFailure(undefined)).toBe('unreachable');
   });
@@ -37,14 +48,23 @@ describe('afterFailedAttempt', () => {
   });
 
   it('keeps trying while no broker answers, however long that takes: the session has not started expiring', () => {
-    expect(afterFailedAttempt('unreachable', undefined, 10 * 60_000, GIVE_UP_MS)).toEqual({ next: 'retry', answeredAt: undefined });
+    expect(afterFailedAttempt('unreachable', undefined, 10 * 60_000, GIVE_UP_MS)).toEqual({
+      next: 'retry',
+      answeredAt: undefined,
+    });
   });
 
   it('starts the give-up clock at the first answer and gives up once it ran for giveUpAfterMs', () => {
-    expect(afterFailedAttempt('answered', undefined, 50_000, GIVE_UP_MS)).toEqual({ next: 'retry', answeredAt: 50_000 });
+    expect(afterFailedAttempt('answered', undefined, 50_000, GIVE_UP_MS)).toEqual({
+      next: 'retry',
+      answeredAt: 50_000,
+    });
     expect(afterFailedAttempt('answered', 50_000, 61_999, GIVE_UP_MS)).toEqual({ next: 'retry', answeredAt: 50_000 });
     // A broker that answered, then went away again: the clock keeps running.
-    expect(afterFailedAttempt('unreachable', 50_000, 62_000, GIVE_UP_MS)).toEqual({ next: 'give up', answeredAt: 50_000 });
+    expect(afterFailedAttempt('unreachable', 50_000, 62_000, GIVE_UP_MS)).toEqual({
+      next: 'give up',
+      answeredAt: 50_000,
+    });
   });
 });
 
@@ -64,10 +84,16 @@ describe('platformaticSecurityOptions', () => {
       tlsServerName: true,
       sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p' },
     });
-    expect(platformaticSecurityOptions({ ssl: { rejectUnauthorized: false } })).toEqual({ tls: { rejectUnauthorized: false }, tlsServerName: true });
-    expect(platformaticSecurityOptions({ sasl: { mechanism: 'plain', username: 'u', password: 'p' } }).sasl?.mechanism).toBe('PLAIN');
-    expect(platformaticSecurityOptions({ sasl: { mechanism: 'scram-sha-256', username: 'u', password: 'p' } }).sasl?.mechanism).toBe(
-      'SCRAM-SHA-256',
-    );
+    expect(platformaticSecurityOptions({ ssl: { rejectUnauthorized: false } })).toEqual({
+      tls: { rejectUnauthorized: false },
+      tlsServerName: true,
+    });
+    expect(
+      platformaticSecurityOptions({ sasl: { mechanism: 'plain', username: 'u', password: 'p' } }).sasl?.mechanism,
+    ).toBe('PLAIN');
+    expect(
+      platformaticSecurityOptions({ sasl: { mechanism: 'scram-sha-256', username: 'u', password: 'p' } }).sasl
+        ?.mechanism,
+    ).toBe('SCRAM-SHA-256');
   });
 });

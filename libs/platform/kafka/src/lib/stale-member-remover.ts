@@ -81,7 +81,9 @@ export function classifyRemovalFailure(error: unknown): RemovalFailure {
     .filter((id): id is string => typeof id === 'string');
   if (apiIds.some((id) => GONE.has(id))) return 'gone';
   // A protocol error code or a failed SASL handshake can only come from a broker that answered.
-  const answered = errorChain(error).some((node) => node['code'] === 'PLT_KFK_PROTOCOL' || node['code'] === 'PLT_KFK_AUTHENTICATION');
+  const answered = errorChain(error).some(
+    (node) => node['code'] === 'PLT_KFK_PROTOCOL' || node['code'] === 'PLT_KFK_AUTHENTICATION',
+  );
   return answered || apiIds.length > 0 ? 'answered' : 'unreachable';
 }
 
@@ -234,7 +236,12 @@ export class StaleMemberRemover {
     if (!failure) return this.settle(removal, 'removed');
     removal.failures[failure.kind]++;
     if (errorChain(failure.error).some((node) => node['message'] === 'Request timed out')) removal.timeouts++;
-    const { next, answeredAt } = afterFailedAttempt(failure.kind, removal.answeredAt, this.now(), this.options.giveUpAfterMs);
+    const { next, answeredAt } = afterFailedAttempt(
+      failure.kind,
+      removal.answeredAt,
+      this.now(),
+      this.options.giveUpAfterMs,
+    );
     removal.answeredAt = answeredAt;
     if (next === 'already gone') return this.settle(removal, 'already gone');
     if (next === 'give up') return this.settle(removal, 'gave up', undefined, failure.error);
