@@ -26,7 +26,15 @@ module.exports = {
         sourceMaps: 'inline',
       },
     ],
+    // @platformatic/kafka (and its own packages) ship ES modules only; Jest's module registry
+    // cannot require() them without --experimental-vm-modules (Node itself can: the services load
+    // them as they are), so they are compiled to CommonJS like our sources.
+    '/node_modules/@platformatic/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: false },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!@platformatic/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
   clearMocks: true,

@@ -102,13 +102,30 @@ export function securityOptions(settings: Pick<KafkaSettings, 'ssl' | 'sasl'>): 
 }
 
 /**
+ * The settings each client of createKafka was made from, for the clients of this lib that need a
+ * second connection with the same brokers and security (ResilientConsumer's stale-member removal,
+ * which kafkajs cannot do); keyed weakly so a dropped client takes its settings with it.
+ */
+const settingsOfClient = new WeakMap<Kafka, KafkaSettings>();
+
+/** Records what `kafka` was created from (createKafka does; tests of this lib with a stand-in client). */
+export function rememberKafkaSettings(kafka: Kafka, settings: KafkaSettings): void {
+  settingsOfClient.set(kafka, settings);
+}
+
+/** The settings `kafka` was created from by createKafka; undefined for a client made otherwise. */
+export function kafkaSettingsOf(kafka: Kafka): KafkaSettings | undefined {
+  return settingsOfClient.get(kafka);
+}
+
+/**
  * A kafkajs client with bounded timeouts whose logs go to `logger` (discarded when none is given).
  * Rejected SASL credentials are not retried by kafkajs (non-retriable); an untrusted broker
  * certificate is, within RETRY's few seconds; ensureTopics turns both into a
  * KafkaConfigurationError naming the variables to fix.
  */
 export function createKafka(settings: KafkaSettings, logger: KafkaLogger = SILENT): Kafka {
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
     ...securityOptions(settings),
@@ -118,4 +135,6 @@ export function createKafka(settings: KafkaSettings, logger: KafkaLogger = SILEN
     logLevel: logLevel.INFO,
     logCreator: routeKafkaLogs(logger),
   });
+  rememberKafkaSettings(kafka, settings);
+  return kafka;
 }

@@ -11,7 +11,8 @@ import { createKafka, type KafkaSettings } from './kafka-client';
 import { KafkaConfigurationError } from './kafka-configuration-error';
 import { consumeAll, uniqueName } from '../testing';
 import { RoomProducer } from './room-producer';
-import { startSecuredKafka, type SecuredKafka } from '@seqcast/testing';
+import { type StaleMemberOutcome, StaleMemberRemover } from './stale-member-remover';
+import { startSecuredKafka, type SecuredKafka, waitFor } from '@seqcast/testing';
 import { ensureTopics } from './topics';
 
 const USER = 'seqcast-int';
@@ -82,6 +83,36 @@ describe('Kafka over SASL_SSL with a client certificate (private broker)', () =>
     const attempt = ensureTopics(kafka, [{ name: uniqueName('denied'), partitions: 1 }]);
     await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
     await expect(attempt).rejects.toThrow(/^Kafka refused the SASL credentials \(.*invalid credentials.*\): check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+  });
+
+  /** Outcome of removing a member nobody has, with the connection settings `env` resolves to. */
+  async function removeUnknownMember(env: Record<string, string | undefined>): Promise<StaleMemberOutcome> {
+    const outcomes: StaleMemberOutcome[] = [];
+    const remover = new StaleMemberRemover({
+      settings: settingsFrom(env),
+      name: 'secured consumer',
+      logger: { log: () => undefined, warn: () => undefined },
+      retryIntervalMs: 100,
+      // Gives up at the first refusal: a broker that answered with an error is all this needs to see.
+      giveUpAfterMs: 0,
+      onSettled: (_group, _member, outcome) => outcomes.push(outcome),
+    });
+    try {
+      remover.remove(uniqueName('g'), 'seqcast-unknown-member');
+      await waitFor(() => outcomes.length > 0, { timeoutMs: 30_000, what: 'the removal to settle' });
+      return outcomes[0];
+    } finally {
+      await remover.stop();
+    }
+  }
+
+  it("removes stale group members over the same TLS and SASL as kafkajs (@platformatic/kafka's admin client)", async () => {
+    // UNKNOWN_MEMBER_ID is the coordinator's answer to a LeaveGroup, so TLS and SASL got through.
+    expect(await removeUnknownMember(productionEnv())).toBe('already gone');
+    expect(await removeUnknownMember(productionEnv({ KAFKA_SASL_MECHANISM: 'plain' }))).toBe('already gone');
+    expect(await removeUnknownMember(productionEnv({ KAFKA_SASL_PASSWORD_FILE: undefined, KAFKA_SASL_PASSWORD: 'wrong-secret' }))).toBe(
+      'gave up',
+    );
   });
 
   it('reports a broker certificate the client does not trust by naming KAFKA_SSL_CA_FILE', async () => {

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
+import { rememberKafkaSettings } from './kafka-client';
 import { DEFAULT_GROUP_TIMEOUTS, groupTimeoutProblems, ResilientConsumer, restartDelayMs } from './resilient-consumer';
+import { StaleMemberRemover } from './stale-member-remover';
 
 const EVENTS = {
   GROUP_JOIN: 'consumer.group_join',
@@ -176,5 +178,88 @@ describe('ResilientConsumer', () => {
     expect(() =>
       create(fakeKafka().kafka, { timeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 30_000 } }),
     ).toThrow(RangeError);
+  });
+});
+
+describe('ResilientConsumer: removing its own abandoned members', () => {
+  let removals: string[];
+  let joins: string[];
+  let stops: number;
+
+  beforeEach(() => {
+    removals = [];
+    joins = [];
+    stops = 0;
+    // The remover's own behaviour (admin client, retries) is tested against real brokers; here only what it is told.
+    jest.spyOn(StaleMemberRemover.prototype, 'remove').mockImplementation((groupId, memberId) => {
+      removals.push(`${groupId}/${memberId}`);
+    });
+    jest.spyOn(StaleMemberRemover.prototype, 'joined').mockImplementation((memberId) => {
+      joins.push(memberId);
+    });
+    jest.spyOn(StaleMemberRemover.prototype, 'stop').mockImplementation(async () => {
+      stops++;
+    });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  function clientFromSettings() {
+    const fake = fakeKafka();
+    rememberKafkaSettings(fake.kafka, { brokers: ['127.0.0.1:9'], clientId: 'test' });
+    return fake;
+  }
+
+  const join = (consumer: FakeConsumer | undefined, memberId: string) =>
+    consumer?.fire('GROUP_JOIN', { groupId: 'g', memberId, memberAssignment: { t: [0] } });
+
+  it('removes the member a crashed consumer was, and none after ordinary rebalances', async () => {
+    const { kafka, consumers } = clientFromSettings();
+    const consumer = create(kafka);
+    consumer.start();
+    await flush();
+    join(consumers[0], 'm1');
+    // Another member joining: kafkajs rejoins with the same member id, nothing is abandoned.
+    consumers[0]?.fire('REBALANCING');
+    join(consumers[0], 'm1');
+    expect(removals).toEqual([]);
+    expect(joins).toEqual(['m1', 'm1']);
+
+    consumers[0]?.fire('CRASH', { error: new Error('retriable'), restart: true });
+    expect(removals).toEqual(['g/m1']);
+    // kafkajs restarting again before any join abandons nothing new.
+    consumers[0]?.fire('CRASH', { error: new Error('retriable'), restart: true });
+    expect(removals).toEqual(['g/m1']);
+
+    join(consumers[0], 'm2');
+    consumers[0]?.fire('CRASH', { error: new Error('coordinator not found'), restart: false });
+    expect(removals).toEqual(['g/m1', 'g/m2']);
+    await until(() => consumers.length === 2);
+    join(consumers[1], 'm3');
+    expect(joins).toEqual(['m1', 'm1', 'm2', 'm3']);
+
+    await consumer.stop();
+    expect(stops).toBe(1);
+    expect(removals).toEqual(['g/m1', 'g/m2']);
+  });
+
+  it('removes nothing for a consumer that never joined, nor for a client not made by createKafka', async () => {
+    const unjoined = clientFromSettings();
+    const first = create(unjoined.kafka);
+    first.start();
+    await flush();
+    unjoined.consumers[0]?.fire('CRASH', { error: new Error('retriable'), restart: true });
+    await first.stop();
+
+    const foreign = fakeKafka();
+    const second = create(foreign.kafka);
+    second.start();
+    await flush();
+    join(foreign.consumers[0], 'm1');
+    foreign.consumers[0]?.fire('CRASH', { error: new Error('retriable'), restart: true });
+    await second.stop();
+
+    expect(removals).toEqual([]);
+    expect(stops).toBe(1);
   });
 });

@@ -13,8 +13,12 @@
  * is never sent in JoinGroup) nor the KIP-848 consumer protocol (no ConsumerGroupHeartbeat API),
  * and a consumer it restarts is a new member: a member that died without LeaveGroup (kill -9,
  * broker restart) blocks the next rebalance until its session times out. So the session timeout
- * is what bounds take-over; the defaults (see DEFAULT_GROUP_TIMEOUTS) are the broker's minimum
- * (`group.min.session.timeout.ms`, 6 s by default) with a heartbeat every second.
+ * is what bounds take-over by another process; the defaults (see DEFAULT_GROUP_TIMEOUTS) are the
+ * broker's minimum (`group.min.session.timeout.ms`, 6 s by default) with a heartbeat every second.
+ * When it is this process's own consumer that lost its membership (kafkajs crashed and restarts
+ * it, or this wrapper recreates it), the old member id is known to be abandoned: a
+ * StaleMemberRemover sends LeaveGroup for it, so the rejoin after a broker restart does not wait
+ * for that session either (only for clients made by createKafka, whose settings it reuses).
  *
  * `status()` is "consuming" only while the consumer is a member of the group (joined since its
  * last rebalance, crash or stop), has completed a fetch started after that join (so its start
@@ -33,6 +37,8 @@ import type {
   TopicPartitions,
 } from 'kafkajs';
 import { CONSUMER_GROUP_TIMEOUT_DEFAULTS, type ConsumerGroupTimeouts, consumerGroupTimeoutProblems } from '@seqcast/config';
+import { kafkaSettingsOf } from './kafka-client';
+import { StaleMemberRemover } from './stale-member-remover';
 
 /**
  * Session / heartbeat / rebalance timeouts of a consumer group member, their defaults (6 s is the
@@ -90,6 +96,12 @@ export interface RestartBackoff {
  */
 export const DEFAULT_RESTART_BACKOFF: RestartBackoff = { initialDelayMs: 500, maxDelayMs: 2_000 };
 
+/**
+ * How often the removal of an abandoned member is tried while the broker is away or its group
+ * coordinator is loading: it bounds how long after the coordinator is ready the rejoin waits.
+ */
+const STALE_MEMBER_RETRY_MS = 250;
+
 /** The delay before the recreation that follows `failures` consecutive ones without a join (0 first). */
 export function restartDelayMs(failures: number, policy: RestartBackoff = DEFAULT_RESTART_BACKOFF): number {
   const doubled = policy.initialDelayMs * 2 ** Math.max(0, Math.min(failures, 30));
@@ -117,6 +129,9 @@ export class ResilientConsumer {
   private lastLife = 0;
   private problem = 'not started';
   private stopping: Promise<void> | undefined;
+  /** Group and member id of the current consumer's membership, from its last join. */
+  private membership: { groupId: string; memberId: string } | undefined;
+  private readonly staleMembers: StaleMemberRemover | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -128,6 +143,17 @@ export class ResilientConsumer {
     this.restartPolicy = options.restart ?? DEFAULT_RESTART_BACKOFF;
     this.staleAfterMs = options.staleAfterMs ?? Math.max(10_000, 2 * this.timeouts.sessionTimeoutMs);
     this.now = options.now ?? Date.now;
+    const settings = kafkaSettingsOf(kafka);
+    this.staleMembers = settings
+      ? new StaleMemberRemover({
+          settings,
+          name: options.name,
+          logger: options.logger,
+          retryIntervalMs: STALE_MEMBER_RETRY_MS,
+          giveUpAfterMs: 2 * this.timeouts.sessionTimeoutMs,
+          now: this.now,
+        })
+      : undefined;
   }
 
   /** Starts consuming in the background; never throws for an unavailable broker. */
@@ -200,6 +226,7 @@ export class ResilientConsumer {
       await consumer.run(this.options.run);
     } catch (error) {
       if (this.consumer !== consumer || this.state !== 'running') return;
+      this.abandonMembership();
       this.notMember(`starting failed: ${describe(error)}`);
       this.scheduleRestart(consumer, `starting failed: ${describe(error)}`);
     }
@@ -210,6 +237,9 @@ export class ResilientConsumer {
     const { GROUP_JOIN, FETCH, FETCH_START, HEARTBEAT, REBALANCING, STOP, CRASH } = consumer.events;
     consumer.on(GROUP_JOIN, ({ payload }) => {
       if (!current()) return;
+      // An ordinary rebalance rejoins with the same member id; a restarted consumer gets a new one.
+      this.membership = { groupId: payload.groupId, memberId: payload.memberId };
+      this.staleMembers?.joined(payload.memberId);
       this.member = true;
       this.fetchStartedSinceJoin = false;
       this.fetchedSinceJoin = false;
@@ -241,12 +271,21 @@ export class ResilientConsumer {
     consumer.on(CRASH, ({ payload }) => {
       if (!current()) return;
       const reason = describe(payload.error);
+      // Restarted or recreated, the consumer rejoins as a new member: the current one is abandoned.
+      this.abandonMembership();
       this.notMember(`crashed (${reason})${payload.restart ? '; kafkajs restarts it' : ''}`);
       // kafkajs restarts it itself (as a new member); rejoining is what status() waits for.
       if (payload.restart) return;
       this.options.logger.warn(`${this.options.name} crashed and kafkajs will not restart it: ${reason}`);
       this.scheduleRestart(consumer, `crashed: ${reason}`);
     });
+  }
+
+  /** The current membership will not be used again (the consumer crashed): remove it from the group. */
+  private abandonMembership(): void {
+    const abandoned = this.membership;
+    this.membership = undefined;
+    if (abandoned) this.staleMembers?.remove(abandoned.groupId, abandoned.memberId);
   }
 
   private notMember(reason: string): void {
@@ -282,6 +321,8 @@ export class ResilientConsumer {
     this.restartTimer = undefined;
     const consumer = this.consumer;
     if (wasRunning) this.notMember('stopped');
+    // Before the consumer's own LeaveGroup: stopping is not a crash, and no removal may outlive stop().
+    await this.staleMembers?.stop();
     // disconnect() waits for the batches in flight, then sends LeaveGroup: the others rebalance at once.
     await consumer?.disconnect().catch((error: unknown) => {
       this.options.logger.warn(`${this.options.name} disconnect: ${describe(error)}`);

@@ -4,7 +4,7 @@
  * picked free at start, data lives in a temporary directory removed by `destroy()`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,8 @@ export interface DedicatedKafka {
   broker: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** kill -9 of the broker process (no clean shutdown, as a crash or an OOM kill); `start()` brings it back. */
+  kill(): Promise<void>;
   /** Stops the broker if running and removes its data. */
   destroy(): Promise<void>;
 }
@@ -45,10 +47,26 @@ export async function createDedicatedKafka(): Promise<DedicatedKafka> {
       throw new Error(`kafka.sh ${command} failed: ${stderr || stdout || String(error)}`);
     }
   };
+  // Where kafka.sh keeps the broker's pid (its `kdir`).
+  const pidFile = join(localDir, `kafka-${port}`, 'kafka.pid');
+  const kill = async () => {
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    // Gone once signal 0 fails; kafka.sh start treats the stale pid file as "not running".
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 100))) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+    }
+    throw new Error(`Kafka (pid ${pid}) still running 30 s after SIGKILL`);
+  };
   return {
     broker: `127.0.0.1:${port}`,
     start: () => kafkaSh('start'),
     stop: () => kafkaSh('stop'),
+    kill,
     destroy: async () => {
       await kafkaSh('stop').catch(() => undefined);
       await rm(localDir, { recursive: true, force: true });
