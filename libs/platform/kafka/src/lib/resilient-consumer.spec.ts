@@ -169,6 +169,21 @@ describe('ResilientConsumer', () => {
     expect(consumer.status().consuming).toBe(false);
   });
 
+  it('stays down when started after stop (a SIGTERM during start-up), and refuses a second start', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const stoppedFirst = create(kafka);
+    await stoppedFirst.stop();
+    expect(() => stoppedFirst.start()).not.toThrow();
+    await flush();
+    expect(consumers).toHaveLength(0);
+    expect(stoppedFirst.status()).toMatchObject({ consuming: false, reason: 'test consumer is stopped' });
+
+    const running = create(kafka);
+    running.start();
+    expect(() => running.start()).toThrow(/already started/);
+    await running.stop();
+  });
+
   it('refuses timeouts that would evict live members', () => {
     expect(groupTimeoutProblems(DEFAULT_GROUP_TIMEOUTS)).toEqual([]);
     expect(groupTimeoutProblems({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 1_000 })).toEqual([

@@ -158,6 +158,9 @@ export class ResilientConsumer {
 
   /** Starts consuming in the background; never throws for an unavailable broker. */
   start(): void {
+    // A SIGTERM during start-up runs the shutdown hooks (stop) while Nest is still initialising, so
+    // start can come after stop: the process is leaving, and the consumer stays down.
+    if (this.state === 'stopped') return;
     if (this.state !== 'new') throw new Error(`${this.options.name} was already started`);
     this.state = 'running';
     this.problem = 'connecting to Kafka';
