@@ -3,15 +3,11 @@
  * stop and restart "the broker" without touching the shared one on 9092 other suites use. Ports are
  * picked free at start, data lives in a temporary directory removed by `destroy()`.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { freePort } from './free-port';
-
-const run = promisify(execFile);
-const KAFKA_SH = resolve(__dirname, '../../../../../tools/kafka/kafka.sh');
+import { runKafkaSh } from './kafka-sh';
 
 export interface DedicatedKafka {
   /** `127.0.0.1:<port>`, for KAFKA_BROKERS / createKafka. */
@@ -23,7 +19,6 @@ export interface DedicatedKafka {
   /** Stops the broker if running and removes its data. */
   destroy(): Promise<void>;
 }
-
 
 export async function createDedicatedKafka(): Promise<DedicatedKafka> {
   const localDir = await mkdtemp(join(tmpdir(), 'seqcast-kafka-'));
@@ -39,21 +34,18 @@ export async function createDedicatedKafka(): Promise<DedicatedKafka> {
     // A JVM starting on a machine loaded by parallel suites can take well over a minute.
     KAFKA_START_TIMEOUT_S: '120',
   };
-  const kafkaSh = async (command: 'start' | 'stop') => {
-    try {
-      await run('bash', [KAFKA_SH, command], { env, timeout: 150_000 });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`kafka.sh ${command} failed: ${stderr || stdout || String(error)}`);
-    }
-  };
+  const kafkaSh = (command: 'start' | 'stop') => runKafkaSh(command, env);
   // Where kafka.sh keeps the broker's pid (its `kdir`).
   const pidFile = join(localDir, `kafka-${port}`, 'kafka.pid');
   const kill = async () => {
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     process.kill(pid, 'SIGKILL');
     // Gone once signal 0 fails; kafka.sh start treats the stale pid file as "not running".
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 100))) {
+    for (
+      const deadline = Date.now() + 30_000;
+      Date.now() < deadline;
+      await new Promise((done) => setTimeout(done, 100))
+    ) {
       try {
         process.kill(pid, 0);
       } catch {

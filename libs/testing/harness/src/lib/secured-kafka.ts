@@ -7,11 +7,11 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runKafkaSh } from './kafka-sh';
 
 const run = promisify(execFile);
-const KAFKA_SH = resolve(__dirname, '../../../../../tools/kafka/kafka.sh');
 
 // Fixed ports in the range reserved for this suite (override when they clash with something local);
 // integration suites run one at a time, so no other test competes for them.
@@ -33,11 +33,39 @@ async function openssl(cwd: string, ...args: string[]): Promise<void> {
 
 /** A P-256 key and a certificate for `name` signed by the CA in `dir`, with `san` as subjectAltName. */
 async function signedCertificate(dir: string, name: string, san?: string): Promise<void> {
-  await openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`,
-    '-keyout', `${name}.key`, '-out', `${name}.csr`);
+  await openssl(
+    dir,
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+  );
   const extensions = san ? ['-extfile', await extensionFile(dir, name, san)] : [];
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-days', '1', '-out', `${name}.crt`, ...extensions);
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    `${name}.crt`,
+    ...extensions,
+  );
 }
 
 async function extensionFile(dir: string, name: string, san: string): Promise<string> {
@@ -50,13 +78,42 @@ async function extensionFile(dir: string, name: string, san: string): Promise<st
 export async function startSecuredKafka(users: Record<string, string>): Promise<SecuredKafka> {
   const dir = await mkdtemp(join(tmpdir(), 'seqcast-secured-kafka-'));
   const keystorePassword = 'keystore-secret';
-  await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-    '-subj', '/CN=seqcast-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
+  await openssl(
+    dir,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=seqcast-test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  );
   // The broker is reached as 127.0.0.1: Node checks that name against the certificate.
   await signedCertificate(dir, 'broker', 'IP:127.0.0.1,DNS:localhost');
   await signedCertificate(dir, 'client');
-  await openssl(dir, 'pkcs12', '-export', '-in', 'broker.crt', '-inkey', 'broker.key', '-certfile', 'ca.crt',
-    '-out', 'broker.p12', '-passout', `pass:${keystorePassword}`);
+  await openssl(
+    dir,
+    'pkcs12',
+    '-export',
+    '-in',
+    'broker.crt',
+    '-inkey',
+    'broker.key',
+    '-certfile',
+    'ca.crt',
+    '-out',
+    'broker.p12',
+    '-passout',
+    `pass:${keystorePassword}`,
+  );
 
   const env = {
     ...process.env,
@@ -67,18 +124,13 @@ export async function startSecuredKafka(users: Record<string, string>): Promise<
     KAFKA_SSL_KEYSTORE: join(dir, 'broker.p12'),
     KAFKA_SSL_KEYSTORE_PASSWORD: keystorePassword,
     KAFKA_SSL_CLIENT_CA_FILE: join(dir, 'ca.crt'),
-    KAFKA_SASL_USERS: Object.entries(users).map(([user, password]) => `${user}:${password}`).join(','),
+    KAFKA_SASL_USERS: Object.entries(users)
+      .map(([user, password]) => `${user}:${password}`)
+      .join(','),
     KAFKA_HEAP: '256m',
     KAFKA_START_TIMEOUT_S: '120',
   };
-  const kafkaSh = async (command: 'start' | 'stop') => {
-    try {
-      await run('bash', [KAFKA_SH, command], { env, timeout: 150_000 });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`kafka.sh ${command} failed: ${stderr || stdout || String(error)}`);
-    }
-  };
+  const kafkaSh = (command: 'start' | 'stop') => runKafkaSh(command, env);
   const destroy = async () => {
     await kafkaSh('stop').catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
