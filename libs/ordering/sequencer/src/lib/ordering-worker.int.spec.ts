@@ -508,7 +508,15 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     const worker = newWorker({ owner: 'worker-a' });
     await worker.start();
     await publish([{ roomId: room, clientMsgId: 'one' }]);
-    await waitFor(async () => (await positions()).get(0)?.nextOffset === 1, { what: 'the first message' });
+    // Published too, not only committed: a claim taken between the two would fence the publish
+    // record instead ("generation changed before the published position…"), not the commit.
+    await waitFor(
+      async () => {
+        const position = (await positions()).get(0);
+        return position?.nextOffset === 1 && position.publishedOffset === 1;
+      },
+      { what: 'the first message committed and published' },
+    );
 
     // Another worker (as far as PostgreSQL knows) takes partition 0.
     const store = new PostgresSequencerStore(dataSource);
