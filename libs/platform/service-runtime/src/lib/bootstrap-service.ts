@@ -4,7 +4,8 @@
  *   config (a bad variable: one line, exit 1) → JSON logger → startup probes on the public and
  *   management ports (readiness 503 naming what is awaited) → platform resources (Kafka topics with
  *   the agreed partition count, PostgreSQL and its schema; retried with backoff) → Nest app →
- *   shutdown hooks + forced-exit deadline → listen → management server (/healthz, /readyz, /metrics).
+ *   signals held + forced-exit deadline → listen → management server (/healthz, /readyz, /metrics)
+ *   → shutdown hooks (a signal held during start-up shuts the app down now).
  *
  * SIGTERM/SIGINT: Nest's shutdown hooks drain (readiness 503 first, HealthModule), then exit 0;
  * the service's deadline or a second signal force exit 1 (installShutdownDeadline). Any start-up
@@ -18,6 +19,7 @@ import { loadConfigOrExit } from '@seqcast/config';
 import type { KafkaSettings } from '@seqcast/kafka';
 import { createLogger, installShutdownDeadline, startManagementServer } from '@seqcast/observability';
 import { openPlatformResources, type PlatformResources } from './platform-resources';
+import { holdSignalsDuringStartUp } from './start-up-signal-hold';
 import { serveStartupProbes } from './startup-probes';
 
 /** What bootstrapService reads from every service's config (each app's config has more). */
@@ -86,8 +88,9 @@ export async function bootstrapService<C extends ServiceRuntimeConfig>(service: 
       forceCloseConnections: true,
     });
     service.configure?.(app, config);
-    // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
-    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    // A signal from here on waits for the app to finish initialising (see start-up-signal-hold.ts);
+    // the deadline counts from it either way.
+    const hold = holdSignalsDuringStartUp({ logger });
     installShutdownDeadline({ timeoutMs: service.shutdownTimeoutMs(config), logger });
     await probes.close();
     await (service.listen ? service.listen(app, config) : app.listen(config.port, config.host));
@@ -99,6 +102,14 @@ export async function bootstrapService<C extends ServiceRuntimeConfig>(service: 
       `management (/healthz, /readyz, /metrics) on http://${config.host}:${config.managementPort}`,
       'Bootstrap',
     );
+    // process.exit(0) once the hooks ran: the drain is complete, nothing is left to wait for.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    const held = hold.release();
+    if (held) {
+      // The same hooks a signal now would run (none of ours reads the signal), then the same exit.
+      await app.close();
+      process.exit(0);
+    }
   } catch (error) {
     logger.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 'Bootstrap');
     process.exit(1);

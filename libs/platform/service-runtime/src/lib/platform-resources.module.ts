@@ -64,7 +64,9 @@ export class PlatformResourcesModule implements OnModuleInit, OnApplicationShutd
   async onModuleInit(): Promise<void> {
     // Readiness uses the admin client; a broker blip at start-up shows there, not as a crash.
     await this.admin.connect().catch((error: unknown) => {
-      this.logger.warn(`Kafka admin client not connected yet: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `Kafka admin client not connected yet: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
   }
 

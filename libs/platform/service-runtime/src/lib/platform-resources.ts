@@ -77,7 +77,11 @@ export async function openPlatformResources(options: OpenPlatformResourcesOption
   return { kafka, dataSource };
 }
 
-async function untilAvailable<T>(options: OpenPlatformResourcesOptions, what: string, attempt: () => Promise<T>): Promise<T> {
+async function untilAvailable<T>(
+  options: OpenPlatformResourcesOptions,
+  what: string,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const { initialDelayMs, maxDelayMs } = options.retry ?? DEFAULT_RETRY;
   let delayMs = initialDelayMs;
   for (let attempts = 1; ; attempts++) {

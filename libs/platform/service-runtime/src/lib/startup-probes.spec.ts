@@ -26,7 +26,11 @@ describe('serveStartupProbes', () => {
       503,
       { status: 'not_ready', checks: { startup: 'error: starting: waiting for Kafka topics: Connection error' } },
     ]);
-    const api = await fetch(`${base}/v1/messages`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'req-1' } });
+    const api = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'req-1' },
+    });
     expect(api.status).toBe(503);
     expect(api.headers.get('retry-after')).toBe('1');
     expect(api.headers.get('x-request-id')).toBe('req-1');
@@ -61,9 +65,15 @@ describe('serveStartupProbes', () => {
 describe('isConfigurationError', () => {
   it('gives up only on what waiting cannot fix', () => {
     expect(isConfigurationError(new TopicMismatchError('t', 3, 12))).toBe(true);
-    expect(isConfigurationError(new Error('cannot open database x: password authentication failed for user "a"'))).toBe(true);
-    expect(isConfigurationError(new Error('ensuring topics: Kafka is unavailable (Connection error: ECONNREFUSED)'))).toBe(false);
+    expect(isConfigurationError(new Error('cannot open database x: password authentication failed for user "a"'))).toBe(
+      true,
+    );
+    expect(
+      isConfigurationError(new Error('ensuring topics: Kafka is unavailable (Connection error: ECONNREFUSED)')),
+    ).toBe(false);
     expect(isConfigurationError(new Error('cannot open database x: the database system is starting up'))).toBe(false);
-    expect(isConfigurationError(new Error('database x has pending migrations; start one service with ...'))).toBe(false);
+    expect(isConfigurationError(new Error('database x has pending migrations; start one service with ...'))).toBe(
+      false,
+    );
   });
 });
