@@ -22,6 +22,10 @@ describe('isValidUtf8', () => {
     expect(isValidUtf8(Buffer.from([0x22, 0xff, 0x22]))).toBe(false);
     expect(isValidUtf8(Buffer.from([0xc0, 0xaf]))).toBe(false);
     expect(isValidUtf8(Buffer.from([0xed, 0xa0, 0x80]))).toBe(false);
+    // Truncated: a 3-byte sequence cut after two bytes, at the end and mid-body.
+    expect(isValidUtf8(Buffer.from([0x22, 0xe2, 0x9c]))).toBe(false);
+    expect(isValidUtf8(Buffer.from([0xe2, 0x9c, 0x22]))).toBe(false);
+    expect(isValidUtf8(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))).toBe(true);
   });
 });
 
@@ -30,6 +34,8 @@ describe('hasOnlyWellFormedStrings', () => {
     expect(hasOnlyWellFormedStrings(JSON.parse('{"a":["\\ud83d\\ude00"]}'))).toBe(true);
     expect(hasOnlyWellFormedStrings(JSON.parse('{"a":["\\ud800"]}'))).toBe(false);
     expect(hasOnlyWellFormedStrings(JSON.parse('{"\\udc00":1}'))).toBe(false);
+    // A pair in the wrong order is two lone surrogates.
+    expect(hasOnlyWellFormedStrings(JSON.parse('{"a":"x\\ude00\\ud83d"}'))).toBe(false);
   });
 });
 

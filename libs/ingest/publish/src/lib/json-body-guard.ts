@@ -6,6 +6,7 @@
  * from `\ud800` escapes: no UTF-8 encoding exists for them, so Kafka would get a replacement
  * character instead). Each failure is a RequestBodyError whose `type` the error filter maps to a 4xx.
  */
+import { isUtf8 } from 'node:buffer';
 import { RequestBodyError } from './request-body-error';
 
 /**
@@ -52,23 +53,20 @@ export function jsonDepthExceeds(body: Uint8Array, maxDepth: number): boolean {
   return false;
 }
 
-/** A lone surrogate: String.prototype.isWellFormed is not in the workspace's ES2022 typings. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
+/**
+ * No lone surrogate. String.prototype.isWellFormed (native, no regex run) is not in the
+ * workspace's ES2022 typings, hence the cast; Node >= 20 has it (package.json: >= 24.11).
+ */
 function isWellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** True when the bytes are valid UTF-8 (overlong forms, surrogates and truncated sequences are not). */
+/**
+ * True when the bytes are valid UTF-8 (overlong forms, surrogates and truncated sequences are not).
+ * `buffer.isUtf8` validates in place; a fatal TextDecoder would build the whole string to say the same.
+ */
 export function isValidUtf8(body: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(body);
-    return true;
-  } catch {
-    return false;
-  }
+  return isUtf8(body);
 }
 
 /**

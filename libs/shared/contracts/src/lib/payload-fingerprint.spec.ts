@@ -20,6 +20,19 @@ describe('payloadFingerprint', () => {
     const record = JSON.parse(JSON.stringify({ v: 1, payload: body })).payload;
     expect(payloadFingerprint(record)).toBe(payloadFingerprint(body));
   });
+
+  it('keeps the digests earlier versions stored (the worker compares against rows in PostgreSQL)', () => {
+    // Pinned: a different digest for the same payload would make every retry of an older copy a conflict.
+    expect(payloadFingerprint({ text: 'hi', meta: { b: 1, a: [{ y: 2, x: 1 }] } })).toBe('X0gjvnCd323mBaz1qw1mKQ');
+    expect(payloadFingerprint(JSON.parse('{"10":1,"2":2,"b":3,"a":4}'))).toBe('dUO3ohPPKHx55ISeWjEauQ');
+    expect(payloadFingerprint(undefined)).toBe('6wRdeNJzEHNIsDAMAdKbdQ');
+  });
+
+  it('gives an object in key order the digest of its shuffled copies (integer-like keys included)', () => {
+    const sorted = JSON.parse('{"1":0,"2":0,"10":0,"a":{"x":[{"m":1,"n":2}],"y":null},"b":"s"}');
+    const shuffled = JSON.parse('{"b":"s","a":{"y":null,"x":[{"n":2,"m":1}]},"10":0,"2":0,"1":0}');
+    expect(payloadFingerprint(sorted)).toBe(payloadFingerprint(shuffled));
+  });
 });
 
 describe('publish result schemas', () => {
