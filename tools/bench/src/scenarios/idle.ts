@@ -29,7 +29,11 @@ interface IdleRun {
   rep: number;
   rssPerSocket: number;
   heapPerSocket: number;
+  /** The same over the second half of the sockets only (after − mid): see `idle` below. */
+  rssPerSocketSecondHalf: number;
+  heapPerSocketSecondHalf: number;
   before: Memory;
+  mid: Memory;
   after: Memory;
 }
 
@@ -103,7 +107,10 @@ async function heapSnapshot(server: BenchProcess, dir: string, name: string): Pr
 
 /**
  * Memory per idle subscribed connection: S sockets, each subscribed to one of R rooms, nothing
- * published; (after − before) / S for the Seqcast gateway and a raw Socket.IO server.
+ * published; (after − before) / S for the Seqcast gateway and a raw Socket.IO server. The sockets
+ * connect in two halves with a sample between them: (after − mid) / (S / 2) leaves out what grows
+ * once whatever the count, above all V8's young generation, which the connect burst grows to its
+ * maximum (tens of MiB, committed and touched) in the first half already.
  */
 export async function idle(options: BenchOptions): Promise<ScenarioResult> {
   const sockets = options.sockets ?? (options.smoke ? 20 : 5_000);
@@ -119,42 +126,76 @@ export async function idle(options: BenchOptions): Promise<ScenarioResult> {
       const stack = system === 'seqcast' ? await startSeqcast({ ingest: false, gatewayEnv: nodeOptions }) : await startRaw(nodeOptions);
       const server = 'gateways' in stack ? stack.gateways[0] : stack.servers[0];
       const seqcast = system === 'seqcast';
-      let pool: ClientPool | undefined;
+      const pools: ClientPool[] = [];
       try {
         const before = await sample(server, seqcast, settleMs);
         const file = (phase: string) => `${system.replace(/\W+/g, '-')}-rep${rep}-${phase}.heapsnapshot`;
         // After the sample it describes; its forced GC moves the next sample, so a run with
         // snapshots is for the breakdown, not for the figures.
         if (snapshots) await heapSnapshot(server, snapshots, file('before'));
-        pool = await ClientPool.open(`idle-${rep}`, sockets, {
-          mode: seqcast ? 'seqcast' : 'socketio',
-          url: server.url,
-          token: 'token' in stack ? stack.token : undefined,
-          rooms,
-          roomsPerClient: 1,
-        });
+        const firstHalf = Math.floor(sockets / 2);
+        const open = async (half: string, count: number) =>
+          pools.push(
+            await ClientPool.open(`idle-${rep}-${half}`, count, {
+              mode: seqcast ? 'seqcast' : 'socketio',
+              url: server.url,
+              token: 'token' in stack ? stack.token : undefined,
+              rooms,
+              roomsPerClient: 1,
+            }),
+          );
+        await open('a', firstHalf);
+        const mid = await sample(server, seqcast, settleMs);
+        await open('b', sockets - firstHalf);
         const after = await sample(server, seqcast, settleMs);
         if (snapshots) await heapSnapshot(server, snapshots, file('after'));
-        runs.push({ system, rep, before, after, rssPerSocket: (after.rss - before.rss) / sockets, heapPerSocket: (after.heap - before.heap) / sockets });
+        const secondHalf = sockets - firstHalf;
+        runs.push({
+          system,
+          rep,
+          before,
+          mid,
+          after,
+          rssPerSocket: (after.rss - before.rss) / sockets,
+          heapPerSocket: (after.heap - before.heap) / sockets,
+          rssPerSocketSecondHalf: (after.rss - mid.rss) / secondHalf,
+          heapPerSocketSecondHalf: (after.heap - mid.heap) / secondHalf,
+        });
       } finally {
-        pool?.close();
+        for (const pool of pools) pool.close();
         await stack.stop();
       }
     }
   }
   const kb = (system: string, f: (r: IdleRun) => number) => Math.round(median(runs.filter((r) => r.system === system).map(f)) / 102.4) / 10;
-  const committedPerSocket = (r: IdleRun) => (r.after.heapTotal - r.before.heapTotal) / sockets;
+  // The heap outside V8's young generation: what survived (new space holds, besides young
+  // objects, up to a semi-space of garbage whose level at sampling time is chance).
+  const oldGen = (m: Memory) => m.heap - (m.spaces['new']?.used ?? 0) - (m.spaces['new_large_object']?.used ?? 0);
   const row = (system: string) => [
     system,
     kb(system, (r) => r.rssPerSocket),
     kb(system, (r) => r.heapPerSocket),
-    kb(system, committedPerSocket),
+    kb(system, (r) => (oldGen(r.after) - oldGen(r.before)) / sockets),
+    kb(system, (r) => r.rssPerSocketSecondHalf),
+    kb(system, (r) => (oldGen(r.after) - oldGen(r.mid)) / (sockets - Math.floor(sockets / 2))),
     kb(system, (r) => r.after.rss) / 1024,
     kb(system, (r) => r.before.rss) / 1024,
   ];
   return {
     title: `${sockets} idle sockets, each subscribed to one of ${roomCount} rooms, median of ${options.reps}`,
-    table: { columns: ['system', 'RSS KB / socket', 'heap KB / socket', 'heap committed KB / socket', 'RSS after (MiB)', 'RSS before (MiB)'], rows: [row('seqcast'), row('raw socket.io')] },
+    table: {
+      columns: [
+        'system',
+        'RSS KB / socket',
+        'heap KB / socket',
+        'old-gen heap KB / socket',
+        'RSS KB / socket, 2nd half',
+        'old-gen heap KB / socket, 2nd half',
+        'RSS after (MiB)',
+        'RSS before (MiB)',
+      ],
+      rows: [row('seqcast'), row('raw socket.io')],
+    },
     notes: [],
     series: [],
     bars: {
