@@ -258,7 +258,6 @@ export class DeliveryGateway
 
 const DEFAULT_LIFETIME: TokenLifetimeOptions = { leadMs: 60_000 };
 
-
 function failed(code: ErrorCode, message: string): Failed {
   return { ok: false, error: { code, message } };
 }
