@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeChart } from './lib/chart';
 import type { BenchOptions, ScenarioResult } from './lib/context';
@@ -47,6 +47,9 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
   --redis URL          the peer's Redis (default redis://127.0.0.1:6379)
   --via http|socket    latency: publish over HTTP to ingest-api (default) or with the gateway's
                        socket publish event (report latency-socket.json/svg)
+  --heap-snapshots DIR idle: a V8 heap snapshot of each server at both samples (before/after),
+                       written to DIR as <system>-rep<N>-<before|after>.heapsnapshot (they pause
+                       the server while written; diff them with tools/bench/heap-diff.cjs)
   --hops               latency: also split each message's latency per hop (HTTP, produce queue,
                        worker, gateway) from the topics' timestamps
   env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"`;
@@ -66,6 +69,7 @@ function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
       rooms: { type: 'string' },
       messages: { type: 'string' },
       out: { type: 'string' },
+      'heap-snapshots': { type: 'string' },
       redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
       help: { type: 'boolean', default: false },
     },
@@ -104,6 +108,7 @@ function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
       redisUrl: values.redis ?? 'redis://127.0.0.1:6379',
       hops: values.hops ?? false,
       via: values.via,
+      heapSnapshots: values['heap-snapshots'] === undefined ? undefined : resolve(values['heap-snapshots']),
     },
   };
 }

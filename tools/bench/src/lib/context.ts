@@ -18,6 +18,8 @@ export interface BenchOptions {
   hops?: boolean;
   /** latency: publish over HTTP to ingest-api (default) or with the gateway's socket `publish` event. */
   via?: 'http' | 'socket';
+  /** idle: write a V8 heap snapshot of each server at both samples into this directory. */
+  heapSnapshots?: string;
 }
 
 export interface ScenarioResult {

@@ -127,7 +127,7 @@ export class SocketIoServerProcess extends BenchProcess {
   async start(): Promise<void> {
     this.adopt(
       fork(join(__dirname, '../workers/socketio-server.ts'), [], {
-        execArgv: ['-r', register, '--expose-gc'],
+        execArgv: ['-r', register],
         env: { ...process.env, ...this.env, PORT: String(this.port) },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       }),

@@ -10,8 +10,8 @@ export interface SocketIoSystem {
 }
 
 /** Raw Socket.IO server(s), in-memory adapter: the same-run baseline for fan-out and memory. */
-export async function startRaw(): Promise<SocketIoSystem> {
-  const server = new SocketIoServerProcess(`raw-socketio-${runId()}`, await freePort(), {});
+export async function startRaw(env: Record<string, string> = {}): Promise<SocketIoSystem> {
+  const server = new SocketIoServerProcess(`raw-socketio-${runId()}`, await freePort(), env);
   await server.start();
   return { servers: [server], add: () => Promise.reject(new Error('raw baseline is a single instance')), stop: () => server.stop(5_000) };
 }

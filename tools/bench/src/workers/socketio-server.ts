@@ -8,6 +8,7 @@
  * BENCH_DRAIN_SPREAD_MS (transport close, so clients reconnect and recover), then the process exits.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Server, type ServerOptions } from 'socket.io';
 
 const port = Number(process.env['PORT'] ?? 0);
@@ -43,10 +44,13 @@ async function main(): Promise<void> {
       return;
     }
     if (req.method === 'GET' && req.url === '/memory') {
-      // The idle scenario's measurement: after a full GC when the process was started with --expose-gc.
-      (globalThis as { gc?: () => void }).gc?.();
+      // What the idle scenario samples, as the gateway's /metrics shows it: no forced GC (the
+      // gateway offers none), the V8 heap per space (committed vs used) and memory outside it.
       const m = process.memoryUsage();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, sockets: io.engine.clientsCount }));
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), { size: s.space_size, used: s.space_used_size }]));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, spaces, sockets: io.engine.clientsCount }));
       return;
     }
     if (req.method === 'POST' && req.url === '/publish') {

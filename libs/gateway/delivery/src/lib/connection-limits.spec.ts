@@ -5,7 +5,7 @@ function socketOf(userId: string, address = '10.0.0.1', headers: Record<string, 
   const socket: LimitedSocket = {
     handshake: { address, headers },
     data: { principal: { userId } },
-    conn: { once: (_event, listener) => (onClose = listener) },
+    conn: { on: (_event, listener) => (onClose = listener) },
   };
   return { socket, close: () => onClose() };
 }
@@ -31,9 +31,18 @@ describe('ConnectionLimits', () => {
     expect(admit(limits, socketOf('alice').socket)).toBeUndefined();
   });
 
-  it('turns each limit off with 0', () => {
+  it('turns each limit off with 0, and then counts nothing for it', () => {
     const limits = new ConnectionLimits({ maxPerPrincipal: 0, maxPerAddress: 0 });
     for (let i = 0; i < 10; i++) expect(admit(limits, socketOf('alice').socket)).toBeUndefined();
+    expect(limits.countFor('alice', '10.0.0.1')).toEqual({ principal: 0, address: 0 });
+    const perAddressOnly = new ConnectionLimits({ maxPerPrincipal: 0, maxPerAddress: 2 });
+    const first = socketOf('alice');
+    expect(admit(perAddressOnly, first.socket)).toBeUndefined();
+    expect(admit(perAddressOnly, socketOf('bob').socket)).toBeUndefined();
+    expect(admit(perAddressOnly, socketOf('carol').socket)).toBe('too_many_connections');
+    expect(perAddressOnly.countFor('alice', '10.0.0.1')).toEqual({ principal: 0, address: 2 });
+    first.close();
+    expect(admit(perAddressOnly, socketOf('carol').socket)).toBeUndefined();
   });
 
   it("reads the proxy's right-most X-Forwarded-For entry only when configured", () => {

@@ -25,7 +25,7 @@ export interface LimitedSocket {
   handshake: { address: string; headers: Record<string, string | string[] | undefined> };
   data: { principal?: { userId: string } };
   /** The engine.io connection: its `close` fires exactly once, whether or not the socket ever connected. */
-  conn: { once(event: 'close', listener: () => void): unknown };
+  conn: { on(event: 'close', listener: () => void): unknown };
 }
 
 export function clientAddress(socket: LimitedSocket, header: string | undefined): string {
@@ -75,18 +75,24 @@ export class ConnectionLimits {
         next(new Error(TOO_MANY_CONNECTIONS_CONNECT_ERROR));
         return;
       }
-      // Reserved now, so a burst of handshakes cannot all pass the check before any connects.
-      this.perPrincipal.add(principal);
-      this.perAddress.add(address);
-      socket.conn.once('close', () => {
-        this.perPrincipal.remove(principal);
-        this.perAddress.remove(address);
-      });
+      // Only what is limited is counted: with both limits off a connection costs nothing here.
+      const countPrincipal = maxPerPrincipal > 0;
+      const countAddress = maxPerAddress > 0;
+      if (countPrincipal || countAddress) {
+        // Reserved now, so a burst of handshakes cannot all pass the check before any connects.
+        if (countPrincipal) this.perPrincipal.add(principal);
+        if (countAddress) this.perAddress.add(address);
+        // `on`, not `once`: 'close' fires once, and once() would add a wrapper per connection.
+        socket.conn.on('close', () => {
+          if (countPrincipal) this.perPrincipal.remove(principal);
+          if (countAddress) this.perAddress.remove(address);
+        });
+      }
       next();
     };
   }
 
-  /** For tests and debugging: sockets currently counted for a principal / an address. */
+  /** For tests and debugging: sockets currently counted for a principal / an address (0 where that limit is off). */
   countFor(principal: string, address: string): { principal: number; address: number } {
     return { principal: this.perPrincipal.get(principal), address: this.perAddress.get(address) };
   }

@@ -68,7 +68,8 @@ export class DeliverySession {
   private _unackedMessages = 0;
   private _unackedBytes = 0;
   private gone = false;
-  private creditWaiters: (() => void)[] = [];
+  /** Replays waiting for acks; only while one waits (an idle session holds none). */
+  private creditWaiters: (() => void)[] | undefined;
 
   constructor(
     readonly target: DeliveryTarget,
@@ -165,7 +166,7 @@ export class DeliverySession {
   /** Resolves at the next ack progress or when the session ends (callers re-check). */
   whenCredit(): Promise<void> {
     if (this.gone) return Promise.resolve();
-    return new Promise((resolve) => this.creditWaiters.push(resolve));
+    return new Promise((resolve) => (this.creditWaiters ??= []).push(resolve));
   }
 
   /** The socket disconnected: stop sending, release waiting replays. */
@@ -175,9 +176,9 @@ export class DeliverySession {
   }
 
   private notifyCredit(): void {
-    if (this.creditWaiters.length === 0) return;
     const waiters = this.creditWaiters;
-    this.creditWaiters = [];
+    if (!waiters) return;
+    this.creditWaiters = undefined;
     for (const resolve of waiters) resolve();
   }
 

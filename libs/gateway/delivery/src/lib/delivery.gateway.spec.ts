@@ -202,14 +202,18 @@ describe('DeliveryGateway acks and connection lifecycle', () => {
 
   it('starts a delivery session on connection and frees it on the disconnect event', async () => {
     const { gateway, subscriptions } = setup();
-    const listeners = new Map<string, (reason: string) => void>();
+    const listeners = new Map<string, (this: unknown, reason: string) => void>();
     const socket = Object.assign(fakeSocket('s1'), {
-      once: (event: string, listener: (reason: string) => void) => listeners.set(event, listener),
+      conn: { request: { headers: {} } as unknown },
+      on: (event: string, listener: (this: unknown, reason: string) => void) => listeners.set(event, listener),
     });
     gateway.handleConnection(asSocket(socket));
     expect(subscriptions.details.sessions).toBe(1);
+    // The handshake is over: the upgrade request is not kept for the connection's lifetime.
+    expect(socket.conn.request).toBeNull();
     await subscribeAck(gateway, socket, { roomId: 'team-1' });
-    listeners.get('disconnect')?.('ping timeout');
+    // EventEmitter calls the (shared) listener with the socket as `this`.
+    listeners.get('disconnect')?.call(socket, 'ping timeout');
     expect(subscriptions.details).toMatchObject({ sessions: 0, subscriptions: 0 });
   });
 });

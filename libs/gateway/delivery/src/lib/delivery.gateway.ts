@@ -45,6 +45,7 @@ import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
 import { SubscriptionLimits } from './subscription-limits';
 import { SubscriptionService } from './subscription.service';
 import { TokenLifetime, type TokenLifetimeOptions } from './token-lifetime';
+import { releaseUpgradeRequest } from './upgrade-request';
 import { PresenceService } from './presence/presence.service';
 import { joinPresence, leaveAllPresence, leavePresence, presenceList } from './presence/presence.gateway-hooks';
 import { SocketPublisher } from './socket-publish';
@@ -105,23 +106,33 @@ export class DeliveryGateway
     gatewayMetrics.connects.inc();
     gatewayMetrics.activeConnections.inc();
     this.logger.log(`connected ${socket.id} user=${userOf(socket)}`);
+    releaseUpgradeRequest(socket);
     this.subscriptions.connect(this.targetFor(socket));
     this.lifetime.track(socket);
-    socket.once('disconnect', (reason) => {
-      this.lifetime.forget(socket.id);
-      const label = socket.data.closeReason ?? disconnectReasonLabel(reason);
-      gatewayMetrics.activeConnections.dec();
-      gatewayMetrics.disconnects.inc({ reason: label });
-      this.logger.log(`disconnected ${socket.id} user=${userOf(socket)} reason=${label}`);
-      this.subscriptions.disconnect(socket.id);
-      this.subscriptionLimits.forget(socket.id);
-      leaveAllPresence(this.presence, socket.id, this.logger);
-    });
+    // One listener function for every socket ('disconnect' fires once per socket).
+    socket.on('disconnect', this.onSocketDisconnect);
   }
 
   handleDisconnect(socket: GatewaySocket): void {
     // Every subscription, window, buffer and timer of the socket goes now, whatever the reason.
     this.subscriptions.disconnect(socket.id);
+  }
+
+  /** Shared by all sockets: EventEmitter calls it with the socket as `this`. */
+  private readonly onSocketDisconnect = ((gateway: DeliveryGateway) =>
+    function (this: GatewaySocket, reason: string): void {
+      gateway.disconnected(this, reason);
+    })(this);
+
+  private disconnected(socket: GatewaySocket, reason: string): void {
+    this.lifetime.forget(socket.id);
+    const label = socket.data.closeReason ?? disconnectReasonLabel(reason);
+    gatewayMetrics.activeConnections.dec();
+    gatewayMetrics.disconnects.inc({ reason: label });
+    this.logger.log(`disconnected ${socket.id} user=${userOf(socket)} reason=${label}`);
+    this.subscriptions.disconnect(socket.id);
+    this.subscriptionLimits.forget(socket.id);
+    leaveAllPresence(this.presence, socket.id, this.logger);
   }
 
   @SubscribeMessage('subscribe')
@@ -132,7 +143,7 @@ export class DeliveryGateway
   ): Promise<void> {
     const respond = guardedAck<SubscribeAck>(ack, this.logger);
     // Every request counts against the churn budget, valid or not: each one costs the gateway work.
-    const throttled = await this.subscriptionLimits.spend(socket.id);
+    const throttled = this.subscriptionLimits.spend(socket.id);
     if (throttled) return respond(throttled);
     const principal = socket.data.principal;
     if (!principal) return respond(failed(ErrorCode.Unauthorized, 'not authenticated'));
@@ -178,7 +189,7 @@ export class DeliveryGateway
     @Ack() ack: unknown,
   ): Promise<void> {
     const respond = guardedAck<UnsubscribeAck>(ack, this.logger);
-    const throttled = await this.subscriptionLimits.spend(socket.id);
+    const throttled = this.subscriptionLimits.spend(socket.id);
     if (throttled) return respond(throttled);
     const request = validate(unsubscribeRequestSchema, body);
     if (!request.ok) return respond(failed(ErrorCode.InvalidRequest, request.message));
@@ -206,7 +217,7 @@ export class DeliveryGateway
   async presenceOf(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: unknown, @Ack() ack: unknown): Promise<void> {
     const respond = guardedAck<PresenceAck>(ack, this.logger);
     // Each list is a database read: it spends the socket's subscribe/unsubscribe budget.
-    const throttled = await this.subscriptionLimits.spend(socket.id);
+    const throttled = this.subscriptionLimits.spend(socket.id);
     if (throttled) return respond(throttled);
     respond(await presenceList(this.presence, socket, body, this.logger));
   }

@@ -57,6 +57,34 @@ describe('EdgeIoAdapter message handlers', () => {
     expect(socket.emitted).toEqual([['echoed', [1, 2]]]);
   });
 
+  it('shares one listener per message between sockets, each reaching its own handler', () => {
+    const adapter = new EdgeIoAdapter(undefined as never, { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, allowedOrigins: ['*'] });
+    const sockets = [new FakeSocket(), new FakeSocket()];
+    const seen: string[] = [];
+    sockets.forEach((socket, i) =>
+      (adapter.bindMessageHandlers as (...args: unknown[]) => void)(
+        socket,
+        [{ message: 'subscribe', methodName: 'subscribe', callback: (data: unknown) => seen.push(`${i}:${String(data)}`), isAckHandledManually: true }],
+        (result: unknown) => of(result),
+      ),
+    );
+    expect(sockets[0].listeners('subscribe')[0]).toBe(sockets[1].listeners('subscribe')[0]);
+    sockets[1].emit('subscribe', 'b');
+    sockets[0].emit('subscribe', 'a');
+    expect(seen).toEqual(['1:b', '0:a']);
+  });
+
+  it('gives a second handler of the same message on one socket a listener of its own', () => {
+    const socket = new FakeSocket();
+    const seen: string[] = [];
+    bind(socket, [
+      { message: 'subscribe', callback: () => seen.push('first') },
+      { message: 'subscribe', callback: () => seen.push('second') },
+    ]);
+    socket.emit('subscribe', {});
+    expect(seen).toEqual(['first', 'second']);
+  });
+
   it('handles nothing once the socket is disconnected', () => {
     const socket = new FakeSocket();
     const callback = jest.fn();

@@ -119,11 +119,16 @@ export class RoomRegistry {
     return this.sessions.get(targetId);
   }
 
+  /** One kick callback for every session (a closure per session would cost ~100 B each). */
+  private readonly onKicked = (kicked: DeliverySession): void => {
+    this.removeTarget(kicked.id);
+  };
+
   /** The target's session, created on first use. */
   connect(target: DeliveryTarget): DeliverySession {
     let session = this.sessions.get(target.id);
     if (!session) {
-      session = new DeliverySession(target, this.policy, (kicked) => this.removeTarget(kicked.id));
+      session = new DeliverySession(target, this.policy, this.onKicked);
       this.sessions.set(target.id, session);
     }
     return session;

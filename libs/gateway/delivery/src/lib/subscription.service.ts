@@ -75,7 +75,10 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
   private readonly reader: HistoryReader;
   private readonly pageSize: number;
   private readonly retryDelaysMs: number[];
-  /** Resolves once the first subscribe of that subscription has positioned it (or failed). */
+  /**
+   * While the first subscribe of a subscription positions it: resolves when it did (or failed).
+   * Removed once settled, so an idle subscription holds no promise.
+   */
   private readonly positioned = new WeakMap<Subscription, Promise<boolean>>();
   private readonly syncing = new WeakSet<Subscription>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -161,7 +164,9 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
     if (existing) {
       // Idempotent: keep the one subscription and tell the client where its stream stands. A
       // repeated afterSeq is ignored, or the client would get seqs it already has.
-      const ok = await this.positioned.get(existing);
+      // No entry: its first subscribe positioned it (a failed one removes the subscription).
+      const positioning = this.positioned.get(existing);
+      const ok = positioning ? await positioning : true;
       if (ok && existing.state !== 'closed') {
         respond({ ok: true, roomId, epoch: existing.epoch as string, headSeq: existing.cursor as number });
         return;
@@ -204,12 +209,14 @@ export class SubscriptionService implements OnModuleInit, OnApplicationShutdown 
     } catch (error) {
       this.logger.warn(`subscribe ${roomId}: cannot read message history: ${describe(error)}`);
       this.registry.remove(target.id, roomId, subscription);
+      this.positioned.delete(subscription);
       markPositioned(false);
       respond(unavailable());
       return;
     }
 
     subscription.startAt(epoch, replayAfter ?? headSeq);
+    this.positioned.delete(subscription);
     markPositioned(true);
     const ack: SubscribeOk = { ok: true, roomId, epoch, headSeq };
     if (reset) ack.reset = true;

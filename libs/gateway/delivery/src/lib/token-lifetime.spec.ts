@@ -144,6 +144,49 @@ describe('TokenLifetime', () => {
     expect(lifetime.expired(undefined)).toBe(true);
   });
 
+  it('keeps one timer for all sockets and still serves each deadline on time, in order', async () => {
+    const { lifetime, verifier } = setup();
+    const sockets: FakeSocket[] = [];
+    for (const seconds of [40, 25, 60, 25, 32]) {
+      const socket = new FakeSocket(`s${sockets.length}`);
+      // A user per socket: tokens differ, so the verifier's cache adds no timers of its own.
+      const token = signToken({ sub: `user-${sockets.length}`, rooms: ['*'], expiresInSeconds: seconds }, SECRET);
+      socket.data.principal = await verifier.verify(token);
+      lifetime.track(socket);
+      sockets.push(socket);
+    }
+    expect(jest.getTimerCount()).toBe(1);
+    const expiredAfter = (ms: number) => {
+      jest.advanceTimersByTime(ms);
+      return sockets.filter((s) => !s.connected).map((s) => s.id);
+    };
+    expect(expiredAfter(25_000 - 1)).toEqual([]);
+    expect(sockets.map((s) => s.names().length)).toEqual([0, 1, 0, 1, 1]); // warned at exp - LEAD_MS
+    expect(expiredAfter(1)).toEqual(['s1', 's3']);
+    expect(expiredAfter(7_000)).toEqual(['s1', 's3', 's4']);
+    expect(expiredAfter(8_000)).toEqual(['s0', 's1', 's3', 's4']);
+    expect(expiredAfter(20_000)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('does not pile up entries for sockets that come and go under a long-lived token', async () => {
+    const { lifetime, verifier } = setup();
+    const principal = await verifier.verify(signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 3600 }, SECRET));
+    const stay = new FakeSocket('stay');
+    stay.data.principal = principal;
+    lifetime.track(stay);
+    for (let i = 0; i < 1_000; i++) {
+      const socket = new FakeSocket(`churn-${i}`);
+      socket.data.principal = principal;
+      lifetime.track(socket);
+      lifetime.forget(socket.id);
+    }
+    // The queue stays within a constant of the live sockets (internal, but it is the point here).
+    expect((lifetime as unknown as { queue: { size: number } }).queue.size).toBeLessThan(100);
+    jest.advanceTimersByTime(3_600_000);
+    expect(stay.names()).toEqual(['token_expiring', 'token_expired']);
+  });
+
   it('forgets a socket that went away', async () => {
     const { lifetime, verifier } = setup();
     const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 30 }, SECRET));

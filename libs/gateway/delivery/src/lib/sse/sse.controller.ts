@@ -175,7 +175,7 @@ export class SseController {
       {
         handshake: { address: request.socket.remoteAddress ?? '-', headers: request.headers },
         data: { principal },
-        conn: { once: (_event, listener) => response.once('close', listener) },
+        conn: { on: (_event, listener) => response.once('close', listener) },
       },
       (error) => (allowed = error === undefined),
     );
