@@ -55,7 +55,11 @@ describe('TokenLifetime', () => {
 
   it('warns LEAD_MS before exp, then sends token_expired and disconnects at exp', async () => {
     const { lifetime, verifier } = setup();
-    const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 30 }, SECRET));
+    const socket = await connected(
+      verifier,
+      lifetime,
+      signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 30 }, SECRET),
+    );
     const expiresAt = socket.data.principal!.expiresAt!;
 
     jest.advanceTimersByTime(30_000 - LEAD_MS - 1);
@@ -74,13 +78,21 @@ describe('TokenLifetime', () => {
 
   it('warns at once when the token is already inside the lead window', async () => {
     const { lifetime, verifier } = setup();
-    const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 5 }, SECRET));
+    const socket = await connected(
+      verifier,
+      lifetime,
+      signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 5 }, SECRET),
+    );
     expect(socket.names()).toEqual(['token_expiring']);
   });
 
   it('moves the deadline on a refresh, and warns again for the new token', async () => {
     const { lifetime, verifier } = setup();
-    const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 20 }, SECRET));
+    const socket = await connected(
+      verifier,
+      lifetime,
+      signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 20 }, SECRET),
+    );
     jest.advanceTimersByTime(15_000);
     const fresh = signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 60 }, SECRET);
     const ack = await lifetime.refresh(socket, { token: fresh });
@@ -122,12 +134,20 @@ describe('TokenLifetime', () => {
 
   it.each([
     ['a malformed request', { jwt: 'x' }, 'invalid_request'],
-    ['an expired token', { token: signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: -1 }, SECRET) }, 'unauthorized'],
+    [
+      'an expired token',
+      { token: signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: -1 }, SECRET) },
+      'unauthorized',
+    ],
     ['a forged token', { token: signToken({ sub: 'alice', rooms: ['*'] }, 'not-the-secret') }, 'unauthorized'],
     ["another user's token", { token: signToken({ sub: 'mallory', rooms: ['*'] }, SECRET) }, 'unauthorized'],
   ])('refuses %s and keeps the old deadline', async (_case, body, code) => {
     const { lifetime, verifier } = setup();
-    const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['lobby'], expiresInSeconds: 30 }, SECRET));
+    const socket = await connected(
+      verifier,
+      lifetime,
+      signToken({ sub: 'alice', rooms: ['lobby'], expiresInSeconds: 30 }, SECRET),
+    );
     const before = socket.data.principal;
     const ack = await lifetime.refresh(socket, body);
     expect(ack).toMatchObject({ ok: false, error: { code } });
@@ -182,14 +202,18 @@ describe('TokenLifetime', () => {
       lifetime.forget(socket.id);
     }
     // The queue stays within a constant of the live sockets (internal, but it is the point here).
-    expect((lifetime as unknown as { queue: { size: number } }).queue.size).toBeLessThan(100);
+    expect((lifetime as unknown as { queue: { length: number } }).queue.length).toBeLessThan(100);
     jest.advanceTimersByTime(3_600_000);
     expect(stay.names()).toEqual(['token_expiring', 'token_expired']);
   });
 
   it('forgets a socket that went away', async () => {
     const { lifetime, verifier } = setup();
-    const socket = await connected(verifier, lifetime, signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 30 }, SECRET));
+    const socket = await connected(
+      verifier,
+      lifetime,
+      signToken({ sub: 'alice', rooms: ['*'], expiresInSeconds: 30 }, SECRET),
+    );
     lifetime.forget(socket.id);
     jest.advanceTimersByTime(60_000);
     expect(socket.events).toEqual([]);

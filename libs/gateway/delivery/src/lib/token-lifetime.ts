@@ -6,6 +6,7 @@
  */
 import { canAccessRoom, type Principal, type TokenVerifier } from '@seqcast/auth';
 import { ErrorCode, type RefreshAck, refreshRequestSchema, validate } from '@seqcast/contracts';
+import { Heap } from 'heap-js';
 import type { GatewaySocketData } from './socket-types';
 
 /** setTimeout's ceiling (~24.8 days); longer deadlines are reached in several hops. */
@@ -43,70 +44,26 @@ interface Tracked {
   due: number;
 }
 
+/** A deadline in the queue; stale once the socket's `due` differs from it (see TokenLifetime). */
+interface QueuedDeadline {
+  due: number;
+  entry: Tracked;
+}
+
 /**
  * One timer for every tracked socket instead of one per socket (a Timeout, its closure and
- * context: ~0.3 KB per idle connection): a min-queue of deadlines, the timer set for the
+ * context: ~0.3 KB per idle connection): a min-heap of deadlines, the timer set for the
  * earliest. Entries are not removed when a socket goes or its deadline moves; they are skipped
- * when they come due (they hold no socket by then), and the queue is rebuilt from the live
+ * when they come due (they hold no socket by then), and the heap is rebuilt from the live
  * sockets once stale entries outnumber them (connections churning under long-lived tokens).
  */
-class DeadlineQueue {
-  private readonly dues: number[] = [];
-  private readonly entries: Tracked[] = [];
-
-  get size(): number {
-    return this.dues.length;
-  }
-
-  peek(): number | undefined {
-    return this.dues[0];
-  }
-
-  push(due: number, entry: Tracked): void {
-    let i = this.dues.length;
-    this.dues.push(due);
-    this.entries.push(entry);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.dues[parent] <= due) break;
-      this.move(parent, i);
-      i = parent;
-    }
-    this.dues[i] = due;
-    this.entries[i] = entry;
-  }
-
-  /** Removes the earliest entry (the caller checked there is one). */
-  pop(): { due: number; entry: Tracked } {
-    const top = { due: this.dues[0], entry: this.entries[0] };
-    const lastDue = this.dues.pop() as number;
-    const lastEntry = this.entries.pop() as Tracked;
-    const n = this.dues.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        let child = 2 * i + 1;
-        if (child >= n) break;
-        if (child + 1 < n && this.dues[child + 1] < this.dues[child]) child++;
-        if (this.dues[child] >= lastDue) break;
-        this.move(child, i);
-        i = child;
-      }
-      this.dues[i] = lastDue;
-      this.entries[i] = lastEntry;
-    }
-    return top;
-  }
-
-  private move(from: number, to: number): void {
-    this.dues[to] = this.dues[from];
-    this.entries[to] = this.entries[from];
-  }
+function deadlineQueue(): Heap<QueuedDeadline> {
+  return new Heap<QueuedDeadline>((a, b) => a.due - b.due);
 }
 
 export class TokenLifetime {
   private readonly tracked = new Map<string, Tracked>();
-  private queue = new DeadlineQueue();
+  private queue = deadlineQueue();
   private timer: NodeJS.Timeout | undefined;
   /** When the timer fires (it may be set short of the earliest deadline: setTimeout's ceiling). */
   private timerAt = Infinity;
@@ -164,7 +121,9 @@ export class TokenLifetime {
     // Warn again only for a later deadline: re-sending the same token must not loop warn → refresh.
     const later = (next.expiresAt?.getTime() ?? 0) > (current.expiresAt?.getTime() ?? 0);
     socket.data.principal = next;
-    const revokedRooms = this.subscriptions.roomsOf(socket.id).filter((roomId) => !canAccessRoom(next, 'subscribe', roomId));
+    const revokedRooms = this.subscriptions
+      .roomsOf(socket.id)
+      .filter((roomId) => !canAccessRoom(next, 'subscribe', roomId));
     for (const roomId of revokedRooms) {
       this.subscriptions.end(socket, roomId);
       socket.emit('unsubscribed', { roomId, reason: 'access_revoked' });
@@ -194,22 +153,22 @@ export class TokenLifetime {
       socket.emit('token_expiring', { expiresAt: expiresAt.toISOString() });
     }
     entry.due = entry.warned ? expiresAt.getTime() : warnAt;
-    this.queue.push(entry.due, entry);
+    this.queue.push({ due: entry.due, entry });
     this.compact();
     this.arm();
   }
 
   /** Rebuilds the queue from the live sockets once stale entries outnumber them. */
   private compact(): void {
-    if (this.queue.size <= 2 * this.tracked.size + STALE_SLACK) return;
-    this.queue = new DeadlineQueue();
-    for (const entry of this.tracked.values()) if (entry.due !== Infinity) this.queue.push(entry.due, entry);
+    if (this.queue.length <= 2 * this.tracked.size + STALE_SLACK) return;
+    this.queue = deadlineQueue();
+    for (const entry of this.tracked.values()) if (entry.due !== Infinity) this.queue.push({ due: entry.due, entry });
     this.arm();
   }
 
   /** Sets the one timer for the earliest deadline, unless it already fires by then. */
   private arm(): void {
-    const next = this.queue.peek();
+    const next = this.queue.peek()?.due;
     if (next === undefined || this.tracked.size === 0) return this.clearTimer();
     if (this.timer && this.timerAt <= next) return;
     this.clearTimer();
@@ -230,8 +189,8 @@ export class TokenLifetime {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = this.now();
-    for (let next = this.queue.peek(); next !== undefined && next <= now; next = this.queue.peek()) {
-      const { due, entry } = this.queue.pop();
+    for (let next = this.queue.peek(); next !== undefined && next.due <= now; next = this.queue.peek()) {
+      const { due, entry } = this.queue.pop() as QueuedDeadline;
       // Stale: the socket went, or its deadline moved (a refresh, an earlier step).
       if (entry.socket && entry.due === due) this.step(entry.socket);
     }
