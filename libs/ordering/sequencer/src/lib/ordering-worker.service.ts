@@ -15,7 +15,7 @@
  *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
  * - Database and Kafka errors retry the batch with backoff and never skip it; poison records are
  *   dead-lettered by the sequencing rule, so they cannot block a partition.
- * Kafka offsets are committed after each batch only as a courtesy (faster restarts).
+ * Kafka offsets are committed after each batch only as a courtesy (faster restarts), not awaited.
  *
  * Shutdown (stop(), run by Nest before the app closes): no new batch starts; the batches in flight
  * finish their transaction and publish their events; then the consumer disconnects, which sends
@@ -211,6 +211,10 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async closeClients(): Promise<void> {
+    // Batches that finished before the stop recorded their published position in the background:
+    // written while the claims still hold, so the next owner has nothing to republish. (Batches
+    // still in flight record theirs before returning, since the worker is no longer running.)
+    await this.claims.settled();
     this.claims.clearTimers();
     this.backoff.wakeAll();
     this.lag.stop();
@@ -291,16 +295,21 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       crashPoint('after-db-commit');
       await this.publisher.send(partition, fresh);
       // While more records wait, the next batch's write records this publish (one statement
-      // fewer per batch); at the log end it is recorded now, so an idle partition is never behind.
+      // fewer per batch); at the log end it is recorded now, so an idle partition is never behind:
+      // in the background while running (kafkajs fetches again only once every batch of this
+      // fetch has returned, so a commit here would hold all of them), awaited while stopping.
       if (lastOffset + 1 < Number(batch.highWatermark)) {
         state.publishedOffset = Math.max(state.publishedOffset, lastOffset + 1);
+      } else if (this.running) {
+        this.claims.recordPublished(state, lastOffset + 1);
       } else if (!(await this.claims.markPublished(state, lastOffset + 1))) {
         return;
       }
     }
     payload.resolveOffset(String(lastOffset));
     crashPoint('before-offset-commit');
-    await this.consumer.commitOffset(partition, lastOffset + 1);
+    // A courtesy (PostgreSQL holds the position): not awaited, for the same reason as above.
+    void this.consumer.commitOffset(partition, lastOffset + 1);
     this.lag.report(partition, Number(batch.highWatermark) - state.nextOffset);
   }
 

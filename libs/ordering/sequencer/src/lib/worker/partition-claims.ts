@@ -8,6 +8,8 @@
  * - Records below the log start were deleted by retention before they were sequenced: skipped.
  * - A write refused by the fence (another worker claimed since) pauses the partition; it is
  *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
+ * - The published position at the log end is recorded in the background (recordPublished): the
+ *   batch does not wait for that commit, a later claim of the partition and a stop do.
  */
 import type { Logger } from '@nestjs/common';
 import type { PartitionClaim, SequencerStore } from '@seqcast/ordering-domain';
@@ -49,6 +51,8 @@ export interface PartitionClaimsOptions {
 export class PartitionClaims {
   private states = new Map<number, PartitionState>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Published positions being recorded in the background, per partition (never rejects). */
+  private readonly recording = new Map<number, Promise<void>>();
 
   constructor(private readonly options: PartitionClaimsOptions) {}
 
@@ -76,6 +80,9 @@ export class PartitionClaims {
   /** Claims the partition in the current epoch, rotating the epoch if the input log was reset. */
   private async claim(partition: number): Promise<PartitionState> {
     const { store, messagesTopic, logger } = this.options;
+    // The previous claim's published position first: claimed again by this worker, the partition
+    // then starts with nothing to republish (written under the old generation, before the bump).
+    await this.recording.get(partition);
     for (let attempt = 0; attempt < 2; attempt++) {
       const before = await this.options.logOffsets(partition);
       const claim = await store.claim({
@@ -158,6 +165,40 @@ export class PartitionClaims {
     state.lastSeek = decision.seek;
     this.options.flow.seek(partition, state.nextOffset);
     return false;
+  }
+
+  /**
+   * markPublished without waiting for it: the batch's events are acknowledged, so the position is
+   * raised in memory at once (a later batch's write would carry it anyway), and PostgreSQL's copy
+   * follows in the background. Until that commit lands, a crash can only leave the stored value
+   * lower than the truth, which costs republishing (at-least-once), never loss. Saves the batch a
+   * commit on its way back to the fetch loop, where the whole fetch's batches wait for each other.
+   * Per partition the writes stay in order; `settled()` waits for them (a stop does, before
+   * leaving the group), and so does the next claim of the partition.
+   */
+  recordPublished(state: PartitionState, offset: number): void {
+    const { partition } = state.claim;
+    state.publishedOffset = Math.max(state.publishedOffset, offset);
+    const previous = this.recording.get(partition) ?? Promise.resolve();
+    const recorded: Promise<void> = previous
+      .then(() => this.markPublished(state, offset))
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          // Stays lower in PostgreSQL until the next batch's write or claim: republishing at worst.
+          this.options.logger.warn(
+            `partition ${partition}: recording published offset ${offset} failed: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+      )
+      .finally(() => {
+        if (this.recording.get(partition) === recorded) this.recording.delete(partition);
+      });
+    this.recording.set(partition, recorded);
+  }
+
+  /** Until every published position recorded in the background so far is written (or refused). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.recording.values()]);
   }
 
   /** Records that events below `offset` are on the topic; false (and fenced) if the claim was lost. */
