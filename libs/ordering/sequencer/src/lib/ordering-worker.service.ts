@@ -211,9 +211,9 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async closeClients(): Promise<void> {
-    // Batches that finished before the stop recorded their published position in the background:
-    // written while the claims still hold, so the next owner has nothing to republish. (Batches
-    // still in flight record theirs before returning, since the worker is no longer running.)
+    // Published positions still waiting for a next batch are written while the claims hold, so the
+    // next owner has nothing to republish. (Batches still in flight write theirs before returning,
+    // since the worker is no longer running.)
     await this.claims.settled();
     this.claims.clearTimers();
     this.backoff.wakeAll();
@@ -294,13 +294,10 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       if (!fresh) return;
       crashPoint('after-db-commit');
       await this.publisher.send(partition, fresh);
-      // While more records wait, the next batch's write records this publish (one statement
-      // fewer per batch); at the log end it is recorded now, so an idle partition is never behind:
-      // in the background while running (kafkajs fetches again only once every batch of this
-      // fetch has returned, so a commit here would hold all of them), awaited while stopping.
-      if (lastOffset + 1 < Number(batch.highWatermark)) {
-        state.publishedOffset = Math.max(state.publishedOffset, lastOffset + 1);
-      } else if (this.running) {
+      // The partition's next batch write records this publish (one commit fewer per batch), or
+      // its own UPDATE within a second if none comes (PartitionClaims.recordPublished). While
+      // stopping, now: the next owner then has nothing to republish.
+      if (this.running) {
         this.claims.recordPublished(state, lastOffset + 1);
       } else if (!(await this.claims.markPublished(state, lastOffset + 1))) {
         return;
@@ -308,7 +305,8 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     }
     payload.resolveOffset(String(lastOffset));
     crashPoint('before-offset-commit');
-    // A courtesy (PostgreSQL holds the position): not awaited, for the same reason as above.
+    // A courtesy (PostgreSQL holds the position): not awaited, since kafkajs fetches again only once
+    // every batch of this fetch has returned, and each batch's offset commit would hold them all.
     void this.consumer.commitOffset(partition, lastOffset + 1);
     this.lag.report(partition, Number(batch.highWatermark) - state.nextOffset);
   }

@@ -4,14 +4,10 @@ import type { LagReporter } from './lag-reporter';
 import { PartitionClaims, type PartitionFlow } from './partition-claims';
 
 /** A promise settled from outside, to hold a store call open. */
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
   let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+  const promise = new Promise<T>((res) => (resolve = res));
+  return { promise, resolve };
 }
 
 /** The store calls in the order they started; markPublished answers from `marks`, in order. */
@@ -35,6 +31,8 @@ function fakeStore(marks: Array<() => Promise<boolean>>) {
   return { store: store as SequencerStore, calls };
 }
 
+const DELAY_MS = 1_000;
+
 function claimsWith(store: SequencerStore) {
   const warnings: string[] = [];
   const paused: number[] = [];
@@ -53,6 +51,7 @@ function claimsWith(store: SequencerStore) {
     lag: { setPosition: () => undefined, report: () => undefined } as unknown as LagReporter,
     isRunning: () => true,
     logger: { log: () => undefined, warn: (line: string) => warnings.push(line) } as unknown as Logger,
+    recordDelayMs: DELAY_MS,
   });
   return { claims, warnings, paused };
 }
@@ -61,20 +60,49 @@ function claimsWith(store: SequencerStore) {
 const flushed = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('PartitionClaims.recordPublished', () => {
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
   afterEach(() => jest.useRealTimers());
 
-  it('raises the position in memory at once and writes it in the background; settled() waits for the write', async () => {
-    const write = deferred<boolean>();
-    const { store, calls } = fakeStore([() => write.promise]);
+  it('raises the position in memory at once and writes it after the delay when no batch write carried it', async () => {
+    const { store, calls } = fakeStore([async () => true]);
     const { claims } = claimsWith(store);
     const state = await claims.current(3);
 
     claims.recordPublished(state, 12);
     expect(state.publishedOffset).toBe(12);
+    jest.advanceTimersByTime(DELAY_MS - 1);
+    await flushed();
+    expect(calls).toEqual(['claim 3']);
+
+    jest.advanceTimersByTime(1);
+    await claims.settled();
+    expect(calls).toEqual(['claim 3', 'mark 3 12']);
+    expect(state.storedPublishedOffset).toBe(12);
+  });
+
+  it('writes nothing of its own when the partition’s next batch write carried the position', async () => {
+    const { store, calls } = fakeStore([]);
+    const { claims } = claimsWith(store);
+    const state = await claims.current(0);
+
+    claims.recordPublished(state, 11);
+    claims.storedPublished(state, 11);
+    jest.advanceTimersByTime(DELAY_MS);
+    await claims.settled();
+    expect(calls).toEqual(['claim 0']);
+  });
+
+  it('settled() writes a waiting position at once and resolves only once it is written', async () => {
+    const write = deferred<boolean>();
+    const { store, calls } = fakeStore([() => write.promise]);
+    const { claims } = claimsWith(store);
+    const state = await claims.current(1);
+
+    claims.recordPublished(state, 14);
     let settled = false;
     const waiting = claims.settled().then(() => (settled = true));
     await flushed();
-    expect(calls).toEqual(['claim 3', 'mark 3 12']);
+    expect(calls).toEqual(['claim 1', 'mark 1 14']);
     expect(settled).toBe(false);
 
     write.resolve(true);
@@ -89,17 +117,19 @@ describe('PartitionClaims.recordPublished', () => {
     const state = await claims.current(0);
 
     claims.recordPublished(state, 11);
+    jest.advanceTimersByTime(DELAY_MS);
+    await flushed();
     claims.recordPublished(state, 15);
+    const done = claims.settled();
     await flushed();
     expect(calls).toEqual(['claim 0', 'mark 0 11']);
 
     first.resolve(true);
-    await claims.settled();
+    await done;
     expect(calls).toEqual(['claim 0', 'mark 0 11', 'mark 0 15']);
-    expect(state.publishedOffset).toBe(15);
   });
 
-  it('makes the next claim of the partition wait for its pending write (no republishing after a rejoin)', async () => {
+  it('writes a waiting position before the partition is claimed again (no republishing after a rejoin)', async () => {
     const write = deferred<boolean>();
     const { store, calls } = fakeStore([() => write.promise]);
     const { claims } = claimsWith(store);
@@ -117,7 +147,6 @@ describe('PartitionClaims.recordPublished', () => {
   });
 
   it('fences the claim when the write is refused (another worker claimed the partition)', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const { store } = fakeStore([async () => false]);
     const { claims, paused } = claimsWith(store);
     const state = await claims.current(2);
@@ -125,6 +154,7 @@ describe('PartitionClaims.recordPublished', () => {
     claims.recordPublished(state, 30);
     await claims.settled();
     expect(state.fenced).toBe(true);
+    expect(state.storedPublishedOffset).toBe(4);
     expect(paused).toEqual([2]);
     claims.clearTimers();
   });
@@ -137,6 +167,7 @@ describe('PartitionClaims.recordPublished', () => {
     claims.recordPublished(state, 13);
     await claims.settled();
     expect(state.fenced).toBe(false);
+    expect(state.storedPublishedOffset).toBe(4);
     expect(warnings).toEqual([expect.stringMatching(/partition 1: recording published offset 13 failed: connection reset/)]);
   });
 });
