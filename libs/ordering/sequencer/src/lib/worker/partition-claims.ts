@@ -21,7 +21,7 @@ import type { LagReporter } from './lag-reporter';
 export interface PartitionState {
   claim: PartitionClaim;
   nextOffset: number;
-  /** Events of every message below this are on the events topic; PostgreSQL may lag by one batch. */
+  /** Events of every message below this are on the events topic; PostgreSQL may lag (recordPublished). */
   publishedOffset: number;
   /** The published position PostgreSQL holds as far as this claim knows (it wrote it, or claimed with it). */
   storedPublishedOffset: number;
