@@ -234,7 +234,7 @@ export class PartitionClaims {
         // A batch write may have carried it meanwhile, or the claim been fenced or replaced.
         const offset = state.publishedOffset;
         if (state.fenced || state.storedPublishedOffset >= offset) return;
-        if (await this.markPublished(state, offset)) this.storedPublished(state, offset);
+        await this.markPublished(state, offset);
       })
       .catch((error: unknown) =>
         // Stays lower in PostgreSQL until the next batch's write or claim: republishing at worst.
@@ -256,6 +256,7 @@ export class PartitionClaims {
       return false;
     }
     state.publishedOffset = Math.max(state.publishedOffset, offset);
+    this.storedPublished(state, offset);
     return true;
   }
 
