@@ -51,7 +51,8 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
                        written to DIR as <system>-rep<N>-<before|after>.heapsnapshot (they pause
                        the server while written; diff them with tools/bench/heap-diff.cjs)
   --hops               latency: also split each message's latency per hop (HTTP, produce queue,
-                       worker, gateway) from the topics' timestamps
+                       worker, gateway) from the topics' timestamps; throughput: when each stage
+                       (ingested, sequenced, delivered) had passed 10/50/90/100 % of the messages
   env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"`;
 
 function parse(): { scenarios: string[]; options: BenchOptions; out: string } {

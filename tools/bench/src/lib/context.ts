@@ -14,7 +14,7 @@ export interface BenchOptions {
   rooms?: number;
   messages?: number;
   redisUrl: string;
-  /** latency: split each message's latency per hop (see lib/hops.ts). */
+  /** latency: split each message's latency per hop; throughput: each stage's timeline (see lib/hops.ts). */
   hops?: boolean;
   /** latency: publish over HTTP to ingest-api (default) or with the gateway's socket `publish` event. */
   via?: 'http' | 'socket';

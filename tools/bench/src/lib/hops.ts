@@ -30,7 +30,7 @@ interface Stamped {
 }
 
 /** Every record of `topic` up to the high watermarks at call time, decoded by `decode`. */
-async function readTopic(kafka: Kafka, topic: string, decode: (value: Buffer, timestamp: number) => Stamped | undefined): Promise<Stamped[]> {
+export async function readTopic(kafka: Kafka, topic: string, decode: (value: Buffer, timestamp: number) => Stamped | undefined): Promise<Stamped[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
@@ -173,5 +173,39 @@ export function workerBatchStats(before: string, after: string): WorkerBatchStat
     messagesPerBatch: round(delta('seqcast_worker_sequenced_messages_total') / Math.max(1, transactions)),
     transactionMs: round((1000 * delta('seqcast_worker_batch_duration_seconds_sum')) / Math.max(1, transactions)),
     publishMs: round((1000 * delta('seqcast_worker_events_publish_duration_seconds_sum')) / Math.max(1, publishes)),
+  };
+}
+
+/** When a stage had written a share of a run's records, in seconds from the run's start. */
+export interface StageProgress {
+  /** Seconds from the start until 10 %, 50 %, 90 % and all of the stage's records were written. */
+  p10: number;
+  p50: number;
+  p90: number;
+  end: number;
+  /** Records per second between the 10 % and 90 % marks: the stage's steady rate. */
+  rate: number;
+  records: number;
+}
+
+/**
+ * The throughput run's timeline per stage, from the CreateTime of every record of a (fresh, per-run)
+ * topic: a stage whose steady rate is below the one before it is where the pipeline queues.
+ */
+export async function stageProgress(brokers: string[], topic: string, startedAt: number): Promise<StageProgress> {
+  const kafka = new Kafka({ clientId: 'seqcast-bench-stages', brokers, logLevel: logLevel.NOTHING });
+  const times = (await readTopic(kafka, topic, (_value, timestamp) => ({ roomId: '', n: 0, scheduled: 0, createdAt: timestamp })))
+    .map((s) => s.createdAt)
+    .sort((a, b) => a - b);
+  const at = (q: number) => (times.length === 0 ? NaN : times[Math.min(times.length - 1, Math.floor(q * times.length))]);
+  const s = (t: number) => Math.round((t - startedAt) / 10) / 100;
+  const span = (at(0.9) - at(0.1)) / 1000;
+  return {
+    p10: s(at(0.1)),
+    p50: s(at(0.5)),
+    p90: s(at(0.9)),
+    end: s(times[times.length - 1] ?? NaN),
+    rate: span > 0 ? Math.round((0.8 * times.length) / span) : NaN,
+    records: times.length,
   };
 }

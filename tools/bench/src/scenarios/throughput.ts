@@ -2,6 +2,7 @@ import { testKafkaBrokers } from '@seqcast/testing';
 import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { ClientPool } from '../lib/client-pool';
+import { type StageProgress, stageProgress, workerBatchStats } from '../lib/hops';
 import { type BenchOptions, benchRooms, createBenchTopic, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
@@ -24,10 +25,12 @@ export async function throughput(options: BenchOptions): Promise<ScenarioResult>
   const kafkaRates: number[] = [];
   const platformaticRates: number[] = [];
   const cpus: Array<Record<string, number>> = [];
+  const stages: StageReport[] = [];
   let lastCdf: CdfPoint[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
-    const { rate, cpu, histogram } = await seqcastRun(total, options.rooms ?? 50, rep);
+    const { rate, cpu, histogram, stage } = await seqcastRun(total, options.rooms ?? 50, rep, options.hops === true);
     seqcastRates.push(rate);
+    if (stage) stages.push(stage);
     cpus.push(cpu);
     lastCdf = cdf(histogram);
     kafkaRates.push(await kafkaRun(total, rep));
@@ -48,13 +51,34 @@ export async function throughput(options: BenchOptions): Promise<ScenarioResult>
         ['raw @platformatic/kafka produce → consume', p, platformaticRates.map((v) => Math.round(v)).join(' / '), ratio(p, k), ''],
       ],
     },
-    notes: [`throughput ratio seqcast / raw kafkajs: ${r}`, `raw @platformatic/kafka / raw kafkajs: ${ratio(p, k)}`],
+    notes: [`throughput ratio seqcast / raw kafkajs: ${r}`, `raw @platformatic/kafka / raw kafkajs: ${ratio(p, k)}`, ...stages.map(describeStages)],
     series: [{ name: 'seqcast batch publish → delivered', points: lastCdf }],
-    data: { total, batch: BATCH, publishers: PUBLISHERS, seqcastRates, kafkaRates, platformaticRates, ratio: r, cpus },
+    data: { total, batch: BATCH, publishers: PUBLISHERS, seqcastRates, kafkaRates, platformaticRates, ratio: r, cpus, stages },
   };
 }
 
-async function seqcastRun(total: number, roomCount: number, rep: number) {
+/** With --hops: when each stage had passed 10/50/90/100 % of the run's messages, and its steady rate. */
+interface StageReport {
+  rep: number;
+  /** Seconds from the first send until the publisher's last reply, and until the subscriber held everything. */
+  published: number;
+  delivered: number;
+  /** Records on the messages topic (ingest-api) and on the events topic (ordering worker). */
+  ingested: StageProgress;
+  sequenced: StageProgress;
+  worker: ReturnType<typeof workerBatchStats>;
+}
+
+function describeStages(s: StageReport): string {
+  const stage = (name: string, p: StageProgress) => `${name} 10/50/90/100 % at ${p.p10}/${p.p50}/${p.p90}/${p.end} s (${p.rate} msg/s steady)`;
+  return (
+    `#${s.rep} stages: ${stage('ingested', s.ingested)}; ${stage('sequenced', s.sequenced)}; last reply ${s.published.toFixed(2)} s, ` +
+    `all delivered ${s.delivered.toFixed(2)} s; worker ${s.worker.batches} batches, ${s.worker.messagesPerBatch} msg/batch, ` +
+    `mean transaction ${s.worker.transactionMs} ms, mean events publish ${s.worker.publishMs} ms`
+  );
+}
+
+async function seqcastRun(total: number, roomCount: number, rep: number, hops: boolean) {
   const rooms = benchRooms(roomCount);
   const stack = await startSeqcast({ partitions: PARTITIONS });
   const publisher = new Publisher({ kind: 'seqcast', url: stack.ingest.url, token: stack.token, run: runId() });
@@ -62,10 +86,13 @@ async function seqcastRun(total: number, roomCount: number, rep: number) {
   try {
     pool = await ClientPool.open('throughput', 1, { mode: 'seqcast', url: stack.gateways[0].url, token: stack.token, rooms, roomsPerClient: 0 });
     const cpu = new CpuMeter(() => ({ 'ingest-api': stack.ingest.pid, 'ordering-worker': stack.worker.pid, 'edge-gateway': stack.gateways[0].pid }));
+    const workerMetrics = async () => (hops ? await (await fetch(`${stack.worker.managementUrl}/metrics`)).text().catch(() => '') : '');
+    const metricsBefore = await workerMetrics();
     const bar = progressBar(`seqcast batches #${rep}`, total);
     cpu.begin();
     const started = performance.now();
     await publisher.closedLoop(total, BATCH, PUBLISHERS, rooms, (sent) => bar.update(sent));
+    const published = (performance.now() - started) / 1000;
     const done = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete === 1, 120_000, 50);
     const seconds = (performance.now() - started) / 1000;
     const cpuUse = cpu.end();
@@ -73,7 +100,20 @@ async function seqcastRun(total: number, roomCount: number, rep: number) {
     if (publisher.stats.failed > 0) throw new Error(`${publisher.stats.failed} messages were refused: ${publisher.stats.firstError}`);
     const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
     if (!done) throw new Error(`only ${report.deliveries} of ${total} messages delivered within 120 s`);
-    return { rate: total / seconds, cpu: cpuUse, histogram: report.histogram };
+    let stage: StageReport | undefined;
+    if (hops) {
+      const startedAt = performance.timeOrigin + started;
+      const brokers = testKafkaBrokers();
+      stage = {
+        rep,
+        published,
+        delivered: seconds,
+        ingested: await stageProgress(brokers, stack.env['SEQCAST_MESSAGES_TOPIC'], startedAt),
+        sequenced: await stageProgress(brokers, stack.env['SEQCAST_EVENTS_TOPIC'], startedAt),
+        worker: workerBatchStats(metricsBefore, await workerMetrics()),
+      };
+    }
+    return { rate: total / seconds, cpu: cpuUse, histogram: report.histogram, stage };
   } finally {
     pool?.close();
     publisher.close();

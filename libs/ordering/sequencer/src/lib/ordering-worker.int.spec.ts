@@ -267,9 +267,18 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     for (const event of events) {
       expect(stored).toContainEqual(event.message);
     }
-    const ends = await positions();
+    const endOf = (p: number) => Math.max(...sent.filter((s) => s.partition === p).map((s) => s.offset)) + 1;
+    // The published position at the log end is written after the events are out (in the background).
+    const ends = await waitFor(
+      async () => {
+        const current = await positions();
+        const all = Array.from({ length: PARTITIONS }, (_, p) => current.get(p)?.publishedOffset === endOf(p));
+        return all.every(Boolean) ? current : undefined;
+      },
+      { what: 'every partition\'s published position at its log end' },
+    );
     for (let p = 0; p < PARTITIONS; p++) {
-      const end = Math.max(...sent.filter((s) => s.partition === p).map((s) => s.offset)) + 1;
+      const end = endOf(p);
       expect(ends.get(p)).toMatchObject({ nextOffset: end, publishedOffset: end, generation: 1 });
     }
     expect(logLines.some((l) => /batch of \d+ .*: \d+ sequenced, [1-9]\d* duplicates, 0 dead-lettered/.test(l))).toBe(

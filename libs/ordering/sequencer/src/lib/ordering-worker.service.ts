@@ -15,7 +15,7 @@
  *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
  * - Database and Kafka errors retry the batch with backoff and never skip it; poison records are
  *   dead-lettered by the sequencing rule, so they cannot block a partition.
- * Kafka offsets are committed after each batch only as a courtesy (faster restarts).
+ * Kafka offsets are committed after each batch only as a courtesy (faster restarts), not awaited.
  *
  * Shutdown (stop(), run by Nest before the app closes): no new batch starts; the batches in flight
  * finish their transaction and publish their events; then the consumer disconnects, which sends
@@ -211,6 +211,10 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async closeClients(): Promise<void> {
+    // Published positions still waiting for a next batch are written while the claims hold, so the
+    // next owner has nothing to republish. (Batches still in flight write theirs before returning,
+    // since the worker is no longer running.)
+    await this.claims.settled();
     this.claims.clearTimers();
     this.backoff.wakeAll();
     this.lag.stop();
@@ -290,17 +294,20 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       if (!fresh) return;
       crashPoint('after-db-commit');
       await this.publisher.send(partition, fresh);
-      // While more records wait, the next batch's write records this publish (one statement
-      // fewer per batch); at the log end it is recorded now, so an idle partition is never behind.
-      if (lastOffset + 1 < Number(batch.highWatermark)) {
-        state.publishedOffset = Math.max(state.publishedOffset, lastOffset + 1);
+      // The partition's next batch write records this publish (one commit fewer per batch), or
+      // its own UPDATE within a second if none comes (PartitionClaims.recordPublished). While
+      // stopping, now: the next owner then has nothing to republish.
+      if (this.running) {
+        this.claims.recordPublished(state, lastOffset + 1);
       } else if (!(await this.claims.markPublished(state, lastOffset + 1))) {
         return;
       }
     }
     payload.resolveOffset(String(lastOffset));
     crashPoint('before-offset-commit');
-    await this.consumer.commitOffset(partition, lastOffset + 1);
+    // A courtesy (PostgreSQL holds the position): not awaited, since kafkajs fetches again only once
+    // every batch of this fetch has returned, and each batch's offset commit would hold them all.
+    void this.consumer.commitOffset(partition, lastOffset + 1);
     this.lag.report(partition, Number(batch.highWatermark) - state.nextOffset);
   }
 

@@ -70,11 +70,12 @@ export class BatchCommitter {
     });
     const stopTimer = workerMetrics.batchDuration.startTimer();
     crashPoint('before-db-commit');
+    // Events up to here are on the topic (in memory until now, see PartitionClaims.recordPublished).
+    const publishedOffset = state.publishedOffset;
     const outcome = await store.commitBatch(claim, {
       fromOffset: state.nextOffset,
       nextOffset: lastOffset + 1,
-      // Events up to here are on the topic (in memory until now, see the worker's batch pipeline).
-      publishedOffset: state.publishedOffset,
+      publishedOffset,
       ...lookupKeys(decoded),
       sequence: (known) => sequenceRecords(decoded, { epoch: claim.epoch, now, known }),
       beforeCommit:
@@ -85,6 +86,7 @@ export class BatchCommitter {
       return undefined;
     }
     stopTimer();
+    claims.storedPublished(state, publishedOffset);
     state.nextOffset = lastOffset + 1;
     lag.setPosition(claim.partition, state.nextOffset);
     const { messages, duplicates, conflicts, deadLetters } = outcome.result;

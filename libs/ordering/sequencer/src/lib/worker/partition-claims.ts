@@ -8,6 +8,9 @@
  * - Records below the log start were deleted by retention before they were sequenced: skipped.
  * - A write refused by the fence (another worker claimed since) pauses the partition; it is
  *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
+ * - The published position is raised in memory once a batch's events are acknowledged; PostgreSQL's
+ *   copy goes with the partition's next batch write, or on its own after `recordDelayMs` without one
+ *   (recordPublished). A later claim of the partition and a stop write it first.
  */
 import type { Logger } from '@nestjs/common';
 import type { PartitionClaim, SequencerStore } from '@seqcast/ordering-domain';
@@ -18,8 +21,10 @@ import type { LagReporter } from './lag-reporter';
 export interface PartitionState {
   claim: PartitionClaim;
   nextOffset: number;
-  /** Events of every message below this are on the events topic; PostgreSQL may lag by one batch. */
+  /** Events of every message below this are on the events topic; PostgreSQL may lag (recordPublished). */
   publishedOffset: number;
+  /** The published position PostgreSQL holds as far as this claim knows (it wrote it, or claimed with it). */
+  storedPublishedOffset: number;
   fenced: boolean;
   /** The last seek for a gap: if the log again starts at `landedAt`, those offsets do not exist. */
   lastSeek?: GapSeek;
@@ -44,11 +49,24 @@ export interface PartitionClaimsOptions {
   lag: LagReporter;
   isRunning: () => boolean;
   logger: Logger;
+  /** How long a published position may wait for the partition's next batch write; default 1 s. */
+  recordDelayMs?: number;
 }
+
+/**
+ * Long enough for the next batch of a busy partition (its write carries the position, saving a
+ * commit), short enough that an idle partition's position is current within a second (a crash
+ * before it is written costs republishing those events, never losing them).
+ */
+const DEFAULT_RECORD_DELAY_MS = 1_000;
 
 export class PartitionClaims {
   private states = new Map<number, PartitionState>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Published positions being written, per partition (never rejects). */
+  private readonly recording = new Map<number, Promise<void>>();
+  /** Partitions whose published position waits for their next batch write, and since when. */
+  private readonly unrecorded = new Map<number, { state: PartitionState; timer: NodeJS.Timeout }>();
 
   constructor(private readonly options: PartitionClaimsOptions) {}
 
@@ -64,6 +82,8 @@ export class PartitionClaims {
 
   /** Any rejoin invalidates every claim: each partition is claimed afresh on its next batch. */
   releaseAll(): void {
+    // Written now, while these claims may still hold: whoever claims next has less to republish.
+    this.recordAllNow();
     this.states = new Map();
     this.clearTimers();
   }
@@ -76,6 +96,10 @@ export class PartitionClaims {
   /** Claims the partition in the current epoch, rotating the epoch if the input log was reset. */
   private async claim(partition: number): Promise<PartitionState> {
     const { store, messagesTopic, logger } = this.options;
+    // The previous claim's published position first: claimed again by this worker, the partition
+    // then starts with nothing to republish (written under the old generation, before the bump).
+    this.recordNow(partition);
+    await this.recording.get(partition);
     for (let attempt = 0; attempt < 2; attempt++) {
       const before = await this.options.logOffsets(partition);
       const claim = await store.claim({
@@ -105,6 +129,7 @@ export class PartitionClaims {
         claim,
         nextOffset: claim.nextOffset,
         publishedOffset: claim.publishedOffset,
+        storedPublishedOffset: claim.publishedOffset,
         fenced: false,
       };
       this.states.set(partition, state);
@@ -160,6 +185,70 @@ export class PartitionClaims {
     return false;
   }
 
+  /**
+   * The batch's events are acknowledged up to `offset`: raised in memory at once. PostgreSQL's copy
+   * goes with the partition's next batch write (BatchCommitter passes `publishedOffset`), or, if no
+   * batch comes within `recordDelayMs`, with an UPDATE of its own, so a busy partition pays one
+   * commit per batch instead of two (at the log end, i.e. nearly always under load, each batch used
+   * to record its publish separately), while an idle one is current within that delay. Until it is
+   * written, a crash leaves the stored value lower than the truth: republishing, never loss.
+   */
+  recordPublished(state: PartitionState, offset: number): void {
+    const { partition } = state.claim;
+    state.publishedOffset = Math.max(state.publishedOffset, offset);
+    if (state.storedPublishedOffset >= state.publishedOffset) return;
+    const waiting = this.unrecorded.get(partition);
+    if (waiting?.state === state) return;
+    if (waiting) this.recordNow(partition);
+    const timer = setTimeout(() => this.recordNow(partition), this.options.recordDelayMs ?? DEFAULT_RECORD_DELAY_MS);
+    // A process that exits without stop() is a crash as far as this position is concerned.
+    timer.unref();
+    this.unrecorded.set(partition, { state, timer });
+  }
+
+  /** A batch write stored the published position (it is in the same transaction as the batch). */
+  storedPublished(state: PartitionState, offset: number): void {
+    state.storedPublishedOffset = Math.max(state.storedPublishedOffset, offset);
+  }
+
+  /** Every waiting published position written now; resolves once all are written (or refused). */
+  async settled(): Promise<void> {
+    this.recordAllNow();
+    await Promise.all([...this.recording.values()]);
+  }
+
+  private recordAllNow(): void {
+    for (const partition of [...this.unrecorded.keys()]) this.recordNow(partition);
+  }
+
+  /** Starts writing the partition's waiting published position, after any write of it in flight. */
+  private recordNow(partition: number): void {
+    const waiting = this.unrecorded.get(partition);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.unrecorded.delete(partition);
+    const { state } = waiting;
+    const previous = this.recording.get(partition) ?? Promise.resolve();
+    const recorded: Promise<void> = previous
+      .then(async () => {
+        // A batch write may have carried it meanwhile, or the claim been fenced or replaced.
+        const offset = state.publishedOffset;
+        if (state.fenced || state.storedPublishedOffset >= offset) return;
+        await this.markPublished(state, offset);
+      })
+      .catch((error: unknown) =>
+        // Stays lower in PostgreSQL until the next batch's write or claim: republishing at worst.
+        this.options.logger.warn(
+          `partition ${partition}: recording published offset ${state.publishedOffset} failed: ` +
+            `${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
+      .finally(() => {
+        if (this.recording.get(partition) === recorded) this.recording.delete(partition);
+      });
+    this.recording.set(partition, recorded);
+  }
+
   /** Records that events below `offset` are on the topic; false (and fenced) if the claim was lost. */
   async markPublished(state: PartitionState, offset: number): Promise<boolean> {
     if (!(await this.options.store.markPublished(state.claim, offset))) {
@@ -167,6 +256,7 @@ export class PartitionClaims {
       return false;
     }
     state.publishedOffset = Math.max(state.publishedOffset, offset);
+    this.storedPublished(state, offset);
     return true;
   }
 
