@@ -1,4 +1,5 @@
 import { decodeEventBatch } from './events-decoder';
+import { messageBytes } from './message-meta';
 import { message } from '../testing';
 
 const record = (offset: number, value: unknown) => ({
@@ -32,5 +33,14 @@ describe('decodeEventBatch', () => {
     expect(poison[1].reason).toBe('value is not JSON');
     expect(poison[2].reason).toContain('seq');
     expect(byRoom.get('a')?.map((m) => m.seq)).toEqual([3]);
+  });
+
+  it('sizes a decoded message by its record, without serialising it again', () => {
+    // Pretty-printed, so the record is longer than the message's compact JSON.
+    const value = JSON.stringify(message('a', 1, null), null, 2);
+    const decoded = decodeEventBatch([record(0, value)]).byRoom.get('a')?.[0];
+    expect(decoded).toBeDefined();
+    expect(messageBytes(decoded!)).toBe(Buffer.byteLength(value));
+    expect(Buffer.byteLength(value)).toBeGreaterThan(Buffer.byteLength(JSON.stringify(decoded)));
   });
 });

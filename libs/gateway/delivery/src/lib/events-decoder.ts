@@ -3,6 +3,7 @@
  * not a valid Message (poison) is reported and skipped: one bad record must never stall a partition.
  */
 import { type JsonValue, type Message, messageSchema, validate } from '@seqcast/contracts';
+import { rememberEncodedBytes } from './message-meta';
 
 /** The part of a kafkajs KafkaMessage the decoder reads. */
 export interface EventRecord {
@@ -50,5 +51,7 @@ function decodeEvent(value: Buffer | null): { ok: true; message: Message } | { o
   const result = validate(messageSchema, parsed);
   if (!result.ok) return { ok: false, reason: `not a Message: ${result.message}` };
   // The value came out of JSON.parse, so its payload is JSON by construction.
-  return { ok: true, message: { ...result.value, payload: result.value.payload as JsonValue } };
+  const message: Message = { ...result.value, payload: result.value.payload as JsonValue };
+  rememberEncodedBytes(message, value.length);
+  return { ok: true, message };
 }

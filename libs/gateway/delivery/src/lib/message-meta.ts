@@ -21,6 +21,15 @@ function metaOf(message: Message): MessageMeta {
   return meta;
 }
 
+/**
+ * A message decoded from its JSON record: the record's length is its size, so nothing is
+ * serialised again just to count it (that re-serialisation was ~15 % of the gateway's CPU in the
+ * throughput profile).
+ */
+export function rememberEncodedBytes(message: Message, bytes: number): void {
+  metas.set(message, { bytes, sentAtMs: Date.parse(message.sentAt) });
+}
+
 /** UTF-8 bytes of the message as JSON: what it costs on the wire (and, roughly, in memory). */
 export function messageBytes(message: Message): number {
   return metaOf(message).bytes;
