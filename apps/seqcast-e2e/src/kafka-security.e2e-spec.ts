@@ -26,8 +26,9 @@ import { ServiceProcess, type ServiceName } from './support/service-process';
 
 const USER = 'seqcast-e2e';
 const PASSWORD = 'e2e-secret';
-// Ports reserved for this suite (the broker takes 33020-33022); override when they clash locally.
-const BASE_PORT = Number(process.env['SEQCAST_SECURED_E2E_PORT'] ?? 33040);
+// Ports reserved for this suite (the broker takes 29620-29622), below the ephemeral range like the
+// broker's; override when they clash locally.
+const BASE_PORT = Number(process.env['SEQCAST_SECURED_E2E_PORT'] ?? 29640);
 const ROOM = 'secured-room';
 const token = signToken({ sub: 'e2e-secured', rooms: [ROOM] }, TEST_JWT_SECRET);
 

@@ -13,9 +13,11 @@ import { runKafkaSh } from './kafka-sh';
 
 const run = promisify(execFile);
 
-// Fixed ports in the range reserved for this suite (override when they clash with something local);
-// integration suites run one at a time, so no other test competes for them.
-const BASE_PORT = Number(process.env['SEQCAST_SECURED_KAFKA_PORT'] ?? 33020);
+// Fixed ports reserved for this suite (override when they clash with something local); integration
+// suites run one at a time, so no other test competes for them. Below Linux's ephemeral range
+// (32768-60999): there, any outgoing connection or freePort() may hold one at the wrong moment
+// (a clean-clone CI run lost 33022 that way).
+const BASE_PORT = Number(process.env['SEQCAST_SECURED_KAFKA_PORT'] ?? 29620);
 
 export interface SecuredKafka {
   /** `127.0.0.1:<port>` of the SASL_SSL listener. */
