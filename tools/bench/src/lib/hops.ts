@@ -197,7 +197,7 @@ export async function stageProgress(brokers: string[], topic: string, startedAt:
   const times = (await readTopic(kafka, topic, (_value, timestamp) => ({ roomId: '', n: 0, scheduled: 0, createdAt: timestamp })))
     .map((s) => s.createdAt)
     .sort((a, b) => a - b);
-  const at = (q: number) => (times.length === 0 ? NaN : times[Math.min(times.length - 1, Math.floor(q * times.length))]);
+  const at = (q: number) => percentile(times, q);
   const s = (t: number) => Math.round((t - startedAt) / 10) / 100;
   const span = (at(0.9) - at(0.1)) / 1000;
   return {
