@@ -1,9 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { HistoryQueryModule } from '@seqcast/history-query';
+import { HttpAuthModule } from '@seqcast/http-api';
 import { IngestPublishModule } from '@seqcast/ingest-publish';
 import type { Admin } from '@seqcast/kafka';
 import { HealthModule, MetricsModule } from '@seqcast/observability';
-import type { DataSource } from '@seqcast/persistence';
+import { ApiKeyRepository, type DataSource } from '@seqcast/persistence';
 import {
   DATA_SOURCE,
   dataSourceFromPlatform,
@@ -22,6 +23,13 @@ export const SERVICE = 'ingest-api';
 export class AppModule {
   static forRoot(config: IngestConfig, resources: PlatformResources): DynamicModule {
     const shared = PlatformResourcesModule.forResources(resources);
+    // One set of credential checks (and caches) for publishing and history alike.
+    const authentication = HttpAuthModule.register({
+      auth: config.auth,
+      apiKeyCacheTtlMs: config.apiKeyCacheTtlMs,
+      imports: [shared],
+      apiKeys: { inject: [DATA_SOURCE], useFactory: (dataSource: DataSource) => new ApiKeyRepository(dataSource) },
+    });
     return {
       module: AppModule,
       imports: [
@@ -30,16 +38,14 @@ export class AppModule {
         IngestPublishModule.register({
           messagesTopic: config.kafka.messagesTopic,
           partitions: config.kafka.partitions,
-          auth: config.auth,
-          apiKeyCacheTtlMs: config.apiKeyCacheTtlMs,
+          authentication,
           publishRateLimit: { messagesPerSecond: config.publishRatePerSec, redisUrl: config.redisUrl },
           imports: [shared],
           kafka: kafkaFromPlatform,
           dataSource: dataSourceFromPlatform,
         }),
         HistoryQueryModule.register({
-          auth: config.auth,
-          apiKeyCacheTtlMs: config.apiKeyCacheTtlMs,
+          authentication,
           imports: [shared],
           dataSource: dataSourceFromPlatform,
         }),

@@ -1,5 +1,4 @@
-import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import type { TokenVerifierOptions } from '@seqcast/auth';
+import type { DynamicModule, FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { DataSource } from '@seqcast/persistence';
 
 /** A dependency the host application owns (and closes); the module only injects it. */
@@ -9,15 +8,11 @@ export interface HostProvided<T> {
 }
 
 export interface HistoryQueryOptions {
-  /** How bearer tokens are verified (SEQCAST_JWT_*): the resolved AuthSettings. */
-  auth?: TokenVerifierOptions;
-  /** Shorthand for an HS256 `auth` (development and tests); ignored when `auth` is given. */
-  jwtSecret?: string;
-  /** SEQCAST_API_KEY_CACHE_TTL_MS: how long an API key lookup is reused, i.e. how late a revocation bites. */
-  apiKeyCacheTtlMs?: number;
+  /** The host's `HttpAuthModule.register(...)` (@seqcast/http-api): who the caller is. */
+  authentication: DynamicModule;
   /** Modules exporting what the `dataSource` factory injects. */
   imports?: ModuleMetadata['imports'];
-  /** The database history is read from (and API keys are looked up in). */
+  /** The database history is read from. */
   dataSource: HostProvided<DataSource>;
 }
 

@@ -9,8 +9,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { signToken } from '@seqcast/auth';
 import { payloadFingerprint, publishResultSchema } from '@seqcast/contracts';
 import { HistoryQueryModule } from '@seqcast/history-query';
+import { HttpAuthModule } from '@seqcast/http-api';
 import { type Admin, type Consumer, createKafka, ensureTopics, fetchLogEndOffsets, type Kafka } from '@seqcast/kafka';
-import { type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
+import { ApiKeyRepository, type DataSource, MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import {
   createTestDatabase,
@@ -38,6 +39,10 @@ interface RunningApi {
 class IngestApiUnderTest {}
 
 async function startApi(options: { kafka: Kafka; dataSource: DataSource; messagesTopic: string }): Promise<RunningApi> {
+  const authentication = HttpAuthModule.register({
+    jwtSecret: TEST_JWT_SECRET,
+    apiKeys: { useFactory: () => new ApiKeyRepository(options.dataSource) },
+  });
   const app = await NestFactory.create<NestExpressApplication>(
     {
       // Publishing and the history endpoint, as apps/ingest-api mounts them.
@@ -46,11 +51,11 @@ async function startApi(options: { kafka: Kafka; dataSource: DataSource; message
         IngestPublishModule.register({
           messagesTopic: options.messagesTopic,
           partitions: PARTITIONS,
-          jwtSecret: TEST_JWT_SECRET,
+          authentication,
           kafka: { useFactory: () => options.kafka },
           dataSource: { useFactory: () => options.dataSource },
         }),
-        HistoryQueryModule.register({ jwtSecret: TEST_JWT_SECRET, dataSource: { useFactory: () => options.dataSource } }),
+        HistoryQueryModule.register({ authentication, dataSource: { useFactory: () => options.dataSource } }),
       ],
     },
     { bodyParser: false, logger: false, abortOnError: false },
@@ -150,7 +155,9 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
     it('scopes idempotency to the sender: retries answered from the first copy, re-used keys refused with 409', async () => {
       const room = 'team-1:idem';
       const path = `/v1/rooms/${room}/messages`;
-      const first = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } } });
+      const first = await callApi(api.baseUrl, 'POST', path, {
+        json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } },
+      });
       expect(first.status).toBe(202);
       const original = publishResultSchema.parse(first.body);
       expect(original.duplicate).toBe(false);
@@ -167,7 +174,9 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
 
       const logEnd = await fetchLogEndOffsets(admin, messagesTopic);
       // alice's retry (keys in another order): nothing written, the first copy's coordinates.
-      const retry = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { b: 2, a: 1 } } });
+      const retry = await callApi(api.baseUrl, 'POST', path, {
+        json: { clientMsgId: 'c-0001', payload: { b: 2, a: 1 } },
+      });
       expect(retry.status).toBe(202);
       expect(retry.body).toEqual({ ...original, duplicate: true });
       // Once the worker has stored it (simulated: this suite runs no worker), a retry also says its seq.
@@ -178,12 +187,16 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
                  $4, now(), now())`,
         [room, original.offset, original.partition, payloadFingerprint({ a: 1, b: 2 })],
       );
-      const stored = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } } });
+      const stored = await callApi(api.baseUrl, 'POST', path, {
+        json: { clientMsgId: 'c-0001', payload: { a: 1, b: 2 } },
+      });
       expect(stored.body).toEqual({ ...original, duplicate: true, seq: original.offset });
 
       const conflict = await callApi(api.baseUrl, 'POST', path, { json: { clientMsgId: 'c-0001', payload: { a: 2 } } });
       expect(conflict.status).toBe(409);
-      expect(conflict.body).toEqual(envelope('idempotency_conflict', 'clientMsgId "c-0001" was already used by this sender'));
+      expect(conflict.body).toEqual(
+        envelope('idempotency_conflict', 'clientMsgId "c-0001" was already used by this sender'),
+      );
       const batch = await callApi(api.baseUrl, 'POST', '/v1/messages/batch', {
         json: {
           messages: [
@@ -433,7 +446,14 @@ describe('ingest HTTP API against real Kafka and PostgreSQL', () => {
     it('answers an empty room with headSeq -1', async () => {
       const reply = await callApi(api.baseUrl, 'GET', '/v1/rooms/team-1:empty/messages');
       expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({ roomId: 'team-1:empty', epoch, headSeq: -1, messages: [], hasMore: false, nextAfterSeq: -1 });
+      expect(reply.body).toEqual({
+        roomId: 'team-1:empty',
+        epoch,
+        headSeq: -1,
+        messages: [],
+        hasMore: false,
+        nextAfterSeq: -1,
+      });
     });
 
     it('403 for a room the token does not grant', async () => {

@@ -1,9 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ApiKeyAuthenticator, TokenVerifier } from '@seqcast/auth';
 import { BearerAuthGuard } from '@seqcast/http-api';
 import { type Kafka, RoomProducer } from '@seqcast/kafka';
-import { ApiKeyRepository, MessageHistoryRepository } from '@seqcast/persistence';
+import { MessageHistoryRepository } from '@seqcast/persistence';
 import { RateLimitStore } from '@seqcast/publish-core';
 import type { DataSource } from 'typeorm';
 import { HttpErrorFilter } from './http-error.filter';
@@ -33,7 +32,7 @@ export class IngestPublishModule {
   static register(options: IngestPublishOptions): DynamicModule {
     return {
       module: IngestPublishModule,
-      imports: options.imports ?? [],
+      imports: [...(options.imports ?? []), options.authentication],
       controllers: [MessagesController, OpenApiController],
       providers: [
         {
@@ -56,15 +55,6 @@ export class IngestPublishModule {
           inject: [HISTORY_DATA_SOURCE],
           useFactory: (dataSource: DataSource) => new MessageHistoryRepository(dataSource),
         },
-        { provide: TokenVerifier, useValue: tokenVerifierFor(options) },
-        {
-          provide: ApiKeyAuthenticator,
-          inject: [HISTORY_DATA_SOURCE],
-          useFactory: (dataSource: DataSource) =>
-            new ApiKeyAuthenticator(new ApiKeyRepository(dataSource), {
-              cacheTtlMs: options.apiKeyCacheTtlMs ?? DEFAULT_API_KEY_CACHE_TTL_MS,
-            }),
-        },
         { provide: INGEST_CLOCK, useValue: () => new Date() },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: PUBLISH_RATE_LIMIT_OPTIONS, useValue: options.publishRateLimit ?? { messagesPerSecond: 0 } },
@@ -83,15 +73,6 @@ export class IngestPublishModule {
       ],
     };
   }
-}
-
-/** Default bound on how long a revoked API key keeps working on one instance. */
-export const DEFAULT_API_KEY_CACHE_TTL_MS = 30_000;
-
-function tokenVerifierFor(options: IngestPublishOptions): TokenVerifier {
-  if (options.auth) return new TokenVerifier(options.auth);
-  if (options.jwtSecret) return TokenVerifier.withSecret(options.jwtSecret);
-  throw new Error('IngestPublishModule needs `auth` or `jwtSecret`');
 }
 
 function asFactory<T>(factory: (...deps: never[]) => T): (...deps: unknown[]) => T {

@@ -1,5 +1,4 @@
-import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import type { TokenVerifierOptions } from '@seqcast/auth';
+import type { DynamicModule, FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Kafka } from '@seqcast/kafka';
 import type { PublishRateLimitOptions } from '@seqcast/publish-core';
@@ -29,19 +28,15 @@ export interface IngestPublishOptions {
    * bytes each; 0 turns the check off (the ordering worker still applies the rule).
    */
   idempotencyCacheSize?: number;
-  /** How bearer tokens are verified (SEQCAST_JWT_*): the resolved AuthSettings. */
-  auth?: TokenVerifierOptions;
-  /** Shorthand for an HS256 `auth` (development and tests); ignored when `auth` is given. */
-  jwtSecret?: string;
-  /** SEQCAST_API_KEY_CACHE_TTL_MS: how long an API key lookup is reused, i.e. how late a revocation bites. */
-  apiKeyCacheTtlMs?: number;
+  /** The host's `HttpAuthModule.register(...)` (@seqcast/http-api): who the caller is. */
+  authentication: DynamicModule;
   /** INGEST_PUBLISH_RATE_PER_SEC per principal; omitted or 0: no limit. */
   publishRateLimit?: PublishRateLimitOptions;
   /** Modules exporting what the `kafka` and `dataSource` factories inject. */
   imports?: ModuleMetadata['imports'];
   /** The Kafka client the module builds its RoomProducer on; the module connects and disconnects the producer. */
   kafka: HostProvided<Kafka>;
-  /** The database API keys and duplicates' stored seqs are read from. */
+  /** The database duplicates' stored seqs are read from. */
   dataSource: HostProvided<DataSource>;
 }
 

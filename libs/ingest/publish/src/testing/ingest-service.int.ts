@@ -10,9 +10,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
 import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
-import { type DataSource, probeDatabase } from '@seqcast/persistence';
+import { ApiKeyRepository, type DataSource, probeDatabase } from '@seqcast/persistence';
 import { signToken } from '@seqcast/auth';
 import { HistoryQueryModule } from '@seqcast/history-query';
+import { HttpAuthModule } from '@seqcast/http-api';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
 import { configureIngestHttp } from '../lib/configure-ingest-http';
 import { IngestDrain } from '../lib/ingest-drain.service';
@@ -49,6 +50,11 @@ export interface RunningIngestService {
 @Module({})
 class IngestServiceModule {
   static forRoot(options: IngestServiceOptions, admin: Admin): DynamicModule {
+    const authentication = HttpAuthModule.register({
+      jwtSecret: TEST_JWT_SECRET,
+      apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
+      apiKeys: { useFactory: () => new ApiKeyRepository(options.dataSource) },
+    });
     return {
       module: IngestServiceModule,
       imports: [
@@ -56,15 +62,13 @@ class IngestServiceModule {
         IngestPublishModule.register({
           messagesTopic: options.messagesTopic,
           partitions: options.partitions,
-          jwtSecret: TEST_JWT_SECRET,
-          apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
+          authentication,
           publishRateLimit: { messagesPerSecond: options.publishRatePerSec ?? 0, redisUrl: options.redisUrl },
           kafka: { useFactory: () => options.kafka },
           dataSource: { useFactory: () => options.dataSource },
         }),
         HistoryQueryModule.register({
-          jwtSecret: TEST_JWT_SECRET,
-          apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
+          authentication,
           dataSource: { useFactory: () => options.dataSource },
         }),
         HealthModule.forRoot({
