@@ -50,6 +50,9 @@ const TRANSIENT_PROTOCOL_TYPES = new Set([
   'UNKNOWN_TOPIC_OR_PARTITION',
 ]);
 
+// @platformatic/kafka's error codes for the same: no connection, no answer in time.
+const TRANSIENT_PLATFORMATIC_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+
 function causesOf(error: unknown): unknown[] {
   if (typeof error !== 'object' || error === null) return [];
   const { cause, originalError, errors } = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
@@ -61,9 +64,12 @@ export function isKafkaUnavailable(error: unknown, seen = new Set<unknown>()): b
   if (typeof error !== 'object' || error === null || seen.has(error)) return false;
   seen.add(error);
   if (error instanceof KafkaUnavailableError) return true;
-  const { name, type } = error as { name?: unknown; type?: unknown };
+  const { name, type, code, apiId } = error as { name?: unknown; type?: unknown; code?: unknown; apiId?: unknown };
   if (typeof name === 'string' && TRANSIENT_ERROR_NAMES.has(name)) return true;
   if (typeof type === 'string' && TRANSIENT_PROTOCOL_TYPES.has(type)) return true;
+  // @platformatic/kafka: its own codes, and the broker's error names as `apiId` on a ProtocolError.
+  if (typeof code === 'string' && TRANSIENT_PLATFORMATIC_CODES.has(code)) return true;
+  if (typeof apiId === 'string' && TRANSIENT_PROTOCOL_TYPES.has(apiId)) return true;
   return causesOf(error).some((cause) => isKafkaUnavailable(cause, seen));
 }
 
