@@ -7,12 +7,12 @@
  * being recreated. Then the same with kill -9 of the broker, after which the restarted coordinator
  * certainly still holds the old member: the consumer removes it explicitly.
  */
-import { createDedicatedKafka, type DedicatedKafka, waitFor } from '@seqcast/testing';
+import { createDedicatedKafka, type DedicatedKafka, testKafkaClient, waitFor } from '@seqcast/testing';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
 import { uniqueName } from '../testing';
-import { ResilientConsumer } from './resilient-consumer';
+import { createResilientConsumer, type GroupConsumer } from './group-consumer';
 import { RoomProducer } from './room-producer';
 import { ensureTopics } from './topics';
 
@@ -34,7 +34,7 @@ describe('broker outage (dedicated real broker)', () => {
   let broker: DedicatedKafka;
   let kafka: Kafka;
   let producer: RoomProducer;
-  let consumer: ResilientConsumer;
+  let consumer: GroupConsumer;
   const received: string[] = [];
   const logs: string[] = [];
   const groupId = uniqueName('g');
@@ -42,11 +42,11 @@ describe('broker outage (dedicated real broker)', () => {
   beforeAll(async () => {
     broker = await createDedicatedKafka();
     await broker.start();
-    kafka = createKafka({ brokers: [broker.broker], clientId: 'kafka-lib-int-outage' });
+    kafka = createKafka({ brokers: [broker.broker], clientId: 'kafka-lib-int-outage', client: testKafkaClient() });
     await ensureTopics(kafka, [{ name: TOPIC, partitions: 2 }]);
     producer = new RoomProducer(kafka, { partitions: 2, sendTimeoutMs: 5_000 });
     await producer.connect();
-    consumer = new ResilientConsumer(kafka, {
+    consumer = createResilientConsumer(kafka, {
       name: 'test consumer',
       consumer: { groupId, maxWaitTimeInMs: 500 },
       subscribe: { topics: [TOPIC], fromBeginning: true },

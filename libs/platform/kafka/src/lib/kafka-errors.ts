@@ -73,9 +73,51 @@ export function isKafkaUnavailable(error: unknown, seen = new Set<unknown>()): b
   return causesOf(error).some((cause) => isKafkaUnavailable(cause, seen));
 }
 
+/**
+ * The message, and for an aggregate (@platformatic/kafka's "initProducerId failed 6 times.") the
+ * distinct messages of what it aggregates, so the reason (ECONNREFUSED …) is in the text.
+ */
+interface ErrorLike {
+  message: string;
+  code?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+/** Duck-typed: errors from Node's core (sockets) come from another realm under jest. */
+function errorLike(node: unknown): node is ErrorLike {
+  return typeof node === 'object' && node !== null && typeof (node as { message?: unknown }).message === 'string';
+}
+
+function withCause(node: unknown): string {
+  if (!errorLike(node)) return String(node);
+  const { cause } = node;
+  if (!errorLike(cause)) return node.message;
+  // Node's connection errors can be an AggregateError with an empty message and only a code.
+  const detail = [typeof cause.code === 'string' ? cause.code : '', cause.message].filter(Boolean).join(' ');
+  return detail && detail !== node.message ? `${node.message} (${detail})` : node.message;
+}
+
+/**
+ * The message, and for an aggregate (@platformatic/kafka's "initProducerId failed 6 times.") the
+ * distinct messages of what it aggregates, so the reason (ECONNREFUSED …) is in the text.
+ */
+function describeWithCauses(error: unknown): string {
+  if (!errorLike(error)) return String(error);
+  if (!Array.isArray(error.errors) || error.errors.length === 0) return error.message;
+  const leaves = new Set<string>();
+  const collect = (node: unknown, depth: number) => {
+    const nested = errorLike(node) && Array.isArray(node.errors) ? (node.errors as unknown[]) : [];
+    if (nested.length > 0 && depth < 4) nested.forEach((next) => collect(next, depth + 1));
+    else leaves.add(withCause(node));
+  };
+  collect(error, 0);
+  return `${error.message}: ${[...leaves].join('; ')}`;
+}
+
 /** Wraps transient errors in KafkaUnavailableError (keeping the cause); anything else passes through. */
 export function toKafkaUnavailable(error: unknown, what: string): unknown {
   if (error instanceof KafkaUnavailableError || !isKafkaUnavailable(error)) return error;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = describeWithCauses(error);
   return new KafkaUnavailableError(`${what}: Kafka is unavailable (${detail})`, { cause: error });
 }

@@ -7,6 +7,7 @@
 import type { Producer } from '@platformatic/kafka';
 import type { RecordMetadata } from 'kafkajs';
 import type { KafkaSettings } from './kafka-client';
+import { KafkaUnavailableError } from './kafka-errors';
 import { platformaticBaseOptions } from './platformatic-client';
 
 export interface TransportRecord {
@@ -47,14 +48,23 @@ export class PlatformaticRoomTransport implements RoomTransport {
   }
 
   async sendRecords(records: TransportRecord[]): Promise<RecordMetadata[]> {
-    const result = await this.producer.send({
-      messages: records.map(({ topic, partition, roomId, value }) => ({
-        topic,
-        partition,
-        key: Buffer.from(roomId),
-        value: typeof value === 'string' ? Buffer.from(value) : value,
-      })),
-    });
+    const result = await this.producer
+      .send({
+        messages: records.map(({ topic, partition, roomId, value }) => ({
+          topic,
+          partition,
+          key: Buffer.from(roomId),
+          value: typeof value === 'string' ? Buffer.from(value) : value,
+        })),
+      })
+      .catch((error: unknown) => {
+        // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION (a topic being created, a leader moving) and then
+        // fails as unavailable; this client answers at once from its metadata. Same outcome: a 503.
+        if (error instanceof Error && error.message.startsWith('Unknown topic ')) {
+          throw new KafkaUnavailableError(`${error.message} (UNKNOWN_TOPIC_OR_PARTITION)`, { cause: error });
+        }
+        throw error;
+      });
     return (result.offsets ?? []).map(({ topic, partition, offset }) => ({
       topicName: topic,
       partition,

@@ -3,11 +3,12 @@ import { createKafka } from './kafka-client';
 import { KafkaConfigurationError } from './kafka-configuration-error';
 import { KafkaUnavailableError, TopicMismatchError } from './kafka-errors';
 import { RoomProducer } from './room-producer';
+import { testKafkaClient } from '@seqcast/testing';
 import { brokers, uniqueName } from '../testing';
 import { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka } from './topics';
 
 describe('topics (real broker)', () => {
-  const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-topics' });
+  const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-topics', client: testKafkaClient() });
   const created: string[] = [];
   let admin: Admin;
 
