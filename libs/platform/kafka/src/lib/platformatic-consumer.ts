@@ -228,7 +228,7 @@ export class PlatformaticConsumer {
     if (!this.fetchedSinceJoin) {
       return {
         consuming: false,
-        reason: `${this.options.name}: joined, first fetch pending`,
+        reason: `${this.options.name}: joined, first fetch pending (${[...this.unsettled].map((k) => k.replace('\u0000', '[') + ']').join(', ')})`,
         assignment: this.assignment,
       };
     }
@@ -566,6 +566,10 @@ export class PlatformaticConsumer {
     if (!topicMetadata || leader === undefined) throw new Error(`no metadata for ${topic}[${partition}]`);
     return consumer.fetch({
       node: leader,
+      // The first fetch since the join answers at once: it is what readiness waits for, and an idle
+      // partition's long poll must not hold that up (kafkajs' one fetch for all partitions returns
+      // with the first partition that has data).
+      ...(this.unsettled.has(key(topic, partition)) ? { maxWaitTime: 0 } : {}),
       connectionPool: runner.pool,
       topics: [
         {
