@@ -8,6 +8,7 @@
 import { waitFor } from '@seqcast/testing';
 import type { Admin, EachBatchPayload } from 'kafkajs';
 import { createKafka } from './kafka-client';
+import { ResilientConsumer } from './resilient-consumer';
 import { createResilientConsumer, type GroupConsumer } from './group-consumer';
 import { PlatformaticConsumer } from './platformatic-consumer';
 import { brokers, uniqueName } from '../testing';
@@ -241,5 +242,34 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
       timeoutMs: 30_000,
       what: 'the remaining member to own every partition',
     });
+  }, 90_000);
+
+  it('shares a group with a kafkajs member (a rolling switch of KAFKA_CLIENT)', async () => {
+    const groupId = uniqueName('g');
+    const plt = consumer(
+      groupId,
+      { eachBatch: async () => undefined },
+      { subscribe: { topics: [topic], fromBeginning: false } },
+    );
+    plt.start();
+    await waitFor(() => plt.status().consuming, { timeoutMs: 30_000, what: 'the platformatic member to consume' });
+    const kafkajsClient = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-kafkajs-member' });
+    const kjs = new ResilientConsumer(kafkajsClient, {
+      name: 'kafkajs member',
+      consumer: { groupId, maxWaitTimeInMs: 500 },
+      subscribe: { topics: [topic], fromBeginning: false },
+      run: { eachBatch: async () => undefined },
+      logger,
+    });
+    consumers.push(kjs);
+    kjs.start();
+    await waitFor(() => plt.status().consuming && kjs.status().consuming, {
+      timeoutMs: 30_000,
+      what: 'both members to consume',
+    });
+    const split = [...(plt.status().assignment[topic] ?? []), ...(kjs.status().assignment[topic] ?? [])].sort();
+    expect(split).toEqual([0, 1, 2]);
+    expect(plt.status().assignment[topic]?.length).toBeGreaterThan(0);
+    expect(kjs.status().assignment[topic]?.length).toBeGreaterThan(0);
   }, 90_000);
 });

@@ -26,7 +26,9 @@
  *   the join, with a fetch or heartbeat within `staleAfterMs`;
  * - a heartbeat that fails for any reason but a rebalance (broker gone, coordinator moved) or a
  *   rejoin that fails is a crash: the membership is abandoned (StaleMemberRemover sends its
- *   LeaveGroup once it can), and the consumer is recreated with backoff as a new member.
+ *   LeaveGroup once it can), and the consumer is recreated with backoff as a new member;
+ * - the group protocol is kafkajs' (RoundRobinAssigner), so kafkajs and @platformatic/kafka members
+ *   can be in one group.
  *
  * Heartbeats run on the library's own timer, independent of batches, so `payload.heartbeat()` only
  * reports whether the batch is still current (it throws once the group rebalanced or the consumer
@@ -305,6 +307,10 @@ export class PlatformaticConsumer {
       sessionTimeout: this.timeouts.sessionTimeoutMs,
       heartbeatInterval: this.timeouts.heartbeatIntervalMs,
       rebalanceTimeout: this.timeouts.rebalanceTimeoutMs,
+      // kafkajs' protocol name and version (its RoundRobinAssigner; the subscription and assignment
+      // encodings are Kafka's standard ones): members on either client can share a group, so
+      // KAFKA_CLIENT can change in a rolling deploy.
+      protocols: [{ name: 'RoundRobinAssigner', version: 0 }],
       autocommit: false,
       maxWaitTime: maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
       maxBytes: FETCH_MAX_BYTES,
