@@ -130,8 +130,8 @@ describe('loadIngestConfig', () => {
 
   it('refuses to run production without a key source, and with two', () => {
     expect(() => loadIngestConfig({ NODE_ENV: 'production' })).toThrow(/one key source is required/);
-    expect(() =>
-      loadIngestConfig({ SEQCAST_JWT_SECRET: 'x', SEQCAST_JWT_PUBLIC_KEY_FILE: '/k.pem' }),
-    ).toThrow(/SEQCAST_JWT_SECRET, SEQCAST_JWT_PUBLIC_KEY_FILE: set exactly one key source/);
+    expect(() => loadIngestConfig({ SEQCAST_JWT_SECRET: 'x', SEQCAST_JWT_PUBLIC_KEY_FILE: '/k.pem' })).toThrow(
+      /SEQCAST_JWT_SECRET, SEQCAST_JWT_PUBLIC_KEY_FILE: set exactly one key source/,
+    );
   });
 });
