@@ -47,6 +47,8 @@ export interface GatewayConfig {
   kafka: {
     brokers: string[];
     clientId: string;
+    /** KAFKA_CLIENT: the library under the consumers and producers. */
+    client: 'kafkajs' | 'platformatic';
     eventsTopic: string;
     partitions: number;
     replicationFactor: number;
@@ -104,6 +106,7 @@ export function loadGatewayConfig(
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-edge-gateway',
+      client: raw.KAFKA_CLIENT,
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,

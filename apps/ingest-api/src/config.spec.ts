@@ -24,6 +24,7 @@ describe('loadIngestConfig', () => {
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ingest-api',
+        client: 'kafkajs',
         messagesTopic: 'seqcast.messages',
         partitions: 12,
         replicationFactor: 1,
@@ -53,6 +54,7 @@ describe('loadIngestConfig', () => {
       SEQCAST_REDIS_URL: 'redis://:pw@redis:6379/0',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
+      KAFKA_CLIENT: 'platformatic',
       SEQCAST_MESSAGES_TOPIC: 'm',
       SEQCAST_PARTITIONS: '3',
       SEQCAST_REPLICATION_FACTOR: '3',
@@ -87,6 +89,7 @@ describe('loadIngestConfig', () => {
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'ingest-7',
+        client: 'platformatic',
         messagesTopic: 'm',
         partitions: 3,
         replicationFactor: 3,
@@ -127,8 +130,8 @@ describe('loadIngestConfig', () => {
 
   it('refuses to run production without a key source, and with two', () => {
     expect(() => loadIngestConfig({ NODE_ENV: 'production' })).toThrow(/one key source is required/);
-    expect(() =>
-      loadIngestConfig({ SEQCAST_JWT_SECRET: 'x', SEQCAST_JWT_PUBLIC_KEY_FILE: '/k.pem' }),
-    ).toThrow(/SEQCAST_JWT_SECRET, SEQCAST_JWT_PUBLIC_KEY_FILE: set exactly one key source/);
+    expect(() => loadIngestConfig({ SEQCAST_JWT_SECRET: 'x', SEQCAST_JWT_PUBLIC_KEY_FILE: '/k.pem' })).toThrow(
+      /SEQCAST_JWT_SECRET, SEQCAST_JWT_PUBLIC_KEY_FILE: set exactly one key source/,
+    );
   });
 });

@@ -49,6 +49,8 @@ export interface IngestConfig {
   kafka: {
     brokers: string[];
     clientId: string;
+    /** KAFKA_CLIENT: the library under the consumers and producers. */
+    client: 'kafkajs' | 'platformatic';
     messagesTopic: string;
     partitions: number;
     replicationFactor: number;
@@ -76,6 +78,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ingest-api',
+      client: raw.KAFKA_CLIENT,
       messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,
       replicationFactor: raw.SEQCAST_REPLICATION_FACTOR,

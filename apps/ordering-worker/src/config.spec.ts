@@ -12,6 +12,7 @@ describe('loadWorkerConfig', () => {
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ordering-worker',
+        client: 'kafkajs',
         messagesTopic: 'seqcast.messages',
         eventsTopic: 'seqcast.events',
         partitions: 12,
@@ -39,6 +40,7 @@ describe('loadWorkerConfig', () => {
         MANAGEMENT_PORT: '9100',
         KAFKA_BROKERS: 'k1:9092,k2:9092',
         KAFKA_CLIENT_ID: 'worker-3',
+        KAFKA_CLIENT: 'platformatic',
         SEQCAST_MESSAGES_TOPIC: 'in',
         SEQCAST_EVENTS_TOPIC: 'out',
         SEQCAST_PARTITIONS: '6',
@@ -68,6 +70,7 @@ describe('loadWorkerConfig', () => {
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'worker-3',
+        client: 'platformatic',
         messagesTopic: 'in',
         eventsTopic: 'out',
         partitions: 6,
@@ -114,6 +117,10 @@ describe('loadWorkerConfig', () => {
         expect.stringMatching(/^HISTORY_RETENTION_HOURS: must be an integer 0-876000/),
       ]),
     );
+  });
+
+  it('refuses an unknown KAFKA_CLIENT', () => {
+    expect(() => loadWorkerConfig({ KAFKA_CLIENT: 'librdkafka' })).toThrow(/KAFKA_CLIENT: /);
   });
 
   it('refuses group timeouts that would evict live workers', () => {

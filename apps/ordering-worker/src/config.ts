@@ -33,6 +33,8 @@ export interface WorkerConfig {
   kafka: {
     brokers: string[];
     clientId: string;
+    /** KAFKA_CLIENT: the library under the consumers and producers. */
+    client: 'kafkajs' | 'platformatic';
     messagesTopic: string;
     eventsTopic: string;
     partitions: number;
@@ -71,6 +73,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     kafka: {
       brokers: raw.KAFKA_BROKERS,
       clientId: raw.KAFKA_CLIENT_ID ?? 'seqcast-ordering-worker',
+      client: raw.KAFKA_CLIENT,
       messagesTopic: raw.SEQCAST_MESSAGES_TOPIC,
       eventsTopic: raw.SEQCAST_EVENTS_TOPIC,
       partitions: raw.SEQCAST_PARTITIONS,

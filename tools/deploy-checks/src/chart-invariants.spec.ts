@@ -41,7 +41,7 @@ const SECRET_NAMES = ['SEQCAST_JWT_SECRET', 'DATABASE_URL', 'KAFKA_SASL_USERNAME
  * `extraEnvVarsSecret` (SEQCAST_REDIS_URL may carry a password: users set it from their own Secret;
  * the chart passes the SASL password as KAFKA_SASL_PASSWORD from a Secret, not as a file).
  */
-const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID', 'SEQCAST_REDIS_URL', 'KAFKA_SASL_PASSWORD_FILE'];
+const LEFT_TO_EXTRA_ENV = ['KAFKA_CLIENT_ID', 'KAFKA_CLIENT', 'SEQCAST_REDIS_URL', 'KAFKA_SASL_PASSWORD_FILE'];
 /** Set only with `kafka.sasl.mechanism` (from its Secret): without SASL there is nothing to set. */
 const ONLY_WITH_SASL = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
 

@@ -3,6 +3,8 @@ export { Kafka } from 'kafkajs';
 export type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 export {
   createKafka,
+  KAFKA_CLIENTS,
+  type KafkaClientKind,
   type KafkaLogger,
   type KafkaSasl,
   type KafkaSettings,
@@ -21,3 +23,5 @@ export {
   ResilientConsumer,
   type ResilientConsumerOptions,
 } from './lib/resilient-consumer';
+export { createResilientConsumer, type GroupConsumer } from './lib/group-consumer';
+export { PlatformaticConsumer } from './lib/platformatic-consumer';

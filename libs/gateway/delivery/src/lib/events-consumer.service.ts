@@ -12,7 +12,13 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
-import { type EachBatchPayload, type GroupTimeouts, type Kafka, ResilientConsumer } from '@seqcast/kafka';
+import {
+  createResilientConsumer,
+  type EachBatchPayload,
+  type GroupConsumer,
+  type GroupTimeouts,
+  type Kafka,
+} from '@seqcast/kafka';
 import { EVENTS_CONSUMER_OPTIONS, KAFKA_CLIENT, PARTITION_INTEREST } from './delivery.tokens';
 import { decodeEventBatch } from './events-decoder';
 import { gatewayMetrics } from './gateway.metrics';
@@ -38,7 +44,7 @@ const MAX_FETCH_WAIT_MS = 1000;
 @Injectable()
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
-  private readonly consumer: ResilientConsumer;
+  private readonly consumer: GroupConsumer;
 
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
@@ -46,7 +52,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     private readonly subscriptions: SubscriptionService,
     @Optional() @Inject(PARTITION_INTEREST) private readonly interest?: PartitionInterest,
   ) {
-    this.consumer = new ResilientConsumer(kafka, {
+    this.consumer = createResilientConsumer(kafka, {
       name: 'events consumer',
       consumer: { groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: MAX_FETCH_WAIT_MS },
       timeouts: options.timeouts,
@@ -54,7 +60,9 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       run: { eachBatch: (payload) => this.handleBatch(payload) },
       onJoin: (assignment) => {
         const partitions = assignment[options.eventsTopic]?.length ?? 0;
-        this.logger.log(`joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`);
+        this.logger.log(
+          `joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`,
+        );
         // A recreated kafkajs consumer starts unpaused: (re)apply the pauses on every join so only
         // partitions with subscribers here are fetched.
         this.interest?.attach(this.consumer);
@@ -82,7 +90,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
    * To pause and resume partitions. Pauses apply to the kafkajs consumer of the moment: one that is
    * recreated (after kafkajs gave up on it) starts unpaused.
    */
-  get eventsConsumer(): ResilientConsumer {
+  get eventsConsumer(): GroupConsumer {
     return this.consumer;
   }
 

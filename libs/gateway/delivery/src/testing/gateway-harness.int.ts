@@ -30,6 +30,7 @@ import {
   TEST_JWT_SECRET,
   type TestDatabase,
   testKafkaBrokers,
+  testKafkaClient,
   uniqueTopics,
   waitFor,
 } from '@seqcast/testing';
@@ -142,7 +143,11 @@ export class GatewayHarness {
     this.dataSource = await openDatabase({ url: this.db.url, runMigrations: true });
     this.epoch = await new MessageHistoryRepository(this.dataSource).currentEpoch();
 
-    this.kafka = createKafka({ brokers: testKafkaBrokers(), clientId: 'gateway-delivery-int' });
+    this.kafka = createKafka({
+      brokers: testKafkaBrokers(),
+      clientId: 'gateway-delivery-int',
+      client: testKafkaClient(),
+    });
     ({ eventsTopic: this.eventsTopic, messagesTopic: this.messagesTopic } = uniqueTopics('gateway'));
     await ensureTopics(this.kafka, [
       { name: this.eventsTopic, partitions: PARTITIONS },
@@ -167,7 +172,13 @@ export class GatewayHarness {
         ? { heartbeatMs: 15_000, retryMs: 2_000, allowedOrigins: options.allowedOrigins ?? ['*'], ...options.sse }
         : undefined,
       presence: options.presence
-        ? { gatewayId: `gw-${randomBytes(4).toString('hex')}`, ttlMs: 15_000, pollMs: 100, maxMembers: 100, ...options.presence }
+        ? {
+            gatewayId: `gw-${randomBytes(4).toString('hex')}`,
+            ttlMs: 15_000,
+            pollMs: 100,
+            maxMembers: 100,
+            ...options.presence,
+          }
         : undefined,
       publish: options.publish
         ? {
@@ -313,8 +324,7 @@ export class GatewayHarness {
       serverRestartAt: [],
       disconnectReason: undefined,
       disconnectedAt: undefined,
-      seqs: (roomId) =>
-        client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
+      seqs: (roomId) => client.received.filter((e) => e.roomId === roomId).flatMap((e) => e.messages.map((m) => m.seq)),
       held: (roomId) => {
         const out: number[] = [];
         for (const seq of client.seqs(roomId)) if (out.length === 0 || seq > out[out.length - 1]) out.push(seq);
@@ -325,7 +335,8 @@ export class GatewayHarness {
       const at = Date.now();
       client.received.push(event);
       for (const m of event.messages) client.arrivals.push({ seq: m.seq, at, sentAt: Date.parse(m.sentAt) });
-      if (options.autoAck) socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
+      if (options.autoAck)
+        socket.emit('ack', { roomId: event.roomId, seq: event.messages[event.messages.length - 1].seq });
     });
     socket.on('slow_consumer', (event) => client.slowConsumer.push(event));
     socket.on('server_restart', (event) => {

@@ -16,6 +16,7 @@ import {
   startTcpProxy,
   type TcpProxy,
   type TestDatabase,
+  testKafkaClient,
   uniqueTopics,
   waitFor,
 } from '@seqcast/testing';
@@ -65,7 +66,7 @@ describe('ordering-worker readiness (dedicated broker, PostgreSQL behind a proxy
   beforeAll(async () => {
     broker = await createDedicatedKafka();
     await broker.start();
-    kafka = createKafka({ brokers: [broker.broker], clientId: 'worker-ready-int' });
+    kafka = createKafka({ brokers: [broker.broker], clientId: 'worker-ready-int', client: testKafkaClient() });
     await ensureTopics(kafka, [
       { name: topics.messagesTopic, partitions: 3 },
       { name: topics.eventsTopic, partitions: 3 },

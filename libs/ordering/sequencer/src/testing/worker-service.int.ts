@@ -10,7 +10,13 @@ import { NestFactory } from '@nestjs/core';
 import { type Admin, createKafka, ensureTopics, type Kafka, probeKafka, RoomProducer } from '@seqcast/kafka';
 import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
 import { type DataSource, openDatabase, probeDatabase } from '@seqcast/persistence';
-import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics } from '@seqcast/testing';
+import {
+  createTestDatabase,
+  type TestDatabase,
+  testKafkaBrokers,
+  testKafkaClient,
+  uniqueTopics,
+} from '@seqcast/testing';
 import type { Producer } from 'kafkajs';
 import { HistoryRetentionService } from '../lib/history-retention.service';
 import { OrderingWorkerModule } from '../lib/ordering-worker.module';
@@ -114,7 +120,7 @@ export interface WorkerFixture {
 export async function openWorkerFixture(name: string, partitions: number): Promise<WorkerFixture> {
   const db = await createTestDatabase();
   const dataSource = await openDatabase({ url: db.url, runMigrations: true });
-  const kafka = createKafka({ brokers: testKafkaBrokers(), clientId: `${name}-int` });
+  const kafka = createKafka({ brokers: testKafkaBrokers(), clientId: `${name}-int`, client: testKafkaClient() });
   const topics = uniqueTopics(name);
   const groupId = `${name}-${randomBytes(4).toString('hex')}`;
   await ensureTopics(kafka, [

@@ -7,12 +7,12 @@
  * being recreated. Then the same with kill -9 of the broker, after which the restarted coordinator
  * certainly still holds the old member: the consumer removes it explicitly.
  */
-import { createDedicatedKafka, type DedicatedKafka, waitFor } from '@seqcast/testing';
+import { createDedicatedKafka, type DedicatedKafka, testKafkaClient, waitFor } from '@seqcast/testing';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
 import { uniqueName } from '../testing';
-import { ResilientConsumer } from './resilient-consumer';
+import { createResilientConsumer, type GroupConsumer } from './group-consumer';
 import { RoomProducer } from './room-producer';
 import { ensureTopics } from './topics';
 
@@ -34,7 +34,7 @@ describe('broker outage (dedicated real broker)', () => {
   let broker: DedicatedKafka;
   let kafka: Kafka;
   let producer: RoomProducer;
-  let consumer: ResilientConsumer;
+  let consumer: GroupConsumer;
   const received: string[] = [];
   const logs: string[] = [];
   const groupId = uniqueName('g');
@@ -42,11 +42,11 @@ describe('broker outage (dedicated real broker)', () => {
   beforeAll(async () => {
     broker = await createDedicatedKafka();
     await broker.start();
-    kafka = createKafka({ brokers: [broker.broker], clientId: 'kafka-lib-int-outage' });
+    kafka = createKafka({ brokers: [broker.broker], clientId: 'kafka-lib-int-outage', client: testKafkaClient() });
     await ensureTopics(kafka, [{ name: TOPIC, partitions: 2 }]);
     producer = new RoomProducer(kafka, { partitions: 2, sendTimeoutMs: 5_000 });
     await producer.connect();
-    consumer = new ResilientConsumer(kafka, {
+    consumer = createResilientConsumer(kafka, {
       name: 'test consumer',
       consumer: { groupId, maxWaitTimeInMs: 500 },
       subscribe: { topics: [TOPIC], fromBeginning: true },
@@ -72,7 +72,10 @@ describe('broker outage (dedicated real broker)', () => {
     await waitFor(() => received.includes('before'), { timeoutMs: 15_000, what: 'the message sent before the outage' });
 
     await broker.stop();
-    await waitFor(() => !consumer.status().consuming, { timeoutMs: 60_000, what: 'the consumer to report not consuming' });
+    await waitFor(() => !consumer.status().consuming, {
+      timeoutMs: 60_000,
+      what: 'the consumer to report not consuming',
+    });
     expect(consumer.status().reason).toMatch(/test consumer: /);
     // Fails with the mapped error (503 at the ingest API), not a hang and not a crash.
     await expect(producer.send(TOPIC, [{ roomId: 'a', value: 'lost' }])).rejects.toBeInstanceOf(KafkaUnavailableError);
@@ -102,10 +105,13 @@ describe('broker outage (dedicated real broker)', () => {
     await broker.kill();
     // Sequenced on behaviour, not time: the consumer has given its membership up (kafkajs crashed
     // and restarts it as a new member) and started removing the old one while the broker is down.
-    await waitFor(() => logs.some((line) => line.includes(`lost its membership in group ${groupId} (member ${before})`)), {
-      timeoutMs: 60_000,
-      what: 'the consumer to give up its membership and start removing it',
-    });
+    await waitFor(
+      () => logs.some((line) => line.includes(`lost its membership in group ${groupId} (member ${before})`)),
+      {
+        timeoutMs: 60_000,
+        what: 'the consumer to give up its membership and start removing it',
+      },
+    );
     expect(consumer.status().consuming).toBe(false);
 
     await broker.start();
@@ -115,7 +121,10 @@ describe('broker outage (dedicated real broker)', () => {
     // already dropped it while our attempt was still unanswered (seen once in a clean-clone run).
     // Never given up. How long the rejoin waits is measured by the chaos suite, not asserted here.
     const outcomeOf = (line: string) => line.includes(`stale member ${before} of group ${groupId}`);
-    await waitFor(() => logs.some(outcomeOf), { timeoutMs: 60_000, what: `the removal of the stale member ${before} to end` });
+    await waitFor(() => logs.some(outcomeOf), {
+      timeoutMs: 60_000,
+      what: `the removal of the stale member ${before} to end`,
+    });
     const outcome = logs.find(outcomeOf) ?? '';
     console.log(outcome);
     expect(outcome).toMatch(

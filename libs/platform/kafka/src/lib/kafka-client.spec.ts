@@ -28,7 +28,9 @@ describe('createKafka logging', () => {
   it('downgrades broker error responses the calling layer handles to warnings', () => {
     const logger = capturingLogger();
     const kafkaLogger = createKafka({ brokers: ['127.0.0.1:1'], clientId: 'unit' }, logger).logger();
-    kafkaLogger.namespace('Connection').error('Response CreateTopics(key: 19, version: 3)', { error: 'Topic creation errors' });
+    kafkaLogger
+      .namespace('Connection')
+      .error('Response CreateTopics(key: 19, version: 3)', { error: 'Topic creation errors' });
     kafkaLogger.namespace('Connection').error('Connection error: ECONNREFUSED');
     expect(logger.lines).toEqual([
       ['warn', 'kafkajs Connection: Response CreateTopics(key: 19, version: 3) {"error":"Topic creation errors"}'],

@@ -14,9 +14,18 @@ export interface KafkaSasl {
   password: string;
 }
 
+/**
+ * Which client library carries the consumers and RoomProducer (KAFKA_CLIENT). Admin operations
+ * (topics, offsets, group clean-up) use kafkajs either way.
+ */
+export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientKind = (typeof KAFKA_CLIENTS)[number];
+
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
+  /** Default: kafkajs. */
+  client?: KafkaClientKind;
   /** Absent: plaintext. */
   ssl?: KafkaTls;
   /** Absent: no authentication. */
@@ -32,8 +41,8 @@ export interface KafkaLogger {
 
 // Bounded so a dead broker surfaces as an error within seconds instead of after kafkajs' defaults
 // (30 s request timeout); producers add their own overall deadline on top (see RoomProducer).
-const CONNECTION_TIMEOUT_MS = 3000;
-const REQUEST_TIMEOUT_MS = 10000;
+export const CONNECTION_TIMEOUT_MS = 3000;
+export const REQUEST_TIMEOUT_MS = 10000;
 const RETRY = { retries: 5, initialRetryTime: 300, maxRetryTime: 3000 };
 
 const SILENT: KafkaLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -116,6 +125,11 @@ export function rememberKafkaSettings(kafka: Kafka, settings: KafkaSettings): vo
 /** The settings `kafka` was created from by createKafka; undefined for a client made otherwise. */
 export function kafkaSettingsOf(kafka: Kafka): KafkaSettings | undefined {
   return settingsOfClient.get(kafka);
+}
+
+/** The client library chosen for `kafka`'s consumers and producers (kafkajs unless createKafka was told otherwise). */
+export function kafkaClientOf(kafka: Kafka): KafkaClientKind {
+  return settingsOfClient.get(kafka)?.client ?? 'kafkajs';
 }
 
 /**

@@ -30,7 +30,11 @@ function* chain(error: unknown, seen = new Set<unknown>()): Generator<Record<str
   seen.add(error);
   const entry = error as Record<string, unknown>;
   yield entry;
-  for (const next of [entry['cause'], entry['originalError'], ...(Array.isArray(entry['errors']) ? entry['errors'] : [])]) {
+  for (const next of [
+    entry['cause'],
+    entry['originalError'],
+    ...(Array.isArray(entry['errors']) ? entry['errors'] : []),
+  ]) {
     yield* chain(next, seen);
   }
 }
@@ -56,7 +60,7 @@ export function explainKafkaConfigurationError(error: unknown): KafkaConfigurati
     if (typeof entry['code'] === 'string' && TLS_VERIFY_CODES.has(entry['code'])) {
       return new KafkaConfigurationError(
         `Kafka's TLS certificate was not accepted (${messageOf(entry)}): set KAFKA_SSL_CA_FILE to the CA that ` +
-          'signed the brokers\' certificates, and use host names in KAFKA_BROKERS that the certificates carry',
+          "signed the brokers' certificates, and use host names in KAFKA_BROKERS that the certificates carry",
         { cause: error },
       );
     }

@@ -5,6 +5,7 @@ import {
   KafkaJSProtocolError,
   KafkaJSRequestTimeoutError,
 } from 'kafkajs';
+import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
 import { isKafkaUnavailable, KafkaUnavailableError, TopicMismatchError, toKafkaUnavailable } from './kafka-errors';
 
 function protocolError(type: string): KafkaJSProtocolError {
@@ -64,6 +65,39 @@ describe('toKafkaUnavailable', () => {
     expect(toKafkaUnavailable(error, 'send')).toBe(error);
     const already = new KafkaUnavailableError('x');
     expect(toKafkaUnavailable(already, 'send')).toBe(already);
+  });
+});
+
+describe('@platformatic/kafka errors (KAFKA_CLIENT=platformatic)', () => {
+  const refused = () =>
+    new NetworkError('Connection to 127.0.0.1:1 failed.', {
+      cause: Object.assign(new AggregateError([], ''), { code: 'ECONNREFUSED' }),
+    });
+
+  it.each([
+    ['a network error', refused()],
+    ['a timeout', new TimeoutError('Request timed out')],
+    ['not enough replicas', new ProtocolError('NOT_ENOUGH_REPLICAS')],
+    ['retries exhausted', new MultipleErrors('initProducerId failed 6 times.', [refused(), refused()])],
+  ])('%s is unavailable', (_label, error) => {
+    expect(isKafkaUnavailable(error)).toBe(true);
+  });
+
+  it.each([
+    ['message too large', new ProtocolError('MESSAGE_TOO_LARGE')],
+    ['a usage error', new UserError('bad option')],
+  ])('%s is not', (_label, error) => {
+    expect(isKafkaUnavailable(error)).toBe(false);
+  });
+
+  it('names what an aggregate aggregates, with the socket error code', () => {
+    const mapped = toKafkaUnavailable(
+      new MultipleErrors('initProducerId failed 6 times.', [refused(), refused()]),
+      'connect',
+    );
+    expect((mapped as Error).message).toBe(
+      'connect: Kafka is unavailable (initProducerId failed 6 times.: Connection to 127.0.0.1:1 failed. (ECONNREFUSED))',
+    );
   });
 });
 

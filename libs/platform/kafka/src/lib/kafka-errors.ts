@@ -50,6 +50,9 @@ const TRANSIENT_PROTOCOL_TYPES = new Set([
   'UNKNOWN_TOPIC_OR_PARTITION',
 ]);
 
+// @platformatic/kafka's error codes for the same: no connection, no answer in time.
+const TRANSIENT_PLATFORMATIC_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+
 function causesOf(error: unknown): unknown[] {
   if (typeof error !== 'object' || error === null) return [];
   const { cause, originalError, errors } = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
@@ -61,15 +64,60 @@ export function isKafkaUnavailable(error: unknown, seen = new Set<unknown>()): b
   if (typeof error !== 'object' || error === null || seen.has(error)) return false;
   seen.add(error);
   if (error instanceof KafkaUnavailableError) return true;
-  const { name, type } = error as { name?: unknown; type?: unknown };
+  const { name, type, code, apiId } = error as { name?: unknown; type?: unknown; code?: unknown; apiId?: unknown };
   if (typeof name === 'string' && TRANSIENT_ERROR_NAMES.has(name)) return true;
   if (typeof type === 'string' && TRANSIENT_PROTOCOL_TYPES.has(type)) return true;
+  // @platformatic/kafka: its own codes, and the broker's error names as `apiId` on a ProtocolError.
+  if (typeof code === 'string' && TRANSIENT_PLATFORMATIC_CODES.has(code)) return true;
+  if (typeof apiId === 'string' && TRANSIENT_PROTOCOL_TYPES.has(apiId)) return true;
   return causesOf(error).some((cause) => isKafkaUnavailable(cause, seen));
+}
+
+/**
+ * The message, and for an aggregate (@platformatic/kafka's "initProducerId failed 6 times.") the
+ * distinct messages of what it aggregates, so the reason (ECONNREFUSED …) is in the text.
+ */
+interface ErrorLike {
+  message: string;
+  code?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+/** Duck-typed: errors from Node's core (sockets) come from another realm under jest. */
+function errorLike(node: unknown): node is ErrorLike {
+  return typeof node === 'object' && node !== null && typeof (node as { message?: unknown }).message === 'string';
+}
+
+function withCause(node: unknown): string {
+  if (!errorLike(node)) return String(node);
+  const { cause } = node;
+  if (!errorLike(cause)) return node.message;
+  // Node's connection errors can be an AggregateError with an empty message and only a code.
+  const detail = [typeof cause.code === 'string' ? cause.code : '', cause.message].filter(Boolean).join(' ');
+  return detail && detail !== node.message ? `${node.message} (${detail})` : node.message;
+}
+
+/**
+ * The message, and for an aggregate (@platformatic/kafka's "initProducerId failed 6 times.") the
+ * distinct messages of what it aggregates, so the reason (ECONNREFUSED …) is in the text.
+ */
+function describeWithCauses(error: unknown): string {
+  if (!errorLike(error)) return String(error);
+  if (!Array.isArray(error.errors) || error.errors.length === 0) return error.message;
+  const leaves = new Set<string>();
+  const collect = (node: unknown, depth: number) => {
+    const nested = errorLike(node) && Array.isArray(node.errors) ? (node.errors as unknown[]) : [];
+    if (nested.length > 0 && depth < 4) nested.forEach((next) => collect(next, depth + 1));
+    else leaves.add(withCause(node));
+  };
+  collect(error, 0);
+  return `${error.message}: ${[...leaves].join('; ')}`;
 }
 
 /** Wraps transient errors in KafkaUnavailableError (keeping the cause); anything else passes through. */
 export function toKafkaUnavailable(error: unknown, what: string): unknown {
   if (error instanceof KafkaUnavailableError || !isKafkaUnavailable(error)) return error;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = describeWithCauses(error);
   return new KafkaUnavailableError(`${what}: Kafka is unavailable (${detail})`, { cause: error });
 }

@@ -63,7 +63,10 @@ describe('Kafka over SASL_SSL with a client certificate (private broker)', () =>
     const producer = new RoomProducer(kafka, { partitions: 2 });
     await producer.connect();
     try {
-      await producer.send(topic, ['one', 'two', 'three'].map((value) => ({ roomId: 'room-a', value })));
+      await producer.send(
+        topic,
+        ['one', 'two', 'three'].map((value) => ({ roomId: 'room-a', value })),
+      );
     } finally {
       await producer.disconnect();
     }
@@ -82,7 +85,9 @@ describe('Kafka over SASL_SSL with a client certificate (private broker)', () =>
     );
     const attempt = ensureTopics(kafka, [{ name: uniqueName('denied'), partitions: 1 }]);
     await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
-    await expect(attempt).rejects.toThrow(/^Kafka refused the SASL credentials \(.*invalid credentials.*\): check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    await expect(attempt).rejects.toThrow(
+      /^Kafka refused the SASL credentials \(.*invalid credentials.*\): check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/,
+    );
   });
 
   /** Outcome of removing a member nobody has, with the connection settings `env` resolves to. */
@@ -110,9 +115,11 @@ describe('Kafka over SASL_SSL with a client certificate (private broker)', () =>
     // UNKNOWN_MEMBER_ID is the coordinator's answer to a LeaveGroup, so TLS and SASL got through.
     expect(await removeUnknownMember(productionEnv())).toBe('already gone');
     expect(await removeUnknownMember(productionEnv({ KAFKA_SASL_MECHANISM: 'plain' }))).toBe('already gone');
-    expect(await removeUnknownMember(productionEnv({ KAFKA_SASL_PASSWORD_FILE: undefined, KAFKA_SASL_PASSWORD: 'wrong-secret' }))).toBe(
-      'gave up',
-    );
+    expect(
+      await removeUnknownMember(
+        productionEnv({ KAFKA_SASL_PASSWORD_FILE: undefined, KAFKA_SASL_PASSWORD: 'wrong-secret' }),
+      ),
+    ).toBe('gave up');
   });
 
   it('reports a broker certificate the client does not trust by naming KAFKA_SSL_CA_FILE', async () => {

@@ -36,7 +36,7 @@ describe('explainKafkaConfigurationError', () => {
     expect(explained?.message).toMatch(/KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD \(or KAFKA_SASL_PASSWORD_FILE\)/);
   });
 
-  it('names the CA variable when the certificate is not trusted, through kafkajs\' retry wrapper', () => {
+  it("names the CA variable when the certificate is not trusted, through kafkajs' retry wrapper", () => {
     const lastAttempt = new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain', {
       broker: 'b:9093',
       code: 'SELF_SIGNED_CERT_IN_CHAIN',
@@ -57,7 +57,9 @@ describe('explainKafkaConfigurationError', () => {
   });
 
   it('leaves availability problems alone (those are waited for)', () => {
-    expect(explainKafkaConfigurationError(new KafkaJSConnectionError('Connection error: ECONNREFUSED'))).toBeUndefined();
+    expect(
+      explainKafkaConfigurationError(new KafkaJSConnectionError('Connection error: ECONNREFUSED')),
+    ).toBeUndefined();
     expect(explainKafkaConfigurationError(new KafkaUnavailableError('down'))).toBeUndefined();
   });
 });

@@ -148,7 +148,10 @@ describe('ResilientConsumer', () => {
     now += 9_000;
     expect(consumer.status().consuming).toBe(true);
     now += 2_000;
-    expect(consumer.status()).toMatchObject({ consuming: false, reason: expect.stringMatching(/no fetch or heartbeat/) });
+    expect(consumer.status()).toMatchObject({
+      consuming: false,
+      reason: expect.stringMatching(/no fetch or heartbeat/),
+    });
     consumers[0]?.fire('FETCH');
     expect(consumer.status().consuming).toBe(true);
     consumers[0]?.fire('REBALANCING');
@@ -186,12 +189,13 @@ describe('ResilientConsumer', () => {
 
   it('refuses timeouts that would evict live members', () => {
     expect(groupTimeoutProblems(DEFAULT_GROUP_TIMEOUTS)).toEqual([]);
-    expect(groupTimeoutProblems({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 1_000 })).toEqual([
-      expect.stringMatching(/at most a third/),
-      expect.stringMatching(/at least the session timeout/),
-    ]);
+    expect(
+      groupTimeoutProblems({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 1_000 }),
+    ).toEqual([expect.stringMatching(/at most a third/), expect.stringMatching(/at least the session timeout/)]);
     expect(() =>
-      create(fakeKafka().kafka, { timeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 30_000 } }),
+      create(fakeKafka().kafka, {
+        timeouts: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 30_000 },
+      }),
     ).toThrow(RangeError);
   });
 });

@@ -36,7 +36,11 @@ import type {
   TopicPartitionOffsetAndMetadata,
   TopicPartitions,
 } from 'kafkajs';
-import { CONSUMER_GROUP_TIMEOUT_DEFAULTS, type ConsumerGroupTimeouts, consumerGroupTimeoutProblems } from '@seqcast/config';
+import {
+  CONSUMER_GROUP_TIMEOUT_DEFAULTS,
+  type ConsumerGroupTimeouts,
+  consumerGroupTimeoutProblems,
+} from '@seqcast/config';
 import { kafkaSettingsOf } from './kafka-client';
 import { StaleMemberRemover } from './stale-member-remover';
 
@@ -174,10 +178,15 @@ export class ResilientConsumer {
   }
 
   status(): ConsumerStatus {
-    if (this.state !== 'running') return { consuming: false, reason: `${this.options.name} is ${this.state}`, assignment: {} };
+    if (this.state !== 'running')
+      return { consuming: false, reason: `${this.options.name} is ${this.state}`, assignment: {} };
     if (!this.member) return { consuming: false, reason: `${this.options.name}: ${this.problem}`, assignment: {} };
     if (!this.fetchedSinceJoin) {
-      return { consuming: false, reason: `${this.options.name}: joined, first fetch pending`, assignment: this.assignment };
+      return {
+        consuming: false,
+        reason: `${this.options.name}: joined, first fetch pending`,
+        assignment: this.assignment,
+      };
     }
     const silentMs = this.now() - this.lastLife;
     if (silentMs > this.staleAfterMs) {

@@ -1,5 +1,5 @@
 import { partitionForRoom } from '@seqcast/room-partitioner';
-import { waitFor } from '@seqcast/testing';
+import { testKafkaClient, waitFor } from '@seqcast/testing';
 import type { Admin } from 'kafkajs';
 import { createKafka } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
@@ -11,7 +11,7 @@ const PARTITIONS = 6;
 const ROOMS = ['team-42:general', 'lobby', 'room-1', 'A.b_c-d:e', 'x', 'support:queue-7', 'team-7:random', 'z'];
 
 describe('RoomProducer (real broker)', () => {
-  const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-producer' });
+  const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-producer', client: testKafkaClient() });
   const topic = uniqueName();
   let admin: Admin;
   let producer: RoomProducer;
@@ -94,9 +94,12 @@ describe('RoomProducer (real broker)', () => {
   });
 
   it('throws KafkaUnavailableError, with its cause, when the broker refuses connections', async () => {
-    const dead = new RoomProducer(createKafka({ brokers: ['127.0.0.1:1'], clientId: 'dead' }), {
-      partitions: PARTITIONS,
-    });
+    const dead = new RoomProducer(
+      createKafka({ brokers: ['127.0.0.1:1'], clientId: 'dead', client: testKafkaClient() }),
+      {
+        partitions: PARTITIONS,
+      },
+    );
     let started = Date.now();
     const connectError = await dead.connect().then(
       () => undefined,
@@ -119,10 +122,13 @@ describe('RoomProducer (real broker)', () => {
   });
 
   it('never waits longer than sendTimeoutMs', async () => {
-    const dead = new RoomProducer(createKafka({ brokers: ['127.0.0.1:1'], clientId: 'dead' }), {
-      partitions: PARTITIONS,
-      sendTimeoutMs: 1000,
-    });
+    const dead = new RoomProducer(
+      createKafka({ brokers: ['127.0.0.1:1'], clientId: 'dead', client: testKafkaClient() }),
+      {
+        partitions: PARTITIONS,
+        sendTimeoutMs: 1000,
+      },
+    );
     await dead.connect().catch(() => undefined);
     const started = Date.now();
     await expect(dead.send(topic, [{ roomId: 'lobby', value: 'v' }])).rejects.toThrow(

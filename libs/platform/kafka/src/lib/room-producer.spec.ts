@@ -67,7 +67,8 @@ describe('RoomProducer while Kafka is unavailable', () => {
     const kafka = {
       producer: () => ({
         connect: async () => {
-          if (broker.down) throw Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+          if (broker.down)
+            throw Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
         },
         disconnect: async () => undefined,
         sendBatch: () =>
@@ -79,7 +80,9 @@ describe('RoomProducer while Kafka is unavailable', () => {
     return { kafka, sends, broker };
   }
   const record = [{ roomId: 'r', value: 'v' }];
-  const connectionError = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+  const connectionError = Object.assign(new Error('Connection error: ECONNREFUSED'), {
+    name: 'KafkaJSConnectionError',
+  });
 
   it('settles a queued send within its own deadline, not after the request in flight', async () => {
     jest.useFakeTimers();
@@ -178,7 +181,9 @@ describe('RoomProducer linger', () => {
     const { kafka, requests } = recordingKafka();
     const producer = new RoomProducer(kafka, { partitions: 1 });
     await producer.connect();
-    await expect(producer.send('t', [{ roomId: 'a', value: '1' }])).resolves.toEqual([{ roomId: 'a', partition: 0, offset: 0 }]);
+    await expect(producer.send('t', [{ roomId: 'a', value: '1' }])).resolves.toEqual([
+      { roomId: 'a', partition: 0, offset: 0 },
+    ]);
     expect(requests).toEqual([1]);
     await producer.disconnect();
   });

@@ -15,7 +15,9 @@
  */
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { partitionForRoom } from '@seqcast/room-partitioner';
+import { kafkaClientOf, kafkaSettingsOf } from './kafka-client';
 import { KafkaUnavailableError, toKafkaUnavailable } from './kafka-errors';
+import { PlatformaticRoomTransport, type RoomTransport } from './platformatic-room-transport';
 
 export interface RoomRecord {
   roomId: string;
@@ -83,7 +85,8 @@ export function assignOffsets(records: PlannedRecord[], metadata: RecordMetadata
     const base = baseOffsets.get(k);
     // Seen during broker leader changes (kafkajs retried the partition elsewhere and dropped its
     // answer): the write may well have landed, so this is "retry with the same ids" (503), not a 500.
-    if (base === undefined) throw new KafkaUnavailableError(`produce response has no base offset for ${topic}[${partition}]`);
+    if (base === undefined)
+      throw new KafkaUnavailableError(`produce response has no base offset for ${topic}[${partition}]`);
     const index = nextIndex.get(k) ?? 0;
     nextIndex.set(k, index + 1);
     return { roomId, partition, offset: base + index };
@@ -100,7 +103,7 @@ export class RoomProducer {
   private readonly lingerMs: number;
   private lingering: NodeJS.Timeout | undefined;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
-  private producer: Promise<Producer> | undefined;
+  private producer: Promise<RoomTransport> | undefined;
   private queue: PendingSend[] = [];
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
@@ -259,17 +262,10 @@ export class RoomProducer {
 
   private async flush(batch: PendingSend[]): Promise<void> {
     const records = batch.flatMap((pending) => pending.records);
-    const byTopic = new Map<string, Message[]>();
-    for (const { topic, partition, roomId, value } of records) {
-      const messages = byTopic.get(topic) ?? [];
-      messages.push({ key: roomId, value, partition });
-      byTopic.set(topic, messages);
-    }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     const producer = this.currentProducer();
     try {
       const metadata = await this.withDeadline(
-        producer.then((p) => p.sendBatch({ topicMessages, acks: -1, timeout: ACK_TIMEOUT_MS })),
+        producer.then((p) => p.sendRecords(records, ACK_TIMEOUT_MS)),
         'send',
       );
       const produced = assignOffsets(records, metadata);
@@ -312,30 +308,25 @@ export class RoomProducer {
     }
   }
 
-  private currentProducer(): Promise<Producer> {
+  private currentProducer(): Promise<RoomTransport> {
     if (!this.producer) {
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        // Producing to a missing topic must fail, not auto-create it with the broker's default
-        // partition count (which would silently break room → partition mapping).
-        allowAutoTopicCreation: false,
-        retry: PRODUCER_RETRY,
-        // Every message carries its partition; this only exists to honour it (and to keep kafkajs
-        // from warning about its default partitioner).
-        createPartitioner:
-          () =>
-          ({ message, partitionMetadata }) =>
-            message.partition ?? partitionForRoom(String(message.key), partitionMetadata.length),
-      });
-      const connected = producer.connect().then(() => producer);
+      const connected = this.connectTransport();
       this.producer = connected;
       connected.catch(() => this.discardProducer(connected));
     }
     return this.producer;
   }
 
-  private discardProducer(producer: Promise<Producer> | undefined): void {
+  /** A connected transport of the client library chosen for `kafka` (KAFKA_CLIENT). */
+  private connectTransport(): Promise<RoomTransport> {
+    const settings = kafkaSettingsOf(this.kafka);
+    if (settings && kafkaClientOf(this.kafka) === 'platformatic') {
+      return PlatformaticRoomTransport.connect(settings, ACK_TIMEOUT_MS);
+    }
+    return KafkajsRoomTransport.connect(this.kafka);
+  }
+
+  private discardProducer(producer: Promise<RoomTransport> | undefined): void {
     if (!producer || this.producer !== producer) return;
     this.producer = undefined;
     producer.then((p) => p.disconnect()).catch(() => undefined);
@@ -357,5 +348,44 @@ export class RoomProducer {
         },
       );
     });
+  }
+}
+
+/** RoomProducer's transport on kafkajs (the default): the same producer settings as before the switch existed. */
+class KafkajsRoomTransport implements RoomTransport {
+  private constructor(private readonly producer: Producer) {}
+
+  static async connect(kafka: Kafka): Promise<KafkajsRoomTransport> {
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Producing to a missing topic must fail, not auto-create it with the broker's default
+      // partition count (which would silently break room → partition mapping).
+      allowAutoTopicCreation: false,
+      retry: PRODUCER_RETRY,
+      // Every message carries its partition; this only exists to honour it (and to keep kafkajs
+      // from warning about its default partitioner).
+      createPartitioner:
+        () =>
+        ({ message, partitionMetadata }) =>
+          message.partition ?? partitionForRoom(String(message.key), partitionMetadata.length),
+    });
+    await producer.connect();
+    return new KafkajsRoomTransport(producer);
+  }
+
+  sendRecords(records: PlannedRecord[], ackTimeoutMs: number): Promise<RecordMetadata[]> {
+    const byTopic = new Map<string, Message[]>();
+    for (const { topic, partition, roomId, value } of records) {
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({ key: roomId, value, partition });
+      byTopic.set(topic, messages);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    return this.producer.sendBatch({ topicMessages, acks: -1, timeout: ackTimeoutMs });
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
   }
 }

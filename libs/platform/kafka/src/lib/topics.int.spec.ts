@@ -3,11 +3,12 @@ import { createKafka } from './kafka-client';
 import { KafkaConfigurationError } from './kafka-configuration-error';
 import { KafkaUnavailableError, TopicMismatchError } from './kafka-errors';
 import { RoomProducer } from './room-producer';
+import { testKafkaClient } from '@seqcast/testing';
 import { brokers, uniqueName } from '../testing';
 import { ensureTopics, fetchCommittedOffsets, fetchLogEndOffsets, probeKafka } from './topics';
 
 describe('topics (real broker)', () => {
-  const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-topics' });
+  const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-topics', client: testKafkaClient() });
   const created: string[] = [];
   let admin: Admin;
 
@@ -102,7 +103,9 @@ describe('topics (real broker)', () => {
     await ensureTopics(kafka, [{ name: topic, partitions: 1, minInsyncReplicas: 1 }]);
     const attempt = ensureTopics(kafka, [{ name: topic, partitions: 1, minInsyncReplicas: 2 }]);
     await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
-    await expect(attempt).rejects.toThrow(`topic "${topic}" has min.insync.replicas=1 but SEQCAST_MIN_INSYNC_REPLICAS=2`);
+    await expect(attempt).rejects.toThrow(
+      `topic "${topic}" has min.insync.replicas=1 but SEQCAST_MIN_INSYNC_REPLICAS=2`,
+    );
     // Never changed in place: that is the operator's call.
     expect(await minInsyncReplicas(topic)).toBe('1');
   });
@@ -119,7 +122,9 @@ describe('topics (real broker)', () => {
     await ensureTopics(kafka, [{ name: topic, partitions: 1, replicationFactor: 1 }]);
     const attempt = ensureTopics(kafka, [{ name: topic, partitions: 1, replicationFactor: 3 }]);
     await expect(attempt).rejects.toBeInstanceOf(KafkaConfigurationError);
-    await expect(attempt).rejects.toThrow(`topic "${topic}" has 1 replica(s) per partition but SEQCAST_REPLICATION_FACTOR=3`);
+    await expect(attempt).rejects.toThrow(
+      `topic "${topic}" has 1 replica(s) per partition but SEQCAST_REPLICATION_FACTOR=3`,
+    );
   });
 
   it('names SEQCAST_REPLICATION_FACTOR when the cluster has fewer brokers than it asks for', async () => {

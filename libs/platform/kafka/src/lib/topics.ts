@@ -123,7 +123,11 @@ async function checkDurability(admin: Admin, topics: TopicSpec[]): Promise<void>
   if (checked.length > 0) {
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: checked.map(({ name }) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })),
+      resources: checked.map(({ name }) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['min.insync.replicas'],
+      })),
     });
     for (const { name, minInsyncReplicas } of checked) {
       const entry = resources
@@ -139,7 +143,8 @@ async function checkDurability(admin: Admin, topics: TopicSpec[]): Promise<void>
       }
     }
   }
-  if (problems.length > 0) throw new KafkaConfigurationError(`topics are less durable than configured: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new KafkaConfigurationError(`topics are less durable than configured: ${problems.join('; ')}`);
 }
 
 /** High watermark (next offset to be written) per partition. */
@@ -152,7 +157,11 @@ export async function fetchLogEndOffsets(admin: Admin, topic: string): Promise<M
  * The group's committed offset (the next offset it would read) per partition of `topic`; partitions
  * the group never committed are left out.
  */
-export async function fetchCommittedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+export async function fetchCommittedOffsets(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, number>> {
   const groups = await admin.fetchOffsets({ groupId, topics: [topic] });
   const partitions = groups.find((entry) => entry.topic === topic)?.partitions ?? [];
   return new Map(

@@ -9,7 +9,6 @@ export function uniqueName(prefix = 't'): string {
   return `${prefix}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
 }
 
-
 export interface ConsumedRecord {
   partition: number;
   offset: number;

@@ -2,7 +2,20 @@ import { randomBytes } from 'node:crypto';
 
 export function testKafkaBrokers(): string[] {
   const raw = process.env['KAFKA_BROKERS'];
-  return raw ? raw.split(',').map((b) => b.trim()).filter(Boolean) : ['127.0.0.1:9092'];
+  return raw
+    ? raw
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean)
+    : ['127.0.0.1:9092'];
+}
+
+/**
+ * The client library the suites run the consumers and producers on: KAFKA_CLIENT=platformatic runs
+ * them on @platformatic/kafka (the services' KAFKA_CLIENT), anything else on kafkajs.
+ */
+export function testKafkaClient(): 'kafkajs' | 'platformatic' {
+  return process.env['KAFKA_CLIENT'] === 'platformatic' ? 'platformatic' : 'kafkajs';
 }
 
 /** Topic names no other test (or a developer's local stack) uses, so suites can run side by side. */

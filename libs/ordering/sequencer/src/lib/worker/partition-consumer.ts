@@ -5,11 +5,12 @@
  */
 import type { Logger } from '@nestjs/common';
 import {
+  createResilientConsumer,
   DEFAULT_GROUP_TIMEOUTS,
   type EachBatchPayload,
+  type GroupConsumer,
   type GroupTimeouts,
   type Kafka,
-  ResilientConsumer,
 } from '@seqcast/kafka';
 import { workerMetrics } from '../worker.metrics';
 
@@ -34,7 +35,7 @@ export function groupTimeouts(settings: Partial<GroupTimeouts>): GroupTimeouts {
 }
 
 export class PartitionConsumer {
-  private consumer: ResilientConsumer | undefined;
+  private consumer: GroupConsumer | undefined;
   /** Bumped on every group join; a batch started under an older join must not act. */
   private joinCount = 0;
   private assigned = new Set<number>();
@@ -107,9 +108,9 @@ export class PartitionConsumer {
    * partitions until its session times out (see ResilientConsumer). Correctness does not depend on
    * them: every join invalidates every claim, and a zombie's commits are refused by the fence.
    */
-  private createConsumer(): ResilientConsumer {
+  private createConsumer(): GroupConsumer {
     const { messagesTopic, groupId, logger } = this.options;
-    return new ResilientConsumer(this.kafka, {
+    return createResilientConsumer(this.kafka, {
       name: 'Kafka consumer',
       consumer: {
         groupId,
