@@ -107,6 +107,11 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     const { batch, heartbeat, isRunning, isStale } = payload;
     if (!isRunning() || isStale()) return;
     gatewayMetrics.eventsConsumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
+    const receivedAt = Date.now();
+    for (const record of batch.messages) {
+      const createdAt = Number(record.timestamp);
+      if (createdAt > 0) gatewayMetrics.eventsReceiveDelay.observe(Math.max(0, receivedAt - createdAt) / 1000);
+    }
     const { byRoom, poison } = decodeEventBatch(batch.messages);
     if (poison.length > 0) gatewayMetrics.droppedDeliveries.inc({ reason: 'poison_event' }, poison.length);
     for (const record of poison) {
