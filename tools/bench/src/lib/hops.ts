@@ -176,6 +176,17 @@ export function workerBatchStats(before: string, after: string): WorkerBatchStat
   };
 }
 
+/**
+ * The gateway hop's Kafka part between two scrapes of the gateway's /metrics: mean time from an
+ * events record's CreateTime to the gateway handling its batch (produce round trip, broker, fetch
+ * cycle). The rest of the gateway hop is fan-out, the socket and the subscriber.
+ */
+export function gatewayReceiveMs(before: string, after: string): number {
+  const delta = (series: string) => metricValue(after, series) - metricValue(before, series);
+  const count = delta('seqcast_gateway_events_receive_delay_seconds_count');
+  return Math.round((10_000 * delta('seqcast_gateway_events_receive_delay_seconds_sum')) / Math.max(1, count)) / 10;
+}
+
 /** When a stage had written a share of a run's records, in seconds from the run's start. */
 export interface StageProgress {
   /** Seconds from the start until 10 %, 50 %, 90 % and all of the stage's records were written. */

@@ -1,6 +1,6 @@
 import { testKafkaBrokers } from '@seqcast/testing';
 import { ClientPool } from '../lib/client-pool';
-import { describeHops, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
+import { describeHops, gatewayReceiveMs, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
 import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
@@ -24,6 +24,8 @@ interface RateRun {
   /** With --hops: p50/p90/p99 per hop, and the worker's mean batch (transaction, events publish). */
   hops?: Record<string, { p50: number; p90: number; p99: number }>;
   workerBatches?: WorkerBatchStats;
+  /** With --hops: mean events CreateTime → the gateway handling the batch, ms (the gateway hop's Kafka part). */
+  gatewayReceiveMs?: number;
 }
 
 const SUBSCRIBERS = 2;
@@ -56,6 +58,8 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
   const hopNotes: string[] = [];
   const workerMetrics = async () =>
     'ingest' in system ? await (await fetch(`${system.worker.managementUrl}/metrics`)).text().catch(() => '') : '';
+  const gatewayMetrics = async () =>
+    'ingest' in system ? await (await fetch(`${system.gateways[0].managementUrl}/metrics`)).text().catch(() => '') : '';
   try {
     pool = await ClientPool.open(`latency-${target}`, SUBSCRIBERS, {
       mode: target === 'seqcast' ? 'seqcast' : 'socketio',
@@ -74,6 +78,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
         const before = (await pool.report(publisher.stats.issued, publisher.takeFailures(), true)).deliveries;
         const failedBefore = publisher.stats.failed;
         const metricsBefore = options.hops ? await workerMetrics() : '';
+        const gatewayMetricsBefore = options.hops ? await gatewayMetrics() : '';
         cpu.begin();
         const started = performance.now();
         await publisher.openLoop(rate, seconds, rooms, (sent) => bar.update(sent));
@@ -87,6 +92,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
         const delivered = report.deliveries - before;
         let hops: RateRun['hops'];
         let workerBatches: RateRun['workerBatches'];
+        let receiveMs: RateRun['gatewayReceiveMs'];
         if (options.hops && 'ingest' in system) {
           const samples: HopSample[] = await hopSamples(
             testKafkaBrokers(),
@@ -96,10 +102,11 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           );
           hops = summarizeHops(samples);
           workerBatches = workerBatchStats(metricsBefore, await workerMetrics());
+          receiveMs = gatewayReceiveMs(gatewayMetricsBefore, await gatewayMetrics());
           hopNotes.push(
             `#${rep} ${describeHops(rate, samples)}; worker: ${workerBatches.batches} batches, ` +
               `${workerBatches.messagesPerBatch} msg/batch, mean transaction ${workerBatches.transactionMs} ms, ` +
-              `mean events publish ${workerBatches.publishMs} ms`,
+              `mean events publish ${workerBatches.publishMs} ms; gateway: mean events CreateTime → batch handled ${receiveMs} ms`,
           );
         }
         runs.push({
@@ -114,6 +121,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           cpu: cpuUse,
           hops,
           workerBatches,
+          gatewayReceiveMs: receiveMs,
         });
         publisher.stats.roundTrip.reset();
         if (rep === options.reps) lastCdf.set(rate, cdf(report.histogram));

@@ -192,6 +192,13 @@ export const gatewayMetrics = {
     help: 'Events-topic records behind the log end, per partition, as of the last batch',
     labelNames: ['partition'] as const,
   }),
+  eventsReceiveDelay: new Histogram({
+    name: 'seqcast_gateway_events_receive_delay_seconds',
+    help:
+      'Events-topic records: time from the record CreateTime (the ordering worker producing it) to the ' +
+      'gateway handling its batch; the Kafka part of the gateway hop (produce, broker, fetch cycle)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  }),
   draining: new Gauge({
     name: 'seqcast_gateway_draining',
     help: '1 while this gateway drains its sockets for shutdown',
