@@ -13,22 +13,12 @@ export function supportsReusePort(version: string = process.versions.node): bool
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-/**
- * The accept queue asked for (the kernel caps it at net.core.somaxconn). Node's default, 511, is
- * too shallow for a restart storm: the clients of a draining instance reconnect to this one at
- * hundreds per second, and while the event loop is busy with them a full queue makes the kernel
- * drop SYNs; each dropped client then waits out TCP's SYN retransmits (1, 3, 7, 15, 31 s) before
- * it even reaches the handshake. A queued connection costs a few hundred bytes of kernel memory.
- */
-export const LISTEN_BACKLOG = 65_535;
-
 export interface ListenTarget {
   port: number;
   host: string;
-  backlog: number;
   reusePort?: boolean;
 }
 
 export function listenTarget(port: number, host: string, reusePort = supportsReusePort()): ListenTarget {
-  return reusePort ? { port, host, backlog: LISTEN_BACKLOG, reusePort: true } : { port, host, backlog: LISTEN_BACKLOG };
+  return reusePort ? { port, host, reusePort: true } : { port, host };
 }
