@@ -173,9 +173,8 @@ export class Connection {
   }
 
   /** This attempt's connect timeout: socket.io's (or the app's) doubled per consecutive timeout, up to 4×. */
-  private connectTimeoutMs(): number | false {
+  private connectTimeoutMs(): number {
     const configured = this.options.socketOptions?.timeout;
-    if (configured === false) return false; // the app turned socket.io's connect timeout off
     const base = typeof configured === 'number' && configured > 0 ? configured : DEFAULT_CONNECT_TIMEOUT_MS;
     return base * Math.min(2 ** this.connectTimeouts, MAX_CONNECT_TIMEOUT_FACTOR);
   }
