@@ -18,6 +18,18 @@ import type { Transport, TransportFactory } from './transport';
  */
 export const SERVER_RESTART_FALLBACK_MS = 2_000;
 
+/** socket.io-client's own default for `timeout` (the connect attempt), used unless socketOptions set one. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+
+/**
+ * After consecutive connect attempts that timed out, the next one waits up to this many times the
+ * connect timeout (doubling: 1×, 2×, 4×). A gateway that answers no handshake within the timeout is
+ * almost always one with a queue of them (a restart storm on a busy instance): an attempt given up
+ * loses its place in that queue and leaves the gateway a dead connection to accept and handshake
+ * anyway, so giving up again at the same moment only makes the queue longer for everyone.
+ */
+export const MAX_CONNECT_TIMEOUT_FACTOR = 4;
+
 /** reconnectInMs beyond this is treated as this (a day): a hint, not a reason to wait forever. */
 const MAX_RESTART_HINT_MS = 24 * 60 * 60 * 1000;
 
@@ -54,6 +66,8 @@ export class Connection {
   /** Bumped whenever the current transport is replaced or dropped; handlers of older ones are ignored. */
   private _generation = 0;
   private failures = 0;
+  /** Consecutive connect attempts that ended in socket.io's connect `timeout`; the next one waits longer. */
+  private connectTimeouts = 0;
   private reconnectTimer: Timer | undefined;
   /** The current connection was told `server_restart`: its end is expected, and replaced at once. */
   private restartNotified = false;
@@ -89,6 +103,7 @@ export class Connection {
   connect(): void {
     if (this._state === 'connecting' || this._state === 'connected' || this._state === 'reconnecting') return;
     this.failures = 0;
+    this.connectTimeouts = 0;
     this.setState('connecting');
     void this.open();
   }
@@ -139,7 +154,7 @@ export class Connection {
     return this.options.transportFactory({
       url: this.options.gatewayUrl,
       token,
-      socketOptions: this.options.socketOptions,
+      socketOptions: { ...this.options.socketOptions, timeout: this.connectTimeoutMs() },
       handlers: {
         connect: () => current() && this.onConnected(),
         disconnect: (reason) => current() && this.onDisconnect(reason),
@@ -157,13 +172,23 @@ export class Connection {
     });
   }
 
+  /** This attempt's connect timeout: socket.io's (or the app's) doubled per consecutive timeout, up to 4×. */
+  private connectTimeoutMs(): number {
+    const configured = this.options.socketOptions?.timeout;
+    const base = typeof configured === 'number' && configured > 0 ? configured : DEFAULT_CONNECT_TIMEOUT_MS;
+    return base * Math.min(2 ** this.connectTimeouts, MAX_CONNECT_TIMEOUT_FACTOR);
+  }
+
   private onConnected(): void {
     this.failures = 0;
+    this.connectTimeouts = 0;
     this.setState('connected');
     this.hooks.connected();
   }
 
   private onConnectError(message: string): void {
+    // socket.io-client reports its connect timeout as connect_error 'timeout'.
+    this.connectTimeouts = message === 'timeout' ? this.connectTimeouts + 1 : 0;
     if (message === 'unauthorized') {
       // The next attempt calls the token function again; a fixed token will keep failing.
       this.options.emit('error', new SeqcastError('unauthorized', 'the gateway rejected the token'));

@@ -37,7 +37,10 @@ function setup(options: Partial<SeqcastClientOptions> = {}) {
 }
 
 /** Connects, subscribes ROOM and answers the ack; returns what the handler received. */
-async function subscribed(options: Partial<SeqcastClientOptions> = {}, ack: { headSeq?: number; epoch?: string } = { headSeq: 10 }) {
+async function subscribed(
+  options: Partial<SeqcastClientOptions> = {},
+  ack: { headSeq?: number; epoch?: string } = { headSeq: 10 },
+) {
   const ctx = setup(options);
   const received: Message[] = [];
   ctx.client.connect();
@@ -132,6 +135,38 @@ describe('SeqcastClient connection', () => {
     expect(states[states.length - 1][1]).toMatchObject({ attempt: 1, reason: 'ping timeout' });
   });
 
+  it('waits longer for the handshake after attempts that timed out (up to 4x), and resets on connect', async () => {
+    const { gateway, client } = setup({ reconnect: { baseDelayMs: 100, maxDelayMs: 1000, maxRetries: 10 } });
+    const timeouts = () => gateway.connections.map((c) => c.params.socketOptions?.timeout);
+    client.connect();
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      gateway.last.refuse('timeout');
+      await jest.advanceTimersByTimeAsync(1000);
+    }
+    // Another kind of failure starts over: only a queue of handshakes deserves the longer wait.
+    gateway.last.refuse('websocket error');
+    await jest.advanceTimersByTimeAsync(1000);
+    gateway.last.refuse('timeout');
+    await jest.advanceTimersByTimeAsync(1000);
+    gateway.last.accept();
+    gateway.last.drop('ping timeout');
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(timeouts()).toEqual([20_000, 40_000, 80_000, 80_000, 20_000, 40_000, 20_000]);
+  });
+
+  it('scales the connect timeout the app set', async () => {
+    const { gateway, client } = setup({
+      socketOptions: { timeout: 5_000 },
+      reconnect: { baseDelayMs: 100, maxDelayMs: 1000, maxRetries: 10 },
+    });
+    client.connect();
+    await settle();
+    gateway.last.refuse('timeout');
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(gateway.connections.map((c) => c.params.socketOptions?.timeout)).toEqual([5_000, 10_000]);
+  });
+
   it('re-fetches the token on every attempt and reports unauthorized', async () => {
     let n = 0;
     const token = jest.fn(async () => `tok-${++n}`);
@@ -208,9 +243,15 @@ describe('SeqcastClient connection', () => {
   });
 
   it('without server_restart an io server disconnect is an ordinary failure with backoff', async () => {
-    const { gateway, states } = await subscribed({ random: () => 0.5, reconnect: { baseDelayMs: 1000, maxDelayMs: 1000 } });
+    const { gateway, states } = await subscribed({
+      random: () => 0.5,
+      reconnect: { baseDelayMs: 1000, maxDelayMs: 1000 },
+    });
     gateway.last.drop('io server disconnect');
-    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 1, delayMs: 500, reason: 'io server disconnect' }]);
+    expect(states[states.length - 1]).toEqual([
+      'reconnecting',
+      { attempt: 1, delayMs: 500, reason: 'io server disconnect' },
+    ]);
     await settle();
     expect(gateway.connections).toHaveLength(1);
   });
@@ -262,13 +303,19 @@ describe('SeqcastClient connection', () => {
     expect(gateway.connections).toHaveLength(2);
     // The balancer sent us back to the draining instance once.
     gateway.last.refuse('server_draining');
-    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 1, delayMs: 200, reason: 'server_draining' }]);
+    expect(states[states.length - 1]).toEqual([
+      'reconnecting',
+      { attempt: 1, delayMs: 200, reason: 'server_draining' },
+    ]);
     await jest.advanceTimersByTimeAsync(199);
     expect(gateway.connections).toHaveLength(2);
     await jest.advanceTimersByTimeAsync(1);
     expect(gateway.connections).toHaveLength(3);
     gateway.last.refuse('server_draining');
-    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 2, delayMs: 400, reason: 'server_draining' }]);
+    expect(states[states.length - 1]).toEqual([
+      'reconnecting',
+      { attempt: 2, delayMs: 400, reason: 'server_draining' },
+    ]);
     await jest.advanceTimersByTimeAsync(400);
     gateway.last.accept();
     expect(client.state).toBe('connected');
@@ -363,7 +410,7 @@ describe('SeqcastClient subscriptions', () => {
     expect(received[0]).toMatchObject({ roomId: ROOM, payload: { n: 11 }, clientMsgId: 'c-11' });
   });
 
-  it('accepts the room\'s first message (prevSeq null) after an empty head', async () => {
+  it("accepts the room's first message (prevSeq null) after an empty head", async () => {
     const { gateway, seqs } = await subscribed({}, { headSeq: -1 });
     gateway.last.send(ROOM, chain(ROOM, [0, 3], null));
     expect(seqs()).toEqual([0, 3]);
@@ -424,7 +471,10 @@ describe('SeqcastClient subscriptions', () => {
     expect(gaps).toEqual([{ roomId: ROOM, expectedPrevSeq: 11, gotPrevSeq: 14 }]);
     await settle();
     const log = gateway.last.log.slice(1);
-    expect(log).toEqual([`unsubscribe ${ROOM}`, `subscribe ${JSON.stringify({ roomId: ROOM, afterSeq: 11, epoch: 'e1' })}`]);
+    expect(log).toEqual([
+      `unsubscribe ${ROOM}`,
+      `subscribe ${JSON.stringify({ roomId: ROOM, afterSeq: 11, epoch: 'e1' })}`,
+    ]);
     // Live messages before the resubscribe's ack are ignored.
     gateway.last.send(ROOM, chain(ROOM, [17], 16));
     expect(seqs()).toEqual([11]);
@@ -480,10 +530,11 @@ describe('SeqcastClient subscriptions', () => {
   it('reports truncated history as an informational error and continues', async () => {
     const store = new MemoryCursorStore();
     store.set(ROOM, { epoch: 'e1', seq: 5 });
-    const { gateway, errors, seqs } = await subscribed(
-      { cursorStore: store },
-      { headSeq: 120, truncated: true, resumeAfterSeq: 99 } as { headSeq: number },
-    );
+    const { gateway, errors, seqs } = await subscribed({ cursorStore: store }, {
+      headSeq: 120,
+      truncated: true,
+      resumeAfterSeq: 99,
+    } as { headSeq: number });
     expect(errors.map((e) => e.code)).toEqual(['truncated']);
     expect(errors[0].message).toContain('after seq 99');
     gateway.last.send(ROOM, chain(ROOM, [100, 120], 97));
@@ -510,7 +561,10 @@ describe('SeqcastClient subscriptions', () => {
   });
 
   it('retries the subscribe with backoff when the gateway answers unavailable', async () => {
-    const { gateway, client, errors } = setup({ random: () => 0.999, reconnect: { baseDelayMs: 100, maxDelayMs: 1000 } });
+    const { gateway, client, errors } = setup({
+      random: () => 0.999,
+      reconnect: { baseDelayMs: 100, maxDelayMs: 1000 },
+    });
     client.connect();
     await settle();
     gateway.last.accept();
@@ -527,7 +581,10 @@ describe('SeqcastClient subscriptions', () => {
   });
 
   it('reconnects and resubscribes when a subscribe is not acknowledged within subscribeTimeoutMs', async () => {
-    const { gateway, client, errors, states } = setup({ subscribeTimeoutMs: 5000, reconnect: { baseDelayMs: 100, maxDelayMs: 100 } });
+    const { gateway, client, errors, states } = setup({
+      subscribeTimeoutMs: 5000,
+      reconnect: { baseDelayMs: 100, maxDelayMs: 100 },
+    });
     client.connect();
     await settle();
     gateway.last.accept();
@@ -540,7 +597,10 @@ describe('SeqcastClient subscriptions', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(errors.map((e) => e.code)).toEqual(['timeout']);
     expect(silent.closed).toBe(true);
-    expect(states[states.length - 1]).toEqual(['reconnecting', expect.objectContaining({ attempt: 1, reason: 'subscribe_timeout' })]);
+    expect(states[states.length - 1]).toEqual([
+      'reconnecting',
+      expect.objectContaining({ attempt: 1, reason: 'subscribe_timeout' }),
+    ]);
     // A late ack on the replaced connection counts for nothing.
     silent.answer({ headSeq: 1 });
     await jest.advanceTimersByTimeAsync(100);
@@ -557,12 +617,12 @@ describe('SeqcastClient subscriptions', () => {
   });
 
   it('rejects a subscribeTimeoutMs below 1', () => {
-    expect(() => new SeqcastClient({ gatewayUrl: 'http://g', ingestUrl: 'http://i', token: 't', subscribeTimeoutMs: 0 })).toThrow(
-      /subscribeTimeoutMs must be a number >= 1/,
-    );
+    expect(
+      () => new SeqcastClient({ gatewayUrl: 'http://g', ingestUrl: 'http://i', token: 't', subscribeTimeoutMs: 0 }),
+    ).toThrow(/subscribeTimeoutMs must be a number >= 1/);
   });
 
-  it('types payloads with the client\'s type parameter', async () => {
+  it("types payloads with the client's type parameter", async () => {
     type Chat = { text: string };
     const gateway = new FakeGateway();
     const client = new SeqcastClient<Chat>(
@@ -730,7 +790,10 @@ describe('SeqcastClient token lifetime', () => {
     gateway.last.accept();
     gateway.last.tokenExpiring();
     await settle();
-    gateway.last.refreshes[0].ack({ ok: false, error: { code: 'unauthorized', message: 'the new token is for another user' } });
+    gateway.last.refreshes[0].ack({
+      ok: false,
+      error: { code: 'unauthorized', message: 'the new token is for another user' },
+    });
     expect(errors.map((e) => [e.code, e.message])).toEqual([
       ['unauthorized', 'token refresh refused: the new token is for another user'],
     ]);
@@ -769,9 +832,9 @@ describe('SeqcastClient token lifetime', () => {
   });
 
   it('requires getToken or token', () => {
-    expect(
-      () => new SeqcastClient({ gatewayUrl: 'http://g.test', ingestUrl: 'http://i.test' }),
-    ).toThrow(/getToken .*is required/);
+    expect(() => new SeqcastClient({ gatewayUrl: 'http://g.test', ingestUrl: 'http://i.test' })).toThrow(
+      /getToken .*is required/,
+    );
     expect(
       () => new SeqcastClient({ gatewayUrl: 'http://g.test', ingestUrl: 'http://i.test', getToken: 'x' as never }),
     ).toThrow('getToken must be a function');

@@ -19,7 +19,10 @@ export class Balancer {
     const server = createServer({ pauseOnConnect: true });
     const balancer = new Balancer(server, upstream);
     server.on('connection', (client) => balancer.route(client));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    // A deep accept queue (the kernel caps it at net.core.somaxconn): with Node's default of 511 a
+    // worker busy for a moment during the storm overflows it, the kernel drops the SYNs and each
+    // client waits out TCP's SYN retransmits (1, 3, 7, 15, 31, 63 s): the harness, not the deploy.
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 65_535 }, () => resolve()));
     return balancer;
   }
 

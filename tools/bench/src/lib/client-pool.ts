@@ -19,6 +19,10 @@ export interface PoolReport {
   timings: ClientTiming[];
   errors: string[];
   arrivals: Array<[string, number, number]>;
+  /** Each worker's event-loop delay since the mark (ms): whether the load generator itself was late. */
+  loopDelay: Array<{ p99: number; max: number }>;
+  /** SDK clients: reconnect attempts since the mark, by reason, all workers added up. */
+  reconnectReasons: Record<string, number>;
 }
 
 type Reply<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>;
@@ -93,6 +97,11 @@ export class ClientPool {
       timings: answers.flatMap((a) => a.timings),
       errors: answers.flatMap((a) => a.errors).slice(0, 10),
       arrivals: answers.flatMap((a) => a.arrivals ?? []),
+      loopDelay: answers.map((a) => a.loopDelay ?? { p99: NaN, max: NaN }),
+      reconnectReasons: answers.reduce<Record<string, number>>((sum, a) => {
+        for (const [reason, n] of Object.entries(a.reconnectReasons ?? {})) sum[reason] = (sum[reason] ?? 0) + n;
+        return sum;
+      }, {}),
     };
   }
 

@@ -58,6 +58,10 @@ export interface WorkerReport {
   errors: string[];
   /** With `recordArrivals`: `[roomId, n, arrival ms since the epoch]` since the last reset. */
   arrivals?: Array<[string, number, number]>;
+  /** This worker's event-loop delay since `mark` (or start), ms: how late its own timers and sockets were served. */
+  loopDelay?: { p99: number; max: number };
+  /** SDK clients: reconnect attempts since `mark`, by reason. */
+  reconnectReasons?: Record<string, number>;
 }
 
 export type WorkerMessage =

@@ -140,7 +140,8 @@ export class SocketIoServerProcess extends BenchProcess {
 export function forkClientWorker(label: string): ChildProcess {
   return track(
     fork(join(__dirname, '../workers/clients.ts'), [], {
-      execArgv: ['-r', register, '--max-old-space-size=4096'],
+      // BENCH_CLIENT_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"): profile the load generator too.
+      execArgv: ['-r', register, '--max-old-space-size=4096', ...(process.env['BENCH_CLIENT_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean)],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     }),
     label,

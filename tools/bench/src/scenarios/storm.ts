@@ -1,5 +1,6 @@
 import { ClientPool } from '../lib/client-pool';
 import { type BenchOptions, benchRooms, pollUntil, runId, sleep, type ScenarioResult } from '../lib/context';
+import { readFileSync } from 'node:fs';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
 import { Publisher } from '../lib/publisher';
@@ -47,6 +48,16 @@ interface StormRun {
   warmupInFlight: number;
   /** publish → delivered from the restart on, resumes included. */
   delivery: LatencySummary;
+  /** Each client worker's event-loop delay from SIGTERM on (ms): how late the load generator itself served its sockets. */
+  clientLoopDelay: Array<{ p99: number; max: number }>;
+  /** SDK reconnect attempts from SIGTERM on, by the reason the SDK gave (one `server_restart` per client is the minimum). */
+  reconnectReasons: Record<string, number>;
+  /**
+   * Box-wide TCP counters from SIGTERM to the report (/proc/net/netstat; other processes count too):
+   * connections dropped because a listener's accept queue was full, and SYNs sent again for them.
+   */
+  listenOverflows?: number;
+  synRetransmits?: number;
   /** A few clients' timelines, seconds after SIGTERM, to read a surprising figure by. */
   sample: Array<{ disconnected?: number; reconnected?: number; caughtUp?: number }>;
 }
@@ -109,6 +120,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
           ? { 'old gateway': oldServer.pid, 'new gateway': newServer.pid, 'ingest-api': system.ingest.pid, 'ordering-worker': system.worker.pid, ...clientPids, bench: process.pid }
           : { 'old instance': oldServer.pid, 'new instance': newServer.pid, ...clientPids, bench: process.pid },
       );
+      const tcpBefore = tcpCounters();
       const termAt = performance.timeOrigin + performance.now();
       cpu.begin();
       pool.mark(termAt - 1);
@@ -131,6 +143,7 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       await publishing;
       const settled = await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete >= clients, options.smoke ? 5_000 : 20_000, 250);
       const report = await pool.report(publisher.stats.issued, publisher.takeFailures());
+      const tcpAfter = tcpCounters();
       const resumes = report.timings.filter((t) => t.caughtUpAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.caughtUpAt as number) - (t.reconnectedAt as number));
       const reconnects = report.timings.filter((t) => t.disconnectedAt !== undefined && t.reconnectedAt !== undefined).map((t) => (t.reconnectedAt as number) - (t.disconnectedAt as number));
       const caughtUpAt = report.timings.map((t) => t.caughtUpAt).filter((t): t is number => t !== undefined);
@@ -163,6 +176,10 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
         warmupDelivered: warmup.deliveries,
         warmupInFlight: warmup.lost,
         delivery: summarize(report.histogram),
+        clientLoopDelay: report.loopDelay.map((d) => ({ p99: Math.round(d.p99), max: Math.round(d.max) })),
+        reconnectReasons: report.reconnectReasons,
+        listenOverflows: tcpBefore && tcpAfter ? tcpAfter.ListenOverflows - tcpBefore.ListenOverflows : undefined,
+        synRetransmits: tcpBefore && tcpAfter ? tcpAfter.TCPSynRetrans - tcpBefore.TCPSynRetrans : undefined,
         sample: report.timings.slice(0, 5).map((t) => ({
           disconnected: rel(t.disconnectedAt, termAt),
           reconnected: rel(t.reconnectedAt, termAt),
@@ -203,11 +220,26 @@ export async function storm(options: BenchOptions, target: Target = 'seqcast'): 
       `run ${r.rep}: ${r.reconnected} of ${r.clients} clients reconnected within the run; disconnect → reconnected p50 ${Math.round(r.reconnectP50Ms)} ms / p99 ${Math.round(r.reconnectP99Ms)} ms`,
       `run ${r.rep}: before the restart ${r.warmupDelivered} deliveries made, ${r.warmupInFlight} published but not yet delivered; delivery before the restart p50 ${Math.round(r.warmupDelivery.p50)} ms / p99 ${Math.round(r.warmupDelivery.p99)} ms, after it p50 ${Math.round(r.delivery.p50)} ms / p99 ${Math.round(r.delivery.p99)} ms`,
       `run ${r.rep}: CPU from SIGTERM until all caught up (${r.cpuWindowSeconds} s), % of one core: ${cpuSummary(r.cpu)}; balancers switched in ${r.switchMs} ms`,
+      `run ${r.rep}: client workers' event-loop delay from SIGTERM on, p99 / max ms: ${r.clientLoopDelay.map((d) => `${d.p99} / ${d.max}`).join(', ')}; box-wide accept-queue overflows ${r.listenOverflows ?? '?'}, SYN retransmits ${r.synRetransmits ?? '?'}`,
+      `run ${r.rep}: reconnect attempts by reason: ${Object.entries(r.reconnectReasons).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'}`,
       ...r.errors.slice(0, 3).map((e) => `run ${r.rep}: client error: ${e}`),
     ]),
     series: [{ name: `${target} resume time (reconnect → caught up)`, points: resumeCdf }],
     data: { clients, rooms: roomCount, rate, drainSpreadMs, runs },
   };
+}
+
+/** TcpExt counters of /proc/net/netstat (Linux; undefined elsewhere). Box-wide: every process's listeners count. */
+function tcpCounters(): { ListenOverflows: number; TCPSynRetrans: number } | undefined {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0].split(/\s+/);
+    const values = lines[1].split(/\s+/).map(Number);
+    const at = (name: string) => values[names.indexOf(name)];
+    return { ListenOverflows: at('ListenOverflows'), TCPSynRetrans: at('TCPSynRetrans') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Named processes as they are, the client workers (each with its balancer) added up. */

@@ -5,6 +5,7 @@
  * client received per room. Several of these run side by side so the bench itself is not the
  * bottleneck; the parent drives them over IPC (see ../lib/ipc.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { SeqcastClient } from '@seqcast/client';
 import { Balancer } from '../lib/balancer';
@@ -24,6 +25,11 @@ interface Client {
 }
 
 const histogram = newHistogram();
+/** How late this process serves its own events: a storm's reconnect times include it. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+/** SDK: reconnect attempts since the mark, by the reason the SDK gave (a storm's retries and their causes). */
+const reconnectReasons: Record<string, number> = {};
 const clients: Client[] = [];
 const errors: string[] = [];
 let deliveries = 0;
@@ -137,7 +143,11 @@ async function openSdk(command: ConnectCommand, rooms: string[]): Promise<Client
   });
   const client: Client = { rooms: new Map(rooms.map((r) => [r, new RoomTracker()])), timing: {}, close: () => sdk.close() };
   let wasConnected = false;
-  sdk.on('state', (state) => {
+  sdk.on('state', (state, detail) => {
+    if (state === 'reconnecting' && now() >= markAt) {
+      const reason = (detail?.reason ?? '?').replace(/ [^ ]*\d[^ ]*/g, ' …').slice(0, 80);
+      reconnectReasons[reason] = (reconnectReasons[reason] ?? 0) + 1;
+    }
     if (state === 'connected') {
       if (wasConnected) onReconnect(client);
       wasConnected = true;
@@ -225,6 +235,8 @@ function report(): void {
     timings: clients.map((c) => c.timing),
     errors,
     arrivals: recordArrivals ? arrivals : undefined,
+    reconnectReasons,
+    loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
   });
 }
 
@@ -236,6 +248,7 @@ process.on('message', (message: ParentCommand) => {
       break;
     case 'mark':
       markAt = message.at;
+      loopDelay.reset();
       break;
     case 'switch':
       balancer?.switchTo(message.port);
