@@ -57,6 +57,7 @@ import {
 } from './ordering-worker.options';
 import { workerMetrics } from './worker.metrics';
 import { BatchCommitter } from './worker/batch-committer';
+import { CommitGroups } from './worker/commit-groups';
 import { EventsPublisher } from './worker/events-publisher';
 import { InterruptibleSleep } from './worker/interruptible-sleep';
 import { LagReporter } from './worker/lag-reporter';
@@ -125,6 +126,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     });
     this.committer = new BatchCommitter({
       store,
+      groups: new CommitGroups(store),
       partitions,
       claims: this.claims,
       lag: this.lag,
