@@ -9,7 +9,10 @@
  *
  *   node -r ./tools/bench/register.cjs libs/ordering/data-access/tools/store-bench.ts \
  *     [--seconds 3] [--lanes 1,12] [--batches 1,10] [--rooms 50] [--pool 10] \
- *     [--prefill 0] [--analyze] [--set plan_cache_mode=force_custom_plan ...] [--json]
+ *     [--prefill 0] [--analyze] [--set plan_cache_mode=force_custom_plan ...] [--group] [--json]
+ *
+ * `--group` commits through the worker's CommitGroups (group commit: the lanes' batches that are
+ * ready together go in one transaction); `commits` then counts batches, as the worker's metric does.
  *
  * `--prefill N` stores N messages of other rooms in the epoch first (a database that has been running a while;
  * `--analyze` then gives the planner statistics about them, as autovacuum eventually does).
@@ -25,6 +28,9 @@ import type { Message } from '@seqcast/contracts';
 import { idempotencyKey, type KnownState, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
 import { openDatabase } from '@seqcast/persistence';
 import { Client, type Pool } from 'pg';
+// A measuring aid only: the worker's own group committer, to compare with commitBatch alone.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { CommitGroups } from '../../sequencer/src/lib/worker/commit-groups';
 import { PostgresSequencerStore } from '../src/lib/postgres-sequencer.store';
 
 const { values } = parseArgs({
@@ -38,6 +44,7 @@ const { values } = parseArgs({
     analyze: { type: 'boolean', default: false },
     set: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },
+    group: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -163,6 +170,7 @@ async function runCase(
   const nodeCpuBefore = process.cpuUsage();
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
+  const groups = values.group ? new CommitGroups(store) : undefined;
   await Promise.all(
     claims.slice(0, lanes).map(async (claim, lane) => {
       // A room's seq belongs to one partition: each lane has rooms of its own.
@@ -176,14 +184,15 @@ async function runCase(
           offset: from + i,
         }));
         const t0 = performance.now();
-        const outcome = await store.commitBatch(claim, {
+        const write = {
           fromOffset: from,
           nextOffset: from + batchSize,
           publishedOffset: from,
           roomIds: [...new Set(items.map((i) => i.roomId))],
           ids: items.map(({ roomId, senderId, clientMsgId }) => ({ roomId, senderId, clientMsgId })),
           sequence: (known: KnownState): SequencedBatch => sequence(claim, items, known),
-        });
+        };
+        const outcome = groups ? await groups.commit(claim, write) : await store.commitBatch(claim, write);
         commitMs.push(performance.now() - t0);
         if (outcome.status !== 'committed') throw new Error(`lane ${lane} fenced: ${outcome.reason}`);
         offsets[lane] = from + batchSize;

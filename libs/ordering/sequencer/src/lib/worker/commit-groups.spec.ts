@@ -62,9 +62,11 @@ class RecordingStore implements Pick<SequencerStore, 'commitBatch' | 'commitBatc
   }
 }
 
-function groupsOn(store: RecordingStore): CommitGroups {
-  return new CommitGroups(store as unknown as SequencerStore);
+function groupsOn(store: RecordingStore, maxInFlight?: number): CommitGroups {
+  return new CommitGroups(store as unknown as SequencerStore, maxInFlight);
 }
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('CommitGroups', () => {
   it('commits the batches ready in the same turn as one group, each with its own outcome', async () => {
@@ -81,10 +83,10 @@ describe('CommitGroups', () => {
 
   it('gathers what arrives during a group into the next one, one batch per partition and epoch per group', async () => {
     const store = new RecordingStore();
-    const groups = groupsOn(store);
+    const groups = groupsOn(store, 1);
     store.hold();
     const first = [groups.commit(claim(1), write()), groups.commit(claim(2), write())];
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(store.groups).toEqual([[1, 2]]);
     const later = [
       groups.commit(claim(3), write()),
@@ -101,6 +103,23 @@ describe('CommitGroups', () => {
       [3, 5, 6],
     ]);
     expect(store.alone).toEqual([4, 3]);
+  });
+
+  it('starts a second group while one commits, without a partition that is in the first', async () => {
+    const store = new RecordingStore();
+    const groups = groupsOn(store, 2);
+    store.hold();
+    const first = [groups.commit(claim(1), write()), groups.commit(claim(2), write())];
+    await nextTurn();
+    const second = [groups.commit(claim(2), write(1)), groups.commit(claim(3), write())];
+    await nextTurn();
+    // A group of one commits alone.
+    expect(store.groups).toEqual([[1, 2]]);
+    expect(store.alone).toEqual([3]);
+    store.release();
+    await Promise.all([...first, ...second]);
+    expect(store.groups).toEqual([[1, 2]]);
+    expect(store.alone).toEqual([3, 2]);
   });
 
   it('commits each member alone when the group fails, so an error stays with its partition', async () => {

@@ -30,10 +30,20 @@ interface Member {
 
 export class CommitGroups {
   private queue: Member[] = [];
-  private running = false;
+  private inFlight = 0;
+  /** Partitions whose batch is in a group being committed: their next batch waits for the next group. */
+  private readonly committing = new Set<number>();
   private scheduled = false;
 
-  constructor(private readonly store: SequencerStore) {}
+  /**
+   * `maxInFlight` groups may be committing at once: with one, the node process idles while the
+   * database works on the group and the other way round; with two, the next group is read and
+   * sequenced while the previous one is written and flushed.
+   */
+  constructor(
+    private readonly store: SequencerStore,
+    private readonly maxInFlight = 2,
+  ) {}
 
   /** commitBatch, grouped with the other lanes' batches that are ready at the same time. */
   commit<R extends SequencedBatch>(claim: PartitionClaim, write: BatchWrite<R>): Promise<CommitOutcome<R>> {
@@ -53,36 +63,42 @@ export class CommitGroups {
   }
 
   private schedule(): void {
-    if (this.running || this.scheduled) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     // The lanes of one fetch reach their commit within the same turn (their steps before it are
     // in-memory), so one setImmediate gathers them without waiting on a timer.
     setImmediate(() => {
       this.scheduled = false;
-      void this.drain();
+      this.startGroups();
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.queue.length > 0) await this.runGroup(this.takeGroup());
-    } finally {
-      this.running = false;
+  private startGroups(): void {
+    while (this.inFlight < this.maxInFlight) {
+      const group = this.takeGroup();
+      if (group.length === 0) return;
+      this.inFlight++;
+      for (const { claim } of group) this.committing.add(claim.partition);
+      void this.runGroup(group).finally(() => {
+        this.inFlight--;
+        for (const { claim } of group) this.committing.delete(claim.partition);
+        // What queued meanwhile goes now (no setImmediate: it has been gathering all along).
+        this.startGroups();
+      });
     }
   }
 
   /** Everything queued for the first member's epoch and topic, at most one batch per partition. */
   private takeGroup(): Member[] {
-    const [first] = this.queue;
-    if (!first) return [];
     const group: Member[] = [];
     const rest: Member[] = [];
     const partitions = new Set<number>();
+    let first: PartitionClaim | undefined;
     for (const member of this.queue) {
       const { claim } = member;
-      if (claim.epoch === first.claim.epoch && claim.topic === first.claim.topic && !partitions.has(claim.partition)) {
+      const free = !partitions.has(claim.partition) && !this.committing.has(claim.partition);
+      if (free && !first) first = claim;
+      if (free && first && claim.epoch === first.epoch && claim.topic === first.topic) {
         partitions.add(claim.partition);
         group.push(member);
       } else {
