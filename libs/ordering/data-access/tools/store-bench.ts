@@ -211,10 +211,7 @@ async function runCase(
   const sorted = [...commitMs].sort((a, b) => a - b);
   const statementP50 = (prefix: string, lastTenth = false) => {
     const times = [...statementMs].filter(([n]) => n.startsWith(prefix)).flatMap(([, l]) => l);
-    return percentile(
-      times.slice(lastTenth ? Math.floor(times.length * 0.9) : 0).sort((a, b) => a - b),
-      50,
-    );
+    return percentile(times.slice(lastTenth ? Math.floor(times.length * 0.9) : 0).sort((a, b) => a - b), 50);
   };
   return {
     lanes,
