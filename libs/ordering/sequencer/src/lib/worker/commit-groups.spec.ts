@@ -136,6 +136,20 @@ describe('CommitGroups', () => {
     expect(store.alone.sort()).toEqual([1, 2, 3]);
   });
 
+  it('sends a large batch alone, at once', async () => {
+    const store = new RecordingStore();
+    const groups = groupsOn(store);
+    const large = { ...write(0), nextOffset: 17 };
+    const outcomes = await Promise.all([
+      groups.commit(claim(1), large),
+      groups.commit(claim(2), write()),
+      groups.commit(claim(3), write()),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['committed', 'committed', 'committed']);
+    expect(store.alone).toEqual([1]);
+    expect(store.groups).toEqual([[2, 3]]);
+  });
+
   it('sends a batch with a beforeCommit hook alone, at once', async () => {
     const store = new RecordingStore();
     const groups = groupsOn(store);
