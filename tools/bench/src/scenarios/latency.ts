@@ -99,7 +99,8 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           hopNotes.push(
             `#${rep} ${describeHops(rate, samples)}; worker: ${workerBatches.batches} batches, ` +
               `${workerBatches.messagesPerBatch} msg/batch, mean transaction ${workerBatches.transactionMs} ms, ` +
-              `mean events publish ${workerBatches.publishMs} ms`,
+              `mean events publish ${workerBatches.publishMs} ms` +
+              (workerBatches.commits ? `, ${workerBatches.commits} commits` : ''),
           );
         }
         runs.push({
