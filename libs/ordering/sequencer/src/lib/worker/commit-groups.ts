@@ -58,7 +58,10 @@ export class CommitGroups {
   commit<R extends SequencedBatch>(claim: PartitionClaim, write: BatchWrite<R>): Promise<CommitOutcome<R>> {
     // Test hooks run between the write and COMMIT of one batch: those batches go alone.
     if (write.beforeCommit || !this.store.commitBatches || write.nextOffset - write.fromOffset > this.maxRecords) {
-      return this.store.commitBatch(claim, write);
+      return this.store.commitBatch(claim, write).then((outcome) => {
+        workerMetrics.commitGroups.inc();
+        return outcome;
+      });
     }
     return new Promise<CommitOutcome<R>>((resolve, reject) => {
       this.queue.push({
