@@ -11,8 +11,10 @@
  *     [--seconds 3] [--lanes 1,12] [--batches 1,10] [--rooms 50] [--pool 10] \
  *     [--prefill 0] [--analyze] [--set plan_cache_mode=force_custom_plan ...] [--group] [--json]
  *
- * `--group` commits through the worker's CommitGroups (group commit: the lanes' batches that are
- * ready together go in one transaction); `commits` then counts batches, as the worker's metric does.
+ * `--group` commits through `Gatherer` below, the worker's group commit reduced (the batches that
+ * are ready together go in one commitBatches transaction, up to two groups in flight, as
+ * CommitGroups in libs/ordering/sequencer does; imported from there it would make the two projects
+ * depend on each other); `commits` then counts batches, as the worker's batch metric does.
  *
  * `--prefill N` stores N messages of other rooms in the epoch first (a database that has been running a while;
  * `--analyze` then gives the planner statistics about them, as autovacuum eventually does).
@@ -25,12 +27,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Message } from '@seqcast/contracts';
-import { idempotencyKey, type KnownState, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
+import {
+  type BatchWrite,
+  type CommitOutcome,
+  idempotencyKey,
+  type KnownState,
+  type PartitionClaim,
+  type SequencedBatch,
+} from '@seqcast/ordering-domain';
 import { openDatabase } from '@seqcast/persistence';
 import { Client, type Pool } from 'pg';
-// A measuring aid only: the worker's own group committer, to compare with commitBatch alone.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { CommitGroups } from '../../sequencer/src/lib/worker/commit-groups';
 import { PostgresSequencerStore } from '../src/lib/postgres-sequencer.store';
 
 const { values } = parseArgs({
@@ -170,7 +176,7 @@ async function runCase(
   const nodeCpuBefore = process.cpuUsage();
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
-  const groups = values.group ? new CommitGroups(store) : undefined;
+  const groups = values.group ? new Gatherer(store) : undefined;
   await Promise.all(
     claims.slice(0, lanes).map(async (claim, lane) => {
       // A room's seq belongs to one partition: each lane has rooms of its own.
@@ -232,6 +238,55 @@ async function runCase(
       [...waits].sort((a, b) => b[1] - a[1]).map(([w, n]) => [w, round((100 * n) / Math.max(1, activeSamples), 1)]),
     ),
   };
+}
+
+/** Group commit as the worker's CommitGroups does it (one batch per lane here, so no partition check). */
+class Gatherer {
+  private queue: {
+    claim: PartitionClaim;
+    write: BatchWrite<SequencedBatch>;
+    done: (o: CommitOutcome<SequencedBatch>) => void;
+    fail: (e: unknown) => void;
+  }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(private readonly store: PostgresSequencerStore) {}
+
+  commit(claim: PartitionClaim, write: BatchWrite<SequencedBatch>): Promise<CommitOutcome<SequencedBatch>> {
+    return new Promise((done, fail) => {
+      this.queue.push({ claim, write, done, fail });
+      if (this.scheduled || this.inFlight >= 2) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.start();
+      });
+    });
+  }
+
+  private start(): void {
+    while (this.inFlight < 2 && this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      this.inFlight++;
+      void this.store
+        .commitBatches(group.map(({ claim, write }) => ({ claim, write })))
+        .then(
+          (outcomes) =>
+            group.forEach((m, i) => {
+              const o = outcomes[i];
+              if (!o || o.status === 'failed') m.fail(o?.error);
+              else m.done(o);
+            }),
+          (error: unknown) => group.forEach((m) => m.fail(error)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.start();
+        });
+    }
+  }
 }
 
 /** What the worker's sequencer does, reduced: skip stored keys, chain each room from its head. */

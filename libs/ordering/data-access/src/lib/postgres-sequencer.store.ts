@@ -8,6 +8,8 @@
  * rotation cannot interleave. A worker that lost the partition therefore cannot write anything,
  * however late its batch arrives. Messages, dead letters and the new `next_offset` are written by
  * one statement (its own transaction), so a crash leaves either all of a batch or none of it.
+ * commitBatches does the same for several partitions' batches in one read and one statement (group
+ * commit), with the fence checked per partition.
  *
  * A batch costs two round trips: one read (fence pre-check, stored keys, room heads, one snapshot)
  * and one conditional write that re-checks the fence under the locks. What the read saw is still
