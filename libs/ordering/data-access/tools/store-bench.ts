@@ -9,7 +9,12 @@
  *
  *   node -r ./tools/bench/register.cjs libs/ordering/data-access/tools/store-bench.ts \
  *     [--seconds 3] [--lanes 1,12] [--batches 1,10] [--rooms 50] [--pool 10] \
- *     [--prefill 0] [--analyze] [--set plan_cache_mode=force_custom_plan ...] [--json]
+ *     [--prefill 0] [--analyze] [--set plan_cache_mode=force_custom_plan ...] [--group] [--json]
+ *
+ * `--group` commits through `Gatherer` below, the worker's group commit reduced (the batches that
+ * are ready together go in one commitBatches transaction, up to two groups in flight, as
+ * CommitGroups in libs/ordering/sequencer does; imported from there it would make the two projects
+ * depend on each other); `commits` then counts batches, as the worker's batch metric does.
  *
  * `--prefill N` stores N messages of other rooms in the epoch first (a database that has been running a while;
  * `--analyze` then gives the planner statistics about them, as autovacuum eventually does).
@@ -22,7 +27,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Message } from '@seqcast/contracts';
-import { idempotencyKey, type KnownState, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
+import {
+  type BatchWrite,
+  type CommitOutcome,
+  idempotencyKey,
+  type KnownState,
+  type PartitionClaim,
+  type SequencedBatch,
+} from '@seqcast/ordering-domain';
 import { openDatabase } from '@seqcast/persistence';
 import { Client, type Pool } from 'pg';
 import { PostgresSequencerStore } from '../src/lib/postgres-sequencer.store';
@@ -38,6 +50,7 @@ const { values } = parseArgs({
     analyze: { type: 'boolean', default: false },
     set: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },
+    group: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -163,6 +176,7 @@ async function runCase(
   const nodeCpuBefore = process.cpuUsage();
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
+  const groups = values.group ? new Gatherer(store) : undefined;
   await Promise.all(
     claims.slice(0, lanes).map(async (claim, lane) => {
       // A room's seq belongs to one partition: each lane has rooms of its own.
@@ -176,14 +190,15 @@ async function runCase(
           offset: from + i,
         }));
         const t0 = performance.now();
-        const outcome = await store.commitBatch(claim, {
+        const write = {
           fromOffset: from,
           nextOffset: from + batchSize,
           publishedOffset: from,
           roomIds: [...new Set(items.map((i) => i.roomId))],
           ids: items.map(({ roomId, senderId, clientMsgId }) => ({ roomId, senderId, clientMsgId })),
           sequence: (known: KnownState): SequencedBatch => sequence(claim, items, known),
-        });
+        };
+        const outcome = groups ? await groups.commit(claim, write) : await store.commitBatch(claim, write);
         commitMs.push(performance.now() - t0);
         if (outcome.status !== 'committed') throw new Error(`lane ${lane} fenced: ${outcome.reason}`);
         offsets[lane] = from + batchSize;
@@ -223,6 +238,55 @@ async function runCase(
       [...waits].sort((a, b) => b[1] - a[1]).map(([w, n]) => [w, round((100 * n) / Math.max(1, activeSamples), 1)]),
     ),
   };
+}
+
+/** Group commit as the worker's CommitGroups does it (one batch per lane here, so no partition check). */
+class Gatherer {
+  private queue: {
+    claim: PartitionClaim;
+    write: BatchWrite<SequencedBatch>;
+    done: (o: CommitOutcome<SequencedBatch>) => void;
+    fail: (e: unknown) => void;
+  }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(private readonly store: PostgresSequencerStore) {}
+
+  commit(claim: PartitionClaim, write: BatchWrite<SequencedBatch>): Promise<CommitOutcome<SequencedBatch>> {
+    return new Promise((done, fail) => {
+      this.queue.push({ claim, write, done, fail });
+      if (this.scheduled || this.inFlight >= 2) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.start();
+      });
+    });
+  }
+
+  private start(): void {
+    while (this.inFlight < 2 && this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      this.inFlight++;
+      void this.store
+        .commitBatches(group.map(({ claim, write }) => ({ claim, write })))
+        .then(
+          (outcomes) =>
+            group.forEach((m, i) => {
+              const o = outcomes[i];
+              if (!o || o.status === 'failed') m.fail(o?.error);
+              else m.done(o);
+            }),
+          (error: unknown) => group.forEach((m) => m.fail(error)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.start();
+        });
+    }
+  }
 }
 
 /** What the worker's sequencer does, reduced: skip stored keys, chain each room from its head. */

@@ -21,6 +21,8 @@ export {
   type ClaimRequest,
   type CommitOutcome,
   type DeadLetterRecord,
+  type GroupedBatch,
+  type GroupedOutcome,
   type IdempotencyKey,
   type KnownState,
   type PartitionClaim,

@@ -160,6 +160,8 @@ export interface WorkerBatchStats {
   transactionMs: number;
   /** Mean publish of a batch's sequenced messages to the events topic, ms. */
   publishMs: number;
+  /** Database commits of batches (group commit: fewer than batches); 0 when the worker does not count them. */
+  commits?: number;
 }
 
 /** The ordering worker's batches between two scrapes of its /metrics. */
@@ -173,6 +175,7 @@ export function workerBatchStats(before: string, after: string): WorkerBatchStat
     messagesPerBatch: round(delta('seqcast_worker_sequenced_messages_total') / Math.max(1, transactions)),
     transactionMs: round((1000 * delta('seqcast_worker_batch_duration_seconds_sum')) / Math.max(1, transactions)),
     publishMs: round((1000 * delta('seqcast_worker_events_publish_duration_seconds_sum')) / Math.max(1, publishes)),
+    commits: delta('seqcast_worker_commit_groups_total'),
   };
 }
 

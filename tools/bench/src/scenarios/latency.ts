@@ -106,7 +106,9 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           hopNotes.push(
             `#${rep} ${describeHops(rate, samples)}; worker: ${workerBatches.batches} batches, ` +
               `${workerBatches.messagesPerBatch} msg/batch, mean transaction ${workerBatches.transactionMs} ms, ` +
-              `mean events publish ${workerBatches.publishMs} ms; gateway: mean events CreateTime → batch handled ${receiveMs} ms`,
+              `mean events publish ${workerBatches.publishMs} ms` +
+              (workerBatches.commits ? `, ${workerBatches.commits} commits` : '') +
+              `; gateway: mean events CreateTime → batch handled ${receiveMs} ms`,
           );
         }
         runs.push({

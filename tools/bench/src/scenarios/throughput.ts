@@ -74,7 +74,8 @@ function describeStages(s: StageReport): string {
   return (
     `#${s.rep} stages: ${stage('ingested', s.ingested)}; ${stage('sequenced', s.sequenced)}; last reply ${s.published.toFixed(2)} s, ` +
     `all delivered ${s.delivered.toFixed(2)} s; worker ${s.worker.batches} batches, ${s.worker.messagesPerBatch} msg/batch, ` +
-    `mean transaction ${s.worker.transactionMs} ms, mean events publish ${s.worker.publishMs} ms`
+    `mean transaction ${s.worker.transactionMs} ms, mean events publish ${s.worker.publishMs} ms` +
+    (s.worker.commits ? `, ${s.worker.commits} commits` : '')
   );
 }
 

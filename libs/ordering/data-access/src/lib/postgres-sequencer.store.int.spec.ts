@@ -86,7 +86,9 @@ describe('a database migrated from v1', () => {
     let epoch = '';
     try {
       await v1.runMigrations({ transaction: 'each' });
-      [{ value: epoch }] = (await v1.query(`SELECT value FROM seqcast_meta WHERE key = 'epoch'`)) as { value: string }[];
+      [{ value: epoch }] = (await v1.query(`SELECT value FROM seqcast_meta WHERE key = 'epoch'`)) as {
+        value: string;
+      }[];
       const insert = (seq: number, sender: string, clientMsgId: string) =>
         v1.query(
           `INSERT INTO seqcast_messages
@@ -131,7 +133,6 @@ describe('a database migrated from v1', () => {
       await migrated.destroy();
     }
   });
-
 });
 
 describe('message store', () => {
@@ -267,6 +268,102 @@ describe('message store', () => {
     expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 4 });
   });
 
+  it('group-commits several partitions in one transaction, each fenced on its own', async () => {
+    const claim = (partition: number, owner = 'w1', initialOffset = 0) =>
+      store.claim({ topic: TOPIC, partition, owner, initialOffset });
+    const [a, b, stale, moved] = [await claim(20), await claim(21), await claim(22), await claim(23)];
+    const e = a.epoch;
+    const current = await claim(22, 'w2');
+    const write = (fromOffset: number, batch: SequencedBatch, publishedOffset?: number) => {
+      const offsets = [...batch.messages.map((m) => m.seq), ...batch.deadLetters.map((d) => d.offset)];
+      return {
+        fromOffset,
+        nextOffset: Math.max(fromOffset - 1, ...offsets) + 1,
+        publishedOffset,
+        roomIds: batch.messages.map((m) => m.roomId),
+        ids: batch.messages.map((m) => ({ roomId: m.roomId, senderId: m.senderId, clientMsgId: m.clientMsgId })),
+        sequence: () => batch,
+      };
+    };
+    const letter = { offset: 1, reason: 'value is not JSON', key: null, value: 'x' };
+    const outcomes = await store.commitBatches([
+      { claim: a, write: write(0, { messages: [message(e, 'group-a', 0, null)], deadLetters: [letter] }, 0) },
+      {
+        claim: b,
+        write: write(0, { messages: [message(e, 'group-b', 0, null), message(e, 'group-b', 1, 0)], deadLetters: [] }),
+      },
+      { claim: stale, write: write(0, { messages: [message(e, 'group-stale', 0, null)], deadLetters: [letter] }) },
+      { claim: moved, write: write(5, { messages: [message(e, 'group-moved', 5, null)], deadLetters: [] }) },
+    ]);
+    expect(outcomes.map((o) => (o.status === 'fenced' ? o.reason : o.status))).toEqual([
+      'committed',
+      'committed',
+      'generation is 2, this claim holds 1',
+      'position is 0, expected 5',
+    ]);
+    expect(await history.findAfter('group-a', -1, 10)).toEqual([message(e, 'group-a', 0, null)]);
+    expect((await history.findAfter('group-b', -1, 10)).map((m) => m.seq)).toEqual([0, 1]);
+    expect(await history.headSeq('group-stale')).toBe(-1);
+    expect(await history.headSeq('group-moved')).toBe(-1);
+    expect(await position(dataSource, a)).toMatchObject({ nextOffset: 2, publishedOffset: 0 });
+    expect(await position(dataSource, b)).toMatchObject({ nextOffset: 2 });
+    expect(await position(dataSource, current)).toMatchObject({ nextOffset: 0, generation: 2 });
+    expect(await position(dataSource, moved)).toMatchObject({ nextOffset: 0 });
+    const letters: { partition: number }[] = await dataSource.query(
+      `SELECT partition FROM seqcast_dead_letters WHERE topic = $1 AND partition BETWEEN 20 AND 23`,
+      [TOPIC],
+    );
+    expect(letters).toEqual([{ partition: 20 }]);
+
+    // Each member sees what is stored for its own keys and rooms; a member whose sequencing throws
+    // fails alone.
+    let seen: unknown;
+    const next = await store.commitBatches([
+      {
+        claim: a,
+        write: {
+          fromOffset: 2,
+          nextOffset: 3,
+          publishedOffset: 2,
+          roomIds: ['group-a'],
+          ids: [{ roomId: 'group-a', senderId: 'alice', clientMsgId: 'c-0' }],
+          sequence: (known) => {
+            seen = { stored: [...known.stored.values()], head: known.heads.get('group-a') };
+            return { messages: [], deadLetters: [] };
+          },
+        },
+      },
+      {
+        claim: b,
+        write: {
+          ...write(2, { messages: [], deadLetters: [] }),
+          sequence: () => {
+            throw new Error('bad batch');
+          },
+        },
+      },
+    ]);
+    expect(seen).toEqual({ stored: [{ seq: 0, fingerprint: null }], head: 0 });
+    expect(next[0]).toMatchObject({ status: 'committed' });
+    expect(next[1]).toMatchObject({ status: 'failed', error: new Error('bad batch') });
+    expect(await position(dataSource, a)).toMatchObject({ nextOffset: 3, publishedOffset: 2 });
+    expect(await position(dataSource, b)).toMatchObject({ nextOffset: 2 });
+
+    // A database error rolls the whole group back (the worker then commits each member alone).
+    await expect(
+      store.commitBatches([
+        { claim: a, write: write(3, { messages: [message(e, 'group-a', 3, 0)], deadLetters: [] }) },
+        {
+          claim: b,
+          write: write(2, { messages: [message(e, 'group-b', 1, 0, { clientMsgId: 'again' })], deadLetters: [] }),
+        },
+      ]),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await history.headSeq('group-a')).toBe(0);
+    expect(await position(dataSource, a)).toMatchObject({ nextOffset: 3 });
+    expect(await position(dataSource, b)).toMatchObject({ nextOffset: 2 });
+  });
+
   it('keeps dead letters, newest wins when an offset comes back after a topic reset', async () => {
     const claim = await store.claim({ topic: TOPIC, partition: 4, owner: 'w1', initialOffset: 0 });
     await commit(store, claim, 0, {
@@ -329,7 +426,7 @@ describe('message store', () => {
     expect(await store.skipTo(reclaimed, 15)).toBe(false); // never moves backwards
     expect(await position(dataSource, reclaimed)).toMatchObject({ nextOffset: 20, publishedOffset: 12 });
   });
-  it('records the previous batch\'s publish with the next batch (never lowering it, never when fenced)', async () => {
+  it("records the previous batch's publish with the next batch (never lowering it, never when fenced)", async () => {
     const claim = await store.claim({ topic: TOPIC, partition: 11, owner: 'w1', initialOffset: 0 });
     const e = claim.epoch;
     const write = (c: PartitionClaim, from: number, publishedOffset: number) =>

@@ -8,6 +8,8 @@
  * rotation cannot interleave. A worker that lost the partition therefore cannot write anything,
  * however late its batch arrives. Messages, dead letters and the new `next_offset` are written by
  * one statement (its own transaction), so a crash leaves either all of a batch or none of it.
+ * commitBatches does the same for several partitions' batches in one read and one statement (group
+ * commit), with the fence checked per partition.
  *
  * A batch costs two round trips: one read (fence pre-check, stored keys, room heads, one snapshot)
  * and one conditional write that re-checks the fence under the locks. What the read saw is still
@@ -26,6 +28,8 @@ import {
   type BatchWrite,
   type ClaimRequest,
   type CommitOutcome,
+  type GroupedBatch,
+  type GroupedOutcome,
   type IdempotencyKey,
   idempotencyKey,
   type KnownState,
@@ -125,7 +129,9 @@ export class PostgresSequencerStore implements SequencerStore {
     const statement = writeBatchStatement(claim, write, result);
     if (!write.beforeCommit) {
       const written = await runNamed(pool, statement);
-      return written.rows[0]?.moved === 1 ? { status: 'committed', result } : fenced(await this.fenceReason(claim, write));
+      return written.rows[0]?.moved === 1
+        ? { status: 'committed', result }
+        : fenced(await this.fenceReason(claim, write));
     }
     const client = await pool.connect();
     try {
@@ -144,6 +150,76 @@ export class PostgresSequencerStore implements SequencerStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Group commit: the batches of several partitions (one epoch, distinct partitions) in two round
+   * trips and ONE commit, instead of two round trips and a commit each. One read takes every
+   * member's fence pre-check, stored keys and room heads in one snapshot; one write statement then
+   * re-checks each member's fence under its own position-row lock (locked in partition order) and
+   * writes only the members whose fence holds, so a fenced member writes nothing and the others
+   * commit. The read-then-write argument of commitBatch holds per member: rooms are written only by
+   * their partition's batches, and a position unchanged under the lock means nothing of that
+   * partition committed in between.
+   */
+  async commitBatches<R extends SequencedBatch>(batches: GroupedBatch<R>[]): Promise<GroupedOutcome<R>[]> {
+    const first = batches[0];
+    if (!first) return [];
+    const { epoch, topic } = first.claim;
+    const partitions = new Set<number>();
+    for (const { claim, write } of batches) {
+      if (claim.epoch !== epoch || claim.topic !== topic) throw new Error('a commit group spans one epoch and topic');
+      if (partitions.has(claim.partition)) throw new Error(`partition ${claim.partition} twice in one commit group`);
+      if (write.beforeCommit) throw new Error('beforeCommit hooks run through commitBatch only');
+      partitions.add(claim.partition);
+    }
+    const pool = this.pool();
+    const read = await runNamed(
+      pool,
+      readGroupStatement(first.claim, [...partitions], {
+        roomIds: batches.flatMap((b) => b.write.roomIds),
+        ids: batches.flatMap((b) => b.write.ids),
+      }),
+    );
+    const row = read.rows[0] as GroupReadRow | undefined;
+    if (!row?.current_epoch)
+      throw new Error('seqcast_meta has no epoch: the database was not opened with openDatabase()');
+    const known = knownState(row);
+    const positions = new Map(
+      (row.positions ?? []).map(([partition, generation, next]) => [partition, { generation, next }]),
+    );
+    const outcomes: GroupedOutcome<R>[] = [];
+    const writes: { claim: PartitionClaim; write: BatchWrite<R>; result: R; index: number }[] = [];
+    batches.forEach(({ claim, write }, index) => {
+      const position = positions.get(claim.partition);
+      const refused = fenceFailure(claim, write, {
+        current_epoch: row.current_epoch,
+        generation: position ? String(position.generation) : null,
+        next_offset: position ? String(position.next) : null,
+        stored: [],
+        heads: [],
+      });
+      if (refused) {
+        outcomes[index] = fenced(refused);
+        return;
+      }
+      try {
+        const result = write.sequence(known);
+        writes.push({ claim, write, result, index });
+      } catch (error) {
+        outcomes[index] = { status: 'failed', error };
+      }
+    });
+    if (writes.length > 0) {
+      const written = await runNamed(pool, writeGroupStatement(first.claim, writes));
+      const moved = new Set<number>((written.rows[0]?.moved ?? []).map(Number));
+      for (const { claim, write, result, index } of writes) {
+        outcomes[index] = moved.has(claim.partition)
+          ? { status: 'committed', result }
+          : fenced(await this.fenceReason(claim, write));
+      }
+    }
+    return outcomes;
   }
 
   /** Why the write found the fence closed (only on that path: one more read). */
@@ -241,23 +317,164 @@ export function readBatchStatement(
   };
 }
 
+interface GroupReadRow {
+  current_epoch: string | null;
+  /** [partition, generation, next_offset][] for the members' position rows that exist */
+  positions: [number, number, number][] | null;
+  stored: BatchReadRow['stored'];
+  heads: BatchReadRow['heads'];
+}
+
+/**
+ * The read of a commit group, one snapshot: readBatchStatement's lookups for the union of the
+ * members' keys and rooms (a room belongs to one partition, so each member finds its own), and the
+ * position rows of all members' partitions.
+ */
+export function readGroupStatement(
+  claim: Pick<PartitionClaim, 'epoch' | 'topic'>,
+  partitions: number[],
+  lookup: { roomIds: string[]; ids: IdempotencyKey[] },
+): QueryConfig {
+  return {
+    name: 'seqcast_group_read_v1',
+    text: `SELECT (SELECT value FROM seqcast_meta WHERE key = $3) AS current_epoch,
+                  (SELECT json_agg(json_build_array(p.partition, p.generation, p.next_offset))
+                     FROM seqcast_partition_positions p
+                    WHERE p.epoch = $1 AND p.topic = $2 AND p.partition = ANY($4::int[])) AS positions,
+                  COALESCE((SELECT json_agg(json_build_array(q.room_id, q.sender_id, q.client_msg_id, s.seq,
+                                                             s.payload_fingerprint))
+                              FROM unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
+                              CROSS JOIN LATERAL (SELECT m.seq, m.payload_fingerprint FROM seqcast_messages m
+                                                   WHERE m.epoch = $1 AND m.room_id = q.room_id
+                                                     AND m.sender_id = q.sender_id AND m.client_msg_id = q.client_msg_id
+                                                   LIMIT 1) AS s), '[]') AS stored,
+                  COALESCE((SELECT json_agg(json_build_array(r.room_id, h.seq))
+                              FROM unnest($8::text[]) AS r(room_id)
+                              CROSS JOIN LATERAL (SELECT m.seq FROM seqcast_messages m
+                                                   WHERE m.epoch = $1 AND m.room_id = r.room_id
+                                                   ORDER BY m.seq DESC LIMIT 1) AS h), '[]') AS heads`,
+    values: [
+      claim.epoch,
+      claim.topic,
+      EPOCH_KEY,
+      partitions,
+      lookup.ids.map((id) => id.roomId),
+      lookup.ids.map((id) => id.senderId),
+      lookup.ids.map((id) => id.clientMsgId),
+      [...new Set(lookup.roomIds)],
+    ],
+  };
+}
+
+/**
+ * The write of a commit group as one statement (one transaction): writeBatchStatement with a fence
+ * per member. `fence` locks, in partition order, the position row of every member whose generation
+ * and expected next_offset still hold (and the epoch row FOR SHARE); messages, dead letters and
+ * positions are written for those partitions only. `moved` lists them.
+ */
+function writeGroupStatement(
+  claim: Pick<PartitionClaim, 'epoch' | 'topic'>,
+  members: {
+    claim: PartitionClaim;
+    write: Pick<BatchWrite<SequencedBatch>, 'fromOffset' | 'nextOffset' | 'publishedOffset'>;
+    result: SequencedBatch;
+  }[],
+): QueryConfig {
+  const messages = members.flatMap(({ claim: c, result }) =>
+    result.messages.map((m, i) => ({ partition: c.partition, m, fp: result.fingerprints?.[i] ?? null })),
+  );
+  const letters = members.flatMap(({ claim: c, result }) =>
+    result.deadLetters.map((l) => ({ partition: c.partition, l })),
+  );
+  return {
+    name: 'seqcast_group_write_v1',
+    text: `WITH fence AS MATERIALIZED (
+             SELECT p.partition, w.next_offset, w.published_offset FROM seqcast_partition_positions p
+               JOIN unnest($3::int[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
+                 AS w(partition, generation, from_offset, next_offset, published_offset)
+                 ON p.partition = w.partition AND p.generation = w.generation AND p.next_offset = w.from_offset
+               JOIN seqcast_meta e ON e.key = $8 AND e.value = p.epoch
+              WHERE p.epoch = $1 AND p.topic = $2
+              ORDER BY p.partition
+              FOR UPDATE OF p FOR SHARE OF e
+           ), inserted AS (
+             INSERT INTO seqcast_messages
+               (epoch, room_id, seq, prev_seq, partition, client_msg_id, sender_id, payload, payload_fingerprint,
+                sent_at, sequenced_at)
+             SELECT $1, r.room_id, r.seq, r.prev_seq, r.partition, r.client_msg_id, r.sender_id, r.payload, r.fp,
+                    r.sent_at, r.sequenced_at
+               FROM unnest($9::int[], $10::text[], $11::int8[], $12::int8[], $13::text[], $14::text[], $15::jsonb[],
+                           $16::text[], $17::timestamptz[], $18::timestamptz[])
+                 AS r(partition, room_id, seq, prev_seq, client_msg_id, sender_id, payload, fp, sent_at, sequenced_at)
+              WHERE r.partition IN (SELECT f.partition FROM fence f)
+             RETURNING 1
+           ), lettered AS (
+             -- Offsets restart when the input topic is recreated (new epoch); the newest letter wins.
+             INSERT INTO seqcast_dead_letters (topic, partition, "offset", reason, key, value, created_at)
+             SELECT $2, d.partition, d.o, d.reason, d.key, d.value, now()
+               FROM unnest($19::int[], $20::int8[], $21::text[], $22::text[], $23::text[])
+                 AS d(partition, o, reason, key, value)
+              WHERE d.partition IN (SELECT f.partition FROM fence f)
+             ON CONFLICT (topic, partition, "offset")
+             DO UPDATE SET reason = EXCLUDED.reason, key = EXCLUDED.key, value = EXCLUDED.value, created_at = now()
+             RETURNING 1
+           ), moved AS (
+             UPDATE seqcast_partition_positions p
+                SET next_offset = f.next_offset,
+                    published_offset = GREATEST(p.published_offset, f.published_offset), updated_at = now()
+               FROM fence f
+              WHERE p.epoch = $1 AND p.topic = $2 AND p.partition = f.partition
+             RETURNING p.partition
+           )
+           SELECT ARRAY(SELECT partition FROM moved) AS moved, (SELECT count(*) FROM inserted)::int AS inserted,
+                  (SELECT count(*) FROM lettered)::int AS lettered`,
+    values: [
+      claim.epoch,
+      claim.topic,
+      members.map((x) => x.claim.partition),
+      members.map((x) => String(x.claim.generation)),
+      members.map((x) => String(x.write.fromOffset)),
+      members.map((x) => String(x.write.nextOffset)),
+      members.map((x) => (x.write.publishedOffset === undefined ? null : String(x.write.publishedOffset))),
+      EPOCH_KEY,
+      messages.map((x) => x.partition),
+      messages.map((x) => x.m.roomId),
+      messages.map((x) => String(x.m.seq)),
+      messages.map((x) => (x.m.prevSeq === null ? null : String(x.m.prevSeq))),
+      messages.map((x) => x.m.clientMsgId),
+      messages.map((x) => x.m.senderId),
+      messages.map((x) => JSON.stringify(x.m.payload)),
+      messages.map((x) => x.fp),
+      messages.map((x) => x.m.sentAt),
+      messages.map((x) => x.m.sequencedAt),
+      letters.map((x) => x.partition),
+      letters.map((x) => String(x.l.offset)),
+      letters.map((x) => x.l.reason),
+      letters.map((x) => x.l.key),
+      letters.map((x) => x.l.value),
+    ],
+  };
+}
+
 /** Why this claim may not write (the same checks, in the same order, as the write's fence), or undefined. */
 function fenceFailure(
   claim: PartitionClaim,
   write: { fromOffset: number },
   row: BatchReadRow | undefined,
 ): string | undefined {
-  if (!row?.current_epoch) throw new Error('seqcast_meta has no epoch: the database was not opened with openDatabase()');
+  if (!row?.current_epoch)
+    throw new Error('seqcast_meta has no epoch: the database was not opened with openDatabase()');
   if (row.current_epoch !== claim.epoch) return `epoch rotated from ${claim.epoch} to ${row.current_epoch}`;
   if (row.generation === null || row.next_offset === null) return 'position row is gone';
   if (Number(row.generation) !== claim.generation) {
     return `generation is ${row.generation}, this claim holds ${claim.generation}`;
   }
-  if (Number(row.next_offset) !== write.fromOffset) return `position is ${row.next_offset}, expected ${write.fromOffset}`;
+  if (Number(row.next_offset) !== write.fromOffset)
+    return `position is ${row.next_offset}, expected ${write.fromOffset}`;
   return undefined;
 }
 
-function knownState(row: BatchReadRow | undefined): KnownState {
+function knownState(row: Pick<BatchReadRow, 'stored' | 'heads'> | undefined): KnownState {
   const stored = new Map<string, StoredCopy>();
   for (const [roomId, senderId, clientMsgId, seq, fingerprint] of row?.stored ?? []) {
     stored.set(idempotencyKey({ roomId, senderId, clientMsgId }), { seq: Number(seq), fingerprint });

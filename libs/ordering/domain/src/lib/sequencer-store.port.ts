@@ -94,6 +94,15 @@ export interface BatchWrite<R extends SequencedBatch> {
 
 export type CommitOutcome<R> = { status: 'committed'; result: R } | { status: 'fenced'; reason: string };
 
+/** One partition's batch in a group commit (`SequencerStore.commitBatches`). */
+export interface GroupedBatch<R extends SequencedBatch> {
+  claim: PartitionClaim;
+  write: BatchWrite<R>;
+}
+
+/** A group member's outcome: its own commit outcome, or the error of its own sequencing step. */
+export type GroupedOutcome<R> = CommitOutcome<R> | { status: 'failed'; error: unknown };
+
 /** The fenced store the ordering worker sequences into. */
 export interface SequencerStore {
   currentEpoch(): Promise<string>;
@@ -105,6 +114,12 @@ export interface SequencerStore {
   skipTo(claim: PartitionClaim, offset: number): Promise<boolean>;
   /** One batch, all or nothing, only while the claim holds. */
   commitBatch<R extends SequencedBatch>(claim: PartitionClaim, write: BatchWrite<R>): Promise<CommitOutcome<R>>;
+  /**
+   * Group commit: batches of distinct partitions of one epoch, no `beforeCommit`, in ONE
+   * transaction. Each is fenced on its own: a fenced member writes nothing and is answered
+   * `fenced`, and does not stop the others. Throws (all rolled back) only on a database error.
+   */
+  commitBatches?<R extends SequencedBatch>(batches: GroupedBatch<R>[]): Promise<GroupedOutcome<R>[]>;
   /** Records that events below `offset` are on the topic; false when fenced. */
   markPublished(claim: PartitionClaim, offset: number): Promise<boolean>;
   /** Stored messages of the claim's partition with seq >= fromSeq, ascending (the outbox). */

@@ -15,7 +15,10 @@
  *   re-claimed after the next rebalance, or after `fencedPauseMs` if Kafka still assigns it here.
  * - Database and Kafka errors retry the batch with backoff and never skip it; poison records are
  *   dead-lettered by the sequencing rule, so they cannot block a partition.
- * Kafka offsets are committed after each batch only as a courtesy (faster restarts), not awaited.
+ * - The lanes' batches that reach their commit at the same time share one transaction (group
+ *   commit, CommitGroups), each still fenced on its own; batches of more than 16 records commit alone.
+ * Kafka offsets are committed after each batch only as a courtesy (faster restarts), not awaited,
+ * one request at a time (offsets arriving meanwhile go together in the next).
  *
  * Shutdown (stop(), run by Nest before the app closes): no new batch starts; the batches in flight
  * finish their transaction and publish their events; then the consumer disconnects, which sends
@@ -29,8 +32,8 @@
  *
  * This class is the lifecycle and the per-batch pipeline; each step has its own part (./worker):
  * PartitionConsumer (group membership, pause/seek, heartbeats), PartitionClaims (claims, epoch,
- * gaps, the fence), BatchCommitter (the fenced transaction), EventsPublisher (events and outbox),
- * LagReporter (the lag gauge).
+ * gaps, the fence), BatchCommitter (the fenced transaction), CommitGroups (group commit),
+ * EventsPublisher (events and outbox), LagReporter (the lag gauge).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -57,6 +60,7 @@ import {
 } from './ordering-worker.options';
 import { workerMetrics } from './worker.metrics';
 import { BatchCommitter } from './worker/batch-committer';
+import { CommitGroups } from './worker/commit-groups';
 import { EventsPublisher } from './worker/events-publisher';
 import { InterruptibleSleep } from './worker/interruptible-sleep';
 import { LagReporter } from './worker/lag-reporter';
@@ -125,6 +129,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     });
     this.committer = new BatchCommitter({
       store,
+      groups: new CommitGroups(store),
       partitions,
       claims: this.claims,
       lag: this.lag,

@@ -32,6 +32,10 @@ export const workerMetrics = {
     help: 'Duration of one batch transaction (fence check, sequencing, inserts, position), committed batches only',
     buckets: DURATION_BUCKETS,
   }),
+  commitGroups: new Counter({
+    name: 'seqcast_worker_commit_groups_total',
+    help: "Database commits of batches: one per commit group (several partitions' batches), or per batch alone",
+  }),
   batchFailures: new Counter({
     name: 'seqcast_worker_batch_failures_total',
     help: 'Batch attempts that failed on a database or Kafka error and were retried with backoff',

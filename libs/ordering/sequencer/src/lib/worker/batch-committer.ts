@@ -5,21 +5,26 @@
 import type { Logger } from '@nestjs/common';
 import type { Message } from '@seqcast/contracts';
 import {
+  type BatchWrite,
   decodeRecord,
   type InputRecord,
   lookupKeys,
+  type SequenceResult,
   type SequencerStore,
   sequenceRecords,
 } from '@seqcast/ordering-domain';
 import { crashPoint } from '../fault-point';
 import type { FaultContext, WorkerFaults } from '../ordering-worker.options';
 import { workerMetrics } from '../worker.metrics';
+import type { CommitGroups } from './commit-groups';
 import type { LagReporter } from './lag-reporter';
 import type { PartitionClaims, PartitionState } from './partition-claims';
 import { runFaultHook } from './worker-errors';
 
 export interface BatchCommitterOptions {
   store: SequencerStore;
+  /** Group commit of the lanes' batches (commits through `store` alone when absent). */
+  groups?: CommitGroups;
   /** Both topics' partition count (a record on the wrong partition is dead-lettered). */
   partitions: number;
   claims: PartitionClaims;
@@ -72,7 +77,7 @@ export class BatchCommitter {
     crashPoint('before-db-commit');
     // Events up to here are on the topic (in memory until now, see PartitionClaims.recordPublished).
     const publishedOffset = state.publishedOffset;
-    const outcome = await store.commitBatch(claim, {
+    const write: BatchWrite<SequenceResult> = {
       fromOffset: state.nextOffset,
       nextOffset: lastOffset + 1,
       publishedOffset,
@@ -80,7 +85,9 @@ export class BatchCommitter {
       sequence: (known) => sequenceRecords(decoded, { epoch: claim.epoch, now, known }),
       beforeCommit:
         beforeCommit && ((result) => runFaultHook('beforeCommit', beforeCommit, faultContext(result.messages))),
-    });
+    };
+    const { groups } = this.options;
+    const outcome = groups ? await groups.commit(claim, write) : await store.commitBatch(claim, write);
     if (outcome.status === 'fenced') {
       claims.fence(state, outcome.reason);
       return undefined;

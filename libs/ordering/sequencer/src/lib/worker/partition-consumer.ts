@@ -40,6 +40,9 @@ export class PartitionConsumer {
   private joinCount = 0;
   private assigned = new Set<number>();
   private readonly paused = new Set<number>();
+  /** Courtesy offset commits waiting for the one in flight (see commitOffset). */
+  private readonly pendingCommits = new Map<number, number>();
+  private committing: Promise<void> | undefined;
   /** Batches between entering onBatch and returning from it (for the drain log line). */
   private inFlight = 0;
 
@@ -92,14 +95,35 @@ export class PartitionConsumer {
     this.consumer?.seek({ topic: this.options.messagesTopic, partition, offset: String(offset) });
   }
 
-  /** A courtesy only (faster restarts): PostgreSQL holds the position that counts. */
-  async commitOffset(partition: number, offset: number): Promise<void> {
-    try {
-      await this.consumer?.commitOffsets([{ topic: this.options.messagesTopic, partition, offset: String(offset) }]);
-    } catch (error) {
-      this.options.logger.debug(
-        `partition ${partition}: Kafka offset commit failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
+  /**
+   * A courtesy only (faster restarts): PostgreSQL holds the position that counts. One OffsetCommit
+   * request at a time: offsets that come in while one is in flight (the other lanes' batches of the
+   * same fetch) go together in the next, instead of a request per batch.
+   */
+  commitOffset(partition: number, offset: number): Promise<void> {
+    this.pendingCommits.set(partition, Math.max(offset, this.pendingCommits.get(partition) ?? 0));
+    this.committing ??= this.flushCommits().finally(() => {
+      this.committing = undefined;
+    });
+    return this.committing;
+  }
+
+  private async flushCommits(): Promise<void> {
+    while (this.pendingCommits.size > 0) {
+      const offsets = [...this.pendingCommits].map(([partition, offset]) => ({
+        topic: this.options.messagesTopic,
+        partition,
+        offset: String(offset),
+      }));
+      this.pendingCommits.clear();
+      try {
+        await this.consumer?.commitOffsets(offsets);
+      } catch (error) {
+        this.options.logger.debug(
+          `partitions ${offsets.map((o) => o.partition).join(',')}: Kafka offset commit failed: ` +
+            `${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
     }
   }
 
