@@ -34,10 +34,13 @@ class RecordingStore implements Pick<SequencerStore, 'commitBatch' | 'commitBatc
   readonly alone: number[] = [];
   groupError: Error | undefined;
   failAlone = new Set<number>();
-  private gate: PromiseWithResolvers<void> | undefined;
+  private gate: { promise: Promise<void>; resolve: () => void } | undefined;
 
   hold(): void {
-    this.gate = Promise.withResolvers<void>();
+    // Not Promise.withResolvers: the workspace's TypeScript lib is es2022.
+    let resolve: () => void = () => undefined;
+    const promise = new Promise<void>((done) => (resolve = done));
+    this.gate = { promise, resolve };
   }
   release(): void {
     this.gate?.resolve();
