@@ -23,3 +23,14 @@ export function platformaticBaseOptions(settings: KafkaSettings, clientIdSuffix 
     retryDelay: RETRY_DELAY_MS,
   };
 }
+
+let loading: Promise<typeof import('@platformatic/kafka')> | undefined;
+
+/**
+ * The library, loaded once on first use (a kafkajs-only process never loads it). Callers with a
+ * deadline for Kafka load it before the clock starts: loading a module is not the broker being slow.
+ */
+export function loadPlatformaticKafka(): Promise<typeof import('@platformatic/kafka')> {
+  loading ??= import('@platformatic/kafka');
+  return loading;
+}

@@ -44,7 +44,7 @@ import type {
   TopicPartitions,
 } from 'kafkajs';
 import type { KafkaSettings } from './kafka-client';
-import { platformaticBaseOptions } from './platformatic-client';
+import { loadPlatformaticKafka, platformaticBaseOptions } from './platformatic-client';
 import {
   type ConsumerStatus,
   DEFAULT_GROUP_TIMEOUTS,
@@ -296,7 +296,7 @@ export class PlatformaticConsumer {
   }
 
   private async launch(): Promise<void> {
-    const { Consumer, ConnectionPool } = await import('@platformatic/kafka');
+    const { Consumer, ConnectionPool } = await loadPlatformaticKafka();
     if (this.state !== 'running') return;
     const { groupId, maxWaitTimeInMs } = this.options.consumer;
     const base = platformaticBaseOptions(this.settings);

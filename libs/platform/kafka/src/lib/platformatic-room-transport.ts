@@ -8,7 +8,7 @@ import type { Producer } from '@platformatic/kafka';
 import type { RecordMetadata } from 'kafkajs';
 import type { KafkaSettings } from './kafka-client';
 import { KafkaUnavailableError } from './kafka-errors';
-import { platformaticBaseOptions } from './platformatic-client';
+import { loadPlatformaticKafka, platformaticBaseOptions } from './platformatic-client';
 
 export interface TransportRecord {
   topic: string;
@@ -28,7 +28,7 @@ export class PlatformaticRoomTransport implements RoomTransport {
 
   /** Connects (metadata of the cluster and an idempotent producer id) so a broker problem shows now. */
   static async connect(settings: KafkaSettings, ackTimeoutMs: number): Promise<PlatformaticRoomTransport> {
-    const { Producer } = await import('@platformatic/kafka');
+    const { Producer } = await loadPlatformaticKafka();
     const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       ...platformaticBaseOptions(settings),
       // The broker's wait for the in-sync replicas, like kafkajs' `timeout` of a produce request.

@@ -17,6 +17,7 @@ import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'ka
 import { partitionForRoom } from '@seqcast/room-partitioner';
 import { kafkaClientOf, kafkaSettingsOf } from './kafka-client';
 import { KafkaUnavailableError, toKafkaUnavailable } from './kafka-errors';
+import { loadPlatformaticKafka } from './platformatic-client';
 import { PlatformaticRoomTransport, type RoomTransport } from './platformatic-room-transport';
 
 export interface RoomRecord {
@@ -131,6 +132,8 @@ export class RoomProducer {
   async connect(): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') throw new Error('RoomProducer was disconnected');
     this.state = 'open';
+    // The deadline is Kafka's: the client library is loaded before it starts.
+    if (kafkaClientOf(this.kafka) === 'platformatic') await loadPlatformaticKafka();
     const producer = this.currentProducer();
     try {
       await this.withDeadline(producer, 'connect');
