@@ -38,6 +38,9 @@ step lint npx nx run-many -t lint --outputStyle=stream
 step typecheck npx nx run-many -t typecheck --outputStyle=stream
 step unit npx nx run-many -t test --outputStyle=stream
 step integration npx nx run-many -t integration --parallel=1 --outputStyle=stream
+# The services run on @platformatic/kafka by default; the port's own suite also proves the kafkajs
+# fallback (KAFKA_CLIENT=kafkajs). Not from Nx's cache: the variable is not one of its inputs.
+step integration-kafkajs env KAFKA_CLIENT=kafkajs npx nx run kafka:integration --skip-nx-cache --outputStyle=stream
 step build npm run build --silent
 step container-check npx nx run deploy-checks:container-check --outputStyle=stream
 # `nx g @seqcast/tools:service` in a throw-away copy of the workspace: the new service builds,

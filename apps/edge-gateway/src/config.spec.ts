@@ -31,7 +31,7 @@ describe('loadGatewayConfig', () => {
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-edge-gateway',
-        client: 'kafkajs',
+        client: 'platformatic',
         eventsTopic: 'seqcast.events',
         partitions: 12,
         replicationFactor: 1,
@@ -85,7 +85,7 @@ describe('loadGatewayConfig', () => {
       GATEWAY_SUBSCRIBE_OPS_PER_MINUTE: '100',
       KAFKA_BROKERS: 'k1:9092,k2:9092',
       KAFKA_CLIENT_ID: 'gw',
-      KAFKA_CLIENT: 'platformatic',
+      KAFKA_CLIENT: 'kafkajs',
       SEQCAST_EVENTS_TOPIC: 'ev',
       SEQCAST_PARTITIONS: '3',
       SEQCAST_REPLICATION_FACTOR: '3',
@@ -135,7 +135,7 @@ describe('loadGatewayConfig', () => {
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'gw',
-        client: 'platformatic',
+        client: 'kafkajs',
         eventsTopic: 'ev',
         partitions: 3,
         replicationFactor: 3,

@@ -24,7 +24,7 @@ describe('loadIngestConfig', () => {
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ingest-api',
-        client: 'kafkajs',
+        client: 'platformatic',
         messagesTopic: 'seqcast.messages',
         partitions: 12,
         replicationFactor: 1,
@@ -54,7 +54,7 @@ describe('loadIngestConfig', () => {
       SEQCAST_REDIS_URL: 'redis://:pw@redis:6379/0',
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_CLIENT_ID: 'ingest-7',
-      KAFKA_CLIENT: 'platformatic',
+      KAFKA_CLIENT: 'kafkajs',
       SEQCAST_MESSAGES_TOPIC: 'm',
       SEQCAST_PARTITIONS: '3',
       SEQCAST_REPLICATION_FACTOR: '3',
@@ -89,7 +89,7 @@ describe('loadIngestConfig', () => {
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'ingest-7',
-        client: 'platformatic',
+        client: 'kafkajs',
         messagesTopic: 'm',
         partitions: 3,
         replicationFactor: 3,

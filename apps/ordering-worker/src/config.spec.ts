@@ -12,7 +12,7 @@ describe('loadWorkerConfig', () => {
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'seqcast-ordering-worker',
-        client: 'kafkajs',
+        client: 'platformatic',
         messagesTopic: 'seqcast.messages',
         eventsTopic: 'seqcast.events',
         partitions: 12,
@@ -40,7 +40,7 @@ describe('loadWorkerConfig', () => {
         MANAGEMENT_PORT: '9100',
         KAFKA_BROKERS: 'k1:9092,k2:9092',
         KAFKA_CLIENT_ID: 'worker-3',
-        KAFKA_CLIENT: 'platformatic',
+        KAFKA_CLIENT: 'kafkajs',
         SEQCAST_MESSAGES_TOPIC: 'in',
         SEQCAST_EVENTS_TOPIC: 'out',
         SEQCAST_PARTITIONS: '6',
@@ -70,7 +70,7 @@ describe('loadWorkerConfig', () => {
       kafka: {
         brokers: ['k1:9092', 'k2:9092'],
         clientId: 'worker-3',
-        client: 'platformatic',
+        client: 'kafkajs',
         messagesTopic: 'in',
         eventsTopic: 'out',
         partitions: 6,

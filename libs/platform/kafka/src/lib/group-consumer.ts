@@ -1,7 +1,7 @@
 /**
  * The consumer group member that the worker and the gateway use, whichever client library carries
- * it (KAFKA_CLIENT): ResilientConsumer on kafkajs (the default), PlatformaticConsumer on
- * @platformatic/kafka. Both take the same options and call `eachBatch` with the same payload.
+ * it (KAFKA_CLIENT): PlatformaticConsumer on @platformatic/kafka (the services' default),
+ * ResilientConsumer on kafkajs. Both take the same options and call `eachBatch` with the same payload.
  */
 import type { Kafka, TopicPartitionOffset, TopicPartitionOffsetAndMetadata, TopicPartitions } from 'kafkajs';
 import { kafkaClientOf, kafkaSettingsOf } from './kafka-client';

@@ -13,7 +13,7 @@ export const kafkaEnv = {
   KAFKA_BROKERS: envField.list(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: envField.string(),
   // The client library under the consumers and producers (@seqcast/kafka); admin work is kafkajs either way.
-  KAFKA_CLIENT: envField.enumOf(['kafkajs', 'platformatic'] as const, 'kafkajs'),
+  KAFKA_CLIENT: envField.enumOf(['kafkajs', 'platformatic'] as const, 'platformatic'),
   SEQCAST_MESSAGES_TOPIC: envField.string('seqcast.messages'),
   SEQCAST_EVENTS_TOPIC: envField.string('seqcast.events'),
   SEQCAST_PARTITIONS: envField.int({ default: 12, min: 1, max: 10000 }),

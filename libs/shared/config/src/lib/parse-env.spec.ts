@@ -23,7 +23,7 @@ describe('parseEnv', () => {
       LOG_LEVEL: 'log',
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_CLIENT_ID: undefined,
-      KAFKA_CLIENT: 'kafkajs',
+      KAFKA_CLIENT: 'platformatic',
       SEQCAST_MESSAGES_TOPIC: 'seqcast.messages',
       SEQCAST_EVENTS_TOPIC: 'seqcast.events',
       SEQCAST_REPLICATION_FACTOR: 1,

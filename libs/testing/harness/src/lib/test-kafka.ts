@@ -11,11 +11,11 @@ export function testKafkaBrokers(): string[] {
 }
 
 /**
- * The client library the suites run the consumers and producers on: KAFKA_CLIENT=platformatic runs
- * them on @platformatic/kafka (the services' KAFKA_CLIENT), anything else on kafkajs.
+ * The client library the suites run the consumers and producers on, as the services choose it
+ * (KAFKA_CLIENT): @platformatic/kafka by default, kafkajs with KAFKA_CLIENT=kafkajs.
  */
 export function testKafkaClient(): 'kafkajs' | 'platformatic' {
-  return process.env['KAFKA_CLIENT'] === 'platformatic' ? 'platformatic' : 'kafkajs';
+  return process.env['KAFKA_CLIENT'] === 'kafkajs' ? 'kafkajs' : 'platformatic';
 }
 
 /** Topic names no other test (or a developer's local stack) uses, so suites can run side by side. */
