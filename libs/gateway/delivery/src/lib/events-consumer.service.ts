@@ -45,15 +45,6 @@ const MAX_FETCH_WAIT_MS = 1000;
  */
 export const EVENTS_COMMIT_INTERVAL_MS = 1000;
 
-/**
- * A batch whose fan-out took at least this long (a big room, or a busy process) is followed by a
- * pause of as long again (at most BUSY_PAUSE_MAX_MS) before the next fetch, so that under load the
- * next batch carries more messages per frame: fewer frames to write and fewer acks to read per
- * message. A small fan-out on an idle process never waits.
- */
-export const BUSY_DISPATCH_MS = 5;
-export const BUSY_PAUSE_MAX_MS = 20;
-
 @Injectable()
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
@@ -121,7 +112,6 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       const createdAt = Number(record.timestamp);
       if (createdAt > 0) gatewayMetrics.eventsReceiveDelay.observe(Math.max(0, receivedAt - createdAt) / 1000);
     }
-    const started = performance.now();
     const { byRoom, poison } = decodeEventBatch(batch.messages);
     if (poison.length > 0) gatewayMetrics.droppedDeliveries.inc({ reason: 'poison_event' }, poison.length);
     for (const record of poison) {
@@ -137,8 +127,6 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       }
     }
     this.commitInBackground(payload);
-    const busyMs = performance.now() - started;
-    if (busyMs >= BUSY_DISPATCH_MS) await new Promise((resolve) => setTimeout(resolve, Math.min(busyMs, BUSY_PAUSE_MAX_MS)));
     await heartbeat();
   }
 
