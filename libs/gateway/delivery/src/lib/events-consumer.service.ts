@@ -35,22 +35,10 @@ export interface EventsConsumerOptions {
 /** Bounds how long an idle fetch (and so a graceful shutdown) waits; delivery latency is unaffected. */
 const MAX_FETCH_WAIT_MS = 1000;
 
-/**
- * How often the consumed offsets are committed, in the background. Never per batch: kafkajs'
- * auto-commit awaits an OffsetCommit round trip after every partition batch, and the next fetch
- * waits for all of them (a fetch answering for 12 partitions paid 12 serial round trips before
- * the next fetch went out: most of the gateway hop at 1,000 msg/s, docs/benchmarks.md "The gateway
- * hop"). The commits only place a recreated consumer of this process (after kafkajs gave up on
- * one) near where the last one stopped; what it reads twice is dropped by seq (RoomRegistry).
- */
-export const EVENTS_COMMIT_INTERVAL_MS = 1000;
-
 @Injectable()
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
   private readonly consumer: ResilientConsumer;
-  /** The background commit in flight, if any (at most one at a time). */
-  private committing: Promise<void> | undefined;
 
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
@@ -63,12 +51,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       consumer: { groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: MAX_FETCH_WAIT_MS },
       timeouts: options.timeouts,
       subscribe: { topics: [options.eventsTopic], fromBeginning: false },
-      run: {
-        eachBatch: (payload) => this.handleBatch(payload),
-        autoCommit: false,
-        // Read by the payload's commitOffsetsIfNecessary() (see commitInBackground), not by kafkajs.
-        autoCommitInterval: EVENTS_COMMIT_INTERVAL_MS,
-      },
+      run: { eachBatch: (payload) => this.handleBatch(payload) },
       onJoin: (assignment) => {
         const partitions = assignment[options.eventsTopic]?.length ?? 0;
         this.logger.log(`joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`);
@@ -103,8 +86,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     return this.consumer;
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+  private async handleBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale()) return;
     gatewayMetrics.eventsConsumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const receivedAt = Date.now();
@@ -126,23 +108,6 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
         this.logger.error(`delivery to room ${roomId} failed: ${error instanceof Error ? error.stack : String(error)}`);
       }
     }
-    this.commitInBackground(payload);
     await heartbeat();
-  }
-
-  /**
-   * Commits the offsets kafkajs resolved so far once EVENTS_COMMIT_INTERVAL_MS has passed (kafkajs'
-   * own check), without holding up the fetch cycle for the round trip. This batch's offset is
-   * resolved by kafkajs after handleBatch returns, so it goes with the next commit. A failed commit
-   * is only logged: the next one carries the same offsets and more.
-   */
-  private commitInBackground({ commitOffsetsIfNecessary, isRunning }: EachBatchPayload): void {
-    if (this.committing) return;
-    this.committing = commitOffsetsIfNecessary()
-      .catch((error: unknown) => {
-        // Stopping or rebalancing: nothing to report, the next generation commits again.
-        if (isRunning()) this.logger.warn(`committing offsets failed: ${error instanceof Error ? error.message : String(error)}`);
-      })
-      .finally(() => (this.committing = undefined));
   }
 }
