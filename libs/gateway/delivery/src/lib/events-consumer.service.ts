@@ -41,31 +41,10 @@ export interface EventsConsumerOptions {
 /** Bounds how long an idle fetch (and so a graceful shutdown) waits; delivery latency is unaffected. */
 const MAX_FETCH_WAIT_MS = 1000;
 
-/**
- * How often the consumed offsets are committed, in the background. Never per batch: kafkajs'
- * auto-commit awaits an OffsetCommit round trip after every partition batch, and the next fetch
- * waits for all of them (a fetch answering for 12 partitions paid 12 serial round trips before
- * the next fetch went out: most of the gateway hop at 1,000 msg/s, docs/benchmarks.md "The gateway
- * hop"). The commits only place a recreated consumer of this process (after kafkajs gave up on
- * one) near where the last one stopped; what it reads twice is dropped by seq (RoomRegistry).
- */
-export const EVENTS_COMMIT_INTERVAL_MS = 1000;
-
-/**
- * A batch whose fan-out took at least this long (a big room, or a busy process) is followed by a
- * pause of as long again (at most BUSY_PAUSE_MAX_MS) before the next fetch, so that under load the
- * next batch carries more messages per frame: fewer frames to write and fewer acks to read per
- * message. A small fan-out on an idle process never waits.
- */
-export const BUSY_DISPATCH_MS = 5;
-export const BUSY_PAUSE_MAX_MS = 20;
-
 @Injectable()
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
   private readonly consumer: GroupConsumer;
-  /** The background commit in flight, if any (at most one at a time). */
-  private committing: Promise<void> | undefined;
 
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
@@ -78,12 +57,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       consumer: { groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: MAX_FETCH_WAIT_MS },
       timeouts: options.timeouts,
       subscribe: { topics: [options.eventsTopic], fromBeginning: false },
-      run: {
-        eachBatch: (payload) => this.handleBatch(payload),
-        autoCommit: false,
-        // Read by the payload's commitOffsetsIfNecessary() (see commitInBackground), not by kafkajs.
-        autoCommitInterval: EVENTS_COMMIT_INTERVAL_MS,
-      },
+      run: { eachBatch: (payload) => this.handleBatch(payload) },
       onJoin: (assignment) => {
         const partitions = assignment[options.eventsTopic]?.length ?? 0;
         this.logger.log(
@@ -120,8 +94,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
     return this.consumer;
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+  private async handleBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale()) return;
     gatewayMetrics.eventsConsumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const receivedAt = Date.now();
@@ -129,7 +102,6 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       const createdAt = Number(record.timestamp);
       if (createdAt > 0) gatewayMetrics.eventsReceiveDelay.observe(Math.max(0, receivedAt - createdAt) / 1000);
     }
-    const started = performance.now();
     const { byRoom, poison } = decodeEventBatch(batch.messages);
     if (poison.length > 0) gatewayMetrics.droppedDeliveries.inc({ reason: 'poison_event' }, poison.length);
     for (const record of poison) {
@@ -144,25 +116,6 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
         this.logger.error(`delivery to room ${roomId} failed: ${error instanceof Error ? error.stack : String(error)}`);
       }
     }
-    this.commitInBackground(payload);
-    const busyMs = performance.now() - started;
-    if (busyMs >= BUSY_DISPATCH_MS) await new Promise((resolve) => setTimeout(resolve, Math.min(busyMs, BUSY_PAUSE_MAX_MS)));
     await heartbeat();
-  }
-
-  /**
-   * Commits the offsets kafkajs resolved so far once EVENTS_COMMIT_INTERVAL_MS has passed (kafkajs'
-   * own check), without holding up the fetch cycle for the round trip. This batch's offset is
-   * resolved by kafkajs after handleBatch returns, so it goes with the next commit. A failed commit
-   * is only logged: the next one carries the same offsets and more.
-   */
-  private commitInBackground({ commitOffsetsIfNecessary, isRunning }: EachBatchPayload): void {
-    if (this.committing) return;
-    this.committing = commitOffsetsIfNecessary()
-      .catch((error: unknown) => {
-        // Stopping or rebalancing: nothing to report, the next generation commits again.
-        if (isRunning()) this.logger.warn(`committing offsets failed: ${error instanceof Error ? error.message : String(error)}`);
-      })
-      .finally(() => (this.committing = undefined));
   }
 }
