@@ -23,7 +23,13 @@ describe('metricValue', () => {
 
 describe('summarizeHops', () => {
   it('gives nearest-rank percentiles per hop', () => {
-    const samples = Array.from({ length: 100 }, (_, i) => ({ http: i, produceQueue: 1, worker: 2 * i, gateway: 3, total: 3 * i + 4 }));
+    const samples = Array.from({ length: 100 }, (_, i) => ({
+      http: i,
+      produceQueue: 1,
+      worker: 2 * i,
+      gateway: 3,
+      total: 3 * i + 4,
+    }));
     const summary = summarizeHops(samples);
     expect(summary['http']).toEqual({ p50: 50, p90: 90, p99: 99 });
     expect(summary['worker'].p50).toBe(100);
@@ -44,16 +50,25 @@ describe('extraServiceEnv', () => {
 
 describe('workerBatchStats', () => {
   it('averages the batches between two scrapes', () => {
-    const scrape = (count: number, txSum: number, pubCount: number, pubSum: number, sequenced: number) =>
+    const scrape = (
+      count: number,
+      txSum: number,
+      pubCount: number,
+      pubSum: number,
+      sequenced: number,
+      commits: number,
+    ) =>
       [
+        `seqcast_worker_commit_groups_total{service="w"} ${commits}`,
         `seqcast_worker_batch_duration_seconds_count{service="w"} ${count}`,
         `seqcast_worker_batch_duration_seconds_sum{service="w"} ${txSum}`,
         `seqcast_worker_events_publish_duration_seconds_count{service="w"} ${pubCount}`,
         `seqcast_worker_events_publish_duration_seconds_sum{service="w"} ${pubSum}`,
         `seqcast_worker_sequenced_messages_total{service="w"} ${sequenced}`,
       ].join('\n');
-    expect(workerBatchStats(scrape(10, 1, 10, 0.5, 100), scrape(30, 1.4, 30, 0.7, 300))).toEqual({
+    expect(workerBatchStats(scrape(10, 1, 10, 0.5, 100, 4), scrape(30, 1.4, 30, 0.7, 300, 9))).toEqual({
       batches: 20,
+      commits: 5,
       messagesPerBatch: 10,
       transactionMs: 20,
       publishMs: 10,
