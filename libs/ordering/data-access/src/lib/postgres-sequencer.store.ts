@@ -274,6 +274,23 @@ interface BatchReadRow {
 }
 
 /**
+ * The lookups both batch reads share: the stored copies of the idempotency keys ($5-$7) and each
+ * room's head ($8) in epoch $1, as `stored` and `heads` columns.
+ */
+const STORED_AND_HEADS_SQL = `COALESCE((SELECT json_agg(json_build_array(q.room_id, q.sender_id, q.client_msg_id, s.seq,
+                                                             s.payload_fingerprint))
+                              FROM unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
+                              CROSS JOIN LATERAL (SELECT m.seq, m.payload_fingerprint FROM seqcast_messages m
+                                                   WHERE m.epoch = $1 AND m.room_id = q.room_id
+                                                     AND m.sender_id = q.sender_id AND m.client_msg_id = q.client_msg_id
+                                                   LIMIT 1) AS s), '[]') AS stored,
+                  COALESCE((SELECT json_agg(json_build_array(r.room_id, h.seq))
+                              FROM unnest($8::text[]) AS r(room_id)
+                              CROSS JOIN LATERAL (SELECT m.seq FROM seqcast_messages m
+                                                   WHERE m.epoch = $1 AND m.room_id = r.room_id
+                                                   ORDER BY m.seq DESC LIMIT 1) AS h), '[]') AS heads`;
+
+/**
  * The read of a batch, one snapshot: current epoch, the claim's position row, the stored copies
  * of the batch's idempotency keys (one unique-index probe per key) and each room's head (one
  * backward index probe per room). Both lookups are LATERAL with LIMIT 1 so that the plan is index
@@ -290,18 +307,7 @@ export function readBatchStatement(
     name: 'seqcast_batch_read_v3',
     text: `SELECT (SELECT value FROM seqcast_meta WHERE key = $4) AS current_epoch,
                   p.generation, p.next_offset,
-                  COALESCE((SELECT json_agg(json_build_array(q.room_id, q.sender_id, q.client_msg_id, s.seq,
-                                                             s.payload_fingerprint))
-                              FROM unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
-                              CROSS JOIN LATERAL (SELECT m.seq, m.payload_fingerprint FROM seqcast_messages m
-                                                   WHERE m.epoch = $1 AND m.room_id = q.room_id
-                                                     AND m.sender_id = q.sender_id AND m.client_msg_id = q.client_msg_id
-                                                   LIMIT 1) AS s), '[]') AS stored,
-                  COALESCE((SELECT json_agg(json_build_array(r.room_id, h.seq))
-                              FROM unnest($8::text[]) AS r(room_id)
-                              CROSS JOIN LATERAL (SELECT m.seq FROM seqcast_messages m
-                                                   WHERE m.epoch = $1 AND m.room_id = r.room_id
-                                                   ORDER BY m.seq DESC LIMIT 1) AS h), '[]') AS heads
+                  ${STORED_AND_HEADS_SQL}
              FROM (SELECT 1) AS one
              LEFT JOIN seqcast_partition_positions p ON p.epoch = $1 AND p.topic = $2 AND p.partition = $3`,
     values: [
@@ -341,18 +347,7 @@ export function readGroupStatement(
                   (SELECT json_agg(json_build_array(p.partition, p.generation, p.next_offset))
                      FROM seqcast_partition_positions p
                     WHERE p.epoch = $1 AND p.topic = $2 AND p.partition = ANY($4::int[])) AS positions,
-                  COALESCE((SELECT json_agg(json_build_array(q.room_id, q.sender_id, q.client_msg_id, s.seq,
-                                                             s.payload_fingerprint))
-                              FROM unnest($5::text[], $6::text[], $7::text[]) AS q(room_id, sender_id, client_msg_id)
-                              CROSS JOIN LATERAL (SELECT m.seq, m.payload_fingerprint FROM seqcast_messages m
-                                                   WHERE m.epoch = $1 AND m.room_id = q.room_id
-                                                     AND m.sender_id = q.sender_id AND m.client_msg_id = q.client_msg_id
-                                                   LIMIT 1) AS s), '[]') AS stored,
-                  COALESCE((SELECT json_agg(json_build_array(r.room_id, h.seq))
-                              FROM unnest($8::text[]) AS r(room_id)
-                              CROSS JOIN LATERAL (SELECT m.seq FROM seqcast_messages m
-                                                   WHERE m.epoch = $1 AND m.room_id = r.room_id
-                                                   ORDER BY m.seq DESC LIMIT 1) AS h), '[]') AS heads`,
+                  ${STORED_AND_HEADS_SQL}`,
     values: [
       claim.epoch,
       claim.topic,
