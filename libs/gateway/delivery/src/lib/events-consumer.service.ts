@@ -63,7 +63,7 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
         this.logger.log(
           `joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`,
         );
-        // A recreated kafkajs consumer starts unpaused: (re)apply the pauses on every join so only
+        // A recreated consumer (either client) starts unpaused: (re)apply the pauses on every join so only
         // partitions with subscribers here are fetched.
         this.interest?.attach(this.consumer);
       },
@@ -87,8 +87,8 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
   }
 
   /**
-   * To pause and resume partitions. Pauses apply to the kafkajs consumer of the moment: one that is
-   * recreated (after kafkajs gave up on it) starts unpaused.
+   * To pause and resume partitions. Pauses apply to the client consumer of the moment: one that is
+   * recreated (after the client gave up on it) starts unpaused.
    */
   get eventsConsumer(): GroupConsumer {
     return this.consumer;
