@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@seqcast/testing';
 
@@ -93,6 +93,8 @@ export class ServiceProcess extends BenchProcess {
 
   async start(): Promise<void> {
     const main = join(workspaceRoot, 'dist/apps', this.name, 'main.js');
+    // Without this, a missing build shows up only as /readyz never answering, 90 s later.
+    if (!existsSync(main)) throw new Error(`${main} does not exist: run \`npm run build\` first (the bench runs the built services)`);
     // A fresh management port per process: a replacement never collides with a draining copy.
     this.managementPort = await freePort();
     this.adopt(
