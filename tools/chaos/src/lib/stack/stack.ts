@@ -5,10 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startTcpProxy, TEST_JWT_SECRET, type TcpProxy } from '@seqcast/testing';
+import { ephemeralPortFloor, freePort, portFree, startTcpProxy, TEST_JWT_SECRET, type TcpProxy } from '@seqcast/testing';
 import { ServiceBalancer } from './balancer';
 import { Cleanup } from './cleanup';
 import { OwnKafka } from './kafka';
@@ -56,14 +55,6 @@ export interface Stack {
   surgeRestart(name: ServiceName): Promise<void>;
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * `count` consecutive free loopback ports (kafka.sh derives a cluster's ports from the first): within
  * `range` if given, else below Linux's ephemeral range (32768+) so no outgoing connection takes one
@@ -72,7 +63,7 @@ async function portFree(port: number): Promise<boolean> {
 export async function freePortRange(count: number, range?: { from: number; to: number }): Promise<number> {
   const candidates = range
     ? Array.from({ length: Math.max(0, range.to - range.from - count + 2) }, (_, i) => range.from + i)
-    : Array.from({ length: 200 }, () => 12_000 + Math.floor(Math.random() * 20_000));
+    : Array.from({ length: 200 }, () => 12_000 + Math.floor(Math.random() * (ephemeralPortFloor() - 12_000 - count)));
   for (const base of candidates) {
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
