@@ -20,8 +20,8 @@ export {
   DEFAULT_GROUP_TIMEOUTS,
   type GroupTimeouts,
   groupTimeoutProblems,
-  ResilientConsumer,
   type ResilientConsumerOptions,
-} from './lib/resilient-consumer';
+} from './lib/consumer-lifecycle';
+export { ResilientConsumer } from './lib/resilient-consumer';
 export { createResilientConsumer, type GroupConsumer } from './lib/group-consumer';
 export { PlatformaticConsumer } from './lib/platformatic-consumer';

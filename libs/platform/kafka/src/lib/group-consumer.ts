@@ -1,12 +1,14 @@
 /**
  * The consumer group member that the worker and the gateway use, whichever client library carries
  * it (KAFKA_CLIENT): PlatformaticConsumer on @platformatic/kafka (the services' default),
- * ResilientConsumer on kafkajs. Both take the same options and call `eachBatch` with the same payload.
+ * ResilientConsumer on kafkajs. Both take the same options and call `eachBatch` with the same payload,
+ * and share their lifecycle (ConsumerLifecycle: start, stop, status, recreation with backoff).
  */
 import type { Kafka, TopicPartitionOffset, TopicPartitionOffsetAndMetadata, TopicPartitions } from 'kafkajs';
 import { kafkaClientOf, kafkaSettingsOf } from './kafka-client';
 import { PlatformaticConsumer } from './platformatic-consumer';
-import { type ConsumerStatus, ResilientConsumer, type ResilientConsumerOptions } from './resilient-consumer';
+import type { ConsumerStatus, ResilientConsumerOptions } from './consumer-lifecycle';
+import { ResilientConsumer } from './resilient-consumer';
 
 export interface GroupConsumer {
   /** Starts consuming in the background; never throws for an unavailable broker. */

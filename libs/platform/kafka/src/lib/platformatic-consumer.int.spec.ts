@@ -14,7 +14,7 @@ import { PlatformaticConsumer } from './platformatic-consumer';
 import { brokers, uniqueName } from '../testing';
 import { RoomProducer } from './room-producer';
 import { ensureTopics } from './topics';
-import type { ResilientConsumerOptions } from './resilient-consumer';
+import type { ResilientConsumerOptions } from './consumer-lifecycle';
 
 const PARTITIONS = 3;
 

@@ -1,5 +1,6 @@
 /**
- * ResilientConsumer's contract on @platformatic/kafka (KAFKA_CLIENT=platformatic).
+ * ResilientConsumer's contract on @platformatic/kafka (KAFKA_CLIENT=platformatic); start, stop,
+ * status and recreation with backoff are ConsumerLifecycle's, as for ResilientConsumer.
  *
  * @platformatic/kafka's high-level `consume()` stream pauses only as a whole, while the worker's
  * fence and the gateway's partition interest pause, resume and seek single partitions. So this
@@ -23,7 +24,8 @@
  *   out-of-range offset falls back the same way;
  * - `autoCommit` (default true) commits the resolved position after each batch;
  * - `status()` as ResilientConsumer: consuming only while a member, after a fetch completed since
- *   the join, with a fetch or heartbeat within `staleAfterMs`;
+ *   the join (on every assigned partition that is not paused), with a fetch or heartbeat within
+ *   `staleAfterMs`;
  * - a heartbeat that fails for any reason but a rebalance (broker gone, coordinator moved) or a
  *   rejoin that fails is a crash: the membership is abandoned (StaleMemberRemover sends its
  *   LeaveGroup once it can), and the consumer is recreated with backoff as a new member;
@@ -45,19 +47,8 @@ import type {
 } from 'kafkajs';
 import type { KafkaSettings } from './kafka-client';
 import { loadPlatformaticKafka, platformaticBaseOptions } from './platformatic-client';
-import {
-  type ConsumerStatus,
-  DEFAULT_GROUP_TIMEOUTS,
-  DEFAULT_RESTART_BACKOFF,
-  type GroupTimeouts,
-  groupTimeoutProblems,
-  type ResilientConsumerOptions,
-  type RestartBackoff,
-  restartDelayMs,
-} from './resilient-consumer';
-import { StaleMemberRemover } from './stale-member-remover';
+import { ConsumerLifecycle, type ResilientConsumerOptions, restartDelayMs } from './consumer-lifecycle';
 
-const STALE_MEMBER_RETRY_MS = 250;
 const DEFAULT_MAX_WAIT_MS = 5_000;
 /** kafkajs' defaults: 1 MiB per partition. */
 const PARTITION_MAX_BYTES = 1_048_576;
@@ -90,6 +81,14 @@ function hasApiError(error: unknown, apiId: string): boolean {
 type FetchResponse = fetchV17.FetchResponse;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** This member's partitions per topic, in order. */
+function sortedAssignment(payload: ConsumerGroupJoinPayload): Record<string, number[]> {
+  const assignment: Record<string, number[]> = {};
+  for (const { topic, partitions } of payload.assignments ?? [])
+    assignment[topic] = [...partitions].sort((a, b) => a - b);
+  return assignment;
+}
 
 /** A wake-up for a loop that waits for something to change (resume, seek, join, stop). */
 class Signal {
@@ -152,27 +151,12 @@ interface PartitionRunner {
 }
 
 /** One member of a consumer group on @platformatic/kafka; see the file comment. */
-export class PlatformaticConsumer {
-  private readonly timeouts: GroupTimeouts;
-  private readonly restartPolicy: RestartBackoff;
-  private readonly staleAfterMs: number;
-  private readonly now: () => number;
+export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
   private readonly topics: string[];
   private readonly slots: Slots;
-  private state: 'new' | 'running' | 'stopped' = 'new';
-  private consumer: Consumer | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private restartsWithoutJoin = 0;
-  private member = false;
   /** Bumped on every join of the current consumer (and on losing it): batches of an older one are stale. */
   private generation = 0;
   private fetchedSinceJoin = false;
-  private assignment: Record<string, number[]> = {};
-  private lastLife = 0;
-  private problem = 'not started';
-  private stopping: Promise<void> | undefined;
-  private membership: { groupId: string; memberId: string } | undefined;
-  private readonly staleMembers: StaleMemberRemover;
   private runners = new Map<string, PartitionRunner>();
   private paused = new Set<string>();
   private pendingSeeks = new Map<string, bigint>();
@@ -181,14 +165,14 @@ export class PlatformaticConsumer {
   private readonly memberSignal = new Signal();
   /** Assigned partitions with no fetch completed (and not paused) since the join. */
   private unsettled = new Set<string>();
+  /** What stop() waits for: the runners it stopped. */
+  private draining: Array<Promise<void>> = [];
 
   constructor(
     private readonly settings: KafkaSettings,
-    private readonly options: ResilientConsumerOptions,
+    options: ResilientConsumerOptions,
   ) {
-    this.timeouts = options.timeouts ?? DEFAULT_GROUP_TIMEOUTS;
-    const problems = groupTimeoutProblems(this.timeouts);
-    if (problems.length > 0) throw new RangeError(`${options.name}: ${problems.join('; ')}`);
+    super(options, settings);
     const topics = options.subscribe.topics;
     if (!topics.every((topic): topic is string => typeof topic === 'string')) {
       throw new TypeError(`${options.name}: subscribe by topic name only (no patterns) on @platformatic/kafka`);
@@ -197,57 +181,6 @@ export class PlatformaticConsumer {
       throw new TypeError(`${options.name}: run needs eachBatch or eachMessage`);
     this.topics = topics;
     this.slots = new Slots(Math.max(1, options.run.partitionsConsumedConcurrently ?? 1));
-    this.restartPolicy = options.restart ?? DEFAULT_RESTART_BACKOFF;
-    this.staleAfterMs = options.staleAfterMs ?? Math.max(10_000, 2 * this.timeouts.sessionTimeoutMs);
-    this.now = options.now ?? Date.now;
-    this.staleMembers = new StaleMemberRemover({
-      settings,
-      name: options.name,
-      logger: options.logger,
-      retryIntervalMs: STALE_MEMBER_RETRY_MS,
-      giveUpAfterMs: 2 * this.timeouts.sessionTimeoutMs,
-      now: this.now,
-    });
-  }
-
-  start(): void {
-    if (this.state === 'stopped') return;
-    if (this.state !== 'new') throw new Error(`${this.options.name} was already started`);
-    this.state = 'running';
-    this.problem = 'connecting to Kafka';
-    void this.launch();
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-
-  status(): ConsumerStatus {
-    if (this.state !== 'running')
-      return { consuming: false, reason: `${this.options.name} is ${this.state}`, assignment: {} };
-    if (!this.member) return { consuming: false, reason: `${this.options.name}: ${this.problem}`, assignment: {} };
-    if (!this.fetchedSinceJoin) {
-      return {
-        consuming: false,
-        reason: `${this.options.name}: joined, first fetch pending (${[...this.unsettled].map((k) => k.replace('\u0000', '[') + ']').join(', ')})`,
-        assignment: this.assignment,
-      };
-    }
-    const silentMs = this.now() - this.lastLife;
-    if (silentMs > this.staleAfterMs) {
-      return {
-        consuming: false,
-        reason: `${this.options.name}: no fetch or heartbeat for ${silentMs} ms`,
-        assignment: this.assignment,
-      };
-    }
-    return { consuming: true, assignment: this.assignment };
-  }
-
-  assertConsuming(): void {
-    const { consuming, reason } = this.status();
-    if (!consuming) throw new Error(reason);
   }
 
   pause(topics: TopicPartitions[]): void {
@@ -291,13 +224,9 @@ export class PlatformaticConsumer {
     });
   }
 
-  private current(consumer: Consumer): boolean {
-    return this.consumer === consumer && this.state === 'running';
-  }
-
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const { Consumer, ConnectionPool } = await loadPlatformaticKafka();
-    if (this.state !== 'running') return;
+    if (!this.running) return;
     const { groupId, maxWaitTimeInMs } = this.options.consumer;
     const base = platformaticBaseOptions(this.settings);
     this.poolFactory = () => new ConnectionPool(base.clientId, base);
@@ -321,42 +250,35 @@ export class PlatformaticConsumer {
     try {
       await consumer.joinGroup({});
     } catch (error) {
-      if (!this.current(consumer)) return;
+      if (!this.isCurrent(consumer)) return;
       this.crashed(consumer, `joining the group failed: ${describe(error)}`);
     }
   }
 
   private watch(consumer: Consumer): void {
     consumer.on('consumer:group:join', (payload) => {
-      if (this.current(consumer)) this.joined(consumer, payload);
+      if (!this.isCurrent(consumer)) return;
+      this.joined(consumer, { groupId: payload.groupId, memberId: payload.memberId }, sortedAssignment(payload));
+      this.memberSignal.notify();
     });
     consumer.on('consumer:group:rebalance', () => {
-      if (this.current(consumer)) this.notMember('rebalancing');
+      if (this.isCurrent(consumer)) this.notMember('rebalancing');
     });
     consumer.on('consumer:heartbeat:end', () => {
-      if (this.current(consumer)) this.lastLife = this.now();
+      if (this.isCurrent(consumer)) this.showedLife();
     });
     // Not a rebalance (the library rejoins by itself then): the broker or coordinator is gone.
     consumer.on('consumer:heartbeat:error', ({ error }) => {
-      if (this.current(consumer)) this.crashed(consumer, `heartbeat failed: ${describe(error)}`);
+      if (this.isCurrent(consumer)) this.crashed(consumer, `heartbeat failed: ${describe(error)}`);
     });
     // A failed rejoin after a rebalance; the library schedules no further heartbeats.
     consumer.on('error', (error: unknown) => {
-      if (this.current(consumer)) this.crashed(consumer, describe(error));
+      if (this.isCurrent(consumer)) this.crashed(consumer, describe(error));
     });
   }
 
-  private joined(consumer: Consumer, payload: ConsumerGroupJoinPayload): void {
-    this.membership = { groupId: payload.groupId, memberId: payload.memberId };
-    this.staleMembers.joined(payload.memberId);
+  protected assigned(consumer: Consumer, assignment: Record<string, number[]>): void {
     this.generation++;
-    this.member = true;
-    this.lastLife = this.now();
-    this.restartsWithoutJoin = 0;
-    const assignment: Record<string, number[]> = {};
-    for (const { topic, partitions } of payload.assignments ?? [])
-      assignment[topic] = [...partitions].sort((a, b) => a - b);
-    this.assignment = assignment;
     const wanted = new Set(
       Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => key(topic, p))),
     );
@@ -371,44 +293,33 @@ export class PlatformaticConsumer {
     }
     this.unsettled = wanted;
     this.fetchedSinceJoin = wanted.size === 0;
-    this.options.onJoin?.(assignment);
-    this.memberSignal.notify();
   }
 
-  private notMember(reason: string): void {
-    const wasMember = this.member;
-    this.member = false;
-    this.problem = reason;
-    this.assignment = {};
+  protected firstFetchPending(): string | undefined {
+    if (this.fetchedSinceJoin) return undefined;
+    return `first fetch pending (${[...this.unsettled].map((k) => k.replace('\u0000', '[') + ']').join(', ')})`;
+  }
+
+  protected override membershipLost(): void {
     this.generation++;
-    if (wasMember) this.options.onLeave?.(reason);
   }
 
   /** The current consumer is unusable: abandon its membership and recreate it with backoff. */
   private crashed(consumer: Consumer, reason: string): void {
-    const abandoned = this.membership;
-    this.membership = undefined;
-    if (abandoned) {
-      this.staleMembers.remove(abandoned.groupId, abandoned.memberId);
-    }
+    this.abandonMembership();
     this.notMember(`crashed (${reason})`);
     this.stopAllRunners();
-    if (this.restartTimer) return;
-    const delayMs = restartDelayMs(this.restartsWithoutJoin++, this.restartPolicy);
-    this.problem = `${reason}; recreating it in ${delayMs} ms`;
-    this.options.logger.warn(`recreating the ${this.options.name} in ${delayMs} ms (${reason})`);
+    this.recreateLater(consumer, reason);
     // No longer current: its events and loops are ignored from here on.
     this.consumer = undefined;
     void consumer.close(true).catch(() => undefined);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.state !== 'running') return;
-      this.options.logger.log(`recreating the ${this.options.name}; it rejoins its group as a new member`);
-      // A new consumer starts unpaused and from the committed offsets, as a recreated kafkajs one.
-      this.paused.clear();
-      this.pendingSeeks.clear();
-      void this.launch();
-    }, delayMs);
+  }
+
+  /** The consumer was closed when it crashed; pauses and seeks were its own. */
+  protected async retire(): Promise<void> {
+    // A new consumer starts unpaused and from the committed offsets, as a recreated kafkajs one.
+    this.paused.clear();
+    this.pendingSeeks.clear();
   }
 
   private startRunner(consumer: Consumer, topic: string, partition: number): void {
@@ -451,7 +362,7 @@ export class PlatformaticConsumer {
   }
 
   private alive(runner: PartitionRunner): boolean {
-    return !runner.stopped && this.state === 'running';
+    return !runner.stopped && this.running;
   }
 
   /** One partition's fetch → handle loop, until it is revoked or the consumer replaced or stopped. */
@@ -465,8 +376,8 @@ export class PlatformaticConsumer {
       await runner.signal.wait(delayMs);
     };
     while (this.alive(runner)) {
-      if (this.member && this.paused.has(key(runner.topic, runner.partition))) this.settled(runner, this.generation);
-      if (!this.member || this.paused.has(key(runner.topic, runner.partition))) {
+      if (this.isMember && this.paused.has(key(runner.topic, runner.partition))) this.settled(runner, this.generation);
+      if (!this.isMember || this.paused.has(key(runner.topic, runner.partition))) {
         await Promise.race([runner.signal.wait(), this.memberSignal.wait()]);
         continue;
       }
@@ -507,7 +418,7 @@ export class PlatformaticConsumer {
       }
       failures = 0;
       if (!this.alive(runner)) return;
-      this.lastLife = this.now();
+      this.showedLife();
       this.settled(runner, generation);
       // Moved (seek), paused or rejoined while the fetch was out: what it brought may not be wanted.
       if (
@@ -540,7 +451,7 @@ export class PlatformaticConsumer {
    * assigned partition is, nothing produced from now on can be missed, and the consumer is ready.
    */
   private settled(runner: PartitionRunner, generation: number): void {
-    if (generation !== this.generation || !this.member || this.fetchedSinceJoin) return;
+    if (generation !== this.generation || !this.isMember || this.fetchedSinceJoin) return;
     this.unsettled.delete(key(runner.topic, runner.partition));
     if (this.unsettled.size === 0) this.fetchedSinceJoin = true;
   }
@@ -649,9 +560,9 @@ export class PlatformaticConsumer {
     const { topic, partition } = runner;
     const { run } = this.options;
     let resolvedNext: bigint | undefined;
-    const isRunning = () => this.alive(runner) && this.current(consumer);
+    const isRunning = () => this.alive(runner) && this.isCurrent(consumer);
     const isStale = () =>
-      runner.stopped || runner.seeks !== seeks || generation !== this.generation || !this.current(consumer);
+      runner.stopped || runner.seeks !== seeks || generation !== this.generation || !this.isCurrent(consumer);
     const lastOffset = () => messages[messages.length - 1]?.offset ?? String(highWatermark - 1n);
     const batch: Batch = {
       topic,
@@ -724,20 +635,16 @@ export class PlatformaticConsumer {
     await consumer.commit({ offsets: [{ topic: runner.topic, partition: runner.partition, offset, leaderEpoch: -1 }] });
   }
 
-  private async shutdown(): Promise<void> {
-    const wasRunning = this.state === 'running';
-    this.state = 'stopped';
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
-    const consumer = this.consumer;
-    if (wasRunning) this.notMember('stopped');
-    const runners = [...this.runners.values()];
+  protected override halt(): void {
+    this.draining = [...this.runners.values()].map((runner) => runner.done);
     this.stopAllRunners();
     this.memberSignal.notify();
-    await this.staleMembers.stop();
+  }
+
+  protected async leave(consumer: Consumer | undefined): Promise<void> {
     // The batches in flight finish (their handlers see isRunning() false), then the last commits,
     // then LeaveGroup: the others rebalance at once.
-    await Promise.all(runners.map((runner) => runner.done));
+    await Promise.all(this.draining);
     await this.committing;
     if (!consumer) return;
     try {
