@@ -57,7 +57,8 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
                        passed 10/50/90/100 % of the messages
   env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"
   env BENCH_PUBLISH_SOCKETS       connections the HTTP publisher may open (default 256); a request finding
-                                  them all busy waits in the publisher (the --hops notes' send lag)`;
+                                  them all busy waits in the publisher (the --hops notes' send lag)
+  env BENCH_WARM_CONNECTIONS=0    latency: do not open the publisher's connections before each rate step`;
 
 function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
   const { values, positionals } = parseArgs({

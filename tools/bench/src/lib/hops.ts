@@ -19,6 +19,8 @@ export interface HopSample {
   http: number;
   /** Whether the request went out on a connection the publisher had just opened (undefined: not recorded). */
   freshConnection?: boolean;
+  /** Scheduled send, ms after the run's start (`since`). */
+  atMs?: number;
   /** `sentAt` → messages record CreateTime: waiting in the producer's coalescing queue. */
   produceQueue: number;
   /** messages CreateTime → events CreateTime: broker ack, worker fetch, database transaction. */
@@ -121,6 +123,7 @@ export async function hopSamples(
     samples.push({
       send: write === undefined ? NaN : write.at - i.scheduled,
       freshConnection: write?.fresh,
+      atMs: i.scheduled - since,
       http: i.sentAt - i.scheduled,
       produceQueue: i.createdAt - i.sentAt,
       worker: e.createdAt - i.createdAt,
@@ -131,7 +134,7 @@ export async function hopSamples(
   return samples;
 }
 
-const HOPS: Array<Exclude<keyof HopSample, 'freshConnection'>> = ['send', 'http', 'produceQueue', 'worker', 'gateway', 'total'];
+const HOPS: Array<Exclude<keyof HopSample, 'freshConnection' | 'atMs'>> = ['send', 'http', 'produceQueue', 'worker', 'gateway', 'total'];
 
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -167,6 +170,19 @@ export function describeConnections(samples: HopSample[]): string {
     return `${values.length} on ${fresh ? 'new' : 'reused'} connections, p50/p99 ${r(percentile(values, 0.5))}/${r(percentile(values, 0.99))}`;
   };
   return `written → sentAt: ${part(true)}; ${part(false)}`;
+}
+
+/** The `http` hop's p50/p99 for messages scheduled in the run's first second and after it: a ramp-up transient shows as the first. */
+export function describeFirstSecond(samples: HopSample[]): string {
+  const part = (first: boolean) => {
+    const values = samples
+      .filter((s) => s.atMs !== undefined && s.atMs < 1000 === first)
+      .map((s) => s.http)
+      .sort((a, b) => a - b);
+    const r = (v: number) => Math.round(v * 10) / 10;
+    return `${first ? 'first second' : 'after it'} ${values.length} messages, p50/p99 ${r(percentile(values, 0.5))}/${r(percentile(values, 0.99))}`;
+  };
+  return `http hop: ${part(true)}; ${part(false)}`;
 }
 
 /** One line for the notes: `http p50/p99 …, produce queue …`. */

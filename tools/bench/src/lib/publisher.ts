@@ -52,7 +52,11 @@ export interface WriteStamp {
 /** Sends time-stamped, per-room numbered messages to Seqcast's ingest-api or a baseline server. */
 export class Publisher {
   // BENCH_PUBLISH_SOCKETS: when all are busy (rate × round trip above it) a request waits here, not in the service.
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: publishSockets(process.env['BENCH_PUBLISH_SOCKETS']) });
+  private readonly maxSockets = publishSockets(process.env['BENCH_PUBLISH_SOCKETS']);
+  // FIFO: every open connection carries a request now and then, so none sits idle past the server's
+  // keep-alive timeout and gets closed, to be reopened at the next burst (LIFO, the default, leaves
+  // all but the busiest idle).
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets, scheduling: 'fifo' });
   private readonly nextN = new Map<string, number>();
   readonly stats: PublishStats = { issued: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), sendLag: newHistogram(), timerLag: newHistogram(), seconds: 0 };
   private inFlight = 0;
@@ -225,6 +229,33 @@ export class Publisher {
   close(): void {
     this.agent.destroy();
     void this.socket?.then((socket) => socket.disconnect()).catch(() => undefined);
+  }
+
+  /**
+   * Opens the agent's connections before the clock starts, as the socket publisher connects up
+   * front: `count` concurrent GET /healthz, so the first second at a higher rate does not pay for
+   * up to maxSockets TCP connections opened at once (and the server's accept of them). The server
+   * closes idle keep-alive connections after its keepAliveTimeout (Node's default 5 s), so call it
+   * right before each rate step. Returns the connections the agent holds afterwards.
+   */
+  async warmConnections(count = this.maxSockets): Promise<number> {
+    if (this.target.kind === 'seqcast-socket') return 0;
+    const url = new URL('/healthz', this.target.url);
+    await Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<void>((resolve) => {
+            const req = request(url, { method: 'GET', agent: this.agent }, (res) => {
+              res.resume();
+              res.once('end', () => resolve());
+            });
+            req.once('error', () => resolve());
+            req.end();
+          }),
+      ),
+    );
+    return Object.values(this.agent.freeSockets).reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0);
   }
 
   /** Write times of single publishes since the last call (see `written`). */

@@ -1,6 +1,6 @@
 import { testKafkaBrokers } from '@seqcast/testing';
 import { ClientPool } from '../lib/client-pool';
-import { describeConnections, describeHops, describeRuntime, gatewayReceiveMs, runtimeStats, type RuntimeStats, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
+import { describeConnections, describeFirstSecond, describeHops, describeRuntime, gatewayReceiveMs, runtimeStats, type RuntimeStats, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
 import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
@@ -84,6 +84,9 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
     if (viaSocket) await publisher.connectSocket();
     for (let rep = 1; rep <= options.reps; rep++) {
       for (const rate of rates) {
+        // The publisher's connections are opened before the clock, as the subscribers' and the socket
+        // publisher's are (BENCH_WARM_CONNECTIONS=0: opened under load, as before session 7).
+        if (process.env['BENCH_WARM_CONNECTIONS'] !== '0') await publisher.warmConnections();
         const cpu = new CpuMeter(pids);
         const bar = progressBar(`${label} ${rate} msg/s #${rep}`, Math.round(rate * seconds));
         const before = (await pool.report(publisher.stats.issued, publisher.takeFailures(), true)).deliveries;
@@ -146,7 +149,7 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           hopNotes.push(
             `#${rep} ${rate} msg/s runtime: bench send lag p50/p99/max ${sendLag.p50}/${sendLag.p99}/${sendLag.max} ms ` +
               `(of which the loop's timer ${timerLag.p50}/${timerLag.p99}/${timerLag.max}), ` +
-              `bench loop p99/max ${loop.p99Ms}/${loop.maxMs} ms; ${describeConnections(samples)}; ` +
+              `bench loop p99/max ${loop.p99Ms}/${loop.maxMs} ms; ${describeConnections(samples)}; ${describeFirstSecond(samples)}; ` +
               Object.entries(runtime).map(([name, stats]) => describeRuntime(name, stats)).join('; '),
           );
         }
