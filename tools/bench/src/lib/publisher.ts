@@ -35,6 +35,9 @@ export interface PublishStats {
   seconds: number;
 }
 
+/** Connections the publisher opens at once when warming up (see Publisher.warmConnections). */
+const WARM_ROUND = 256;
+
 /** BENCH_PUBLISH_SOCKETS, validated: a positive integer, 256 when unset. */
 export function publishSockets(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 256;
@@ -241,9 +244,17 @@ export class Publisher {
   async warmConnections(count = this.maxSockets): Promise<number> {
     if (this.target.kind === 'seqcast-socket') return 0;
     const url = new URL('/healthz', this.target.url);
+    // In rounds of at most WARM_ROUND concurrent connects: more at once overflow the server's listen
+    // queue (Node's default backlog is 511) and wait for the kernel's 1 s SYN retry.
+    for (let opened = 0; opened < count; opened += WARM_ROUND) await this.warmRound(url, Math.min(WARM_ROUND, count - opened), opened);
+    return Object.values(this.agent.freeSockets).reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0);
+  }
+
+  /** `count` more concurrent requests while `busy` connections are held open, so each needs a new one. */
+  private async warmRound(url: URL, count: number, busy: number): Promise<void> {
     await Promise.all(
       Array.from(
-        { length: count },
+        { length: busy + count },
         () =>
           new Promise<void>((resolve) => {
             const req = request(url, { method: 'GET', agent: this.agent }, (res) => {
@@ -255,7 +266,6 @@ export class Publisher {
           }),
       ),
     );
-    return Object.values(this.agent.freeSockets).reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0);
   }
 
   /** Write times of single publishes since the last call (see `written`). */
