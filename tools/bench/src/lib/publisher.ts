@@ -59,7 +59,9 @@ export class Publisher {
   // FIFO: every open connection carries a request now and then, so none sits idle past the server's
   // keep-alive timeout and gets closed, to be reopened at the next burst (LIFO, the default, leaves
   // all but the busiest idle).
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets, scheduling: 'fifo' });
+  // maxFreeSockets: the default (256) destroys every idle connection above it, so a larger cap would
+  // reopen connections at each burst.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets, scheduling: 'fifo' });
   private readonly nextN = new Map<string, number>();
   readonly stats: PublishStats = { issued: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), sendLag: newHistogram(), timerLag: newHistogram(), seconds: 0 };
   private inFlight = 0;
