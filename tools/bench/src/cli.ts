@@ -51,9 +51,14 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
                        written to DIR as <system>-rep<N>-<before|after>.heapsnapshot (they pause
                        the server while written; diff them with tools/bench/heap-diff.cjs)
   --hops               latency: also split each message's latency per hop (HTTP, produce queue,
-                       worker, gateway) from the topics' timestamps; throughput: when each stage
-                       (ingested, sequenced, delivered) had passed 10/50/90/100 % of the messages
-  env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"`;
+                       worker, gateway) from the topics' timestamps, with the HTTP hop's harness part
+                       (send: scheduled → request written) and each process's event-loop delay and GC
+                       pauses; throughput: when each stage (ingested, sequenced, delivered) had
+                       passed 10/50/90/100 % of the messages
+  env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"
+  env BENCH_PUBLISH_SOCKETS       connections the HTTP publisher may open (default 256); a request finding
+                                  them all busy waits in the publisher (the --hops notes' send lag)
+  env BENCH_WARM_CONNECTIONS=0    latency: do not open the publisher's connections before each rate step`;
 
 function parse(): { scenarios: string[]; options: BenchOptions; out: string } {
   const { values, positionals } = parseArgs({

@@ -1,4 +1,4 @@
-import { metricValue, summarizeHops, workerBatchStats } from './hops';
+import { labelledValue, metricValue, runtimeStats, summarizeHops, workerBatchStats } from './hops';
 import { extraServiceEnv } from './stack';
 
 describe('metricValue', () => {
@@ -24,6 +24,7 @@ describe('metricValue', () => {
 describe('summarizeHops', () => {
   it('gives nearest-rank percentiles per hop', () => {
     const samples = Array.from({ length: 100 }, (_, i) => ({
+      send: i % 2 === 0 ? NaN : 1,
       http: i,
       produceQueue: 1,
       worker: 2 * i,
@@ -34,6 +35,11 @@ describe('summarizeHops', () => {
     expect(summary['http']).toEqual({ p50: 50, p90: 90, p99: 99 });
     expect(summary['worker'].p50).toBe(100);
     expect(summary['produceQueue']).toEqual({ p50: 1, p90: 1, p99: 1 });
+  });
+
+  it('leaves out the samples a hop was not recorded for (NaN)', () => {
+    const samples = [NaN, 5, NaN, 7].map((send, i) => ({ send, http: i, produceQueue: 0, worker: 0, gateway: 0, total: i }));
+    expect(summarizeHops(samples)['send']).toEqual({ p50: 7, p90: 7, p99: 7 });
   });
 });
 
@@ -73,5 +79,31 @@ describe('workerBatchStats', () => {
       transactionMs: 20,
       publishMs: 10,
     });
+  });
+});
+
+describe('runtimeStats', () => {
+  const scrape = (minorCount: number, minorSum: number, lagMax: number) =>
+    [
+      `nodejs_eventloop_lag_max_seconds{service="ingest-api"} ${lagMax}`,
+      `nodejs_eventloop_lag_p99_seconds{service="ingest-api"} 0.012`,
+      `nodejs_gc_duration_seconds_sum{service="ingest-api",kind="minor"} ${minorSum}`,
+      `nodejs_gc_duration_seconds_count{service="ingest-api",kind="minor"} ${minorCount}`,
+      `nodejs_gc_duration_seconds_count{service="ingest-api",kind="major"} 2`,
+      `nodejs_gc_duration_seconds_sum{service="ingest-api",kind="major"} 0.1`,
+    ].join('\n');
+
+  it('takes the collections between the scrapes and the loop delay of the later one', () => {
+    expect(runtimeStats(scrape(10, 0.02, 0.5), scrape(14, 0.03, 0.0251))).toEqual({
+      loopP99Ms: 12,
+      loopMaxMs: 25.1,
+      gc: { minor: { count: 4, ms: 10 } },
+    });
+  });
+
+  it('matches a label wherever the service put it among the labels', () => {
+    expect(labelledValue(scrape(3, 0, 0), 'nodejs_gc_duration_seconds_count', 'kind="minor"')).toBe(3);
+    expect(labelledValue('x_count{kind="minor",service="a"} 4', 'x_count', 'kind="minor"')).toBe(4);
+    expect(labelledValue('x_count{kind="minorish"} 4', 'x_count', 'kind="minor"')).toBe(0);
   });
 });

@@ -10,8 +10,17 @@
 import { Kafka, logLevel } from 'kafkajs';
 
 export interface HopSample {
-  /** scheduled send → ingest `sentAt`: the HTTP request through Express/Nest to the service. */
+  /**
+   * scheduled send → the request written to the socket: the harness's own part of `http` (its event
+   * loop, its agent's socket queue). NaN when the publisher did not record the write.
+   */
+  send: number;
+  /** scheduled send → ingest `sentAt`: the HTTP request through Express/Nest to the service (`send` included). */
   http: number;
+  /** Whether the request went out on a connection the publisher had just opened (undefined: not recorded). */
+  freshConnection?: boolean;
+  /** Scheduled send, ms after the run's start (`since`). */
+  atMs?: number;
   /** `sentAt` → messages record CreateTime: waiting in the producer's coalescing queue. */
   produceQueue: number;
   /** messages CreateTime → events CreateTime: broker ack, worker fetch, database transaction. */
@@ -83,6 +92,7 @@ export async function hopSamples(
   topics: { messagesTopic: string; eventsTopic: string },
   arrivals: Array<[string, number, number]>,
   since: number,
+  written: Map<string, { at: number; fresh: boolean }> = new Map(),
 ): Promise<HopSample[]> {
   const kafka = new Kafka({ clientId: 'seqcast-bench-hops', brokers, logLevel: logLevel.NOTHING });
   const key = (roomId: string, n: number) => `${roomId}\u0000${n}`;
@@ -109,7 +119,11 @@ export async function hopSamples(
     const i = ingested.get(key(roomId, n));
     const e = sequenced.get(key(roomId, n));
     if (!i || !e || i.sentAt === undefined || i.scheduled < since) continue;
+    const write = written.get(key(roomId, n));
     samples.push({
+      send: write === undefined ? NaN : write.at - i.scheduled,
+      freshConnection: write?.fresh,
+      atMs: i.scheduled - since,
       http: i.sentAt - i.scheduled,
       produceQueue: i.createdAt - i.sentAt,
       worker: e.createdAt - i.createdAt,
@@ -120,7 +134,7 @@ export async function hopSamples(
   return samples;
 }
 
-const HOPS: Array<keyof HopSample> = ['http', 'produceQueue', 'worker', 'gateway', 'total'];
+const HOPS: Array<Exclude<keyof HopSample, 'freshConnection' | 'atMs'>> = ['send', 'http', 'produceQueue', 'worker', 'gateway', 'total'];
 
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -131,11 +145,44 @@ function percentile(sorted: number[], q: number): number {
 export function summarizeHops(samples: HopSample[]): Record<string, { p50: number; p90: number; p99: number }> {
   const out: Record<string, { p50: number; p90: number; p99: number }> = {};
   for (const hop of HOPS) {
-    const sorted = samples.map((s) => s[hop]).sort((a, b) => a - b);
+    const sorted = samples
+      .map((s) => s[hop])
+      .filter((v) => !Number.isNaN(v))
+      .sort((a, b) => a - b);
     const r = (v: number) => Math.round(v * 10) / 10;
     out[hop] = { p50: r(percentile(sorted, 0.5)), p90: r(percentile(sorted, 0.9)), p99: r(percentile(sorted, 0.99)) };
   }
   return out;
+}
+
+/**
+ * The service's part of the `http` hop (request written → ingest `sentAt`), p50/p99 ms, for requests
+ * on connections the publisher had just opened and on reused ones: a new connection waits for the
+ * server to accept it (and, once the listen queue overflows, for the kernel's 1 s SYN-ACK retransmit).
+ */
+export function describeConnections(samples: HopSample[]): string {
+  const part = (fresh: boolean) => {
+    const values = samples
+      .filter((s) => s.freshConnection === fresh && !Number.isNaN(s.send))
+      .map((s) => s.http - s.send)
+      .sort((a, b) => a - b);
+    const r = (v: number) => Math.round(v * 10) / 10;
+    return `${values.length} on ${fresh ? 'new' : 'reused'} connections, p50/p99 ${r(percentile(values, 0.5))}/${r(percentile(values, 0.99))}`;
+  };
+  return `written → sentAt: ${part(true)}; ${part(false)}`;
+}
+
+/** The `http` hop's p50/p99 for messages scheduled in the run's first second and after it: a ramp-up transient shows as the first. */
+export function describeFirstSecond(samples: HopSample[]): string {
+  const part = (first: boolean) => {
+    const values = samples
+      .filter((s) => s.atMs !== undefined && s.atMs < 1000 === first)
+      .map((s) => s.http)
+      .sort((a, b) => a - b);
+    const r = (v: number) => Math.round(v * 10) / 10;
+    return `${first ? 'first second' : 'after it'} ${values.length} messages, p50/p99 ${r(percentile(values, 0.5))}/${r(percentile(values, 0.99))}`;
+  };
+  return `http hop: ${part(true)}; ${part(false)}`;
 }
 
 /** One line for the notes: `http p50/p99 …, produce queue …`. */
@@ -222,4 +269,42 @@ export async function stageProgress(brokers: string[], topic: string, startedAt:
     rate: span > 0 ? Math.round((0.8 * times.length) / span) : NaN,
     records: times.length,
   };
+}
+
+/** A series' value summed over the lines that carry `label` (e.g. `kind="minor"`) among their labels. */
+export function labelledValue(metrics: string, series: string, label: string): number {
+  return metrics
+    .split('\n')
+    .filter((l) => l.startsWith(`${series}{`) && (l.includes(`{${label}`) || l.includes(`,${label}`)))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** A Node process's event loop and garbage collector between two scrapes of its /metrics. */
+export interface RuntimeStats {
+  /** Event-loop delay since the previous scrape (prom-client resets it on every scrape), ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
+  /** Collections and their total pause, ms, by kind (minor = scavenge, major = mark-sweep). */
+  gc: Record<string, { count: number; ms: number }>;
+}
+
+/** What stalled a service's event loop during a run: the `http` hop's tail is made of such stalls. */
+export function runtimeStats(before: string, after: string): RuntimeStats {
+  const round = (v: number) => Math.round(v * 10) / 10;
+  const gc: RuntimeStats['gc'] = {};
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+    const value = (metrics: string, suffix: string) => labelledValue(metrics, `nodejs_gc_duration_seconds_${suffix}`, `kind="${kind}"`);
+    const count = value(after, 'count') - value(before, 'count');
+    if (count > 0) gc[kind] = { count, ms: round(1000 * (value(after, 'sum') - value(before, 'sum'))) };
+  }
+  return {
+    loopP99Ms: round(1000 * metricValue(after, 'nodejs_eventloop_lag_p99_seconds')),
+    loopMaxMs: round(1000 * metricValue(after, 'nodejs_eventloop_lag_max_seconds')),
+    gc,
+  };
+}
+
+export function describeRuntime(name: string, stats: RuntimeStats): string {
+  const gc = Object.entries(stats.gc).map(([kind, { count, ms }]) => `${kind} ${count}× ${ms} ms`);
+  return `${name} loop p99/max ${stats.loopP99Ms}/${stats.loopMaxMs} ms, GC ${gc.join(', ') || 'none'}`;
 }

@@ -24,20 +24,59 @@ export interface PublishStats {
   firstError?: string;
   /** Request round trip, measured from the scheduled send time (no coordinated omission). */
   roundTrip: Histogram;
+  /**
+   * Scheduled send time → the request handed to the kernel (HTTP only): the harness's own share of
+   * the `http` hop (its event loop, the agent's socket queue), which the service never sees.
+   */
+  sendLag: Histogram;
+  /** Scheduled send time → the request created: how late the publishing loop itself was (part of sendLag). */
+  timerLag: Histogram;
   /** Seconds from the first scheduled send to the last reply. */
   seconds: number;
 }
 
+/** Connections the publisher opens at once when warming up (see Publisher.warmConnections). */
+const WARM_ROUND = 256;
+
+/** BENCH_PUBLISH_SOCKETS, validated: a positive integer, 256 when unset. */
+export function publishSockets(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 256;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_PUBLISH_SOCKETS: expected a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** When a single publish was handed to the kernel (ms since the epoch), and whether on a new connection. */
+export interface WriteStamp {
+  at: number;
+  fresh: boolean;
+}
+
 /** Sends time-stamped, per-room numbered messages to Seqcast's ingest-api or a baseline server. */
 export class Publisher {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  // BENCH_PUBLISH_SOCKETS: when all are busy (rate × round trip above it) a request waits here, not in the service.
+  private readonly maxSockets = publishSockets(process.env['BENCH_PUBLISH_SOCKETS']);
+  // FIFO: every open connection carries a request now and then, so none sits idle past the server's
+  // keep-alive timeout and gets closed, to be reopened at the next burst (LIFO, the default, leaves
+  // all but the busiest idle).
+  // maxFreeSockets: the default (256) destroys every idle connection above it, so a larger cap would
+  // reopen connections at each burst.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets, scheduling: 'fifo' });
   private readonly nextN = new Map<string, number>();
-  readonly stats: PublishStats = { issued: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), seconds: 0 };
+  readonly stats: PublishStats = { issued: {}, sent: 0, ok: 0, failed: 0, roundTrip: newHistogram(), sendLag: newHistogram(), timerLag: newHistogram(), seconds: 0 };
   private inFlight = 0;
   private idle: Array<() => void> = [];
   private readonly outstanding = new Set<ClientRequest>();
   /** Refused or unanswered messages per room not yet handed to the subscribers' bookkeeping. */
   private newFailures: Record<string, number[]> = {};
+
+  /**
+   * When each single HTTP publish was handed to the kernel (ms since the epoch), by room and number:
+   * the `send` hop (the harness's own part of `http`). Cleared with takeWritten().
+   */
+  private written = new Map<string, WriteStamp>();
+  /** Sockets that carried a request already: a request on any other socket opened a connection. */
+  private readonly usedSockets = new WeakSet<object>();
 
   private socket?: Promise<Socket<ServerToClientEvents, ClientToServerEvents>>;
 
@@ -90,7 +129,10 @@ export class Publisher {
     this.stats.sent += messages.length;
     this.inFlight++;
     try {
-      const status = await this.post(path, headers, JSON.stringify(body));
+      const single = messages.length === 1 ? messages[0] : undefined;
+      const status = await this.post(path, headers, JSON.stringify(body), scheduledAt, (at, fresh) => {
+        if (single) this.written.set(`${single.roomId}\u0000${single.n}`, { at: performance.timeOrigin + at, fresh });
+      });
       if (status !== 202) throw new Error(`POST ${path} -> ${status}`);
       recordMs(this.stats.roundTrip, performance.now() - scheduledAt);
       this.stats.ok += messages.length;
@@ -194,8 +236,56 @@ export class Publisher {
     void this.socket?.then((socket) => socket.disconnect()).catch(() => undefined);
   }
 
-  private post(path: string, headers: Record<string, string>, body: string): Promise<number> {
+  /**
+   * Opens the agent's connections before the clock starts, as the socket publisher connects up
+   * front: `count` concurrent GET /healthz, so the first second at a higher rate does not pay for
+   * up to maxSockets TCP connections opened at once (and the server's accept of them). The server
+   * closes idle keep-alive connections after its keepAliveTimeout (Node's default 5 s), so call it
+   * right before each rate step. Returns the connections the agent holds afterwards.
+   */
+  async warmConnections(count = this.maxSockets): Promise<number> {
+    if (this.target.kind === 'seqcast-socket') return 0;
+    const url = new URL('/healthz', this.target.url);
+    // In rounds of at most WARM_ROUND concurrent connects: more at once overflow the server's listen
+    // queue (Node's default backlog is 511) and wait for the kernel's 1 s SYN retry.
+    for (let opened = 0; opened < count; opened += WARM_ROUND) await this.warmRound(url, Math.min(WARM_ROUND, count - opened), opened);
+    return Object.values(this.agent.freeSockets).reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0);
+  }
+
+  /** `count` more concurrent requests while `busy` connections are held open, so each needs a new one. */
+  private async warmRound(url: URL, count: number, busy: number): Promise<void> {
+    await Promise.all(
+      Array.from(
+        { length: busy + count },
+        () =>
+          new Promise<void>((resolve) => {
+            const req = request(url, { method: 'GET', agent: this.agent }, (res) => {
+              res.resume();
+              res.once('end', () => resolve());
+            });
+            req.once('error', () => resolve());
+            req.end();
+          }),
+      ),
+    );
+  }
+
+  /** Write times of single publishes since the last call (see `written`). */
+  takeWritten(): Map<string, WriteStamp> {
+    const written = this.written;
+    this.written = new Map();
+    return written;
+  }
+
+  private post(
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    scheduledAt: number,
+    onWritten: (at: number, fresh: boolean) => void,
+  ): Promise<number> {
     const url = new URL(path, this.target.url);
+    recordMs(this.stats.timerLag, performance.now() - scheduledAt);
     return new Promise((resolve, reject) => {
       const req = request(url, { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
         res.resume();
@@ -204,6 +294,15 @@ export class Publisher {
       this.outstanding.add(req);
       req.once('close', () => this.outstanding.delete(req));
       req.once('error', reject);
+      req.once('finish', () => {
+        const at = performance.now();
+        recordMs(this.stats.sendLag, at - scheduledAt);
+        // Not req.reusedSocket: the agent leaves it unset for a request that waited for a busy socket.
+        const socket = req.socket;
+        const fresh = socket !== null && !this.usedSockets.has(socket);
+        if (socket) this.usedSockets.add(socket);
+        onWritten(at, fresh);
+      });
       req.end(body);
     });
   }

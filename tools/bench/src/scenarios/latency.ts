@@ -1,11 +1,12 @@
 import { testKafkaBrokers } from '@seqcast/testing';
 import { ClientPool } from '../lib/client-pool';
-import { describeHops, gatewayReceiveMs, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
+import { describeConnections, describeFirstSecond, describeHops, describeRuntime, gatewayReceiveMs, runtimeStats, type RuntimeStats, type HopSample, hopSamples, summarizeHops, type WorkerBatchStats, workerBatchStats } from '../lib/hops';
 import { type BenchOptions, benchRooms, pollUntil, runId, type ScenarioResult } from '../lib/context';
 import { CpuMeter } from '../lib/proc';
 import { progressBar } from '../lib/progress';
 import { Publisher } from '../lib/publisher';
 import { startSeqcast } from '../lib/stack';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cdf, type CdfPoint, median, summarize, type LatencySummary } from '../lib/stats';
 import { startPeer } from './peer-servers';
 
@@ -26,6 +27,13 @@ interface RateRun {
   workerBatches?: WorkerBatchStats;
   /** With --hops: mean events CreateTime → the gateway handling the batch, ms (the gateway hop's Kafka part). */
   gatewayReceiveMs?: number;
+  /** With --hops: the harness's share of the `http` hop (scheduled send → request written), and its event loop. */
+  sendLag?: LatencySummary;
+  /** Of sendLag: how late the publishing loop created the request (the rest waited for a socket of the agent). */
+  timerLag?: LatencySummary;
+  benchLoop?: { p99Ms: number; maxMs: number };
+  /** With --hops: each service's event-loop delay and GC pauses over the run. */
+  runtime?: Record<string, RuntimeStats>;
 }
 
 const SUBSCRIBERS = 2;
@@ -60,6 +68,9 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
     'ingest' in system ? await (await fetch(`${system.worker.managementUrl}/metrics`)).text().catch(() => '') : '';
   const gatewayMetrics = async () =>
     'ingest' in system ? await (await fetch(`${system.gateways[0].managementUrl}/metrics`)).text().catch(() => '') : '';
+  const ingestMetrics = async () =>
+    'ingest' in system ? await (await fetch(`${system.ingest.managementUrl}/metrics`)).text().catch(() => '') : '';
+  const benchLoop = monitorEventLoopDelay({ resolution: 10 });
   try {
     pool = await ClientPool.open(`latency-${target}`, SUBSCRIBERS, {
       mode: target === 'seqcast' ? 'seqcast' : 'socketio',
@@ -73,15 +84,25 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
     if (viaSocket) await publisher.connectSocket();
     for (let rep = 1; rep <= options.reps; rep++) {
       for (const rate of rates) {
+        // The publisher's connections are opened before the clock, as the subscribers' and the socket
+        // publisher's are (BENCH_WARM_CONNECTIONS=0: opened under load, as before session 7).
+        if (process.env['BENCH_WARM_CONNECTIONS'] !== '0') await publisher.warmConnections();
         const cpu = new CpuMeter(pids);
         const bar = progressBar(`${label} ${rate} msg/s #${rep}`, Math.round(rate * seconds));
         const before = (await pool.report(publisher.stats.issued, publisher.takeFailures(), true)).deliveries;
         const failedBefore = publisher.stats.failed;
         const metricsBefore = options.hops ? await workerMetrics() : '';
         const gatewayMetricsBefore = options.hops ? await gatewayMetrics() : '';
+        const ingestMetricsBefore = options.hops ? await ingestMetrics() : '';
+        publisher.stats.sendLag.reset();
+        publisher.stats.timerLag.reset();
+        publisher.takeWritten();
+        benchLoop.reset();
+        benchLoop.enable();
         cpu.begin();
         const started = performance.now();
         await publisher.openLoop(rate, seconds, rooms, (sent) => bar.update(sent));
+        benchLoop.disable();
         const expected = Math.round(rate * seconds) * SUBSCRIBERS;
         // Give a run that fell behind a bounded time to drain, so the table can say by how much.
         await pollUntil(async () => (await (pool as ClientPool).progress(publisher.stats.issued, publisher.takeFailures())).complete === SUBSCRIBERS, Math.max(10_000, seconds * 1000), 50);
@@ -93,22 +114,43 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
         let hops: RateRun['hops'];
         let workerBatches: RateRun['workerBatches'];
         let receiveMs: RateRun['gatewayReceiveMs'];
+        let runtime: RateRun['runtime'];
+        let sendLag: RateRun['sendLag'];
+        let timerLag: RateRun['timerLag'];
+        let loop: RateRun['benchLoop'];
         if (options.hops && 'ingest' in system) {
           const samples: HopSample[] = await hopSamples(
             testKafkaBrokers(),
             { messagesTopic: system.env['SEQCAST_MESSAGES_TOPIC'], eventsTopic: system.env['SEQCAST_EVENTS_TOPIC'] },
             report.arrivals,
             performance.timeOrigin + started,
+            publisher.takeWritten(),
           );
           hops = summarizeHops(samples);
-          workerBatches = workerBatchStats(metricsBefore, await workerMetrics());
-          receiveMs = gatewayReceiveMs(gatewayMetricsBefore, await gatewayMetrics());
+          const workerMetricsAfter = await workerMetrics();
+          workerBatches = workerBatchStats(metricsBefore, workerMetricsAfter);
+          const gatewayMetricsAfter = await gatewayMetrics();
+          receiveMs = gatewayReceiveMs(gatewayMetricsBefore, gatewayMetricsAfter);
+          runtime = {
+            'ingest-api': runtimeStats(ingestMetricsBefore, await ingestMetrics()),
+            'ordering-worker': runtimeStats(metricsBefore, workerMetricsAfter),
+            'edge-gateway': runtimeStats(gatewayMetricsBefore, gatewayMetricsAfter),
+          };
+          sendLag = summarize(publisher.stats.sendLag);
+          timerLag = summarize(publisher.stats.timerLag);
+          loop = { p99Ms: Math.round(benchLoop.percentile(99) / 1e5) / 10, maxMs: Math.round(benchLoop.max / 1e5) / 10 };
           hopNotes.push(
             `#${rep} ${describeHops(rate, samples)}; worker: ${workerBatches.batches} batches, ` +
               `${workerBatches.messagesPerBatch} msg/batch, mean transaction ${workerBatches.transactionMs} ms, ` +
               `mean events publish ${workerBatches.publishMs} ms` +
               (workerBatches.commits ? `, ${workerBatches.commits} commits` : '') +
               `; gateway: mean events CreateTime → batch handled ${receiveMs} ms`,
+          );
+          hopNotes.push(
+            `#${rep} ${rate} msg/s runtime: bench send lag p50/p99/max ${sendLag.p50}/${sendLag.p99}/${sendLag.max} ms ` +
+              `(of which the loop's timer ${timerLag.p50}/${timerLag.p99}/${timerLag.max}), ` +
+              `bench loop p99/max ${loop.p99Ms}/${loop.maxMs} ms; ${describeConnections(samples)}; ${describeFirstSecond(samples)}; ` +
+              Object.entries(runtime).map(([name, stats]) => describeRuntime(name, stats)).join('; '),
           );
         }
         runs.push({
@@ -124,6 +166,10 @@ export async function latency(options: BenchOptions, target: Target = 'seqcast')
           hops,
           workerBatches,
           gatewayReceiveMs: receiveMs,
+          sendLag,
+          timerLag,
+          benchLoop: loop,
+          runtime,
         });
         publisher.stats.roundTrip.reset();
         if (rep === options.reps) lastCdf.set(rate, cdf(report.histogram));
