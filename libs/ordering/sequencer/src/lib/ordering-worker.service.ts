@@ -45,7 +45,6 @@ import {
   type OnApplicationBootstrap,
   Optional,
 } from '@nestjs/common';
-import type { Message } from '@seqcast/contracts';
 import type { Admin, EachBatchPayload, Kafka } from '@seqcast/kafka';
 import { PostgresSequencerStore } from '@seqcast/ordering-data-access';
 import type { InputRecord } from '@seqcast/ordering-domain';
@@ -65,14 +64,10 @@ import { CommitGroups } from './worker/commit-groups';
 import { EventsPublisher } from './worker/events-publisher';
 import { InterruptibleSleep } from './worker/interruptible-sleep';
 import { LagReporter } from './worker/lag-reporter';
-import { PartitionClaims, type PartitionState } from './worker/partition-claims';
+import { PartitionClaims } from './worker/partition-claims';
 import { groupTimeouts, PartitionConsumer } from './worker/partition-consumer';
-import { PublishPipeline } from './worker/publish-pipeline';
 import { DEFAULT_RETRY_BACKOFF, retryDelayMs } from './worker/retry-backoff';
 import { describeError, SimulatedCrash } from './worker/worker-errors';
-
-/** Committed batches of one partition whose events may be unacknowledged while the next one commits. */
-const PUBLISHES_AHEAD = 1;
 
 @Injectable()
 export class OrderingWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -84,7 +79,6 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
   private readonly publisher: EventsPublisher;
   private readonly lag: LagReporter;
   private readonly backoff = new InterruptibleSleep();
-  private readonly pipeline = new PublishPipeline();
 
   private state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed' = 'idle';
   private admin: Admin | undefined;
@@ -225,9 +219,6 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     // Published positions still waiting for a next batch are written while the claims hold, so the
     // next owner has nothing to republish. (Batches still in flight write theirs before returning,
     // since the worker is no longer running.)
-    // Events still being sent go out first (a retrying one gives up once woken: not running).
-    this.backoff.wakeAll();
-    await this.pipeline.idle();
     await this.claims.settled();
     this.claims.clearTimers();
     this.backoff.wakeAll();
@@ -253,7 +244,10 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     const { partition } = payload.batch;
     const current = () =>
       this.running && payload.isRunning() && !payload.isStale() && this.consumer.isCurrent(join, partition);
-    const backoff = this.retryBackoff();
+    const backoff = {
+      initialMs: this.settings.retryInitialMs ?? DEFAULT_RETRY_BACKOFF.initialMs,
+      maxMs: this.settings.retryMaxMs ?? DEFAULT_RETRY_BACKOFF.maxMs,
+    };
     for (let attempt = 1; current(); attempt++) {
       try {
         await this.processBatch(payload);
@@ -280,31 +274,16 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     }
   }
 
-  /**
-   * claim → outbox → gap check → fenced commit, then the publish and the courtesy offset commit
-   * queued behind the partition's earlier batches (PublishPipeline): the batch returns once
-   * committed, so the partition's next batch is fetched and committed while these events are sent.
-   */
+  /** claim → outbox → gap check → fenced commit → publish → courtesy offset commit. */
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const partition = batch.partition;
     const messages = batch.messages;
     if (messages.length === 0) return;
-    // A claim taken afresh (after a rejoin or a failure) starts after the previous claim's events
-    // are out, so its outbox cannot overtake them. One earlier batch's events may still be on
-    // their way while this batch commits; a second waits (memory stays bounded while Kafka is slow).
-    await this.pipeline.settledExcept(partition, this.claims.held(partition));
-    await this.pipeline.settledDownTo(partition, PUBLISHES_AHEAD);
     const state = await this.claims.current(partition);
     if (state.fenced) return;
-    // An earlier batch's events could not be sent: retried from a fresh claim, whose outbox sends
-    // them (and this batch's, once committed) in order.
-    const failed = this.pipeline.failure(state);
-    if (failed) throw failed.error;
-    // Only after a claim: the outbox must be drained before anything newer.
-    if (!this.pipeline.busy(state) && state.publishedOffset < state.nextOffset) {
-      await this.publisher.publishPending(state);
-    }
+    // Only after a claim or a failed publish: the outbox must be drained before anything newer.
+    if (state.publishedOffset < state.nextOffset) await this.publisher.publishPending(state);
     if (state.fenced) return;
 
     const firstOffset = Number(messages[0]?.offset);
@@ -315,74 +294,26 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     const records: InputRecord[] = messages
       .filter((message) => Number(message.offset) >= from)
       .map((message) => ({ offset: Number(message.offset), key: message.key, value: message.value }));
-    const highWatermark = Number(batch.highWatermark);
-    let published: Promise<void>;
     if (records.length > 0) {
       const fresh = await this.committer.commit(state, records);
       if (!fresh) return;
       crashPoint('after-db-commit');
-      published = this.pipeline.enqueue(state, () => this.publishCommitted(state, fresh, lastOffset + 1));
-    } else {
-      // Below the position: stored (and published) already; only the courtesy commit, in order.
-      published = this.pipeline.enqueue(state, async () => this.afterPublished(state, lastOffset + 1));
-    }
-    this.lag.report(partition, highWatermark - state.nextOffset);
-    // While stopping, the batch ends with its events out and recorded, so the next owner has
-    // nothing to republish. Otherwise a failed publish is the next batch's (pipeline.failure) or the
-    // next claim's (outbox) to repeat.
-    if (!this.running) await published;
-    else published.catch(() => undefined);
-    payload.resolveOffset(String(lastOffset));
-  }
-
-  /**
-   * A committed batch's events onto the topic, retried with backoff while this claim still holds
-   * the partition here (the batch is committed, so no one else repeats them meanwhile); given up
-   * when stopping, fenced or revoked: whoever claims the partition next republishes them (outbox).
-   */
-  private async publishCommitted(state: PartitionState, events: Message[], nextOffset: number): Promise<void> {
-    const { partition } = state.claim;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.publisher.send(partition, events);
-        break;
-      } catch (error) {
-        if (!this.running || state.fenced || !this.consumer.assignment.has(partition)) throw error;
-        workerMetrics.batchFailures.inc();
-        const delay = retryDelayMs(attempt, this.retryBackoff());
-        this.logger.warn(
-          `partition ${partition}: publishing ${events.length} events below offset ${nextOffset} failed ` +
-            `(attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`,
-        );
-        await this.backoff.sleep(delay);
+      await this.publisher.send(partition, fresh);
+      // The partition's next batch write records this publish (one commit fewer per batch), or
+      // its own UPDATE within a second if none comes (PartitionClaims.recordPublished). While
+      // stopping, now: the next owner then has nothing to republish.
+      if (this.running) {
+        this.claims.recordPublished(state, lastOffset + 1);
+      } else if (!(await this.claims.markPublished(state, lastOffset + 1))) {
+        return;
       }
     }
-    // The partition's next batch write records this publish (one commit fewer per batch), or its
-    // own UPDATE within a second if none comes (PartitionClaims.recordPublished). While stopping,
-    // now: the next owner then has nothing to republish.
-    if (this.running) {
-      this.claims.recordPublished(state, nextOffset);
-    } else if (!(await this.claims.markPublished(state, nextOffset))) {
-      return;
-    }
-    this.afterPublished(state, nextOffset);
-  }
-
-  /**
-   * A courtesy (PostgreSQL holds the position), sent only once the events below it are out: a
-   * worker that takes the partition over from Kafka's committed offset then re-reads any batch
-   * whose events were not, and its claim's outbox sends them. Not awaited; coalesced.
-   */
-  private afterPublished(state: PartitionState, nextOffset: number): void {
+    payload.resolveOffset(String(lastOffset));
     crashPoint('before-offset-commit');
-    void this.consumer.commitOffset(state.claim.partition, nextOffset);
-  }
-
-  private retryBackoff(): { initialMs: number; maxMs: number } {
-    return {
-      initialMs: this.settings.retryInitialMs ?? DEFAULT_RETRY_BACKOFF.initialMs,
-      maxMs: this.settings.retryMaxMs ?? DEFAULT_RETRY_BACKOFF.maxMs,
-    };
+    // A courtesy (PostgreSQL holds the position): not awaited, since kafkajs fetches again only once
+    // every batch of this fetch has returned, and each batch's offset commit would hold them all.
+    void this.consumer.commitOffset(partition, lastOffset + 1);
+    this.lag.report(partition, Number(batch.highWatermark) - state.nextOffset);
   }
 
   private async logOffsets(partition: number): Promise<{ low: number; high: number }> {

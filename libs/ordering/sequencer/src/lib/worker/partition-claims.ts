@@ -75,11 +75,6 @@ export class PartitionClaims {
     return this.states.get(partition) ?? (await this.claim(partition));
   }
 
-  /** The partition's current claim, if it has one. */
-  held(partition: number): PartitionState | undefined {
-    return this.states.get(partition);
-  }
-
   /** Drops the partition's claim (it may be half-done); its next batch claims afresh, always safe. */
   release(partition: number): void {
     this.states.delete(partition);
