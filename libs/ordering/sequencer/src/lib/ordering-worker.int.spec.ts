@@ -253,6 +253,23 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     ).toEqual(expected.map(({ roomId, clientMsgId, seq, prevSeq }) => ({ roomId, clientMsgId, seq, prevSeq })));
   }
 
+  /**
+   * What a consumer that drops seq ≤ the highest it holds (gateway, SDK) sees: per room, in topic
+   * order, a chain without gaps. Publishing behind the commit must keep a partition's events in
+   * commit order; a republish may repeat earlier events, never skip ahead.
+   */
+  function expectGaplessChains(events: { message: Message }[]): void {
+    const held = new Map<string, number | null>();
+    const gaps: string[] = [];
+    for (const { message } of events) {
+      const last = held.has(message.roomId) ? (held.get(message.roomId) as number | null) : null;
+      if (held.has(message.roomId) && last !== null && message.seq <= last) continue;
+      if (message.prevSeq !== last) gaps.push(`${message.roomId}: seq ${message.seq} after ${last}, prevSeq ${message.prevSeq}`);
+      held.set(message.roomId, message.seq);
+    }
+    expect(gaps).toEqual([]);
+  }
+
   it('sequences into chained rows (seq = offset of the first copy) and republishes on the same partition', async () => {
     const sent = await publishMix('flow', 4);
     const expected = expectedRows(sent);
@@ -262,6 +279,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
 
     await waitForRows(expected, 'every message stored');
     await waitForEvents(events, expected);
+    expectGaplessChains(events);
     // The events carry exactly what history serves.
     const stored = await fullRows();
     for (const event of events) {
@@ -414,6 +432,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     await newWorker().start();
     await waitForRows(expected, 'the second worker to store everything');
     await waitForEvents(events, expected);
+    expectGaplessChains(events);
     // Nothing committed before the crash was sequenced again.
     const final = await fullRows();
     for (const message of snapshot) expect(final).toContainEqual(message);
@@ -509,6 +528,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     const events = await collectEvents();
     await waitForRows(expected, `all ${expected.length} messages stored`);
     await waitForEvents(events, expected);
+    expectGaplessChains(events);
     for (const position of (await positions()).values()) expect(position.generation).toBeGreaterThanOrEqual(2);
   }, 150_000);
 
