@@ -34,7 +34,11 @@ describe('handshake admission across real processes', () => {
       const room = 'admission-room';
       const publisher = new HttpPublisher(stack.ingest.url);
       await publisher.stream({ rooms: [room], idPrefix: 'before', total: 20, batchSize: 10 });
-      const before = await readHistory(stack.ingest.url, room);
+      // Accepted (202) is not yet sequenced: wait for the history to hold them.
+      const before = await waitFor(async () => {
+        const history = await readHistory(stack.ingest.url, room);
+        return history.length >= 20 ? history : undefined;
+      }, { what: 'the first 20 messages in the history' });
       const cursor = before[before.length - 1].seq;
 
       for (let i = 0; i < CROWD; i++) {
@@ -43,7 +47,10 @@ describe('handshake admission across real processes', () => {
       for (const app of apps) app.connect();
       await Promise.all(apps.map((app) => app.subscribe([room])));
       await publisher.stream({ rooms: [room], idPrefix: 'after', total: 50, batchSize: 10 });
-      const expected = (await readHistory(stack.ingest.url, room, cursor)).filter((m) => m.clientMsgId.startsWith('after-'));
+      const expected = await waitFor(async () => {
+        const after = (await readHistory(stack.ingest.url, room, cursor)).filter((m) => m.clientMsgId.startsWith('after-'));
+        return after.length >= 50 ? after : undefined;
+      }, { what: 'the 50 later messages in the history' });
       expect(expected).toHaveLength(50);
       await waitFor(() => apps.every((app) => app.messages(room).some((m) => m.seq === expected[expected.length - 1].seq)), {
         what: 'every app to have the last message',
