@@ -18,6 +18,7 @@ describe('loadGatewayConfig', () => {
       logLevel: 'log',
       host: '0.0.0.0',
       port: 3001,
+      listenBacklog: 511,
       auth: {
         keySource: { kind: 'secret', secret: DEV_JWT_SECRET },
         issuer: undefined,
@@ -44,6 +45,7 @@ describe('loadGatewayConfig', () => {
       limits: {
         connections: { maxPerPrincipal: 50, maxPerAddress: 1_000 },
         subscriptions: { maxPerSocket: 1_000, opsPerMinute: 3_000 },
+        handshakes: { maxInFlight: 512 },
       },
       delivery: { ackTimeoutMs: 10_000, maxBacklogMessages: 5_000, maxBacklogBytes: 8 * 1024 * 1024 },
       roomCache: { messagesPerRoom: 1_000, maxBytes: 64 * 1024 * 1024 },
@@ -108,6 +110,8 @@ describe('loadGatewayConfig', () => {
       GATEWAY_PRESENCE_POLL_MS: '250',
       GATEWAY_PRESENCE_MAX_MEMBERS: '20',
       GATEWAY_DRAIN_SPREAD_MS: '0',
+      GATEWAY_LISTEN_BACKLOG: '4096',
+      GATEWAY_MAX_HANDSHAKES_IN_FLIGHT: '0',
       GATEWAY_DRAIN_TIMEOUT_MS: '5000',
       GATEWAY_SESSION_TIMEOUT_MS: '9000',
       GATEWAY_HEARTBEAT_INTERVAL_MS: '3000',
@@ -122,6 +126,7 @@ describe('loadGatewayConfig', () => {
       logLevel: 'debug',
       host: '127.0.0.1',
       port: 8081,
+      listenBacklog: 4096,
       auth: {
         keySource: { kind: 'secret', secret: 'prod-secret' },
         issuer: undefined,
@@ -154,6 +159,7 @@ describe('loadGatewayConfig', () => {
       limits: {
         connections: { maxPerPrincipal: 5, maxPerAddress: 0, clientIpHeader: 'X-Forwarded-For' },
         subscriptions: { maxPerSocket: 20, opsPerMinute: 100 },
+        handshakes: { maxInFlight: 0 },
       },
       delivery: { ackTimeoutMs: 2_500, maxBacklogMessages: 800, maxBacklogBytes: 1_048_576 },
       roomCache: { messagesPerRoom: 0, maxBytes: 1_000_000 },

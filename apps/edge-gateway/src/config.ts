@@ -37,6 +37,8 @@ export interface GatewayConfig {
   logLevel: string;
   host: string;
   port: number;
+  /** GATEWAY_LISTEN_BACKLOG: the public port's accept queue. */
+  listenBacklog: number;
   /** How handshake and refresh tokens are verified (SEQCAST_JWT_*, SEQCAST_AUTH_TOKEN_CACHE_SIZE). */
   auth: AuthSettings;
   tokenRefreshLeadMs: number;
@@ -61,6 +63,7 @@ export interface GatewayConfig {
   limits: {
     connections: { maxPerPrincipal: number; maxPerAddress: number; clientIpHeader?: string };
     subscriptions: { maxPerSocket: number; opsPerMinute: number };
+    handshakes: { maxInFlight: number };
   };
   delivery: { ackTimeoutMs: number; maxBacklogMessages: number; maxBacklogBytes: number };
   roomCache: { messagesPerRoom: number; maxBytes: number };
@@ -99,6 +102,7 @@ export function loadGatewayConfig(
     logLevel: raw.LOG_LEVEL,
     host: raw.HOST,
     port: raw.PORT,
+    listenBacklog: raw.GATEWAY_LISTEN_BACKLOG,
     auth: resolveAuthSettings(raw.NODE_ENV, raw),
     tokenRefreshLeadMs: raw.GATEWAY_TOKEN_REFRESH_LEAD_MS,
     managementPort: raw.MANAGEMENT_PORT,
@@ -135,6 +139,7 @@ export function loadGatewayConfig(
         maxPerSocket: raw.GATEWAY_MAX_SUBSCRIPTIONS_PER_SOCKET,
         opsPerMinute: raw.GATEWAY_SUBSCRIBE_OPS_PER_MINUTE,
       },
+      handshakes: { maxInFlight: raw.GATEWAY_MAX_HANDSHAKES_IN_FLIGHT },
     },
     delivery: {
       ackTimeoutMs: raw.GATEWAY_ACK_TIMEOUT_MS,

@@ -17,4 +17,8 @@ describe('listen', () => {
     expect(listenTarget(3001, '0.0.0.0', true)).toEqual({ port: 3001, host: '0.0.0.0', reusePort: true });
     expect(listenTarget(3001, '0.0.0.0', false)).toEqual({ port: 3001, host: '0.0.0.0' });
   });
+
+  it('passes the accept queue length on', () => {
+    expect(listenTarget(3001, '0.0.0.0', true, 4096)).toEqual({ port: 3001, host: '0.0.0.0', backlog: 4096, reusePort: true });
+  });
 });

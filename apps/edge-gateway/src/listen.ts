@@ -16,9 +16,11 @@ export function supportsReusePort(version: string = process.versions.node): bool
 export interface ListenTarget {
   port: number;
   host: string;
+  /** GATEWAY_LISTEN_BACKLOG: the accept queue asked for (the kernel caps it at net.core.somaxconn). */
+  backlog?: number;
   reusePort?: boolean;
 }
 
-export function listenTarget(port: number, host: string, reusePort = supportsReusePort()): ListenTarget {
-  return reusePort ? { port, host, reusePort: true } : { port, host };
+export function listenTarget(port: number, host: string, reusePort = supportsReusePort(), backlog?: number): ListenTarget {
+  return { port, host, ...(backlog === undefined ? {} : { backlog }), ...(reusePort ? { reusePort: true } : {}) };
 }

@@ -28,6 +28,6 @@ void bootstrapService({
   configure: (app, config) => app.useWebSocketAdapter(new EdgeIoAdapter(app, config.socket)),
   reusePort,
   // Nest hands this straight to http.Server#listen, which takes an options object.
-  listen: (app, config) => app.listen(listenTarget(config.port, config.host, reusePort) as unknown as number),
+  listen: (app, config) => app.listen(listenTarget(config.port, config.host, reusePort, config.listenBacklog) as unknown as number),
   describe: (config) => `instance ${config.instanceId}${reusePort ? ', reusePort' : ''}`,
 });

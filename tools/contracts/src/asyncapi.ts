@@ -2,6 +2,7 @@ import { DEFAULT_EVENTS_TOPIC, DEFAULT_MESSAGES_TOPIC } from '@seqcast/contracts
 import { schemaFileName } from '@seqcast/api-docs';
 import {
   type ClientToServerEvents,
+  SERVER_BUSY_CONNECT_ERROR,
   SERVER_DRAINING_CONNECT_ERROR,
   type ServerToClientEvents,
   TOO_MANY_CONNECTIONS_CONNECT_ERROR,
@@ -232,7 +233,7 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
         title: 'Socket.IO default namespace',
         description: [
           'Events with an ack id are answered by an ACK packet carrying one argument.',
-          `A refused handshake is a connect_error whose message is exactly \`${UNAUTHORIZED_CONNECT_ERROR}\` (missing, invalid or expired token: get a new one), \`${TOO_MANY_CONNECTIONS_CONNECT_ERROR}\` (the principal or client address holds as many sockets as allowed: retry later with backoff) or \`${SERVER_DRAINING_CONNECT_ERROR}\` (the instance drains: connect to another one).`,
+          `A refused handshake is a connect_error whose message is exactly \`${UNAUTHORIZED_CONNECT_ERROR}\` (missing, invalid or expired token: get a new one), \`${TOO_MANY_CONNECTIONS_CONNECT_ERROR}\` (the principal or client address holds as many sockets as allowed: retry later with backoff), \`${SERVER_DRAINING_CONNECT_ERROR}\` (the instance drains: connect to another one) or \`${SERVER_BUSY_CONNECT_ERROR}\` with data \`{ retryAfterMs }\` (the instance has as many handshakes in progress as it admits: retry after retryAfterMs plus jitter, not a failure).`,
           'A browser origin not in SEQCAST_ALLOWED_ORIGINS is refused before Socket.IO (HTTP 403 on the polling handshake, 400 on a WebSocket upgrade; a transport connect_error): do not retry.',
         ].join(' '),
         servers: [{ $ref: '#/servers/gateway' }],

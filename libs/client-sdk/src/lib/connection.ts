@@ -4,7 +4,7 @@
  * backoff → failed, or closed), server-announced restarts and token refresh. What rides on the
  * connection (subscriptions, acks) is told through `ConnectionHooks`.
  */
-import type { MessagesEvent, PresenceChangeEvent } from '@seqcast/contracts/wire';
+import type { MessagesEvent, PresenceChangeEvent, ServerBusyData } from '@seqcast/contracts/wire';
 import { backoffDelay } from './backoff';
 import type { ConnectionState, ReconnectOptions, SeqcastClientOptions, StateDetail } from './client-options';
 import type { Emit } from './client-events';
@@ -29,6 +29,18 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
  * anyway, so giving up again at the same moment only makes the queue longer for everyone.
  */
 export const MAX_CONNECT_TIMEOUT_FACTOR = 4;
+
+/**
+ * `server_busy { retryAfterMs }` (docs/protocol.md): the next attempt waits the hint plus up to this
+ * fraction of it more, so clients handed the same moment do not come back in the same millisecond.
+ */
+export const SERVER_BUSY_JITTER = 0.25;
+
+/** The gateway's connect_error when it admits no more handshakes now (SERVER_BUSY_CONNECT_ERROR). */
+const SERVER_BUSY = 'server_busy';
+
+/** retryAfterMs beyond this is treated as this: the gateway's own bound is 30 s. */
+const MAX_BUSY_HINT_MS = 5 * 60 * 1000;
 
 /** reconnectInMs beyond this is treated as this (a day): a hint, not a reason to wait forever. */
 const MAX_RESTART_HINT_MS = 24 * 60 * 60 * 1000;
@@ -158,7 +170,7 @@ export class Connection {
       handlers: {
         connect: () => current() && this.onConnected(),
         disconnect: (reason) => current() && this.onDisconnect(reason),
-        connectError: (message) => current() && this.onConnectError(message),
+        connectError: (message, data) => current() && this.onConnectError(message, data),
         messages: (event) => current() && hooks.messages(event),
         serverRestart: ({ reconnectInMs }) => current() && this.onServerRestart(reconnectInMs),
         // Our backlog on the gateway grew too large; the cursor makes a fresh start lossless.
@@ -186,14 +198,34 @@ export class Connection {
     this.hooks.connected();
   }
 
-  private onConnectError(message: string): void {
+  private onConnectError(message: string, data?: unknown): void {
     // socket.io-client reports its connect timeout as connect_error 'timeout'.
     this.connectTimeouts = message === 'timeout' ? this.connectTimeouts + 1 : 0;
+    if (message === SERVER_BUSY) {
+      this.onServerBusy(data);
+      return;
+    }
     if (message === 'unauthorized') {
       // The next attempt calls the token function again; a fixed token will keep failing.
       this.options.emit('error', new SeqcastError('unauthorized', 'the gateway rejected the token'));
     }
     this.lost(message);
+  }
+
+  /**
+   * The gateway is alive but has as many handshakes in progress as it admits (a reconnect storm),
+   * and named the moment to come back. Not a failure (it does not count towards maxRetries: a storm
+   * may refuse a client many times, and each refusal is an answer): the attempt is repeated after
+   * the hint plus jitter. Without a usable hint, after the usual backoff for the next attempt.
+   */
+  private onServerBusy(data: unknown): void {
+    const hint = (data as Partial<ServerBusyData> | undefined)?.retryAfterMs;
+    const random = this.options.random;
+    const delayMs =
+      typeof hint === 'number' && Number.isFinite(hint) && hint >= 0
+        ? Math.floor(Math.min(hint, MAX_BUSY_HINT_MS) * (1 + SERVER_BUSY_JITTER * clampUnit(random())))
+        : backoffDelay(this.failures, this.options.reconnect, random);
+    this.replace(SERVER_BUSY, delayMs);
   }
 
   /**
@@ -289,6 +321,10 @@ export class Connection {
 
 function asSeqcastError(error: unknown): SeqcastError {
   return error instanceof SeqcastError ? error : new SeqcastError('token_error', describeError(error));
+}
+
+function clampUnit(value: number): number {
+  return Math.min(Math.max(value, 0), 1);
 }
 
 export function clearTimer(timer: Timer | undefined): void {

@@ -323,6 +323,45 @@ describe('SeqcastClient connection', () => {
     expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 10, epoch: 'e1' });
   });
 
+  it('retries after the retryAfterMs of server_busy (plus jitter), without counting it towards maxRetries', async () => {
+    const { gateway, client, states } = await subscribed({
+      random: () => 0.5,
+      reconnect: { baseDelayMs: 400, maxDelayMs: 10_000, maxRetries: 1 },
+    });
+    gateway.last.restart(0);
+    gateway.last.drop('io server disconnect');
+    await settle();
+    // More refusals than maxRetries allows failures: a busy gateway is an answer, not a failure.
+    for (let refusal = 0; refusal < 3; refusal++) {
+      const before = gateway.connections.length;
+      gateway.last.refuse('server_busy', { retryAfterMs: 1_000 });
+      // 1,000 ms + 0.5 of the 25 % jitter.
+      expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 0, delayMs: 1_125, reason: 'server_busy' }]);
+      await jest.advanceTimersByTimeAsync(1_124);
+      expect(gateway.connections).toHaveLength(before);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(gateway.connections).toHaveLength(before + 1);
+    }
+    gateway.last.accept();
+    expect(client.state).toBe('connected');
+    await settle();
+    expect(gateway.last.subscribes[0].request).toEqual({ roomId: ROOM, afterSeq: 10, epoch: 'e1' });
+  });
+
+  it('falls back to its backoff when server_busy carries no usable retryAfterMs', async () => {
+    const { gateway, states } = await subscribed({
+      random: () => 0.5,
+      reconnect: { baseDelayMs: 400, maxDelayMs: 10_000, maxRetries: 3 },
+    });
+    gateway.last.drop('transport close');
+    await jest.advanceTimersByTimeAsync(200);
+    gateway.last.refuse('server_busy', { retryAfterMs: 'soon' });
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 1, delayMs: 400, reason: 'server_busy' }]);
+    await jest.advanceTimersByTimeAsync(400);
+    gateway.last.refuse('server_busy');
+    expect(states[states.length - 1]).toEqual(['reconnecting', { attempt: 1, delayMs: 400, reason: 'server_busy' }]);
+  });
+
   it('on slow_consumer reconnects promptly and resumes from the cursor', async () => {
     const { gateway, client, seqs } = await subscribed();
     gateway.last.send(ROOM, chain(ROOM, [11, 12], 10));

@@ -33,8 +33,11 @@ export interface TransportHandlers {
   connect(): void;
   /** The connection ended after `connect` (reason as socket.io reports it). */
   disconnect(reason: string): void;
-  /** The connection attempt failed; `unauthorized` means the token was rejected. */
-  connectError(message: string): void;
+  /**
+   * The connection attempt failed; `unauthorized` means the token was rejected, `server_busy` that
+   * the gateway asks to be retried later (`data` = `{ retryAfterMs }`).
+   */
+  connectError(message: string, data?: unknown): void;
   messages(event: MessagesEvent): void;
   serverRestart(event: ServerRestartEvent): void;
   slowConsumer(event: SlowConsumerEvent): void;
@@ -86,7 +89,8 @@ export const socketIoTransport: TransportFactory = ({ url, token, socketOptions,
   });
   socket.on('connect', () => handlers.connect());
   socket.on('disconnect', (reason) => handlers.disconnect(reason));
-  socket.on('connect_error', (error) => handlers.connectError(error.message));
+  // A gateway's refusal carries `data` (server_busy: { retryAfterMs }); transport errors do not.
+  socket.on('connect_error', (error) => handlers.connectError(error.message, (error as { data?: unknown }).data));
   socket.on('messages', (event) => handlers.messages(event));
   socket.on('server_restart', (event) => handlers.serverRestart(event));
   socket.on('slow_consumer', (event) => handlers.slowConsumer(event));

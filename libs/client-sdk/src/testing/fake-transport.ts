@@ -58,8 +58,8 @@ export class FakeConnection implements Transport {
   accept(): void {
     this.params.handlers.connect();
   }
-  refuse(message = 'websocket error'): void {
-    this.params.handlers.connectError(message);
+  refuse(message = 'websocket error', data?: unknown): void {
+    this.params.handlers.connectError(message, data);
   }
   drop(reason = 'transport close'): void {
     this.params.handlers.disconnect(reason);

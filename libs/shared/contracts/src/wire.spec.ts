@@ -47,6 +47,7 @@ describe('@seqcast/contracts/wire', () => {
     }
     expect(wire.UNAUTHORIZED_CONNECT_ERROR).toBe('unauthorized');
     expect(wire.SERVER_DRAINING_CONNECT_ERROR).toBe('server_draining');
+    expect(wire.SERVER_BUSY_CONNECT_ERROR).toBe('server_busy');
     expect(wire.ErrorCode.InvalidRequest).toBe('invalid_request');
   });
 });

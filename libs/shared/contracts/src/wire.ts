@@ -265,3 +265,16 @@ export const SERVER_DRAINING_CONNECT_ERROR = 'server_draining';
  * holds as many sockets as the gateway allows: close some, or retry later with backoff.
  */
 export const TOO_MANY_CONNECTIONS_CONNECT_ERROR = 'too_many_connections';
+
+/**
+ * connect_error message when the instance has as many handshakes in progress as it admits (a
+ * reconnect storm): the error's `data` is `ServerBusyData`. Retry after `retryAfterMs` (plus
+ * jitter), to this or any instance; the refusal is not a failure of the client.
+ */
+export const SERVER_BUSY_CONNECT_ERROR = 'server_busy';
+
+/** `data` of the `server_busy` connect_error. */
+export interface ServerBusyData {
+  /** Milliseconds until this instance expects to admit the client: the earliest moment to retry. */
+  retryAfterMs: number;
+}

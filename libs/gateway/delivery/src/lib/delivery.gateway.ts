@@ -27,6 +27,7 @@ import {
   type RefreshAck,
   type SubscribeAck,
   subscribeRequestSchema,
+  SERVER_BUSY_CONNECT_ERROR,
   TOO_MANY_CONNECTIONS_CONNECT_ERROR,
   UNAUTHORIZED_CONNECT_ERROR,
   type UnsubscribeAck,
@@ -39,6 +40,7 @@ import type { DeliveryTarget } from './delivery-session';
 import { DrainService } from './drain.service';
 import { disconnectReasonLabel, gatewayMetrics } from './gateway.metrics';
 import { GATEWAY_LIMITS, type GatewayLimitOptions, NO_LIMITS } from './gateway-limits';
+import { HandshakeAdmission } from './handshake-admission';
 import { socketAuthMiddleware } from './socket-auth.middleware';
 import { socketTarget } from './socket-target';
 import { type GatewayServer, type GatewaySocket, userOf } from './socket-types';
@@ -59,6 +61,7 @@ export class DeliveryGateway
   private readonly lifetime: TokenLifetime;
   private readonly connectionLimits: ConnectionLimits;
   private readonly subscriptionLimits: SubscriptionLimits;
+  private readonly admission: HandshakeAdmission;
 
   constructor(
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
@@ -83,11 +86,18 @@ export class DeliveryGateway
     );
     this.connectionLimits = new ConnectionLimits(limits.connections);
     this.subscriptionLimits = new SubscriptionLimits(limits.subscriptions);
+    this.admission = new HandshakeAdmission(limits.handshakes ?? { maxInFlight: 0 });
   }
 
   afterInit(server: GatewayServer): void {
     this.drain.attach(server);
     server.use(this.drain.refuseWhileDraining());
+    // Before authentication: a refused handshake must cost as little as possible.
+    server.use(
+      this.admission.middleware(() => {
+        gatewayMetrics.connectRejections.inc({ reason: SERVER_BUSY_CONNECT_ERROR });
+      }),
+    );
     server.use(
       socketAuthMiddleware(this.verifier, (reason) => {
         gatewayMetrics.connectRejections.inc({ reason: UNAUTHORIZED_CONNECT_ERROR });
@@ -109,6 +119,7 @@ export class DeliveryGateway
     releaseUpgradeRequest(socket);
     this.subscriptions.connect(this.targetFor(socket));
     this.lifetime.track(socket);
+    this.admission.connected(socket);
     // One listener function for every socket ('disconnect' fires once per socket).
     socket.on('disconnect', this.onSocketDisconnect);
   }
@@ -125,6 +136,7 @@ export class DeliveryGateway
     })(this);
 
   private disconnected(socket: GatewaySocket, reason: string): void {
+    this.admission.release(socket);
     this.lifetime.forget(socket.id);
     const label = socket.data.closeReason ?? disconnectReasonLabel(reason);
     gatewayMetrics.activeConnections.dec();
@@ -158,9 +170,11 @@ export class DeliveryGateway
     if (overLimit) return respond(overLimit);
     if (socket.disconnected) return;
     const roomId = request.value.roomId;
+    this.admission.subscribing(socket);
     // Presence first, so its baseline precedes the ack (see PresenceService.join).
     const presenceError = request.value.presence ? await joinPresence(this.presence, socket, roomId, this.logger) : undefined;
     if (presenceError) {
+      this.admission.release(socket);
       this.subscriptionLimits.release(socket.id, roomId);
       return respond(failed(presenceError.code, presenceError.message));
     }
@@ -178,6 +192,8 @@ export class DeliveryGateway
       );
       respond(failed(ErrorCode.Internal, 'subscribe failed'));
     }
+    // The handshake (connect + first resume) is over: its admission slot goes to the next one.
+    this.admission.release(socket);
     // The socket may have gone while history was read; make sure nothing of it stays registered.
     if (socket.disconnected) this.subscriptions.disconnect(socket.id);
   }

@@ -3,6 +3,13 @@
  * and hands each partition batch, grouped by room, to the fan-out. Each gateway instance is its
  * own consumer group starting at the latest offset: it only delivers live traffic; anything
  * older, or anything it missed, comes from PostgreSQL (see SubscriptionService).
+ *
+ * It commits no offsets. A gateway process never reads a group's commits back except when its own
+ * consumer is recreated (after a broker outage), and for that it keeps its positions in memory and
+ * seeks to them on the join. A group without offsets is dropped by the broker soon after its last
+ * member is gone (at its next offsets-expiry check, 10 minutes by default), so the group of a
+ * gateway that was killed (no shutdown hook to delete it, GroupCleanupService) does not linger for
+ * the 7 days of `offsets.retention.minutes`.
  */
 import {
   Inject,
@@ -45,6 +52,8 @@ const MAX_FETCH_WAIT_MS = 1000;
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
   private readonly consumer: GroupConsumer;
+  /** Next offset to fetch per partition: after the last batch handed to the fan-out. */
+  private readonly positions = new Map<number, string>();
 
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
@@ -57,8 +66,14 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       consumer: { groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: MAX_FETCH_WAIT_MS },
       timeouts: options.timeouts,
       subscribe: { topics: [options.eventsTopic], fromBeginning: false },
-      run: { eachBatch: (payload) => this.handleBatch(payload) },
+      run: { eachBatch: (payload) => this.handleBatch(payload), autoCommit: false },
       onJoin: (assignment) => {
+        // A recreated consumer (a new member, no commits) would start at the end: go on from where
+        // this process left off, so events published while it rejoined are still delivered live.
+        for (const partition of assignment[options.eventsTopic] ?? []) {
+          const offset = this.positions.get(partition);
+          if (offset !== undefined) this.consumer.seek({ topic: options.eventsTopic, partition, offset });
+        }
         const partitions = assignment[options.eventsTopic]?.length ?? 0;
         this.logger.log(
           `joined group ${options.groupId}: consuming ${partitions} partition(s) of ${options.eventsTopic}`,
@@ -116,6 +131,8 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
         this.logger.error(`delivery to room ${roomId} failed: ${error instanceof Error ? error.stack : String(error)}`);
       }
     }
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) this.positions.set(batch.partition, (BigInt(last.offset) + 1n).toString());
     await heartbeat();
   }
 }

@@ -209,7 +209,7 @@ export const gatewayMetrics = {
 // first event instead of "no data".
 for (const reason of DISCONNECT_REASONS) gatewayMetrics.disconnects.inc({ reason }, 0);
 gatewayMetrics.disconnects.inc({ reason: 'other' }, 0);
-for (const reason of ['unauthorized', 'server_draining']) gatewayMetrics.connectRejections.inc({ reason }, 0);
+for (const reason of ['unauthorized', 'server_draining', 'server_busy']) gatewayMetrics.connectRejections.inc({ reason }, 0);
 for (const kind of ['live', 'replay', 'redelivery']) gatewayMetrics.deliveredMessages.inc({ kind }, 0);
 const dropReasons: DropReason[] = ['emit_failed', 'disconnected', 'buffer_overflow', 'poison_event', 'dispatch_failed'];
 for (const reason of dropReasons) gatewayMetrics.droppedDeliveries.inc({ reason }, 0);

@@ -67,6 +67,16 @@ export const edgeGatewayEnv = {
   /** Presence: members listed per room (and the largest room that gets join/leave events). */
   GATEWAY_PRESENCE_MAX_MEMBERS: envField.int({ default: 100, min: 1, max: 10_000 }),
   /**
+   * Handshakes (connect + first subscribe answered) in progress at once; the next is refused with
+   * connect_error `server_busy { retryAfterMs }` (docs/protocol.md). 0: no bound.
+   */
+  GATEWAY_MAX_HANDSHAKES_IN_FLIGHT: envField.int({ default: 512, min: 0, max: 100_000 }),
+  /**
+   * The public port's accept queue (listen backlog; the kernel caps it at net.core.somaxconn).
+   * Node's default is 511; a full queue drops SYNs, which clients wait out with TCP's retransmits.
+   */
+  GATEWAY_LISTEN_BACKLOG: envField.int({ default: 511, min: 1, max: 65_535 }),
+  /**
    * On shutdown, each socket is served on for its server_restart reconnectInMs, then disconnected;
    * those delays are spread uniformly over this window.
    */
