@@ -86,7 +86,7 @@ export class DeliveryGateway
     );
     this.connectionLimits = new ConnectionLimits(limits.connections);
     this.subscriptionLimits = new SubscriptionLimits(limits.subscriptions);
-    this.admission = new HandshakeAdmission(limits.handshakes ?? { maxInFlight: 0 });
+    this.admission = new HandshakeAdmission(limits.handshakes);
   }
 
   afterInit(server: GatewayServer): void {

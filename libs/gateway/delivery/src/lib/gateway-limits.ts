@@ -6,8 +6,8 @@ import type { SubscriptionLimitOptions } from './subscription-limits';
 export interface GatewayLimitOptions {
   connections: ConnectionLimitOptions;
   subscriptions: SubscriptionLimitOptions;
-  /** Handshakes in progress at once (./handshake-admission.ts); omitted: no bound. */
-  handshakes?: HandshakeAdmissionOptions;
+  /** Handshakes in progress at once (./handshake-admission.ts). */
+  handshakes: HandshakeAdmissionOptions;
 }
 
 /** What the module uses when the host passes no limits (tests of other features): none. */

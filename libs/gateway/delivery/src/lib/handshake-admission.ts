@@ -109,12 +109,6 @@ export class HandshakeAdmission {
     this.meanHandshakeMs += MEAN_WEIGHT * (tookMs - this.meanHandshakeMs);
   }
 
-  /** Frees every slot (shutdown). */
-  clear(): void {
-    for (const slot of this.slots.values()) clearTimeout(slot.timer);
-    this.slots.clear();
-  }
-
   private admit(socket: AdmissibleSocket): void {
     const slot: Slot = {
       admittedAt: this.now(),

@@ -51,6 +51,7 @@ describe('gateway limits and origins (real Kafka and PostgreSQL)', () => {
       limits: {
         connections: { maxPerPrincipal: 2, maxPerAddress: 3 },
         subscriptions: { maxPerSocket: 2, opsPerMinute: 8 },
+        handshakes: { maxInFlight: 0 },
       },
     });
   });
@@ -119,6 +120,7 @@ describe('gateway per-socket subscription limits (real Kafka and PostgreSQL)', (
       limits: {
         connections: { maxPerPrincipal: 0, maxPerAddress: 0 },
         subscriptions: { maxPerSocket: 2, opsPerMinute: 8 },
+        handshakes: { maxInFlight: 0 },
       },
     });
   });
