@@ -52,8 +52,8 @@ const MAX_FETCH_WAIT_MS = 1000;
 export class EventsConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventsConsumerService.name);
   private readonly consumer: GroupConsumer;
-  /** Next offset to fetch per partition: after the last batch handed to the fan-out. */
-  private readonly positions = new Map<number, string>();
+  /** Offset of the last record handed to the fan-out, per partition (a rejoin goes on after it). */
+  private readonly lastOffsets = new Map<number, string>();
 
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
@@ -71,8 +71,8 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
         // A recreated consumer (a new member, no commits) would start at the end: go on from where
         // this process left off, so events published while it rejoined are still delivered live.
         for (const partition of assignment[options.eventsTopic] ?? []) {
-          const offset = this.positions.get(partition);
-          if (offset !== undefined) this.consumer.seek({ topic: options.eventsTopic, partition, offset });
+          const last = this.lastOffsets.get(partition);
+          if (last !== undefined) this.consumer.seek({ topic: options.eventsTopic, partition, offset: (BigInt(last) + 1n).toString() });
         }
         const partitions = assignment[options.eventsTopic]?.length ?? 0;
         this.logger.log(
@@ -132,7 +132,8 @@ export class EventsConsumerService implements OnApplicationBootstrap, OnApplicat
       }
     }
     const last = batch.messages[batch.messages.length - 1];
-    if (last) this.positions.set(batch.partition, (BigInt(last.offset) + 1n).toString());
+    // The next offset is derived only on a rejoin, not per batch.
+    if (last) this.lastOffsets.set(batch.partition, last.offset);
     await heartbeat();
   }
 }
