@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Quick-start demo: one subscriber on three rooms, one publisher sending 10 messages to each (single
-// and batch endpoints, plus one deliberate duplicate). Prints what the subscriber receives, checks
+// and batch endpoints, plus one deliberate retry of a message). Prints what the subscriber receives, checks
 // that every room's messages arrive once, in order, with an unbroken prevSeq chain, and exits.
 //
 // Env: INGEST_URL (http://127.0.0.1:3000), GATEWAY_URL (http://127.0.0.1:3001), SEQCAST_JWT_SECRET
@@ -55,8 +55,10 @@ async function main() {
       await post('/v1/messages/batch', { messages: ROOMS.map((roomId) => ({ roomId, clientMsgId: `${run}-${i}`, payload: { text: `message ${i}` } })) });
     }
   }
-  // The same clientMsgId again: accepted by ingest, dropped by the ordering worker.
-  await post(`/v1/rooms/${ROOMS[0]}/messages`, { clientMsgId: `${run}-1`, payload: { text: 'duplicate of message 1' } });
+  // A retry of message 1 (same clientMsgId, same payload): answered 202 as a duplicate, delivered
+  // once. A different payload under a used clientMsgId would be refused with 409 (docs/protocol.md).
+  const retry = await post(`/v1/rooms/${ROOMS[0]}/messages`, { clientMsgId: `${run}-1`, payload: { text: 'message 1' } });
+  console.log(`  retry of message 1 -> 202 ${JSON.stringify(retry)}`);
 
   const deadline = Date.now() + 20000;
   while ([...received.values()].some((l) => l.length < PER_ROOM) && Date.now() < deadline) {
