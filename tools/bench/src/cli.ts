@@ -55,7 +55,8 @@ const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all>
                        (send: scheduled → request written) and each process's event-loop delay and GC
                        pauses; throughput: when each stage (ingested, sequenced, delivered) had
                        passed 10/50/90/100 % of the messages
-  env BENCH_SERVICE_NODE_OPTIONS  NODE_OPTIONS for the services, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"
+  env BENCH_SERVICE_NODE_OPTIONS  node flags for the services (on their command line, so V8 flags NODE_OPTIONS
+                                  refuses work too), e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"
   env BENCH_PUBLISH_SOCKETS       connections the HTTP publisher may open (default 256); a request finding
                                   them all busy waits in the publisher (the --hops notes' send lag)
   env BENCH_WARM_CONNECTIONS=0    latency: do not open the publisher's connections before each rate step`;

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@seqcast/testing';
 
@@ -17,10 +17,13 @@ export function killAllChildren(): void {
 function track(child: ChildProcess, label: string): ChildProcess {
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Both streams share the file: the first to end must not close it under the other (a service that
+  // exits at once, e.g. on a NODE_OPTIONS flag node refuses, crashed the bench with "write after end").
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
   children.add(child);
   child.once('exit', () => children.delete(child));
+  child.once('close', () => log.end());
   return child;
 }
 
@@ -50,13 +53,19 @@ export class BenchProcess {
   /** Until /readyz answers 200 (what a load balancer waits for). */
   async ready(timeoutMs = 90_000): Promise<void> {
     const child = this.child;
-    await waitFor(
+    const outcome = await waitFor(
       async () => {
-        if (!child || child.exitCode !== null) throw new Error(`${this.label} exited with ${child?.exitCode} (see tmp/bench-logs/${this.label}.log)`);
-        return (await fetch(`${this.url}/readyz`).catch(() => undefined))?.status === 200;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return 'exited' as const;
+        return (await fetch(`${this.url}/readyz`).catch(() => undefined))?.status === 200 && ('ready' as const);
       },
       { timeoutMs, intervalMs: 200, what: `${this.label} /readyz` },
     );
+    // At once, not after the readiness timeout: a process that exited will not become ready.
+    if (outcome === 'exited') {
+      const log = join(logDir, `${this.label}.log`);
+      const last = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+      throw new Error(`${this.label} exited (${child?.exitCode ?? child?.signalCode}) before it was ready; ${log}: ${last}`);
+    }
   }
 
   /** SIGTERM, as a deploy does; resolves when the process has exited (SIGKILL after graceMs). */
@@ -98,12 +107,12 @@ export class ServiceProcess extends BenchProcess {
     // A fresh management port per process: a replacement never collides with a draining copy.
     this.managementPort = await freePort();
     this.adopt(
-      spawn(process.execPath, [main], {
+      // BENCH_SERVICE_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof": node's command line,
+      // not NODE_OPTIONS, which refuses many V8 flags (--single-threaded-gc, for one).
+      spawn(process.execPath, [...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean), main], {
         cwd: workspaceRoot,
         env: {
           PATH: process.env['PATH'] ?? '',
-          // For profiling the services under load, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof".
-          ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
           ...this.env,
           PORT: String(this.port),
           MANAGEMENT_PORT: String(this.managementPort),
