@@ -11,6 +11,7 @@ export {
   type KafkaTls,
   securityOptions,
 } from './lib/kafka-client';
+export { fixKafkajsRequestQueue } from './lib/kafkajs-request-queue';
 export { explainKafkaConfigurationError, KafkaConfigurationError } from './lib/kafka-configuration-error';
 export { KafkaUnavailableError, TopicMismatchError } from './lib/kafka-errors';
 export { RoomProducer, type ProducedRecord, type RoomProducerOptions, type RoomRecord } from './lib/room-producer';

@@ -1,4 +1,5 @@
 import { Kafka, type KafkaConfig, logLevel, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue';
 
 /** TLS to the brokers; PEM contents, not paths (@seqcast/config reads the files at start-up). */
 export interface KafkaTls {
@@ -139,6 +140,8 @@ export function kafkaClientOf(kafka: Kafka): KafkaClientKind {
  * KafkaConfigurationError naming the variables to fix.
  */
 export function createKafka(settings: KafkaSettings, logger: KafkaLogger = SILENT): Kafka {
+  // Before the first connection: without it every open kafkajs connection runs a 1 kHz timer.
+  fixKafkajsRequestQueue();
   const kafka = new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
