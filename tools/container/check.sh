@@ -4,7 +4,8 @@
 # For each service: build it (nx), copy dist/apps/<service> into a temporary directory outside the
 # repository, install its production dependencies there with the same script the image uses
 # (install-runtime-deps.sh: the generated package.json + the workspace lockfile, npm --omit=dev),
-# then start `node main.js` from that directory alone, as the image's CMD does: a clean
+# then start `node --env-file-if-exists=node.env main.js` (node.env from tools/container/node-env.cjs)
+# from that directory alone, as the image's CMD does: a clean
 # environment, no access to the workspace's node_modules. It must answer GET /healthz with 200
 # and exit after SIGTERM. A crash names the missing module: the classic "works in the repo,
 # dies in the image" bug of a dependency loaded with a computed require().
@@ -70,6 +71,7 @@ for s in "${services[@]}"; do
     die "dist/apps/$s is incomplete: build it first (npm run build)"
   log "$s: installing production dependencies into $work/$s"
   cp -R "$repo/dist/apps/$s" "$work/$s"
+  node "$here/node-env.cjs" "$s" "$work/$s/node.env"
   if ! sh "$here/install-runtime-deps.sh" "$work/$s" "$repo/package-lock.json" >"$work/$s.install.log" 2>&1; then
     cat "$work/$s.install.log" >&2
     die "$s: installing its production dependencies failed"
@@ -114,7 +116,7 @@ for s in "${services[@]}"; do
     KAFKA_BROKERS="$KAFKA_BROKERS" SEQCAST_MESSAGES_TOPIC="$MESSAGES_TOPIC" SEQCAST_EVENTS_TOPIC="$EVENTS_TOPIC" \
     SEQCAST_PARTITIONS=2 DATABASE_URL="$DATABASE_URL" SEQCAST_JWT_SECRET="container-check-$RUN_ID-0123456789abcdef0123456789" \
     WORKER_GROUP_ID="$WORKER_GROUP" GATEWAY_INSTANCE_ID="$GATEWAY_INSTANCE" \
-    node main.js) >"$logfile" 2>&1 &
+    node --env-file-if-exists=node.env main.js) >"$logfile" 2>&1 &
   pid=$!
   pids+=("$pid")
   started=$SECONDS

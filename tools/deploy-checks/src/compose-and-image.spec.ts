@@ -5,11 +5,13 @@
  * run; tools/container/check.sh runs the image's build and install steps for real.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { workspaceRoot } from './support/rendered-chart';
 import {
+  MANIFEST,
   SERVICES,
   defaultPort,
   effectiveEnv,
@@ -130,7 +132,7 @@ describe('docker/Dockerfile', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/apt-get install -y --no-install-recommends tini/);
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
-    expect(runtime).toContain('CMD ["node", "main.js"]');
+    expect(runtime).toContain('CMD ["node", "--env-file-if-exists=node.env", "main.js"]');
     expect(runtime).toMatch(/HEALTHCHECK [\s\S]*\/healthz/);
   });
 
@@ -144,6 +146,39 @@ describe('docker/Dockerfile', () => {
     }
     expect(accepts('no-such-service', '3000')).toBe(false);
     expect(accepts('', '')).toBe(false);
+  });
+
+  it("gives each service services.json's node flags through node.env, which node applies and NODE_OPTIONS overrides", () => {
+    expect(dockerfile).toContain('node tools/container/node-env.cjs "$SERVICE" /out/app/node.env');
+    expect(dockerfile).not.toMatch(/^\s*NODE_OPTIONS=/m);
+    const dir = mkdtempSync(join(tmpdir(), 'node-env-'));
+    // The young generation's size after an allocation burst that survives scavenges: V8 grows it to
+    // 64 MiB by default, to twice the semi-space cap with --max-semi-space-size.
+    const burst = `const ring = new Array(300000); let max = 0;
+      for (let i = 0; i < 4e6; i++) { ring[i % ring.length] = { i }; if (i % 50000 === 0)
+        max = Math.max(max, require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size); }
+      process.stdout.write(String(max / 1048576));`;
+    const youngMiB = (envFile: string, env: Record<string, string> = {}) => {
+      const run = spawnSync(process.execPath, [`--env-file-if-exists=${envFile}`, '-e', burst], {
+        env: { PATH: process.env['PATH'] ?? '', ...env },
+        encoding: 'utf8',
+      });
+      expect(run.stderr).toBe('');
+      return Number(run.stdout);
+    };
+    for (const spec of SERVICES) {
+      const file = join(dir, `${spec.name}.env`);
+      expect(spawnSync(process.execPath, [join(workspaceRoot, 'tools/container/node-env.cjs'), spec.name, file]).status).toBe(0);
+      const flags = MANIFEST.services[spec.name]?.nodeOptions;
+      const written = readFileSync(file, 'utf8');
+      if (flags) expect(written).toContain(`\nNODE_OPTIONS=${flags}\n`);
+      else expect(written).not.toContain('NODE_OPTIONS');
+    }
+    expect(MANIFEST.services['edge-gateway']?.nodeOptions).toBe('--max-semi-space-size=8');
+    expect(youngMiB(join(dir, 'edge-gateway.env'))).toBeLessThanOrEqual(16);
+    expect(youngMiB(join(dir, 'ingest-api.env'))).toBeGreaterThan(16);
+    expect(youngMiB(join(dir, 'edge-gateway.env'), { NODE_OPTIONS: '--max-semi-space-size=32' })).toBeGreaterThan(16);
+    expect(spawnSync(process.execPath, [join(workspaceRoot, 'tools/container/node-env.cjs'), 'no-such-service', join(dir, 'x')]).status).toBe(1);
   });
 
   it('keeps local state and secrets out of the build context', () => {

@@ -1,11 +1,18 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadServiceManifest } from '@seqcast/service-manifest';
 import { freePort, waitFor } from '@seqcast/testing';
 
 export const workspaceRoot = join(__dirname, '../../../..');
 export const logDir = join(workspaceRoot, 'tmp/bench-logs');
 const register = join(__dirname, '../../register.cjs');
+
+const manifest = loadServiceManifest(join(workspaceRoot, 'services.json'));
+
+function nodeFlags(flags: string | undefined): string[] {
+  return (flags ?? '').split(' ').filter(Boolean);
+}
 
 /** Every child the bench started, so an interrupted run still ends them (by pid, nothing else). */
 const children = new Set<ChildProcess>();
@@ -107,9 +114,10 @@ export class ServiceProcess extends BenchProcess {
     // A fresh management port per process: a replacement never collides with a draining copy.
     this.managementPort = await freePort();
     this.adopt(
-      // BENCH_SERVICE_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof": node's command line,
+      // The flags its image runs it with (services.json nodeOptions, docker/Dockerfile's node.env), then
+      // BENCH_SERVICE_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=tmp/prof": on node's command line,
       // not NODE_OPTIONS, which refuses many V8 flags (--single-threaded-gc, for one).
-      spawn(process.execPath, [...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean), main], {
+      spawn(process.execPath, [...nodeFlags(manifest.services[this.name]?.nodeOptions), ...nodeFlags(process.env['BENCH_SERVICE_NODE_OPTIONS']), main], {
         cwd: workspaceRoot,
         env: {
           PATH: process.env['PATH'] ?? '',

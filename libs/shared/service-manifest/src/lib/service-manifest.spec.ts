@@ -72,6 +72,19 @@ describe('parseServiceManifest', () => {
     ]);
   });
 
+  it('takes node flags for the image, and nothing a shell or env file could misread', () => {
+    const withFlags = (nodeOptions: string) => ({
+      services: { 'presence-api': { ...valid.services['presence-api'], nodeOptions } },
+    });
+    expect(manifestProblems(withFlags('--max-semi-space-size=8'))).toEqual([]);
+    expect(manifestProblems(withFlags('--max-semi-space-size=8 --max-old-space-size=512'))).toEqual([]);
+    for (const bad of ['max-semi-space-size=8', '--x=1; rm -rf /', '--a=1\nSECRET=x', '']) {
+      expect(manifestProblems(withFlags(bad))).toEqual([
+        'services.presence-api.nodeOptions: must be node flags (--name or --name=value, space-separated)',
+      ]);
+    }
+  });
+
   it('refuses two services on one port', () => {
     const service = valid.services['presence-api'];
     expect(

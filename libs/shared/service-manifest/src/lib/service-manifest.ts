@@ -39,6 +39,13 @@ export const serviceDefinitionSchema = z
       .string()
       .regex(/^[A-Z][A-Z0-9_]*$/)
       .describe('The variable that bounds its shutdown after SIGTERM'),
+    nodeOptions: z
+      .string()
+      .regex(/^--[a-z][a-z0-9-]*(=[A-Za-z0-9._-]+)?( --[a-z][a-z0-9-]*(=[A-Za-z0-9._-]+)?)*$/, 'must be node flags (--name or --name=value, space-separated)')
+      .optional()
+      .describe(
+        "Node/V8 flags its image runs it with (NODE_OPTIONS in the image's node.env); an operator's NODE_OPTIONS replaces them",
+      ),
   })
   .strict();
 
