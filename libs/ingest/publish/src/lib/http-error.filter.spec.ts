@@ -107,12 +107,15 @@ describe('HttpErrorFilter', () => {
       status: 415,
     });
     expect(respond(badCharset)).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
-    const notGzip = RequestBodyError.undecodable(Object.assign(new Error('incorrect header check'), { status: 400 }));
+    const notGzip = new RequestBodyError(
+      'encoding.invalid',
+      400,
+      'request body could not be decoded as its Content-Encoding says: incorrect header check',
+    );
     expect(respond(notGzip)).toMatchObject({
       status: 400,
       body: { error: { code: 'invalid_request', message: expect.stringContaining('incorrect header check') } },
     });
-    expect(RequestBodyError.undecodable(new Error('no status: a bug, not a body'))).toBeUndefined();
   });
 
   it("replaces Nest's own exception bodies with the envelope", () => {
