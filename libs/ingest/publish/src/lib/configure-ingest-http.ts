@@ -27,6 +27,10 @@ export function ingestHttpAdapter(): FastifyAdapter {
   return new FastifyAdapter({
     // Keep-alive connections must not hold a rolling restart hostage (Nest's option is Express's).
     forceCloseConnections: true,
+    // Node's own defaults, which ingest had on Express; Fastify's are 72 s and none (no bound on a
+    // request that trickles in).
+    keepAliveTimeout: 5_000,
+    requestTimeout: 300_000,
     // No Nest middleware here: the request hooks below do that work without @fastify/middie.
     skipMiddie: true,
     routerOptions: {
