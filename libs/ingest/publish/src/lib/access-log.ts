@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type IngestRequest, type Middleware, OPERATIONAL_PATHS, pathOf } from './http-types';
+import { type IngestRequest, OPERATIONAL_PATHS, pathOf, type RequestHook } from './http-types';
 import { ingestMetrics } from './ingest.metrics';
 
 /** One access line per request, as a JSON object in the logger's `message`. */
@@ -31,19 +31,21 @@ export function accessLevel(path: string, status: number): Level {
   return 'debug';
 }
 
+/** `*` is @fastify/cors's catch-all OPTIONS route (preflights): no route of ours. */
 export function routeOf(request: IngestRequest): string {
-  const path = request.route?.path;
-  return typeof path === 'string' ? path : 'unmatched';
+  const url = request.routeOptions?.url;
+  return typeof url === 'string' && url !== '*' ? url : 'unmatched';
 }
 
 /** Logs and counts every request once it is answered (or abandoned by the client). */
-export function accessLogMiddleware(logger = new Logger('HttpAccess')): Middleware {
-  return (request, response, next) => {
+export function accessLogHook(logger = new Logger('HttpAccess')): RequestHook {
+  return (request, reply, done) => {
+    const response = reply.raw;
     const started = performance.now();
-    let done = false;
+    let logged = false;
     const finish = (answered: boolean) => {
-      if (done) return;
-      done = true;
+      if (logged) return;
+      logged = true;
       const status = answered || response.headersSent ? response.statusCode : 0;
       const route = routeOf(request);
       const method = request.method ?? '?';
@@ -62,6 +64,6 @@ export function accessLogMiddleware(logger = new Logger('HttpAccess')): Middlewa
     };
     response.once('finish', () => finish(true));
     response.once('close', () => finish(false));
-    next();
+    done();
   };
 }

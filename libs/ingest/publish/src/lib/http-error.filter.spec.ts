@@ -1,8 +1,9 @@
 import { type ArgumentsHost, BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { AuthError } from '@seqcast/auth';
 import { KafkaUnavailableError } from '@seqcast/kafka';
+import type { HttpAdapterHost } from '@nestjs/core';
 import { ApiError } from '@seqcast/http-api';
-import { HttpErrorFilter } from './http-error.filter';
+import { type ErrorReplier, HttpErrorFilter } from './http-error.filter';
 import { ingestMetrics } from './ingest.metrics';
 import { RequestBodyError } from './request-body-error';
 
@@ -15,25 +16,17 @@ interface Captured {
 
 function respond(exception: unknown, headersSent = false): Captured {
   const captured: Captured = { headers: {}, ended: false };
-  const response = {
-    headersSent,
-    status(code: number) {
-      captured.status = code;
-      return response;
-    },
-    setHeader(name: string, value: string) {
-      captured.headers[name] = value;
-    },
-    json(body: unknown) {
-      captured.body = body;
-    },
-    end() {
-      captured.ended = true;
-    },
+  const response = { the: 'platform response' };
+  // The platform adapter as Nest hands it to the filter; each call checks it is given the response.
+  const httpAdapter: ErrorReplier = {
+    isHeadersSent: (r) => (expect(r).toBe(response), headersSent),
+    setHeader: (r, name, value) => (expect(r).toBe(response), (captured.headers[name] = value)),
+    reply: (r, body, status) => (expect(r).toBe(response), (captured.body = body), (captured.status = status)),
+    end: (r) => (expect(r).toBe(response), (captured.ended = true)),
   };
   const request = { method: 'POST', originalUrl: '/v1/rooms/r/messages?x=1', requestId: 'req-7', headers: {} };
   const host = { switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }) };
-  new HttpErrorFilter().catch(exception, host as unknown as ArgumentsHost);
+  new HttpErrorFilter({ httpAdapter } as unknown as HttpAdapterHost).catch(exception, host as unknown as ArgumentsHost);
   return captured;
 }
 
@@ -114,12 +107,15 @@ describe('HttpErrorFilter', () => {
       status: 415,
     });
     expect(respond(badCharset)).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
-    const notGzip = RequestBodyError.undecodable(Object.assign(new Error('incorrect header check'), { status: 400 }));
+    const notGzip = new RequestBodyError(
+      'encoding.invalid',
+      400,
+      'request body could not be decoded as its Content-Encoding says: incorrect header check',
+    );
     expect(respond(notGzip)).toMatchObject({
       status: 400,
       body: { error: { code: 'invalid_request', message: expect.stringContaining('incorrect header check') } },
     });
-    expect(RequestBodyError.undecodable(new Error('no status: a bug, not a body'))).toBeUndefined();
   });
 
   it("replaces Nest's own exception bodies with the envelope", () => {
@@ -134,6 +130,26 @@ describe('HttpErrorFilter', () => {
       body: { error: { code: 'invalid_request', message: "Failed to decode param '%FF'" } },
     });
     expect(respond(new HttpException('down', 503))).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
+  });
+
+  it("maps Fastify's own client errors into the envelope", () => {
+    const fastifyError = (message: string, code: string, statusCode: number) =>
+      Object.assign(new Error(message), { code, statusCode });
+    // A Content-Type header Fastify cannot parse: answered as a body that is not JSON (400, not 415).
+    expect(respond(fastifyError('Unsupported Media Type', 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 415))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: expect.stringContaining('Content-Type: application/json') } },
+    });
+    expect(respond(fastifyError("'/%ff' is not a valid url component", 'FST_ERR_BAD_URL', 400))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: "'/%ff' is not a valid url component" } },
+    });
+    expect(respond(fastifyError('boom', 'FST_ERR_SOMETHING', 500))).toMatchObject({
+      status: 500,
+      body: { error: { code: 'internal', message: 'internal server error' } },
+    });
+    // An error that merely has a `code` is not Fastify's: a bug, 500.
+    expect(respond(Object.assign(new Error('x'), { code: 'ECONNRESET', statusCode: 400 }))).toMatchObject({ status: 500 });
   });
 
   it('answers unknown errors with a bare 500 and logs the stack', () => {

@@ -1,4 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { AuthError } from '@seqcast/auth';
 import { type ErrorCode, ErrorCode as Codes, errorEnvelope } from '@seqcast/contracts';
 import { KafkaUnavailableError } from '@seqcast/kafka';
@@ -7,13 +8,12 @@ import { type IngestRequest, pathOf } from './http-types';
 import { ingestMetrics } from './ingest.metrics';
 import { RequestBodyError } from './request-body-error';
 
-/** What the filter needs of the platform response (Express). */
-export interface ErrorResponse {
-  headersSent: boolean;
-  status(code: number): ErrorResponse;
-  setHeader(name: string, value: string): unknown;
-  json(body: unknown): unknown;
-  end(): unknown;
+/** What the filter needs of the HTTP platform (Nest's adapter: Fastify for ingest-api, or Express). */
+export interface ErrorReplier {
+  isHeadersSent(response: unknown): boolean;
+  setHeader(response: unknown, name: string, value: string): unknown;
+  reply(response: unknown, body: unknown, statusCode?: number): unknown;
+  end(response: unknown, message?: string): unknown;
 }
 
 interface Problem {
@@ -47,9 +47,12 @@ export interface ErrorLine {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<ErrorResponse>();
+    const platform: ErrorReplier = this.adapterHost.httpAdapter;
+    const response = http.getResponse<unknown>();
     const request = http.getRequest<IngestRequest>();
     const problem = toProblem(exception);
     ingestMetrics.rejectedRequests.inc({ code: problem.code });
@@ -67,13 +70,15 @@ export class HttpErrorFilter implements ExceptionFilter {
       if (problem.log.level === 'error') this.logger.error(line);
       else this.logger.warn(line);
     }
-    if (response.headersSent) {
+    if (platform.isHeadersSent(response)) {
       // Too late for an error body; ending the response is all that keeps the client from hanging.
-      response.end();
+      platform.end(response);
       return;
     }
-    if (problem.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(problem.retryAfterSeconds));
-    response.status(problem.status).json(errorEnvelope(problem.code, problem.message));
+    if (problem.retryAfterSeconds !== undefined) {
+      platform.setHeader(response, 'Retry-After', String(problem.retryAfterSeconds));
+    }
+    platform.reply(response, errorEnvelope(problem.code, problem.message), problem.status);
   }
 }
 
@@ -103,6 +108,8 @@ function toProblem(exception: unknown): Problem {
 
   const bodyError = RequestBodyError.from(exception);
   if (bodyError) return fromRequestBodyError(bodyError);
+  const frameworkError = fastifyError(exception);
+  if (frameworkError) return frameworkError;
 
   return {
     status: 500,
@@ -113,6 +120,25 @@ function toProblem(exception: unknown): Problem {
       detail: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
     },
   };
+}
+
+/**
+ * Fastify's own errors (`code` FST_…, with a `statusCode`) that reach the filter: a Content-Type
+ * header it cannot parse is answered as a body that is not JSON was under Express (400, the
+ * request-validation wording); other client errors by status.
+ */
+function fastifyError(exception: unknown): Problem | undefined {
+  if (!(exception instanceof Error)) return undefined;
+  const { code, statusCode } = exception as { code?: unknown; statusCode?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number') return undefined;
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return {
+      status: 400,
+      code: Codes.InvalidRequest,
+      message: 'request body must be a JSON object sent with Content-Type: application/json',
+    };
+  }
+  return fromStatus(statusCode, statusCode < 500 ? exception.message : INTERNAL_MESSAGE, exception.message);
 }
 
 function withCause(error: Error): string {

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { signToken } from '@seqcast/auth';
 import { payloadFingerprint, publishResultSchema } from '@seqcast/contracts';
 import { HistoryQueryModule } from '@seqcast/history-query';
@@ -23,7 +23,7 @@ import {
   waitFor,
 } from '@seqcast/testing';
 import { Kafka as KafkaClient, logLevel } from 'kafkajs';
-import { configureIngestHttp } from './configure-ingest-http';
+import { configureIngestHttp, ingestHttpAdapter } from './configure-ingest-http';
 import { IngestPublishModule } from './ingest-publish.module';
 import { callApi } from '../testing';
 
@@ -43,7 +43,7 @@ async function startApi(options: { kafka: Kafka; dataSource: DataSource; message
     jwtSecret: TEST_JWT_SECRET,
     apiKeys: { useFactory: () => new ApiKeyRepository(options.dataSource) },
   });
-  const app = await NestFactory.create<NestExpressApplication>(
+  const app = await NestFactory.create<NestFastifyApplication>(
     {
       // Publishing and the history endpoint, as apps/ingest-api mounts them.
       module: IngestApiUnderTest,
@@ -58,6 +58,7 @@ async function startApi(options: { kafka: Kafka; dataSource: DataSource; message
         HistoryQueryModule.register({ authentication, dataSource: { useFactory: () => options.dataSource } }),
       ],
     },
+    ingestHttpAdapter(),
     { bodyParser: false, logger: false, abortOnError: false },
   );
   configureIngestHttp(app, { maxBodyBytes: MAX_BODY_BYTES });

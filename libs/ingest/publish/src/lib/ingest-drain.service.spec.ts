@@ -1,21 +1,24 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import type { IngestRequest, IngestResponse } from './http-types';
+import type { IngestReply, IngestRequest } from './http-types';
 import { DRAIN_RETRY_AFTER_SECONDS, IngestDrain } from './ingest-drain.service';
 
-class FakeResponse extends EventEmitter implements IngestResponse {
+/** A Fastify reply whose `raw` (Node's response) is itself: `finish`/`close` are emitted on it. */
+class FakeResponse extends EventEmitter implements IngestReply {
+  readonly raw: IngestReply['raw'] = this;
   statusCode = 200;
   headersSent = false;
   headers: Record<string, string> = {};
   body: unknown;
-  setHeader(name: string, value: string) {
+  header(name: string, value: string) {
     this.headers[name] = value;
+    return this;
   }
-  status(code: number) {
+  code(code: number) {
     this.statusCode = code;
     return this;
   }
-  json(body: unknown) {
+  send(body: unknown) {
     this.body = body;
     this.headersSent = true;
     this.emit('finish');
@@ -27,11 +30,11 @@ function request(path: string): IngestRequest {
   return { method: 'POST', originalUrl: path, headers: {} };
 }
 
-/** Runs the drain middleware; returns the response and whether the request was passed on. */
+/** Runs the drain hook; returns the response and whether the request was passed on. */
 function pass(drain: IngestDrain, path = '/v1/rooms/r/messages'): { response: FakeResponse; passed: boolean } {
   const response = new FakeResponse();
   let passed = false;
-  drain.middleware()(request(path), response, () => (passed = true));
+  drain.hook()(request(path), response, () => (passed = true));
   return { response, passed };
 }
 

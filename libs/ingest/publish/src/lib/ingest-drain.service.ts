@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ErrorCode, errorEnvelope } from '@seqcast/contracts';
-import { type Middleware, OPERATIONAL_PATHS, pathOf } from './http-types';
+import { OPERATIONAL_PATHS, pathOf, type RequestHook } from './http-types';
 import { ingestMetrics } from './ingest.metrics';
 
 /**
@@ -50,22 +50,23 @@ export class IngestDrain implements OnModuleDestroy, BeforeApplicationShutdown {
     this.logger.log(`drained: ${waitingFor} request(s) in flight finished in ${Date.now() - started} ms`);
   }
 
-  /** Installed before the body parser, so a refused request's body is never read. */
-  middleware(): Middleware {
-    return (request, response, next) => {
+  /** An `onRequest` hook: runs before the body parser, so a refused request's body is never read. */
+  hook(): RequestHook {
+    return (request, reply, done) => {
       if (OPERATIONAL_PATHS.has(pathOf(request))) {
-        next();
+        done();
         return;
       }
       if (this.draining) {
         ingestMetrics.rejectedRequests.inc({ code: ErrorCode.Unavailable });
-        response.setHeader('Retry-After', String(DRAIN_RETRY_AFTER_SECONDS));
-        response.setHeader('Connection', 'close');
-        response
-          .status(503)
-          .json(errorEnvelope(ErrorCode.Unavailable, 'this instance is shutting down; retry the request'));
+        reply.header('Retry-After', String(DRAIN_RETRY_AFTER_SECONDS));
+        reply.header('Connection', 'close');
+        reply
+          .code(503)
+          .send(errorEnvelope(ErrorCode.Unavailable, 'this instance is shutting down; retry the request'));
         return;
       }
+      const response = reply.raw;
       this.inFlight++;
       let settled = false;
       const settle = () => {
@@ -77,7 +78,7 @@ export class IngestDrain implements OnModuleDestroy, BeforeApplicationShutdown {
       // `close` also fires when the client gives up early; either way the request is over.
       response.once('finish', settle);
       response.once('close', settle);
-      next();
+      done();
     };
   }
 }

@@ -4,7 +4,7 @@
  * a property-based fuzz (fast-check) of random and mutated requests against the real service on
  * the real broker and database. Fixed seed in CI; FUZZ_RUNS=100000 (and FUZZ_SEED) for a long run.
  */
-import { deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { createKafka, ensureTopics, type Kafka } from '@seqcast/kafka';
 import { type DataSource, openDatabase } from '@seqcast/persistence';
 import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueTopics } from '@seqcast/testing';
@@ -110,6 +110,55 @@ describe('ingest-api refuses bad input with a 4xx (real Kafka and PostgreSQL)', 
       body: deflateSync(valid('df-1')),
     });
     expect(deflate.status).toBe(202);
+  });
+
+  it('decodes br bodies, and counts the size limit on the decoded bytes', async () => {
+    const br = await send(service.baseUrl, { headers: { 'content-encoding': 'br' }, body: brotliCompressSync(valid('br-1')) });
+    expect(br.status).toBe(202);
+    // 100 KB of spaces gzip to ~100 bytes: the default 64 KiB limit applies to what they inflate to.
+    const bomb = gzipSync(Buffer.from(`{"clientMsgId":"bomb-1","payload":1${' '.repeat(100_000)}}`));
+    expect(bomb.length).toBeLessThan(1_000);
+    const reply = await send(service.baseUrl, { headers: { 'content-encoding': 'gzip' }, body: bomb });
+    expect(reply.status).toBe(413);
+    expect(reply.body).toEqual({
+      error: { code: 'payload_too_large', message: 'request body exceeds the limit of 65536 bytes' },
+    });
+  });
+
+  it('answers a body without a JSON Content-Type (or none at all) with 400, not 415', async () => {
+    const expected = {
+      error: {
+        code: 'invalid_request',
+        message: 'request body must be a JSON object sent with Content-Type: application/json',
+      },
+    };
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json']) {
+      const reply = await send(service.baseUrl, { headers: { 'content-type': contentType }, body: valid('ct-1') });
+      expect({ contentType, ...reply }).toEqual({ contentType, status: 400, body: expected });
+    }
+    const none = await fetch(`${service.baseUrl}/v1/rooms/lobby/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE_TOKEN}` },
+      body: new Blob([valid('ct-2')]), // a Blob without a type: fetch sends no Content-Type
+    });
+    expect(none.headers.get('content-type')).toMatch(/^application\/json/);
+    expect({ status: none.status, body: await none.json() }).toEqual({ status: 400, body: expected });
+  });
+
+  it('answers a URL the router cannot decode with 400 in the envelope, with a request id', async () => {
+    const response = await fetch(`${service.baseUrl}/%ff`, { headers: { 'x-request-id': 'bad-url-1' } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-request-id')).toBe('bad-url-1');
+    expect(await response.json()).toEqual({ error: { code: 'invalid_request', message: expect.any(String) } });
+  });
+
+  it('routes a 128-character room id and a trailing slash as Express did', async () => {
+    const room = `team-1:${'r'.repeat(121)}`;
+    expect(room).toHaveLength(128);
+    const long = await send(service.baseUrl, { path: `/v1/rooms/${room}/messages`, body: valid('long-room-1') });
+    expect(long.status).toBe(202);
+    const slash = await send(service.baseUrl, { path: '/v1/rooms/lobby/messages/', body: valid('slash-1') });
+    expect(slash.status).toBe(202);
   });
 
   it('answers an unknown Content-Encoding or a non-UTF-8 charset with 415', async () => {

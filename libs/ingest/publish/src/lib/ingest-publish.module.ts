@@ -23,9 +23,9 @@ import { PublishService } from './publish.service';
 
 /**
  * The ingest HTTP API: publish and batch publish (history is @seqcast/history-query), with bearer auth and the error envelope
- * (HttpErrorFilter is registered app-wide so even unknown routes and body-parser failures get it).
- * Pair with `configureIngestHttp(app, ...)`, which installs request ids, the access log, the drain
- * gate and the size-limited JSON parser. Drains on shutdown (see IngestDrain).
+ * (HttpErrorFilter is registered app-wide so even unknown routes, hook and body-reader failures get it).
+ * Pair with `ingestHttpAdapter()` and `configureIngestHttp(app, ...)`, which install request ids,
+ * the access log, the origin policy, CORS, the drain gate and the size-limited JSON body reader. Drains on shutdown (see IngestDrain).
  */
 @Module({})
 export class IngestPublishModule {

@@ -70,8 +70,8 @@ export function isValidUtf8(body: Uint8Array): boolean {
 }
 
 /**
- * body-parser's `verify` hook: runs on the decoded (inflated) bytes before JSON.parse. `charset`
- * is the request's declared charset (body-parser defaults it to utf-8).
+ * The check on the decoded (inflated) bytes before JSON.parse (json-body-reader.ts; the shape of
+ * body-parser's `verify` hook, which it was). `charset` is the request's declared charset.
  */
 export function verifyJsonBody(maxDepth: number) {
   return (_request: unknown, _response: unknown, body: Buffer, charset: string | null | undefined): void => {

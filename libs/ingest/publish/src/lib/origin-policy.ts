@@ -3,10 +3,10 @@
  * 403 `forbidden` before its body is read (not just left without CORS headers: a simple POST would
  * otherwise still be executed), and allowed origins get CORS headers, preflight included.
  */
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { FastifyCorsOptions } from '@fastify/cors';
 import { ANY_ORIGIN, isOriginAllowed } from '@seqcast/config';
 import { ApiError } from '@seqcast/http-api';
-import type { IngestRequest, Next } from './http-types';
+import type { IngestRequest, RequestHook } from './http-types';
 import { ingestMetrics } from './ingest.metrics';
 
 function originOf(request: IngestRequest): string | undefined {
@@ -14,22 +14,27 @@ function originOf(request: IngestRequest): string | undefined {
   return Array.isArray(origin) ? origin[0] : origin;
 }
 
-export function originPolicyMiddleware(allowed: readonly string[]) {
-  return (request: IngestRequest, _response: unknown, next: Next): void => {
+export function originPolicyHook(allowed: readonly string[]): RequestHook {
+  return (request, _reply, done) => {
     const origin = originOf(request);
-    if (isOriginAllowed(origin, allowed)) return next();
+    if (isOriginAllowed(origin, allowed)) return done();
     ingestMetrics.limitRejections.inc({ limit: 'origin' });
-    next(ApiError.forbidden(`origin ${origin} is not allowed (SEQCAST_ALLOWED_ORIGINS)`));
+    done(ApiError.forbidden(`origin ${origin} is not allowed (SEQCAST_ALLOWED_ORIGINS)`));
   };
 }
 
-/** CORS answers for the origins the middleware lets through (every origin with `*`). */
-export function enableIngestCors(app: NestExpressApplication, allowed: readonly string[]): void {
-  app.enableCors({
+/**
+ * @fastify/cors options for the origins the hook lets through (every origin with `*`). As the
+ * `cors` package did under Express, every OPTIONS request is answered 204 (`strictPreflight` off:
+ * no 400 for an OPTIONS without `Access-Control-Request-Method`).
+ */
+export function ingestCorsOptions(allowed: readonly string[]): FastifyCorsOptions {
+  return {
     origin: allowed.includes(ANY_ORIGIN) ? '*' : [...allowed],
     methods: ['GET', 'POST'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Content-Encoding', 'X-Request-Id'],
     exposedHeaders: ['X-Request-Id', 'Retry-After'],
     maxAge: 600,
-  });
+    strictPreflight: false,
+  };
 }

@@ -1,7 +1,7 @@
 /**
- * Express' JSON parser reports failures as http-errors carrying a `type`. Nest turns the invalid
- * JSON one (a SyntaxError) into a generic BadRequestException before any filter sees it, losing the
- * `type`; the ingest HTTP setup re-wraps parser errors in this class so the filter can map them.
+ * A request body the ingest API refuses, with body-parser's `type` names (kept from the Express
+ * days: the access log and the filter's mapping speak them). The body reader (json-body-reader.ts)
+ * and its guards raise these; HttpErrorFilter maps each `type` to a status and message.
  */
 export class RequestBodyError extends Error {
   constructor(
@@ -27,18 +27,6 @@ export class RequestBodyError extends Error {
       code,
       typeof message === 'string' ? message : type,
       typeof limit === 'number' ? limit : undefined,
-    );
-  }
-
-  /** A body-reading error with a 4xx status but no `type`: zlib refusing a body that is not what its Content-Encoding says. */
-  static undecodable(error: unknown): RequestBodyError | undefined {
-    if (!(error instanceof Error)) return undefined;
-    const { status } = error as { status?: unknown };
-    if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
-    return new RequestBodyError(
-      'encoding.invalid',
-      400,
-      `request body could not be decoded as its Content-Encoding says: ${error.message}`,
     );
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Middleware } from './http-types';
+import type { RequestHook } from './http-types';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
@@ -14,12 +14,12 @@ export function requestIdFrom(header: string | string[] | undefined): string {
   return candidate !== undefined && SANE_REQUEST_ID.test(candidate) ? candidate : randomUUID();
 }
 
-/** First middleware of the app: every later log line and the response carry the request id. */
-export function requestIdMiddleware(): Middleware {
-  return (request, response, next) => {
+/** First hook of the app: every later log line and the response carry the request id. */
+export function requestIdHook(): RequestHook {
+  return (request, reply, done) => {
     const id = requestIdFrom(request.headers['x-request-id']);
     request.requestId = id;
-    response.setHeader(REQUEST_ID_HEADER, id);
-    next();
+    reply.header(REQUEST_ID_HEADER, id);
+    done();
   };
 }

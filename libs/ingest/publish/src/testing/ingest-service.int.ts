@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Admin, type Kafka, probeKafka } from '@seqcast/kafka';
 import { HealthModule, MetricsModule, startManagementServer } from '@seqcast/observability';
 import { ApiKeyRepository, type DataSource, probeDatabase } from '@seqcast/persistence';
@@ -15,7 +15,7 @@ import { signToken } from '@seqcast/auth';
 import { HistoryQueryModule } from '@seqcast/history-query';
 import { HttpAuthModule } from '@seqcast/http-api';
 import { TEST_JWT_SECRET } from '@seqcast/testing';
-import { configureIngestHttp } from '../lib/configure-ingest-http';
+import { configureIngestHttp, ingestHttpAdapter } from '../lib/configure-ingest-http';
 import { IngestDrain } from '../lib/ingest-drain.service';
 import { IngestPublishModule } from '../lib/ingest-publish.module';
 
@@ -41,7 +41,7 @@ export interface RunningIngestService {
   baseUrl: string;
   /** The management listener: /healthz, /readyz, /metrics (as MANAGEMENT_PORT in the app). */
   managementUrl: string;
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   drain: IngestDrain;
   /** Graceful shutdown, as SIGTERM runs it (Nest's shutdown hooks). */
   close(): Promise<void>;
@@ -85,11 +85,10 @@ class IngestServiceModule {
 export async function startIngestService(options: IngestServiceOptions): Promise<RunningIngestService> {
   const admin = options.kafka.admin();
   await admin.connect().catch(() => undefined);
-  const app = await NestFactory.create<NestExpressApplication>(IngestServiceModule.forRoot(options, admin), {
+  const app = await NestFactory.create<NestFastifyApplication>(IngestServiceModule.forRoot(options, admin), ingestHttpAdapter(), {
     bodyParser: false,
     logger: options.logger ?? false,
     abortOnError: false,
-    forceCloseConnections: true,
   });
   configureIngestHttp(app, { maxBodyBytes: options.maxBodyBytes ?? 65_536, allowedOrigins: options.allowedOrigins });
   await app.listen(0, '127.0.0.1');

@@ -12,8 +12,8 @@
  * failure after the config (a topic with the wrong partition count, bad PostgreSQL credentials)
  * is logged as one line and exits 1 too.
  */
-import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { DynamicModule, INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { type AbstractHttpAdapter, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '@seqcast/config';
 import type { KafkaSettings } from '@seqcast/kafka';
@@ -34,7 +34,12 @@ export interface ServiceRuntimeConfig {
   database: { url: string; runMigrations: boolean };
 }
 
-export interface ServiceBootstrap<C extends ServiceRuntimeConfig> {
+/**
+ * `App` is the Nest application type the service's `configure`/`listen` receive: Express (Nest's
+ * default) unless the service passes an `httpAdapter` (ingest-api: Fastify; the gateway stays on
+ * Express, its Socket.IO server is attached to Express's HTTP server).
+ */
+export interface ServiceBootstrap<C extends ServiceRuntimeConfig, App extends INestApplication = NestExpressApplication> {
   /** The `service` label on logs and metric series. */
   name: string;
   /** Parses and validates the environment; a ConfigValidationError becomes one line and exit 1. */
@@ -45,22 +50,30 @@ export interface ServiceBootstrap<C extends ServiceRuntimeConfig> {
   appModule: (config: C, resources: PlatformResources) => DynamicModule;
   /** After SIGTERM, the ms until the process is forced to exit (a second signal forces it at once). */
   shutdownTimeoutMs: (config: C) => number;
+  /**
+   * The HTTP platform, made fresh for the app (e.g. `() => new FastifyAdapter({...})`); without it
+   * Nest's default, Express. Its `App` type must match.
+   */
+  httpAdapter?: () => AbstractHttpAdapter;
   /** Extra NestFactory options (e.g. `bodyParser: false` where the service installs its own). */
   nestOptions?: Pick<NestApplicationOptions, 'bodyParser' | 'cors' | 'rawBody'>;
   /** Before listening: HTTP middleware, a WebSocket adapter... */
-  configure?: (app: NestExpressApplication, config: C) => void;
+  configure?: (app: App, config: C) => void;
   /**
    * SO_REUSEPORT on the startup probes and the management server, for a service that may start
    * beside a draining copy of itself on one host (pair it with a `listen` that sets it too).
    */
   reusePort?: boolean;
   /** Binds the public port; default `app.listen(config.port, config.host)`. */
-  listen?: (app: NestExpressApplication, config: C) => Promise<unknown>;
+  listen?: (app: App, config: C) => Promise<unknown>;
   /** Appended to the "listening on" log line (e.g. the instance id). */
   describe?: (config: C) => string;
 }
 
-export async function bootstrapService<C extends ServiceRuntimeConfig>(service: ServiceBootstrap<C>): Promise<void> {
+export async function bootstrapService<
+  C extends ServiceRuntimeConfig,
+  App extends INestApplication = NestExpressApplication,
+>(service: ServiceBootstrap<C, App>): Promise<void> {
   const config = loadConfigOrExit(service.name, service.loadConfig);
   const logger = createLogger(service.name, config.logLevel);
   try {
@@ -80,13 +93,18 @@ export async function bootstrapService<C extends ServiceRuntimeConfig>(service: 
       database: config.database,
     });
 
-    const app = await NestFactory.create<NestExpressApplication>(service.appModule(config, resources), {
+    const module = service.appModule(config, resources);
+    const options: NestApplicationOptions = {
       ...service.nestOptions,
       logger,
       abortOnError: false,
-      // Keep-alive connections and long-lived sockets must not hold a rolling restart hostage.
+      // Keep-alive connections and long-lived sockets must not hold a rolling restart hostage
+      // (Express; a Fastify adapter takes Fastify's own `forceCloseConnections`).
       forceCloseConnections: true,
-    });
+    };
+    const app = service.httpAdapter
+      ? await NestFactory.create<App>(module, service.httpAdapter(), options)
+      : await NestFactory.create<App>(module, options);
     service.configure?.(app, config);
     // A signal from here on waits for the app to finish initialising (see start-up-signal-hold.ts);
     // the deadline counts from it either way.
