@@ -86,8 +86,7 @@ export class HandshakeAdmission {
   connected(socket: AdmissibleSocket): void {
     const slot = this.slots.get(socket);
     if (!slot || slot.subscribing) return;
-    clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => this.release(socket), Math.min(this.options.idleAfterConnectMs ?? IDLE_AFTER_CONNECT_MS, this.remaining(slot)));
+    this.releaseAfter(socket, slot, Math.min(this.options.idleAfterConnectMs ?? IDLE_AFTER_CONNECT_MS, this.remaining(slot)));
   }
 
   /** A `subscribe` of the socket started: the slot is held until it is answered. */
@@ -95,8 +94,7 @@ export class HandshakeAdmission {
     const slot = this.slots.get(socket);
     if (!slot || slot.subscribing) return;
     slot.subscribing = true;
-    clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => this.release(socket), this.remaining(slot));
+    this.releaseAfter(socket, slot, this.remaining(slot));
   }
 
   /** The socket's first `subscribe` was answered (or it disconnected): its handshake is over. */
@@ -117,6 +115,12 @@ export class HandshakeAdmission {
     };
     this.slots.set(socket, slot);
     socket.conn.once('close', () => this.release(socket));
+  }
+
+  /** The slot's one timer, re-armed: released `ms` from now unless something releases it first. */
+  private releaseAfter(socket: AdmissibleSocket, slot: Slot, ms: number): void {
+    clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => this.release(socket), ms);
   }
 
   private remaining(slot: Slot): number {
