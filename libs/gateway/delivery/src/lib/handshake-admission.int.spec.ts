@@ -7,7 +7,8 @@
  */
 import { waitFor } from '@seqcast/testing';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { GatewayHarness, metricValue, room } from '../testing';
+import { connected, GatewayHarness, metricValue, room } from '../testing';
+import { NO_LIMITS } from './gateway-limits';
 
 const REJECTIONS = 'seqcast_gateway_connect_rejections_total';
 
@@ -19,21 +20,13 @@ function refusal(socket: ClientSocket): Promise<{ message: string; data: unknown
   });
 }
 
-function connected(socket: ClientSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', (error) => reject(error));
-  });
-}
-
 describe('handshake admission (real Kafka and PostgreSQL)', () => {
   let gw: GatewayHarness;
 
   beforeAll(async () => {
     gw = await GatewayHarness.start({
       limits: {
-        connections: { maxPerPrincipal: 0, maxPerAddress: 0 },
-        subscriptions: { maxPerSocket: 0, opsPerMinute: 0 },
+        ...NO_LIMITS,
         // Connected sockets hold their slots until they subscribe (the test decides when).
         handshakes: { maxInFlight: 2, idleAfterConnectMs: 60_000 },
       },

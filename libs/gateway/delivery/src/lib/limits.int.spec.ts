@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '@seqcast/testing';
 import { connectError, GatewayHarness, metricValue, room } from '../testing';
+import { NO_LIMITS } from './gateway-limits';
 
 const ALLOWED = 'https://app.example.com';
 const LIMIT_METRIC = 'seqcast_gateway_limit_rejections_total';
@@ -49,9 +50,9 @@ describe('gateway limits and origins (real Kafka and PostgreSQL)', () => {
     harness = await GatewayHarness.start({
       allowedOrigins: [ALLOWED],
       limits: {
+        ...NO_LIMITS,
         connections: { maxPerPrincipal: 2, maxPerAddress: 3 },
         subscriptions: { maxPerSocket: 2, opsPerMinute: 8 },
-        handshakes: { maxInFlight: 0 },
       },
     });
   });
@@ -117,11 +118,7 @@ describe('gateway per-socket subscription limits (real Kafka and PostgreSQL)', (
 
   beforeAll(async () => {
     harness = await GatewayHarness.start({
-      limits: {
-        connections: { maxPerPrincipal: 0, maxPerAddress: 0 },
-        subscriptions: { maxPerSocket: 2, opsPerMinute: 8 },
-        handshakes: { maxInFlight: 0 },
-      },
+      limits: { ...NO_LIMITS, subscriptions: { maxPerSocket: 2, opsPerMinute: 8 } },
     });
   });
 

@@ -347,10 +347,7 @@ export class GatewayHarness {
       client.disconnectReason = reason;
       client.disconnectedAt = Date.now();
     });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('connect_error', reject);
-    });
+    await connected(socket);
     return client;
   }
 
@@ -370,6 +367,14 @@ export class GatewayHarness {
 
 export function room(name: string): string {
   return `${name}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Resolves on the socket's connect, rejects with its connect_error. */
+export function connected(socket: ClientSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
 }
 
 export function connectError(socket: ClientSocket): Promise<string> {
