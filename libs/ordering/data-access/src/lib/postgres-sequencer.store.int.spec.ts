@@ -3,14 +3,14 @@
  * batch, the outbox, epoch rotation, and what it leaves for history readers and retention.
  */
 import type { Message } from '@seqcast/contracts';
-import { idempotencyKey, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
+import { type BatchWrite, idempotencyKey, type PartitionClaim, type SequencedBatch } from '@seqcast/ordering-domain';
 import { MessageHistoryRepository, openDatabase } from '@seqcast/persistence';
 import { V1_MIGRATIONS } from '@seqcast/persistence/testing';
 import { createTestDatabase, type TestDatabase } from '@seqcast/testing';
-import { Client } from 'pg';
+import { Client, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { pruneHistoryBatch } from './history-retention';
-import { PostgresSequencerStore, readBatchStatement } from './postgres-sequencer.store';
+import { type CommitPath, PostgresSequencerStore, readBatchStatement } from './postgres-sequencer.store';
 
 const TOPIC = 'seqcast.messages';
 
@@ -315,10 +315,10 @@ describe('message store', () => {
     );
     expect(letters).toEqual([{ partition: 20 }]);
 
-    // Each member sees what is stored for its own keys and rooms; a member whose sequencing throws
-    // fails alone.
+    // Each member sees what is stored for its own keys and rooms when the store reads them (a store
+    // that has not seen the rooms, as after a restart); a member whose sequencing throws fails alone.
     let seen: unknown;
-    const next = await store.commitBatches([
+    const next = await new PostgresSequencerStore(dataSource).commitBatches([
       {
         claim: a,
         write: {
@@ -504,6 +504,224 @@ describe('message store', () => {
     // The survivor still names its pruned predecessor: readers see the truncation in the chain.
     expect(await history.findAfter('keep-a', -1, 10)).toEqual([message(e, 'keep-a', 102, 101, at(old))]);
     expect(await history.headSeq('keep-a')).toBe(102);
+  });
+});
+
+describe('the one-statement batch (room heads known under the claim)', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let history: MessageHistoryRepository;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = await openDatabase({ url: db.url, runMigrations: true });
+    history = new MessageHistoryRepository(dataSource);
+    pool = (dataSource.driver as unknown as { master: Pool }).master;
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  /** A store that reports each commit's path, and how many statements it sent since the last call. */
+  function observedStore() {
+    const paths: CommitPath[] = [];
+    const store = new PostgresSequencerStore(dataSource, { onCommit: (path) => paths.push(path) });
+    const query = jest.spyOn(pool, 'query');
+    const statements = () => {
+      const sent = query.mock.calls.length;
+      query.mockClear();
+      return sent;
+    };
+    return { store, paths, statements, restore: () => query.mockRestore() };
+  }
+
+  /**
+   * The sequencing rule in miniature: each (room, clientMsgId) at an offset becomes a message chained
+   * to its room's head unless `known.stored` already holds the key (then it is a duplicate).
+   */
+  function batch(epoch: string, fromOffset: number, items: [roomId: string, clientMsgId: string][]) {
+    const ids = items.map(([roomId, clientMsgId]) => ({ roomId, senderId: 'alice', clientMsgId }));
+    const calls: { stored: number; heads: Record<string, number> }[] = [];
+    const write: BatchWrite<SequencedBatch> = {
+      fromOffset,
+      nextOffset: fromOffset + items.length,
+      roomIds: [...new Set(items.map(([roomId]) => roomId))],
+      ids,
+      sequence: (known) => {
+        calls.push({ stored: known.stored.size, heads: Object.fromEntries(known.heads) });
+        const heads = new Map(known.heads);
+        const messages: Message[] = [];
+        ids.forEach((id, i) => {
+          if (known.stored.has(idempotencyKey(id))) return;
+          const seq = fromOffset + i;
+          messages.push(message(epoch, id.roomId, seq, heads.get(id.roomId) ?? null, { clientMsgId: id.clientMsgId }));
+          heads.set(id.roomId, seq);
+        });
+        return { messages, deadLetters: [] };
+      },
+    };
+    return { write, calls };
+  }
+
+  const chain = async (roomId: string) =>
+    (await history.findAfter(roomId, -1, 100)).map((m) => [m.prevSeq, m.seq, m.clientMsgId]);
+
+  it('reads first only for rooms it has not seen under the claim; known rooms take one statement', async () => {
+    const { store, paths, statements, restore } = observedStore();
+    try {
+      const claim = await store.claim({ topic: TOPIC, partition: 0, owner: 'w1', initialOffset: 0 });
+      const e = claim.epoch;
+      statements();
+      expect((await store.commitBatch(claim, batch(e, 0, [['one-a', 'c-0']]).write)).status).toBe('committed');
+      expect(statements()).toBe(2);
+
+      const second = batch(e, 1, [
+        ['one-a', 'c-1'],
+        ['one-a', 'c-2'],
+      ]);
+      expect((await store.commitBatch(claim, second.write)).status).toBe('committed');
+      expect(statements()).toBe(1);
+      expect(second.calls).toEqual([{ stored: 0, heads: { 'one-a': 0 } }]);
+
+      // A room never seen under this claim (here: a new room) costs the read again.
+      const third = batch(e, 3, [
+        ['one-a', 'c-3'],
+        ['one-b', 'c-4'],
+      ]);
+      expect((await store.commitBatch(claim, third.write)).status).toBe('committed');
+      expect(statements()).toBe(2);
+      expect(third.calls).toEqual([{ stored: 0, heads: { 'one-a': 2 } }]);
+      expect(paths).toEqual(['read-write', 'write', 'read-write']);
+      expect(await chain('one-a')).toEqual([
+        [null, 0, 'c-0'],
+        [0, 1, 'c-1'],
+        [1, 2, 'c-2'],
+        [2, 3, 'c-3'],
+      ]);
+      expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 5 });
+    } finally {
+      restore();
+    }
+  });
+
+  it('falls back to the read when the statement meets a stored key, so a retry across batches stays a duplicate', async () => {
+    const { store, paths, statements, restore } = observedStore();
+    try {
+      const claim = await store.claim({ topic: TOPIC, partition: 1, owner: 'w1', initialOffset: 0 });
+      const e = claim.epoch;
+      await store.commitBatch(claim, batch(e, 0, [['retry-a', 'k-0']]).write);
+      statements();
+
+      const retry = batch(e, 1, [
+        ['retry-a', 'k-0'],
+        ['retry-a', 'k-1'],
+      ]);
+      expect((await store.commitBatch(claim, retry.write)).status).toBe('committed');
+      // The one statement (refused by the unique index, writing nothing), then the read and the write.
+      expect(statements()).toBe(3);
+      expect(retry.calls).toEqual([
+        { stored: 0, heads: { 'retry-a': 0 } },
+        { stored: 1, heads: { 'retry-a': 0 } },
+      ]);
+      expect(await chain('retry-a')).toEqual([
+        [null, 0, 'k-0'],
+        [0, 2, 'k-1'],
+      ]);
+
+      // The fallback's read and write taught the store the head: back to one statement.
+      expect((await store.commitBatch(claim, batch(e, 3, [['retry-a', 'k-3']]).write)).status).toBe('committed');
+      expect(statements()).toBe(1);
+      expect(paths).toEqual(['read-write', 'retried', 'write']);
+      expect(await chain('retry-a')).toEqual([
+        [null, 0, 'k-0'],
+        [0, 2, 'k-1'],
+        [2, 3, 'k-3'],
+      ]);
+      expect(await position(dataSource, claim)).toMatchObject({ nextOffset: 4 });
+    } finally {
+      restore();
+    }
+  });
+
+  it('is fenced like the two-statement write once another worker claims the partition, and starts over', async () => {
+    const { store, paths } = observedStore();
+    const claim = await store.claim({ topic: TOPIC, partition: 2, owner: 'w1', initialOffset: 0 });
+    const e = claim.epoch;
+    await store.commitBatch(claim, batch(e, 0, [['fence-one', 'f-0']]).write);
+    const other = new PostgresSequencerStore(dataSource);
+    const newer = await other.claim({ topic: TOPIC, partition: 2, owner: 'w2', initialOffset: 0 });
+    await other.commitBatch(newer, batch(e, 1, [['fence-one', 'f-1']]).write);
+
+    const late = batch(e, 1, [['fence-one', 'f-late']]);
+    expect(await store.commitBatch(claim, late.write)).toEqual({
+      status: 'fenced',
+      reason: 'generation is 2, this claim holds 1',
+    });
+    expect(late.calls).toEqual([{ stored: 0, heads: { 'fence-one': 0 } }]);
+    expect(await chain('fence-one')).toEqual([
+      [null, 0, 'f-0'],
+      [0, 1, 'f-1'],
+    ]);
+
+    // Taking the partition back is a new claim: its heads are read, not remembered from before.
+    const back = await store.claim({ topic: TOPIC, partition: 2, owner: 'w1', initialOffset: 0 });
+    const resumed = batch(e, 2, [['fence-one', 'f-2']]);
+    expect((await store.commitBatch(back, resumed.write)).status).toBe('committed');
+    expect(resumed.calls).toEqual([{ stored: 0, heads: { 'fence-one': 1 } }]);
+    expect(paths).toEqual(['read-write', 'read-write']);
+    expect(await chain('fence-one')).toEqual([
+      [null, 0, 'f-0'],
+      [0, 1, 'f-1'],
+      [1, 2, 'f-2'],
+    ]);
+  });
+
+  it('group-commits known rooms in one statement, and falls back for the whole group on a stored key', async () => {
+    const { store, paths, statements, restore } = observedStore();
+    try {
+      const claim = (partition: number) => store.claim({ topic: TOPIC, partition, owner: 'w1', initialOffset: 0 });
+      const [a, b] = [await claim(10), await claim(11)];
+      const e = a.epoch;
+      await store.commitBatches([
+        { claim: a, write: batch(e, 0, [['grp-a', 'g-0']]).write },
+        { claim: b, write: batch(e, 0, [['grp-b', 'g-0']]).write },
+      ]);
+      statements();
+
+      const known = await store.commitBatches([
+        { claim: a, write: batch(e, 1, [['grp-a', 'g-1']]).write },
+        { claim: b, write: batch(e, 1, [['grp-b', 'g-1']]).write },
+      ]);
+      expect(known.map((o) => o.status)).toEqual(['committed', 'committed']);
+      expect(statements()).toBe(1);
+
+      const retryB = batch(e, 2, [
+        ['grp-b', 'g-1'],
+        ['grp-b', 'g-3'],
+      ]);
+      const retried = await store.commitBatches([
+        { claim: a, write: batch(e, 2, [['grp-a', 'g-2']]).write },
+        { claim: b, write: retryB.write },
+      ]);
+      expect(retried.map((o) => o.status)).toEqual(['committed', 'committed']);
+      expect(statements()).toBe(3);
+      expect(retryB.calls.map((c) => c.stored)).toEqual([0, 1]);
+      expect(paths).toEqual(['read-write', 'write', 'retried']);
+      expect(await chain('grp-a')).toEqual([
+        [null, 0, 'g-0'],
+        [0, 1, 'g-1'],
+        [1, 2, 'g-2'],
+      ]);
+      expect(await chain('grp-b')).toEqual([
+        [null, 0, 'g-0'],
+        [0, 1, 'g-1'],
+        [1, 3, 'g-3'],
+      ]);
+    } finally {
+      restore();
+    }
   });
 });
 

@@ -17,6 +17,12 @@
  * `next_offset` forward, and rooms are written only by their partition's batches, so a position
  * unchanged under the lock means no other batch of this partition committed in between.
  *
+ * Usually it costs one: the same argument makes the room heads this store read or committed under
+ * a claim true for as long as the claim holds (ClaimHeads), so a batch whose rooms are all known is
+ * sequenced without reading and written at once, as if no key of it were stored. If one is (a retry
+ * that crossed batches), the insert hits the idempotency key's unique index, the statement writes
+ * nothing, and the batch takes the two-round-trip path, whose read finds the stored copy.
+ *
  * Outbox: `published_offset` trails `next_offset` until the batch's messages are on the events
  * topic; a new owner republishes everything from `published_offset` (at-least-once, consumers
  * dedupe by seq). The worker may record a publish with the next batch's write (`publishedOffset`)
@@ -41,9 +47,34 @@ import {
 import { EPOCH_KEY, MessageEntity, newEpoch, toMessage } from '@seqcast/persistence';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import { ClaimHeads, DEFAULT_ROOMS_PER_PARTITION } from './claim-heads';
+
+/**
+ * How a committed batch (or commit group) was written: `write` one statement, its rooms' heads
+ * known; `read-write` a read first (rooms not known yet, or a beforeCommit hook); `retried` the
+ * one statement met a stored idempotency key, so the read and a second write followed.
+ */
+export type CommitPath = 'write' | 'read-write' | 'retried';
+
+export interface PostgresSequencerStoreOptions {
+  /** Room heads remembered per claimed partition (0: always read first). */
+  roomsPerPartition?: number;
+  /** Called once per committed batch or group with the path it took (the worker counts them). */
+  onCommit?: (path: CommitPath) => void;
+}
+
+/** The fast path's view of what is stored: nothing; the unique index catches the exceptions. */
+const NOTHING_STORED: KnownState['stored'] = new Map();
 
 export class PostgresSequencerStore implements SequencerStore {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly heads: ClaimHeads;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: PostgresSequencerStoreOptions = {},
+  ) {
+    this.heads = new ClaimHeads(options.roomsPerPartition ?? DEFAULT_ROOMS_PER_PARTITION);
+  }
 
   async currentEpoch(): Promise<string> {
     const rows: { value: string }[] = await this.dataSource.query(`SELECT value FROM seqcast_meta WHERE key = $1`, [
@@ -116,22 +147,32 @@ export class PostgresSequencerStore implements SequencerStore {
   }
 
   /**
-   * One batch, atomically, in two round trips: read (fence pre-check and what the sequencer must
-   * know), sequence, then one statement that re-checks the fence under its locks and writes the
-   * messages, dead letters and new position (and the published position, when given).
+   * One batch, atomically: one statement when every room's head is known under this claim,
+   * otherwise (or when that statement meets a stored key) a read (fence pre-check and what the
+   * sequencer must know), sequencing, then one statement that re-checks the fence under its locks
+   * and writes the messages, dead letters and new position (and the published position, when given).
    */
   async commitBatch<R extends SequencedBatch>(claim: PartitionClaim, write: BatchWrite<R>): Promise<CommitOutcome<R>> {
     const pool = this.pool();
+    let retried = false;
+    const heads = write.beforeCommit ? undefined : this.heads.known(claim, write.roomIds);
+    if (heads) {
+      const result = write.sequence({ stored: NOTHING_STORED, heads });
+      const written = await this.writeOnce([claim], () => runNamed(pool, writeBatchStatement(claim, write, result)));
+      if (written) return this.settle(claim, write, result, written.rows[0]?.moved === 1, 'write');
+      retried = true;
+    }
     const read = await runNamed(pool, readBatchStatement(claim, write));
     const refused = fenceFailure(claim, write, read.rows[0]);
     if (refused) return fenced(refused);
-    const result = write.sequence(knownState(read.rows[0]));
+    const known = knownState(read.rows[0]);
+    this.heads.learn(claim, write.roomIds, known.heads);
+    const result = write.sequence(known);
     const statement = writeBatchStatement(claim, write, result);
+    const path = retried ? 'retried' : 'read-write';
     if (!write.beforeCommit) {
-      const written = await runNamed(pool, statement);
-      return written.rows[0]?.moved === 1
-        ? { status: 'committed', result }
-        : fenced(await this.fenceReason(claim, write));
+      const written = await this.inDoubt([claim], runNamed(pool, statement));
+      return this.settle(claim, write, result, written.rows[0]?.moved === 1, path);
     }
     const client = await pool.connect();
     try {
@@ -139,17 +180,59 @@ export class PostgresSequencerStore implements SequencerStore {
       const written = await runNamed(client, statement);
       if (written.rows[0]?.moved !== 1) {
         await client.query('ROLLBACK');
-        return fenced(await this.fenceReason(claim, write));
+        return this.settle(claim, write, result, false, path);
       }
       await write.beforeCommit(result);
       await client.query('COMMIT');
-      return { status: 'committed', result };
+      return this.settle(claim, write, result, true, path);
     } catch (error) {
+      this.heads.forget(claim);
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * The one-statement write: its result, or undefined when it met a stored idempotency key (the
+   * statement wrote nothing; the caller reads and writes again). Any other error is rethrown.
+   */
+  private async writeOnce(claims: PartitionClaim[], run: () => Promise<QueryResult>): Promise<QueryResult | undefined> {
+    try {
+      return await run();
+    } catch (error) {
+      if (isUniqueViolation(error)) return undefined;
+      for (const claim of claims) this.heads.forget(claim);
+      throw error;
+    }
+  }
+
+  /** A write whose failure may have committed (the reply was lost): forget the claims' heads. */
+  private async inDoubt<T>(claims: PartitionClaim[], pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (error) {
+      for (const claim of claims) this.heads.forget(claim);
+      throw error;
+    }
+  }
+
+  /** Committed: the batch's messages are their rooms' heads now. Fenced: the claim's heads are void. */
+  private async settle<R extends SequencedBatch>(
+    claim: PartitionClaim,
+    write: BatchWrite<R>,
+    result: R,
+    moved: boolean,
+    path: CommitPath,
+  ): Promise<CommitOutcome<R>> {
+    if (!moved) {
+      this.heads.forget(claim);
+      return fenced(await this.fenceReason(claim, write));
+    }
+    this.heads.advance(claim, result.messages);
+    this.options.onCommit?.(path);
+    return { status: 'committed', result };
   }
 
   /**
@@ -160,7 +243,9 @@ export class PostgresSequencerStore implements SequencerStore {
    * writes only the members whose fence holds, so a fenced member writes nothing and the others
    * commit. The read-then-write argument of commitBatch holds per member: rooms are written only by
    * their partition's batches, and a position unchanged under the lock means nothing of that
-   * partition committed in between.
+   * partition committed in between. When every member's rooms have known heads, the read is
+   * skipped as in commitBatch (one round trip), and a stored key met by the write sends the whole
+   * group down the read path.
    */
   async commitBatches<R extends SequencedBatch>(batches: GroupedBatch<R>[]): Promise<GroupedOutcome<R>[]> {
     const first = batches[0];
@@ -174,6 +259,25 @@ export class PostgresSequencerStore implements SequencerStore {
       partitions.add(claim.partition);
     }
     const pool = this.pool();
+    let retried = false;
+    const allHeads = batches.map(({ claim, write }) => this.heads.known(claim, write.roomIds));
+    if (allHeads.every((heads) => heads !== undefined)) {
+      const outcomes: GroupedOutcome<R>[] = [];
+      const writes: GroupMember<R>[] = [];
+      batches.forEach(({ claim, write }, index) => {
+        try {
+          const heads = allHeads[index] ?? new Map<string, number>();
+          writes.push({ claim, write, result: write.sequence({ stored: NOTHING_STORED, heads }), index });
+        } catch (error) {
+          outcomes[index] = { status: 'failed', error };
+        }
+      });
+      if (writes.length === 0) return outcomes;
+      const claims = writes.map((w) => w.claim);
+      const written = await this.writeOnce(claims, () => runNamed(pool, writeGroupStatement(first.claim, writes)));
+      if (written) return this.settleGroup(written, writes, outcomes, 'write');
+      retried = true;
+    }
     const read = await runNamed(
       pool,
       readGroupStatement(first.claim, [...partitions], {
@@ -189,7 +293,7 @@ export class PostgresSequencerStore implements SequencerStore {
       (row.positions ?? []).map(([partition, generation, next]) => [partition, { generation, next }]),
     );
     const outcomes: GroupedOutcome<R>[] = [];
-    const writes: { claim: PartitionClaim; write: BatchWrite<R>; result: R; index: number }[] = [];
+    const writes: GroupMember<R>[] = [];
     batches.forEach(({ claim, write }, index) => {
       const position = positions.get(claim.partition);
       const refused = fenceFailure(claim, write, {
@@ -203,6 +307,7 @@ export class PostgresSequencerStore implements SequencerStore {
         outcomes[index] = fenced(refused);
         return;
       }
+      this.heads.learn(claim, write.roomIds, known.heads);
       try {
         const result = write.sequence(known);
         writes.push({ claim, write, result, index });
@@ -210,15 +315,30 @@ export class PostgresSequencerStore implements SequencerStore {
         outcomes[index] = { status: 'failed', error };
       }
     });
-    if (writes.length > 0) {
-      const written = await runNamed(pool, writeGroupStatement(first.claim, writes));
-      const moved = new Set<number>((written.rows[0]?.moved ?? []).map(Number));
-      for (const { claim, write, result, index } of writes) {
-        outcomes[index] = moved.has(claim.partition)
-          ? { status: 'committed', result }
-          : fenced(await this.fenceReason(claim, write));
+    if (writes.length === 0) return outcomes;
+    const claims = writes.map((w) => w.claim);
+    const written = await this.inDoubt(claims, runNamed(pool, writeGroupStatement(first.claim, writes)));
+    return this.settleGroup(written, writes, outcomes, retried ? 'retried' : 'read-write');
+  }
+
+  /** Each written member: committed if its partition moved, otherwise fenced (and its heads void). */
+  private async settleGroup<R extends SequencedBatch>(
+    written: QueryResult,
+    writes: GroupMember<R>[],
+    outcomes: GroupedOutcome<R>[],
+    path: CommitPath,
+  ): Promise<GroupedOutcome<R>[]> {
+    const moved = new Set<number>((written.rows[0]?.moved ?? []).map(Number));
+    for (const { claim, write, result, index } of writes) {
+      if (moved.has(claim.partition)) {
+        this.heads.advance(claim, result.messages);
+        outcomes[index] = { status: 'committed', result };
+      } else {
+        this.heads.forget(claim);
+        outcomes[index] = fenced(await this.fenceReason(claim, write));
       }
     }
+    if (moved.size > 0) this.options.onCommit?.(path);
     return outcomes;
   }
 
@@ -321,6 +441,14 @@ export function readBatchStatement(
       [...new Set(lookup.roomIds)],
     ],
   };
+}
+
+interface GroupMember<R extends SequencedBatch> {
+  claim: PartitionClaim;
+  write: BatchWrite<R>;
+  result: R;
+  /** The member's place in the caller's list (outcomes are answered in that order). */
+  index: number;
 }
 
 interface GroupReadRow {
@@ -556,6 +684,11 @@ function writeBatchStatement(
 
 function runNamed(on: Pool | PoolClient, statement: QueryConfig): Promise<QueryResult> {
   return on.query(statement);
+}
+
+/** PostgreSQL's unique_violation: on the batch write, a key (or seq) of the batch is stored already. */
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 function fenced(reason: string): CommitOutcome<never> {

@@ -90,7 +90,9 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     @Inject(WORKER_DATA_SOURCE) dataSource: DataSource,
     @Optional() @Inject(WORKER_FAULTS) faults?: WorkerFaults,
   ) {
-    const store = new PostgresSequencerStore(dataSource);
+    const store = new PostgresSequencerStore(dataSource, {
+      onCommit: (path) => workerMetrics.commitPaths.inc({ path }),
+    });
     const { messagesTopic, eventsTopic, groupId, partitions } = settings;
     const isRunning = () => this.running;
     this.owner = settings.owner ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;

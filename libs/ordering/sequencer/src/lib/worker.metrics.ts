@@ -36,6 +36,14 @@ export const workerMetrics = {
     name: 'seqcast_worker_commit_groups_total',
     help: "Database commits of batches: one per commit group (several partitions' batches), or per batch alone",
   }),
+  commitPaths: new Counter({
+    name: 'seqcast_worker_commit_paths_total',
+    help:
+      'Committed batches or commit groups by how they were written: "write" one statement (room heads known), ' +
+      '"read-write" a read first (new rooms after a claim), "retried" the one statement met a stored ' +
+      'idempotency key (a retry across batches), so it was read and written again',
+    labelNames: ['path'] as const,
+  }),
   batchFailures: new Counter({
     name: 'seqcast_worker_batch_failures_total',
     help: 'Batch attempts that failed on a database or Kafka error and were retried with backoff',
