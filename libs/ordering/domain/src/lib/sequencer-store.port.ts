@@ -86,7 +86,11 @@ export interface BatchWrite<R extends SequencedBatch> {
   publishedOffset?: number;
   roomIds: string[];
   ids: IdempotencyKey[];
-  /** Pure decision, run inside the transaction after the fence check. */
+  /**
+   * Pure decision: it must depend on `known` alone, because a store may run it more than once per
+   * commit (PostgreSQL's first runs it on remembered room heads with nothing stored, and again on
+   * what its read found if a key turns out to be stored). Only the result that is written counts.
+   */
   sequence(known: KnownState): R;
   /** Test hook: runs after the write, before COMMIT (the write then runs in an explicit transaction); throwing rolls everything back. */
   beforeCommit?: (result: R) => Promise<void>;
