@@ -5,10 +5,7 @@
  *
  * Concurrent `send` calls are coalesced into one produce request while the previous one is in
  * flight: kafkajs serialises idempotent requests per broker anyway, so this turns a queue of tiny
- * requests into fewer, larger ones without changing any caller's ordering. An idle producer sends
- * at the end of the current turn of the event loop (setImmediate), not at once, so that the sends
- * of one turn share a request: the ordering worker's commit group settles several partitions'
- * batches together, and each would otherwise wait for the previous one's request to return.
+ * requests into fewer, larger ones without changing any caller's ordering.
  *
  * Bounded waits while Kafka is down: every send settles within `sendTimeoutMs` of the call, queue
  * time included. Once a request failed because Kafka is unavailable, the producer knows it: the
@@ -40,9 +37,8 @@ export interface RoomProducerOptions {
   sendTimeoutMs?: number;
   /**
    * How long an idle producer holds the first send before flushing, so that more can join its
-   * request. 0 (the default) sends at the end of the current turn of the event loop: coalescing
-   * while a request is in flight already batches under load, and `npm run bench -- produce`
-   * measured no latency gain from lingering (docs/benchmarks.md).
+   * request. 0 (the default) sends at once: coalescing while a request is in flight already batches
+   * under load, and `npm run bench -- produce` measured no latency gain from lingering (docs/benchmarks.md).
    */
   lingerMs?: number;
 }
@@ -107,8 +103,6 @@ export class RoomProducer {
   private readonly sendTimeoutMs: number;
   private readonly lingerMs: number;
   private lingering: NodeJS.Timeout | undefined;
-  /** An idle producer's flush, due at the end of this turn of the event loop. */
-  private turnEnd: NodeJS.Immediate | undefined;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   private producer: Promise<RoomTransport> | undefined;
   private queue: PendingSend[] = [];
@@ -225,7 +219,7 @@ export class RoomProducer {
   }
 
   private pump(): void {
-    if (this.flushing || this.lingering || this.turnEnd) return;
+    if (this.flushing || this.lingering) return;
     if (this.queue.length === 0) {
       this.idleWaiters.splice(0).forEach((wake) => wake());
       return;
@@ -238,12 +232,7 @@ export class RoomProducer {
       }, this.lingerMs);
       return;
     }
-    // After every promise continuation of this turn: sends made in it (however many awaits deep)
-    // join the request. It costs the first send microseconds, not a timer's millisecond.
-    this.turnEnd = setImmediate(() => {
-      this.turnEnd = undefined;
-      this.flushNow();
-    });
+    this.flushNow();
   }
 
   private flushNow(): void {
