@@ -264,7 +264,8 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     for (const { message } of events) {
       const last = held.has(message.roomId) ? (held.get(message.roomId) as number | null) : null;
       if (held.has(message.roomId) && last !== null && message.seq <= last) continue;
-      if (message.prevSeq !== last) gaps.push(`${message.roomId}: seq ${message.seq} after ${last}, prevSeq ${message.prevSeq}`);
+      if (message.prevSeq !== last)
+        gaps.push(`${message.roomId}: seq ${message.seq} after ${last}, prevSeq ${message.prevSeq}`);
       held.set(message.roomId, message.seq);
     }
     expect(gaps).toEqual([]);
@@ -293,7 +294,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
         const all = Array.from({ length: PARTITIONS }, (_, p) => current.get(p)?.publishedOffset === endOf(p));
         return all.every(Boolean) ? current : undefined;
       },
-      { what: 'every partition\'s published position at its log end' },
+      { what: "every partition's published position at its log end" },
     );
     for (let p = 0; p < PARTITIONS; p++) {
       const end = endOf(p);
@@ -347,6 +348,66 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     expect(letters[0]?.reason).toMatch(new RegExp(`(seq|offset) ${a} `));
     expect(await conflicts()).toBe(conflictsBefore + 1);
     expect(retry).toBeGreaterThan(b);
+  });
+
+  it('keeps a retry that crosses batches a duplicate, and a re-used key a conflict, once the room is known', async () => {
+    const [room] = roomsOn('cross', 2, 1);
+    const record = (clientMsgId: string, text: string) => ({
+      roomId: room,
+      value: JSON.stringify(ingest(room, clientMsgId, { senderId: 'alice', payload: { text } })),
+    });
+    const counter = async (
+      metric: { get(): Promise<{ values: { value: number; labels: object }[] }> },
+      path?: string,
+    ) =>
+      (await metric.get()).values
+        .filter((v) => path === undefined || (v.labels as { path?: string }).path === path)
+        .reduce((sum, v) => sum + v.value, 0);
+    const before = {
+      write: await counter(workerMetrics.commitPaths, 'write'),
+      retried: await counter(workerMetrics.commitPaths, 'retried'),
+      duplicates: await counter(workerMetrics.duplicatesDropped),
+      conflicts: await counter(workerMetrics.idempotencyConflicts),
+    };
+    await newWorker().start();
+    const sequenced = (offset: number) =>
+      waitFor(async () => (await positions()).get(2)?.nextOffset === offset + 1, {
+        timeoutMs: 30_000,
+        what: `partition 2 sequenced through offset ${offset}`,
+      });
+    // Batch 1 reads the new room; batch 2 knows its head, so it is one statement.
+    const [first] = await producer.send(topics.messagesTopic, [record('c-1', 'first')]);
+    await sequenced(first?.offset ?? -1);
+    const [second] = await producer.send(topics.messagesTopic, [record('c-2', 'second')]);
+    await sequenced(second?.offset ?? -1);
+    expect(await counter(workerMetrics.commitPaths, 'write')).toBeGreaterThan(before.write);
+    // Batch 3: c-1 again (a retry), c-1 with another payload (a re-used key), and a new message.
+    const third = await producer.send(topics.messagesTopic, [
+      record('c-1', 'first'),
+      record('c-1', 'edited'),
+      record('c-3', 'third'),
+    ]);
+    const [, reused, last] = third.map((p) => p.offset);
+    await sequenced(last ?? -1);
+
+    const a = first?.offset ?? -1;
+    const b = second?.offset ?? -1;
+    expect((await storedRows()).filter((row) => row.roomId === room)).toEqual([
+      { roomId: room, clientMsgId: 'c-1', seq: a, prevSeq: null, partition: 2 },
+      { roomId: room, clientMsgId: 'c-2', seq: b, prevSeq: a, partition: 2 },
+      { roomId: room, clientMsgId: 'c-3', seq: last, prevSeq: b, partition: 2 },
+    ]);
+    const letters: { offset: string; reason: string }[] = await dataSource.query(
+      `SELECT "offset", reason FROM seqcast_dead_letters WHERE topic = $1 AND partition = 2`,
+      [topics.messagesTopic],
+    );
+    expect(letters).toEqual([
+      { offset: String(reused), reason: expect.stringMatching(/^idempotency_conflict: .* seq /) },
+    ]);
+    expect(await counter(workerMetrics.duplicatesDropped)).toBe(before.duplicates + 1);
+    expect(await counter(workerMetrics.idempotencyConflicts)).toBe(before.conflicts + 1);
+    // The one statement met the stored key and the batch was read and written again.
+    expect(await counter(workerMetrics.commitPaths, 'retried')).toBeGreaterThan(before.retried);
   });
 
   it('runs as a Nest module: consumes from application bootstrap, leaves the group on close', async () => {
