@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TEST_JWT_SECRET, createTestDatabase, freePort, testKafkaBrokers, uniqueTopics, type TestDatabase } from '@seqcast/testing';
 import jwt from 'jsonwebtoken';
+import { Kafka, logLevel } from 'kafkajs';
 import { ServiceProcess } from './processes';
 
 export interface SeqcastStack {
@@ -74,6 +75,7 @@ export async function startSeqcast(options: StackOptions = {}): Promise<SeqcastS
   const stop = async () => {
     await Promise.all(all.map((p) => p.stop(30_000)));
     await database.drop().catch(() => undefined);
+    await deleteTopics([topics.messagesTopic, topics.eventsTopic]);
   };
   try {
     // The worker creates the schema and topics; the others then find them in place.
@@ -100,5 +102,22 @@ export async function startSeqcast(options: StackOptions = {}): Promise<SeqcastS
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * A run's topics go with it. The broker is shared by every run of a sitting, and one that kept each
+ * run's 24 partitions (2,000 after a day's sittings) got slower as they piled up, so later runs
+ * measured a different broker than earlier ones. Best effort: a broker already gone keeps them.
+ */
+async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'seqcast-bench', brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics, timeout: 10_000 });
+  } catch {
+    // Left for the broker's owner; the next run uses fresh topics either way.
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
