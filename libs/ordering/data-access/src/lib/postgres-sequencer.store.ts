@@ -158,7 +158,11 @@ export class PostgresSequencerStore implements SequencerStore {
     const heads = write.beforeCommit ? undefined : this.heads.known(claim, write.roomIds);
     if (heads) {
       const result = write.sequence({ stored: NOTHING_STORED, heads });
-      const written = await this.writeOnce([claim], () => runNamed(pool, writeBatchStatement(claim, write, result)));
+      const written = await this.inDoubt<QueryResult | undefined>(
+        [claim],
+        runNamed(pool, writeBatchStatement(claim, write, result)),
+        () => undefined,
+      );
       if (written) return this.settle(claim, write, result, written.rows[0]?.moved === 1, 'write');
       retried = true;
     }
@@ -195,24 +199,15 @@ export class PostgresSequencerStore implements SequencerStore {
   }
 
   /**
-   * The one-statement write: its result, or undefined when it met a stored idempotency key (the
-   * statement wrote nothing; the caller reads and writes again). Any other error is rethrown.
+   * A batch's write statement. A failure may have committed (the reply was lost), so the claims'
+   * heads are forgotten and the error rethrown; except, when the caller gives `onStoredKey`, a
+   * stored idempotency key: that statement wrote nothing, and the caller reads and writes again.
    */
-  private async writeOnce(claims: PartitionClaim[], run: () => Promise<QueryResult>): Promise<QueryResult | undefined> {
-    try {
-      return await run();
-    } catch (error) {
-      if (isUniqueViolation(error)) return undefined;
-      for (const claim of claims) this.heads.forget(claim);
-      throw error;
-    }
-  }
-
-  /** A write whose failure may have committed (the reply was lost): forget the claims' heads. */
-  private async inDoubt<T>(claims: PartitionClaim[], pending: Promise<T>): Promise<T> {
+  private async inDoubt<T>(claims: PartitionClaim[], pending: Promise<T>, onStoredKey?: () => T): Promise<T> {
     try {
       return await pending;
     } catch (error) {
+      if (onStoredKey && isUniqueViolation(error)) return onStoredKey();
       for (const claim of claims) this.heads.forget(claim);
       throw error;
     }
@@ -274,7 +269,11 @@ export class PostgresSequencerStore implements SequencerStore {
       });
       if (writes.length === 0) return outcomes;
       const claims = writes.map((w) => w.claim);
-      const written = await this.writeOnce(claims, () => runNamed(pool, writeGroupStatement(first.claim, writes)));
+      const written = await this.inDoubt<QueryResult | undefined>(
+        claims,
+        runNamed(pool, writeGroupStatement(first.claim, writes)),
+        () => undefined,
+      );
       if (written) return this.settleGroup(written, writes, outcomes, 'write');
       retried = true;
     }
