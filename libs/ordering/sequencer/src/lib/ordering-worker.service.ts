@@ -17,8 +17,8 @@
  *   dead-lettered by the sequencing rule, so they cannot block a partition.
  * - The lanes' batches that reach their commit at the same time share one transaction (group
  *   commit, CommitGroups), each still fenced on its own; batches of more than 16 records commit alone.
- * Kafka offsets are committed after each batch only as a courtesy (faster restarts), not awaited,
- * one request at a time (offsets arriving meanwhile go together in the next).
+ * Kafka offsets are committed only as a courtesy (faster restarts), not awaited: every partition's
+ * newest together, at most once a second (CourtesyCommits), and at once while stopping.
  *
  * Shutdown (stop(), run by Nest before the app closes): no new batch starts; the batches in flight
  * finish their transaction and publish their events; then the consumer disconnects, which sends
@@ -312,9 +312,9 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     }
     payload.resolveOffset(String(lastOffset));
     crashPoint('before-offset-commit');
-    // A courtesy (PostgreSQL holds the position): not awaited, since kafkajs fetches again only once
-    // every batch of this fetch has returned, and each batch's offset commit would hold them all.
-    void this.consumer.commitOffset(partition, lastOffset + 1);
+    // A courtesy (PostgreSQL holds the position), sent with the others once per interval; while
+    // stopping, at once, so the next owner starts where this one stopped.
+    this.consumer.commitOffset(partition, lastOffset + 1, !this.running);
     this.lag.report(partition, Number(batch.highWatermark) - state.nextOffset);
   }
 

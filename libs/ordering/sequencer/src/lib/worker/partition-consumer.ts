@@ -13,6 +13,7 @@ import {
   type Kafka,
 } from '@seqcast/kafka';
 import { workerMetrics } from '../worker.metrics';
+import { CourtesyCommits, type PartitionOffset } from './courtesy-commits';
 
 export interface PartitionConsumerOptions {
   messagesTopic: string;
@@ -40,9 +41,8 @@ export class PartitionConsumer {
   private joinCount = 0;
   private assigned = new Set<number>();
   private readonly paused = new Set<number>();
-  /** Courtesy offset commits waiting for the one in flight (see commitOffset). */
-  private readonly pendingCommits = new Map<number, number>();
-  private committing: Promise<void> | undefined;
+  /** Kafka offset commits, at most one request per interval (see CourtesyCommits). */
+  private readonly commits = new CourtesyCommits((offsets) => this.sendCommit(offsets));
   /** Batches between entering onBatch and returning from it (for the drain log line). */
   private inFlight = 0;
 
@@ -57,8 +57,12 @@ export class PartitionConsumer {
     this.consumer.start();
   }
 
-  /** Waits for the batches in flight (eachBatch returns), then sends LeaveGroup. */
+  /**
+   * Commits the offsets still pending, waits for the batches in flight (eachBatch returns; theirs
+   * are committed at once, see commitOffset), then sends LeaveGroup.
+   */
   async stop(): Promise<void> {
+    await this.commits.flush();
     await this.consumer?.stop();
   }
 
@@ -96,34 +100,29 @@ export class PartitionConsumer {
   }
 
   /**
-   * A courtesy only (faster restarts): PostgreSQL holds the position that counts. One OffsetCommit
-   * request at a time: offsets that come in while one is in flight (the other lanes' batches of the
-   * same fetch) go together in the next, instead of a request per batch.
+   * A courtesy only (faster restarts): PostgreSQL holds the position that counts. Sent with the
+   * other partitions' at most once per interval (CourtesyCommits), or at once with `now` (a batch
+   * that ends while the worker stops, so the next owner starts where this one stopped).
    */
-  commitOffset(partition: number, offset: number): Promise<void> {
-    this.pendingCommits.set(partition, Math.max(offset, this.pendingCommits.get(partition) ?? 0));
-    this.committing ??= this.flushCommits().finally(() => {
-      this.committing = undefined;
-    });
-    return this.committing;
+  commitOffset(partition: number, offset: number, now = false): void {
+    this.commits.add(partition, offset);
+    if (now) void this.commits.flush();
   }
 
-  private async flushCommits(): Promise<void> {
-    while (this.pendingCommits.size > 0) {
-      const offsets = [...this.pendingCommits].map(([partition, offset]) => ({
-        topic: this.options.messagesTopic,
-        partition,
-        offset: String(offset),
-      }));
-      this.pendingCommits.clear();
-      try {
-        await this.consumer?.commitOffsets(offsets);
-      } catch (error) {
-        this.options.logger.debug(
-          `partitions ${offsets.map((o) => o.partition).join(',')}: Kafka offset commit failed: ` +
-            `${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
+  private async sendCommit(offsets: PartitionOffset[]): Promise<void> {
+    try {
+      await this.consumer?.commitOffsets(
+        offsets.map(({ partition, offset }) => ({
+          topic: this.options.messagesTopic,
+          partition,
+          offset: String(offset),
+        })),
+      );
+    } catch (error) {
+      this.options.logger.debug(
+        `partitions ${offsets.map((o) => o.partition).join(',')}: Kafka offset commit failed: ` +
+          `${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -160,6 +159,7 @@ export class PartitionConsumer {
     this.joinCount++;
     const revoked = [...this.assigned].filter((partition) => !partitions.includes(partition));
     this.assigned = new Set(partitions);
+    this.commits.forget(revoked);
     workerMetrics.assignedPartitions.set(partitions.length);
     if (this.paused.size > 0 && this.consumer) {
       this.consumer.resume([{ topic: this.options.messagesTopic, partitions: [...this.paused] }]);
