@@ -114,7 +114,9 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     await fixture.close();
   });
 
-  function newWorker(options: { faults?: WorkerFaults; owner?: string } = {}): OrderingWorkerService {
+  function newWorker(
+    options: { faults?: WorkerFaults; owner?: string; courtesyCommitIntervalMs?: number } = {},
+  ): OrderingWorkerService {
     const worker = new OrderingWorkerService(
       {
         ...topics,
@@ -127,6 +129,7 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
         fencedPauseMs: 1_000,
         sessionTimeoutMs: 10_000,
         heartbeatIntervalMs: 500,
+        courtesyCommitIntervalMs: options.courtesyCommitIntervalMs,
       },
       kafka,
       dataSource,
@@ -303,6 +306,36 @@ describe('OrderingWorkerService (real Kafka + PostgreSQL)', () => {
     expect(logLines.some((l) => /batch of \d+ .*: \d+ sequenced, [1-9]\d* duplicates, 0 dead-lettered/.test(l))).toBe(
       true,
     );
+  });
+
+  it('commits Kafka offsets as a courtesy in time, and every pending one on a clean stop', async () => {
+    const sent = await publishMix('courtesy', 2);
+    const expected = expectedRows(sent);
+    // An interval no test outlasts: whatever Kafka holds at the end, the stop committed.
+    const worker = newWorker({ courtesyCommitIntervalMs: 600_000 });
+    await worker.start();
+    await waitForRows(expected, 'every message stored');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = async () =>
+        new Map(
+          (await admin.fetchOffsets({ groupId, topics: [topics.messagesTopic] }))[0]?.partitions.map((p) => [
+            p.partition,
+            Number(p.offset),
+          ]),
+        );
+      const endOf = (p: number) => Math.max(...sent.filter((s) => s.partition === p).map((s) => s.offset)) + 1;
+      const partitions = [...new Set(sent.map((s) => s.partition))];
+      expect(partitions.length).toBeGreaterThan(1);
+      const before = await committed();
+      for (const p of partitions) expect(before.get(p) ?? -1).toBeLessThan(endOf(p));
+      await worker.stop();
+      const after = await committed();
+      for (const p of partitions) expect(after.get(p)).toBe(endOf(p));
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('scopes idempotency to the sender and dead-letters a key re-used for another payload', async () => {

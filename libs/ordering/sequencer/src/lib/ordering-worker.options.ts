@@ -29,6 +29,8 @@ export interface OrderingWorkerSettings {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
+  /** Kafka offset commits (a courtesy, see CourtesyCommits) at most this often (default 1 s). */
+  courtesyCommitIntervalMs?: number;
   /** How often the consumer lag gauge is refreshed besides on every batch (default 5 s). */
   lagIntervalMs?: number;
   /**

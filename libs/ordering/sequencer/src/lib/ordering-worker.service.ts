@@ -101,6 +101,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
       groupId,
       partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
       timeouts: groupTimeouts(settings),
+      commitIntervalMs: settings.courtesyCommitIntervalMs,
       onJoin: (revoked) => this.onGroupJoin(revoked),
       onBatch: (payload, join) => this.runBatch(payload, join),
       logger: this.logger,
@@ -226,7 +227,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     this.backoff.wakeAll();
     this.lag.stop();
     // Waits for the batches in flight (eachBatch returns), then sends LeaveGroup.
-    await this.consumer.stop();
+    await this.consumer.stop({ commitPending: this.state !== 'crashed' });
     await this.publisher.disconnect();
     await this.admin
       ?.disconnect()
@@ -314,7 +315,7 @@ export class OrderingWorkerService implements OnApplicationBootstrap, BeforeAppl
     crashPoint('before-offset-commit');
     // A courtesy (PostgreSQL holds the position), sent with the others once per interval; while
     // stopping, at once, so the next owner starts where this one stopped.
-    this.consumer.commitOffset(partition, lastOffset + 1, !this.running);
+    this.consumer.commitOffset(partition, lastOffset + 1, this.state === 'stopping');
     this.lag.report(partition, Number(batch.highWatermark) - state.nextOffset);
   }
 

@@ -50,6 +50,14 @@ describe('CourtesyCommits', () => {
     expect(sent).toEqual([[{ partition: 4, offset: 8 }]]);
   });
 
+  it('drops what is pending on discard (a simulated crash commits nothing more)', () => {
+    const commits = new CourtesyCommits(commit, 1_000);
+    commits.add(1, 5);
+    commits.discard();
+    jest.advanceTimersByTime(5_000);
+    expect(sent).toEqual([]);
+  });
+
   it('flushes at once, after the request in flight, and the interval does not send it again', async () => {
     const commits = new CourtesyCommits(commit, 1_000);
     commits.add(1, 1);

@@ -38,6 +38,13 @@ export class CourtesyCommits {
     for (const partition of partitions) this.pending.delete(partition);
   }
 
+  /** Drops what is pending (a simulated crash). */
+  discard(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
   /** Sends what is pending now, after the request in flight, and waits for it (graceful stop). */
   async flush(): Promise<void> {
     await this.inFlight;

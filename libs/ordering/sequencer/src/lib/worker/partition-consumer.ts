@@ -13,13 +13,15 @@ import {
   type Kafka,
 } from '@seqcast/kafka';
 import { workerMetrics } from '../worker.metrics';
-import { CourtesyCommits, type PartitionOffset } from './courtesy-commits';
+import { COURTESY_COMMIT_INTERVAL_MS, CourtesyCommits, type PartitionOffset } from './courtesy-commits';
 
 export interface PartitionConsumerOptions {
   messagesTopic: string;
   groupId: string;
   partitionsConsumedConcurrently: number;
   timeouts: GroupTimeouts;
+  /** Default COURTESY_COMMIT_INTERVAL_MS. */
+  commitIntervalMs?: number;
   /** After every group join, once the new assignment is in place; `revoked` were ours before it. */
   onJoin: (revoked: number[]) => void;
   /** One batch of one partition; `join` numbers the group join it was fetched under. */
@@ -42,14 +44,19 @@ export class PartitionConsumer {
   private assigned = new Set<number>();
   private readonly paused = new Set<number>();
   /** Kafka offset commits, at most one request per interval (see CourtesyCommits). */
-  private readonly commits = new CourtesyCommits((offsets) => this.sendCommit(offsets));
+  private readonly commits: CourtesyCommits;
   /** Batches between entering onBatch and returning from it (for the drain log line). */
   private inFlight = 0;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: PartitionConsumerOptions,
-  ) {}
+  ) {
+    this.commits = new CourtesyCommits(
+      (offsets) => this.sendCommit(offsets),
+      options.commitIntervalMs ?? COURTESY_COMMIT_INTERVAL_MS,
+    );
+  }
 
   /** Joins the group in the background; never waits for Kafka. */
   start(): void {
@@ -58,11 +65,13 @@ export class PartitionConsumer {
   }
 
   /**
-   * Commits the offsets still pending, waits for the batches in flight (eachBatch returns; theirs
-   * are committed at once, see commitOffset), then sends LeaveGroup.
+   * Commits the offsets still pending (not after a simulated crash: a process that died would not),
+   * waits for the batches in flight (eachBatch returns; theirs are committed at once, see
+   * commitOffset), then sends LeaveGroup.
    */
-  async stop(): Promise<void> {
-    await this.commits.flush();
+  async stop(options: { commitPending: boolean } = { commitPending: true }): Promise<void> {
+    if (options.commitPending) await this.commits.flush();
+    else this.commits.discard();
     await this.consumer?.stop();
   }
 
