@@ -5,6 +5,7 @@
 #
 #   tools/kafka/kafka.sh start|stop|status|restart|logs|wipe [--brokers N]
 #   tools/kafka/kafka.sh start-node|stop-node I --brokers N     (one node of a cluster)
+#   tools/kafka/kafka.sh requests      (single node: request counts per API since start, over JMX)
 #
 # --brokers N (N > 1): a KRaft cluster of N combined broker+controller nodes (a static N-voter
 # quorum) from the same jars: node I listens on KAFKA_PORT + 2(I-1), its controller on the port
@@ -343,5 +344,6 @@ case "$command" in
   status) status || exit 3 ;;
   logs) tail -n "${node_arg:-100}" "$logfile" ;;
   wipe) is_running && die "stop the broker first"; rm -rf "$kdir"; info "removed $kdir" ;;
-  *) echo "usage: $0 start|stop|status|restart|logs [N]|wipe [--brokers N]" >&2; exit 2 ;;
+  requests) is_running || die "not running"; java "$here/BrokerRequests.java" "$(cat "$pidfile")" ;;
+  *) echo "usage: $0 start|stop|status|restart|logs [N]|wipe|requests [--brokers N]" >&2; exit 2 ;;
 esac
