@@ -50,6 +50,22 @@ describe('CourtesyCommits', () => {
     expect(sent).toEqual([[{ partition: 4, offset: 8 }]]);
   });
 
+  it('keeps one request in flight when two flushes overlap', async () => {
+    const commits = new CourtesyCommits(commit, 1_000);
+    commits.add(1, 1);
+    const first = commits.flush();
+    commits.add(2, 2);
+    const second = commits.flush();
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(sent).toEqual([[{ partition: 1, offset: 1 }]]);
+    release[0]?.();
+    for (let i = 0; i < 5 && sent.length < 2; i++) await Promise.resolve();
+    expect(sent[1]).toEqual([{ partition: 2, offset: 2 }]);
+    release[1]?.();
+    await Promise.all([first, second]);
+    expect(sent).toHaveLength(2);
+  });
+
   it('drops what is pending on discard (a simulated crash commits nothing more)', () => {
     const commits = new CourtesyCommits(commit, 1_000);
     commits.add(1, 5);

@@ -47,7 +47,9 @@ export class CourtesyCommits {
 
   /** Sends what is pending now, after the request in flight, and waits for it (graceful stop). */
   async flush(): Promise<void> {
-    await this.inFlight;
+    // A loop, not one await: two flushes at once (a stop, and a batch that ends while stopping)
+    // must still send one request at a time.
+    while (this.inFlight) await this.inFlight;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.send();
