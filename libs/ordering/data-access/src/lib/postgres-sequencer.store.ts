@@ -158,10 +158,9 @@ export class PostgresSequencerStore implements SequencerStore {
     const heads = write.beforeCommit ? undefined : this.heads.known(claim, write.roomIds);
     if (heads) {
       const result = write.sequence({ stored: NOTHING_STORED, heads });
-      const written = await this.inDoubt<QueryResult | undefined>(
+      const written = await this.inDoubt(
         [claim],
-        runNamed(pool, writeBatchStatement(claim, write, result)),
-        () => undefined,
+        runNamed(pool, writeBatchStatement(claim, write, result)).catch(storedKey),
       );
       if (written) return this.settle(claim, write, result, written.rows[0]?.moved === 1, 'write');
       retried = true;
@@ -198,16 +197,11 @@ export class PostgresSequencerStore implements SequencerStore {
     }
   }
 
-  /**
-   * A batch's write statement. A failure may have committed (the reply was lost), so the claims'
-   * heads are forgotten and the error rethrown; except, when the caller gives `onStoredKey`, a
-   * stored idempotency key: that statement wrote nothing, and the caller reads and writes again.
-   */
-  private async inDoubt<T>(claims: PartitionClaim[], pending: Promise<T>, onStoredKey?: () => T): Promise<T> {
+  /** A write whose failure may have committed (the reply was lost): forget the claims' heads. */
+  private async inDoubt<T>(claims: PartitionClaim[], pending: Promise<T>): Promise<T> {
     try {
       return await pending;
     } catch (error) {
-      if (onStoredKey && isUniqueViolation(error)) return onStoredKey();
       for (const claim of claims) this.heads.forget(claim);
       throw error;
     }
@@ -269,10 +263,9 @@ export class PostgresSequencerStore implements SequencerStore {
       });
       if (writes.length === 0) return outcomes;
       const claims = writes.map((w) => w.claim);
-      const written = await this.inDoubt<QueryResult | undefined>(
+      const written = await this.inDoubt(
         claims,
-        runNamed(pool, writeGroupStatement(first.claim, writes)),
-        () => undefined,
+        runNamed(pool, writeGroupStatement(first.claim, writes)).catch(storedKey),
       );
       if (written) return this.settleGroup(written, writes, outcomes, 'write');
       retried = true;
@@ -683,6 +676,15 @@ function writeBatchStatement(
 
 function runNamed(on: Pool | PoolClient, statement: QueryConfig): Promise<QueryResult> {
   return on.query(statement);
+}
+
+/**
+ * The one-statement write met a stored idempotency key: that statement wrote nothing (so nothing
+ * is in doubt), and the caller reads and writes again. Any other error is rethrown.
+ */
+function storedKey(error: unknown): undefined {
+  if (isUniqueViolation(error)) return undefined;
+  throw error;
 }
 
 /** PostgreSQL's unique_violation: on the batch write, a key (or seq) of the batch is stored already. */
