@@ -40,8 +40,7 @@ export class CourtesyCommits {
 
   /** Drops what is pending (a simulated crash). */
   discard(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer();
     this.pending.clear();
   }
 
@@ -50,9 +49,13 @@ export class CourtesyCommits {
     // A loop, not one await: two flushes at once (a stop, and a batch that ends while stopping)
     // must still send one request at a time.
     while (this.inFlight) await this.inFlight;
+    this.cancelTimer();
+    await this.send();
+  }
+
+  private cancelTimer(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.send();
   }
 
   private schedule(): void {

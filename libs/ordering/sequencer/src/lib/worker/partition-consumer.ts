@@ -14,6 +14,7 @@ import {
 } from '@seqcast/kafka';
 import { workerMetrics } from '../worker.metrics';
 import { COURTESY_COMMIT_INTERVAL_MS, CourtesyCommits, type PartitionOffset } from './courtesy-commits';
+import { describeError } from './worker-errors';
 
 export interface PartitionConsumerOptions {
   messagesTopic: string;
@@ -129,8 +130,7 @@ export class PartitionConsumer {
       );
     } catch (error) {
       this.options.logger.debug(
-        `partitions ${offsets.map((o) => o.partition).join(',')}: Kafka offset commit failed: ` +
-          `${error instanceof Error ? error.message : String(error)}`,
+        `partitions ${offsets.map((o) => o.partition).join(',')}: Kafka offset commit failed: ` + describeError(error),
       );
     }
   }
