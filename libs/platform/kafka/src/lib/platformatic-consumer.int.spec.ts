@@ -2,9 +2,12 @@
  * KAFKA_CLIENT=platformatic on a real broker: RoomProducer over @platformatic/kafka returns exact
  * offsets on the room's partition, and PlatformaticConsumer (made by createResilientConsumer)
  * joins, delivers each partition's batches in offset order with kafkajs' payload fields, pauses,
- * resumes and seeks single partitions, lets one slow partition hold only itself, commits, shares
- * partitions with a second member after a rebalance, and leaves the group on stop.
+ * resumes and seeks single partitions, lets one slow partition hold only itself, asks its broker for
+ * every partition in one fetch (and for a partition's next records while its batch is handled),
+ * re-fetches what a handler left unresolved, commits, shares partitions with a second member after
+ * a rebalance, and leaves the group on stop.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { waitFor } from '@seqcast/testing';
 import type { Admin, EachBatchPayload } from 'kafkajs';
 import { createKafka } from './kafka-client';
@@ -17,6 +20,8 @@ import { ensureTopics } from './topics';
 import type { ResilientConsumerOptions } from './consumer-lifecycle';
 
 const PARTITIONS = 3;
+/** @platformatic/kafka's tracing channel: one message per fetch request, with its options. */
+const FETCH_STARTS = 'tracing:plt:kafka:consumer:fetches:start';
 
 interface Seen {
   partition: number;
@@ -189,6 +194,129 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
     expect(seen).not.toContain('slow');
     releaseSlow();
     await waitFor(() => seen.includes('slow'), { timeoutMs: 15_000, what: 'the slow batch' });
+  }, 60_000);
+
+  it('asks its broker for every partition in one fetch, and for the next records while a batch is handled', async () => {
+    const groupId = uniqueName('g');
+    // The partitions of each fetch request this group's consumer sends (the library's tracing channel).
+    const fetches: number[][] = [];
+    const onFetch = (context: unknown) => {
+      const { client, options } = context as {
+        client?: { groupId?: string };
+        options?: { topics?: Array<{ partitions: Array<{ partition: number }> }> };
+      };
+      if (client?.groupId !== groupId) return;
+      fetches.push((options?.topics ?? []).flatMap((t) => t.partitions.map((p) => p.partition)).sort());
+    };
+    subscribe(FETCH_STARTS, onFetch);
+    try {
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const batches: string[][] = [];
+      const c = consumer(
+        groupId,
+        {
+          partitionsConsumedConcurrently: PARTITIONS,
+          eachBatch: async ({ batch }) => {
+            const values = batch.messages.map((m) => String(m.value));
+            batches.push(values);
+            if (values.includes('hold')) await held;
+          },
+        },
+        { subscribe: { topics: [topic], fromBeginning: false } },
+      );
+      c.start();
+      await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+      // One broker leads every partition: its fetches ask for all of them at once.
+      await waitFor(() => fetches.some((partitions) => partitions.length === PARTITIONS), {
+        timeoutMs: 15_000,
+        what: `a fetch for all ${PARTITIONS} partitions (seen: ${JSON.stringify(fetches.slice(-5))})`,
+      });
+
+      await sendTo(0, ['hold']);
+      await waitFor(() => batches.some((values) => values.includes('hold')), { timeoutMs: 15_000, what: 'the held batch' });
+      // Partition 0's batch is in its handler; its next records are fetched meanwhile.
+      const whileHeld = fetches.length;
+      await waitFor(() => fetches.slice(whileHeld).some((partitions) => partitions.includes(0)), {
+        timeoutMs: 15_000,
+        what: 'a fetch for partition 0 while its batch is handled',
+      });
+      await sendTo(0, ['next-1', 'next-2']);
+      release();
+      await waitFor(() => batches.flat().includes('next-2'), { timeoutMs: 15_000, what: 'the records after the held batch' });
+      // In order, each once: what was fetched meanwhile follows the held batch.
+      expect(batches.flat()).toEqual(['hold', 'next-1', 'next-2']);
+    } finally {
+      unsubscribe(FETCH_STARTS, onFetch);
+    }
+  }, 60_000);
+
+  it('fetches the unresolved rest of a batch again, not what was fetched after it', async () => {
+    const groupId = uniqueName('g');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const handed: string[][] = [];
+    const c = consumer(
+      groupId,
+      {
+        eachBatchAutoResolve: false,
+        autoCommit: false,
+        eachBatch: async ({ batch, resolveOffset }) => {
+          const values = batch.messages.map((m) => String(m.value));
+          handed.push(values);
+          if (handed.length === 1) {
+            // The first batch: held while 'd' arrives (and is fetched), then only 'a' resolved.
+            await held;
+            resolveOffset(batch.messages[0].offset);
+            return;
+          }
+          for (const message of batch.messages) resolveOffset(message.offset);
+        },
+      },
+      { subscribe: { topics: [topic], fromBeginning: false } },
+    );
+    c.start();
+    await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+    await sendTo(1, ['a', 'b', 'c']);
+    await waitFor(() => handed.length === 1, { timeoutMs: 15_000, what: 'the first batch' });
+    expect(handed[0]).toEqual(['a', 'b', 'c']);
+    await sendTo(1, ['d']);
+    release();
+    await waitFor(() => handed.flat().includes('d'), { timeoutMs: 15_000, what: "the batch after 'a'" });
+    // 'b' and 'c' again, then 'd': nothing skipped, nothing twice after what was resolved.
+    expect(handed.slice(1).flat()).toEqual(['b', 'c', 'd']);
+  }, 60_000);
+
+  it('hands what piled up behind a slow batch over in batches of at most 1 MiB, in order', async () => {
+    const groupId = uniqueName('g');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const batches: Array<{ values: string[]; bytes: number }> = [];
+    const c = consumer(
+      groupId,
+      {
+        eachBatch: async ({ batch }) => {
+          const values = batch.messages.map((m) => String(m.value).slice(0, 12));
+          batches.push({ values, bytes: batch.messages.reduce((sum, m) => sum + (m.value?.length ?? 0) + (m.key?.length ?? 0), 0) });
+          if (values.includes('hold')) await held;
+        },
+      },
+      { subscribe: { topics: [topic], fromBeginning: false } },
+    );
+    c.start();
+    await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+    await sendTo(2, ['hold']);
+    await waitFor(() => batches.length === 1, { timeoutMs: 15_000, what: 'the held batch' });
+    // 1.5 MB behind the held batch, fetched meanwhile (more than one fetch's 1 MiB per partition).
+    const names = Array.from({ length: 15 }, (_, i) => `big-${String(i).padStart(2, '0')}`);
+    for (const name of names) await sendTo(2, [name.padEnd(100_000, '.')]);
+    release();
+    await waitFor(() => batches.flatMap((b) => b.values).includes(names[names.length - 1].padEnd(12, '.')), {
+      timeoutMs: 15_000,
+      what: 'the last large record',
+    });
+    expect(batches.flatMap((b) => b.values)).toEqual(['hold', ...names.map((name) => name.padEnd(12, '.'))]);
+    for (const { bytes } of batches) expect(bytes).toBeLessThanOrEqual(1_048_576);
   }, 60_000);
 
   it('re-fetches an unresolved batch (eachBatchAutoResolve: false) and splits partitions with a second member', async () => {

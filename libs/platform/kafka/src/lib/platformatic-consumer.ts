@@ -6,10 +6,18 @@
  * fence and the gateway's partition interest pause, resume and seek single partitions. So this
  * uses the library's group membership (`joinGroup`: JoinGroup/SyncGroup, background heartbeats,
  * rejoin on a rebalance, `consumer:group:join` with the assignment) and its low-level `fetch()`
- * with explicit offsets, and runs one fetch loop per assigned partition, each on its own
- * connection (a broker answers one request per connection at a time, and a long poll on an idle
- * partition must not delay a busy one). A partition whose batch is slow therefore holds only
- * itself: no kafkajs "fetch waves" (the next fetch only after every batch of the last one).
+ * with explicit offsets.
+ *
+ * Fetching and handling are apart, as in Kafka's Java consumer. Fetches are per broker, not per
+ * partition: one request asks for every assigned partition that leader holds (not paused, start
+ * offset known, less than PARTITION_MAX_BYTES buffered), including those whose batch is being
+ * handled (a prefetch from after what was fetched), so at a steady rate one request answers for
+ * many partitions and the broker's incremental fetch session (KIP-227) keeps the requests small.
+ * Each partition then has its own handling loop, which takes everything buffered for it as one
+ * batch: a partition whose batch is slow holds only itself, and no kafkajs "fetch waves" (the next
+ * fetch only after every batch of the last one). One fetch per broker is out at a time, on its own
+ * connection; a partition that becomes fetchable meanwhile (resumed, moved by a seek, a batch left
+ * unresolved) joins the next, which is why the broker holds a fetch at most MAX_POLL_WAIT_MS.
  *
  * Semantics kept from ResilientConsumer / kafkajs' eachBatch, which its users rely on:
  * - batches of one partition in offset order, never two of one partition at once; at most
@@ -50,8 +58,14 @@ import { loadPlatformaticKafka, platformaticBaseOptions } from './platformatic-c
 import { ConsumerLifecycle, type ResilientConsumerOptions, restartDelayMs } from './consumer-lifecycle';
 
 const DEFAULT_MAX_WAIT_MS = 5_000;
-/** kafkajs' defaults: 1 MiB per partition. */
+/** kafkajs' defaults: 1 MiB per partition; also what a partition may hold fetched but not handled. */
 const PARTITION_MAX_BYTES = 1_048_576;
+/**
+ * The longest a fetch waits at the broker for records. A partition that becomes fetchable while its
+ * broker's fetch is out (resumed, moved by a seek, a batch left unresolved) joins the next one, so
+ * this bounds how late it starts; an idle consumer sends one fetch per broker per this interval.
+ */
+const MAX_POLL_WAIT_MS = 200;
 const FETCH_MAX_BYTES = 10 * 1_048_576;
 /** Record batch attribute: a control batch (transaction markers), never handed to the handler. */
 const IS_CONTROL = 0b10_0000;
@@ -74,11 +88,20 @@ function errorChain(error: unknown, seen = new Set<unknown>()): Record<string, u
   return [node, ...nested.flatMap((next) => errorChain(next, seen))];
 }
 
-function hasApiError(error: unknown, apiId: string): boolean {
-  return errorChain(error).some((node) => node['apiId'] === apiId);
-}
-
 type FetchResponse = fetchV17.FetchResponse;
+type PartitionResponse = FetchResponse['responses'][number]['partitions'][number];
+
+/** Kafka's OFFSET_OUT_OF_RANGE error code. */
+const OFFSET_OUT_OF_RANGE = 1;
+
+/** The response a failed fetch still carries (partition errors: the other partitions' records are good). */
+function responseOf(error: unknown): FetchResponse | undefined {
+  for (const node of errorChain(error)) {
+    const response = node['response'] as FetchResponse | undefined;
+    if (response && Array.isArray(response.responses)) return response;
+  }
+  return undefined;
+}
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -88,6 +111,11 @@ function sortedAssignment(payload: ConsumerGroupJoinPayload): Record<string, num
   for (const { topic, partitions } of payload.assignments ?? [])
     assignment[topic] = [...partitions].sort((a, b) => a - b);
   return assignment;
+}
+
+/** A record's key and value bytes: what the per-partition buffer limit counts. */
+function messageBytes(message: KafkaMessage): number {
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0);
 }
 
 /** A wake-up for a loop that waits for something to change (resume, seek, join, stop). */
@@ -138,7 +166,7 @@ class Slots {
 interface PartitionRunner {
   topic: string;
   partition: number;
-  /** Next offset to fetch; undefined until resolved from the committed offset (or the reset policy). */
+  /** Next offset to hand to the handler; undefined until resolved from the committed offset (or the reset policy). */
   position: bigint | undefined;
   /** Skip the committed offset when resolving `position` (it was out of range). */
   reset: boolean;
@@ -146,8 +174,28 @@ interface PartitionRunner {
   seeks: number;
   stopped: boolean;
   signal: Signal;
-  pool: ConnectionPool;
   done: Promise<void>;
+  /** Next offset to fetch: `position` plus what is buffered (and the batch being handled); undefined: not fetchable yet. */
+  fetchOffset: bigint | undefined;
+  /** Fetched from `position` on (or from the end of the batch being handled), not handled yet. */
+  buffered: KafkaMessage[];
+  bufferedBytes: number;
+  highWatermark: bigint;
+  /** In a fetch that has not returned: never in two at once. */
+  fetching: boolean;
+  /** Bumped whenever what is buffered or in flight stops being wanted (seek, unresolved batch, rejoin). */
+  fetchEpoch: number;
+  /** The broker said the fetch offset is out of range: the loop resets the position. */
+  outOfRange: boolean;
+  fetchFailures: number;
+  retryAt: number;
+}
+
+/** The connection to one broker for this consumer's fetches, one at a time. */
+interface FetchLane {
+  node: number;
+  pool: ConnectionPool;
+  busy: boolean;
 }
 
 /** One member of a consumer group on @platformatic/kafka; see the file comment. */
@@ -167,6 +215,11 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
   private unsettled = new Set<string>();
   /** What stop() waits for: the runners it stopped. */
   private draining: Array<Promise<void>> = [];
+  /** The current consumer's fetch connection per broker (node id). */
+  private lanes = new Map<number, FetchLane>();
+  private pumping = false;
+  private pumpAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -196,6 +249,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
         if (this.paused.delete(k)) this.runners.get(k)?.signal.notify();
       }
     }
+    this.pump();
   }
 
   seek({ topic, partition, offset }: TopicPartitionOffset): void {
@@ -208,6 +262,8 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     }
     runner.seekTo = target;
     runner.seeks++;
+    // What was fetched from the old position is void; the loop fetches from the target.
+    this.discardFetched(runner, undefined);
     runner.signal.notify();
   }
 
@@ -241,7 +297,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
       // KAFKA_CLIENT can change in a rolling deploy.
       protocols: [{ name: 'RoundRobinAssigner', version: 0 }],
       autocommit: false,
-      maxWaitTime: maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
+      maxWaitTime: Math.min(maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS, MAX_POLL_WAIT_MS),
       maxBytes: FETCH_MAX_BYTES,
     });
     this.consumer = consumer;
@@ -282,9 +338,11 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     const wanted = new Set(
       Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => key(topic, p))),
     );
-    // Revoked partitions stop; a partition kept through the rebalance keeps its loop and position.
+    // Revoked partitions stop; a partition kept through the rebalance keeps its loop and position
+    // (what was fetched for the old generation is dropped, as its batches are).
     for (const [k, runner] of this.runners) {
       if (!wanted.has(k)) this.stopRunner(runner);
+      else this.discardFetched(runner, runner.position);
     }
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
@@ -293,6 +351,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     }
     this.unsettled = wanted;
     this.fetchedSinceJoin = wanted.size === 0;
+    this.pump();
   }
 
   protected firstFetchPending(): string | undefined {
@@ -302,6 +361,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
 
   protected override membershipLost(): void {
     this.generation++;
+    for (const runner of this.runners.values()) this.discardFetched(runner, runner.position);
   }
 
   /** The current consumer is unusable: abandon its membership and recreate it with backoff. */
@@ -312,6 +372,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     this.recreateLater(consumer, reason);
     // No longer current: its events and loops are ignored from here on.
     this.consumer = undefined;
+    this.closeLanes();
     void consumer.close(true).catch(() => undefined);
   }
 
@@ -324,29 +385,30 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
 
   private startRunner(consumer: Consumer, topic: string, partition: number): void {
     const k = key(topic, partition);
+    const position = this.pendingSeeks.get(k);
     const runner: PartitionRunner = {
       topic,
       partition,
-      position: this.pendingSeeks.get(k),
+      position,
       reset: false,
       seekTo: undefined,
       seeks: 0,
       stopped: false,
       signal: new Signal(),
-      pool: this.connectionPool(),
       done: Promise.resolve(),
+      fetchOffset: position,
+      buffered: [],
+      bufferedBytes: 0,
+      highWatermark: position ?? 0n,
+      fetching: false,
+      fetchEpoch: 0,
+      outOfRange: false,
+      fetchFailures: 0,
+      retryAt: 0,
     };
     this.pendingSeeks.delete(k);
     this.runners.set(k, runner);
-    runner.done = this.runPartition(consumer, runner).finally(() => {
-      void runner.pool.close().catch(() => undefined);
-    });
-  }
-
-  private connectionPool(): ConnectionPool {
-    // Set once the library is loaded (launch); the pools use the consumer's own connection options.
-    if (!this.poolFactory) throw new Error('@platformatic/kafka not loaded');
-    return this.poolFactory();
+    runner.done = this.runPartition(consumer, runner);
   }
 
   private poolFactory: (() => ConnectionPool) | undefined;
@@ -365,85 +427,110 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     return !runner.stopped && this.running;
   }
 
-  /** One partition's fetch → handle loop, until it is revoked or the consumer replaced or stopped. */
+  /**
+   * Drops what was fetched for `runner` and not handled, and voids its fetch in flight; the next
+   * fetch starts at `from` (undefined: not until the loop knows where).
+   */
+  private discardFetched(runner: PartitionRunner, from: bigint | undefined): void {
+    runner.buffered = [];
+    runner.bufferedBytes = 0;
+    runner.fetchOffset = from;
+    runner.fetchEpoch++;
+    runner.signal.notify();
+  }
+
+  /** One partition's handling loop, until it is revoked or the consumer replaced or stopped. */
   private async runPartition(consumer: Consumer, runner: PartitionRunner): Promise<void> {
     let failures = 0;
-    const backoff = async (what: string, error: unknown) => {
-      const delayMs = restartDelayMs(failures++, this.restartPolicy);
-      this.options.logger.warn(
-        `${this.options.name}: ${what} ${runner.topic}[${runner.partition}] failed, again in ${delayMs} ms: ${describe(error)}`,
-      );
-      await runner.signal.wait(delayMs);
-    };
+    const k = key(runner.topic, runner.partition);
     while (this.alive(runner)) {
-      if (this.isMember && this.paused.has(key(runner.topic, runner.partition))) this.settled(runner, this.generation);
-      if (!this.isMember || this.paused.has(key(runner.topic, runner.partition))) {
+      if (this.isMember && this.paused.has(k)) this.settled(runner, this.generation);
+      if (!this.isMember || this.paused.has(k)) {
         await Promise.race([runner.signal.wait(), this.memberSignal.wait()]);
         continue;
       }
       if (runner.seekTo !== undefined) {
         runner.position = runner.seekTo;
         runner.seekTo = undefined;
+        this.discardFetched(runner, runner.position);
+      }
+      if (runner.outOfRange) {
+        runner.outOfRange = false;
+        runner.position = undefined;
+        runner.reset = true;
+        this.discardFetched(runner, undefined);
       }
       if (runner.position === undefined) {
         try {
           runner.position = await this.startOffset(consumer, runner);
           runner.reset = false;
+          this.discardFetched(runner, runner.position);
+          failures = 0;
         } catch (error) {
-          if (this.alive(runner)) await backoff('finding the start offset of', error);
+          if (!this.alive(runner)) return;
+          const delayMs = restartDelayMs(failures++, this.restartPolicy);
+          this.options.logger.warn(
+            `${this.options.name}: finding the start offset of ${runner.topic}[${runner.partition}] failed, again in ${delayMs} ms: ${describe(error)}`,
+          );
+          await runner.signal.wait(delayMs);
         }
+        continue;
+      }
+      if (runner.fetchOffset === undefined) this.discardFetched(runner, runner.position);
+      if (runner.buffered.length === 0) {
+        this.pump();
+        // Woken by records, a seek, a pause, a rejoin (discardFetched) or stop.
+        await runner.signal.wait();
         continue;
       }
       const generation = this.generation;
       const seeks = runner.seeks;
-      const fetchOffset = runner.position;
-      let response: FetchResponse;
-      try {
-        response = await this.fetchPartition(consumer, runner, fetchOffset);
-      } catch (error) {
-        if (!this.alive(runner)) return;
-        if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) {
-          this.options.logger.warn(
-            `${this.options.name}: offset ${fetchOffset} of ${runner.topic}[${runner.partition}] is out of range; ` +
-              `starting from the ${this.options.subscribe.fromBeginning ? 'earliest' : 'latest'} offset`,
-          );
-          if (runner.position === fetchOffset && runner.seeks === seeks) {
-            runner.position = undefined;
-            runner.reset = true;
-          }
-          continue;
-        }
-        await backoff('fetching', error);
-        continue;
-      }
-      failures = 0;
-      if (!this.alive(runner)) return;
-      this.showedLife();
-      this.settled(runner, generation);
-      // Moved (seek), paused or rejoined while the fetch was out: what it brought may not be wanted.
-      if (
-        runner.seeks !== seeks ||
-        generation !== this.generation ||
-        this.paused.has(key(runner.topic, runner.partition))
-      )
-        continue;
-      const { messages, nextOffset, highWatermark } = this.decode(runner, response, fetchOffset);
-      if (messages.length === 0) {
-        // Only control records (or nothing): step over them.
-        if (nextOffset > fetchOffset) runner.position = nextOffset;
-        continue;
-      }
+      const messages = this.takeBatch(runner);
+      const highWatermark = runner.highWatermark;
+      // Room in the buffer again (it may have been full): the next fetch may include this partition.
+      this.pump();
       await this.slots.acquire();
       try {
         if (this.alive(runner) && runner.seeks === seeks && generation === this.generation) {
           await this.handle(consumer, runner, messages, highWatermark, generation, seeks);
         }
       } catch (error) {
-        if (this.alive(runner)) await backoff('handling a batch of', error);
+        if (this.alive(runner)) {
+          // The batch is fetched again from the position (it was not resolved), after a backoff.
+          this.discardFetched(runner, runner.position);
+          const delayMs = restartDelayMs(failures++, this.restartPolicy);
+          this.options.logger.warn(
+            `${this.options.name}: handling a batch of ${runner.topic}[${runner.partition}] failed, again in ${delayMs} ms: ${describe(error)}`,
+          );
+          await runner.signal.wait(delayMs);
+        }
+        continue;
       } finally {
         this.slots.release();
       }
+      failures = 0;
     }
+  }
+
+  /** What is buffered for `runner`, up to PARTITION_MAX_BYTES (a batch no larger than one fetch's). */
+  private takeBatch(runner: PartitionRunner): KafkaMessage[] {
+    if (runner.bufferedBytes <= PARTITION_MAX_BYTES) {
+      const all = runner.buffered;
+      runner.buffered = [];
+      runner.bufferedBytes = 0;
+      return all;
+    }
+    let bytes = 0;
+    let count = 0;
+    while (count < runner.buffered.length) {
+      const next = messageBytes(runner.buffered[count]);
+      // Never an empty batch: a record larger than the limit goes alone.
+      if (count > 0 && bytes + next > PARTITION_MAX_BYTES) break;
+      bytes += next;
+      count++;
+    }
+    runner.bufferedBytes -= bytes;
+    return runner.buffered.splice(0, count);
   }
 
   /**
@@ -471,64 +558,214 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     return offset;
   }
 
-  private async fetchPartition(
-    consumer: Consumer,
-    runner: PartitionRunner,
-    fetchOffset: bigint,
-  ): Promise<FetchResponse> {
-    const { topic, partition } = runner;
-    const metadata = await consumer.metadata({ topics: [topic] });
-    const topicMetadata = metadata.topics.get(topic);
-    const leader = topicMetadata?.partitions[partition]?.leader;
-    if (!topicMetadata || leader === undefined) throw new Error(`no metadata for ${topic}[${partition}]`);
-    return consumer.fetch({
-      node: leader,
-      // The first fetch since the join answers at once: it is what readiness waits for, and an idle
-      // partition's long poll must not hold that up (kafkajs' one fetch for all partitions returns
-      // with the first partition that has data).
-      ...(this.unsettled.has(key(topic, partition)) ? { maxWaitTime: 0 } : {}),
-      connectionPool: runner.pool,
-      topics: [
-        {
-          topicId: topicMetadata.id,
-          partitions: [
-            {
-              partition,
-              fetchOffset,
-              partitionMaxBytes: PARTITION_MAX_BYTES,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            },
-          ],
-        },
-      ],
-    });
+  private fetchable(runner: PartitionRunner, now: number): boolean {
+    return (
+      this.alive(runner) &&
+      !runner.fetching &&
+      runner.fetchOffset !== undefined &&
+      runner.bufferedBytes < PARTITION_MAX_BYTES &&
+      runner.retryAt <= now &&
+      !this.paused.has(key(runner.topic, runner.partition))
+    );
   }
 
-  /** The records of `runner`'s partition at or after `fetchOffset`, and the offset after the last batch. */
-  private decode(
-    runner: PartitionRunner,
-    response: FetchResponse,
-    fetchOffset: bigint,
-  ): { messages: KafkaMessage[]; nextOffset: bigint; highWatermark: bigint } {
-    const messages: KafkaMessage[] = [];
-    let nextOffset = fetchOffset;
-    let highWatermark = fetchOffset;
-    for (const topicResponse of response.responses) {
-      for (const partitionResponse of topicResponse.partitions) {
-        if (partitionResponse.partitionIndex !== runner.partition) continue;
-        highWatermark = partitionResponse.highWatermark;
-        for (const batch of partitionResponse.records ?? []) {
-          nextOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
-          if (batch.attributes & IS_CONTROL) continue;
-          this.appendMessages(messages, batch, fetchOffset);
-        }
-      }
+  /** Sends a fetch to each broker that leads a fetchable partition and has a free connection. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
-    return { messages, nextOffset, highWatermark };
+    const consumer = this.consumer;
+    if (!consumer || !this.isCurrent(consumer) || !this.isMember) return;
+    if (![...this.runners.values()].some((runner) => this.fetchable(runner, Date.now()))) {
+      this.retryLater();
+      return;
+    }
+    this.pumping = true;
+    this.pumpAgain = false;
+    void this.sendFetches(consumer)
+      .catch((error: unknown) => {
+        // Metadata unavailable (broker gone): the heartbeat notices and recreates; meanwhile retry.
+        this.options.logger.warn(`${this.options.name}: no metadata to fetch with: ${describe(error)}`);
+        const retryAt = Date.now() + restartDelayMs(0, this.restartPolicy);
+        for (const runner of this.runners.values()) if (!runner.fetching) runner.retryAt = retryAt;
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) this.pump();
+        else this.retryLater();
+      });
   }
 
-  private appendMessages(messages: KafkaMessage[], batch: RecordsBatch, fetchOffset: bigint): void {
+  /** Partitions held back after a failed fetch are asked for again when their backoff ends. */
+  private retryLater(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    for (const runner of this.runners.values()) {
+      if (runner.retryAt > now && !runner.fetching) next = Math.min(next, runner.retryAt);
+    }
+    if (next === Infinity) return;
+    this.retryTimer = setTimeout(() => this.pump(), next - now);
+  }
+
+  private async sendFetches(consumer: Consumer): Promise<void> {
+    const metadata = await consumer.metadata({ topics: this.topics });
+    if (!this.isCurrent(consumer) || !this.isMember) return;
+    const now = Date.now();
+    const byLeader = new Map<number, PartitionRunner[]>();
+    for (const runner of this.runners.values()) {
+      if (!this.fetchable(runner, now)) continue;
+      const leader = metadata.topics.get(runner.topic)?.partitions[runner.partition]?.leader;
+      if (leader === undefined) {
+        this.fetchFailed([runner], new Error(`no metadata for ${runner.topic}[${runner.partition}]`));
+        continue;
+      }
+      const group = byLeader.get(leader);
+      if (group) group.push(runner);
+      else byLeader.set(leader, [runner]);
+    }
+    const topicIds = new Map<string, string>();
+    for (const topic of this.topics) {
+      const id = metadata.topics.get(topic)?.id;
+      if (id) topicIds.set(topic, id);
+    }
+    for (const [node, runners] of byLeader) {
+      const lane = this.lane(node);
+      // This broker's fetch is out: its partitions go with the next, when it returns.
+      if (lane.busy) continue;
+      void this.fetchFrom(consumer, lane, runners, topicIds);
+    }
+  }
+
+  private lane(node: number): FetchLane {
+    let lane = this.lanes.get(node);
+    if (!lane) {
+      // Set once the library is loaded (launch); the pools use the consumer's own connection options.
+      if (!this.poolFactory) throw new Error('@platformatic/kafka not loaded');
+      lane = { node, pool: this.poolFactory(), busy: false };
+      this.lanes.set(node, lane);
+    }
+    return lane;
+  }
+
+  private closeLanes(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const lane of this.lanes.values()) void lane.pool.close().catch(() => undefined);
+    this.lanes.clear();
+  }
+
+  /** One fetch from one broker for `runners`; what comes back goes to their buffers. */
+  private async fetchFrom(
+    consumer: Consumer,
+    lane: FetchLane,
+    runners: PartitionRunner[],
+    topicIds: Map<string, string>,
+  ): Promise<void> {
+    lane.busy = true;
+    const generation = this.generation;
+    const sent = runners.map((runner) => {
+      runner.fetching = true;
+      return { runner, offset: runner.fetchOffset as bigint, epoch: runner.fetchEpoch };
+    });
+    const byTopic = new Map<string, fetchV17.FetchRequestPartition[]>();
+    for (const { runner, offset } of sent) {
+      const topicId = topicIds.get(runner.topic) ?? '';
+      const partitions = byTopic.get(topicId) ?? [];
+      partitions.push({
+        partition: runner.partition,
+        fetchOffset: offset,
+        partitionMaxBytes: PARTITION_MAX_BYTES,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      });
+      byTopic.set(topicId, partitions);
+    }
+    let response: FetchResponse | undefined;
+    let failure: unknown;
+    try {
+      response = await consumer.fetch({
+        node: lane.node,
+        // A fetch for a partition with none completed since the join answers at once: readiness
+        // waits for it, and an idle partition's long poll must not hold that up.
+        ...(sent.some(({ runner }) => this.unsettled.has(key(runner.topic, runner.partition))) ? { maxWaitTime: 0 } : {}),
+        connectionPool: lane.pool,
+        topics: [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
+      });
+    } catch (error) {
+      failure = error;
+      // Partition errors fail the whole request; the response still holds the others' records.
+      response = responseOf(error);
+    } finally {
+      lane.busy = false;
+    }
+    for (const { runner } of sent) runner.fetching = false;
+    if (!this.isCurrent(consumer)) return;
+    const parts = new Map<string, PartitionResponse>();
+    for (const topicResponse of response?.responses ?? []) {
+      for (const part of topicResponse.partitions) parts.set(`${topicResponse.topicId}\u0000${part.partitionIndex}`, part);
+    }
+    const failed: PartitionRunner[] = [];
+    for (const { runner, offset, epoch } of sent) {
+      // Revoked, moved (seek), left unresolved or rejoined while the fetch was out: not wanted.
+      if (!this.alive(runner) || runner.fetchEpoch !== epoch || generation !== this.generation) continue;
+      const part = parts.get(`${topicIds.get(runner.topic) ?? ''}\u0000${runner.partition}`);
+      if (part && part.errorCode === OFFSET_OUT_OF_RANGE) {
+        this.options.logger.warn(
+          `${this.options.name}: offset ${offset} of ${runner.topic}[${runner.partition}] is out of range; ` +
+            `starting from the ${this.options.subscribe.fromBeginning ? 'earliest' : 'latest'} offset`,
+        );
+        runner.outOfRange = true;
+        runner.fetchOffset = undefined;
+        runner.signal.notify();
+        continue;
+      }
+      if (failure !== undefined && (!response || !part || part.errorCode !== 0)) {
+        failed.push(runner);
+        continue;
+      }
+      runner.fetchFailures = 0;
+      this.showedLife();
+      this.settled(runner, generation);
+      if (part) this.accept(runner, part, offset);
+      runner.signal.notify();
+    }
+    if (failed.length > 0) this.fetchFailed(failed, failure);
+    this.pump();
+  }
+
+  /** A fetch for `runners` failed: each is asked for again after its own backoff. */
+  private fetchFailed(runners: PartitionRunner[], error: unknown): void {
+    const now = Date.now();
+    let delayMs = 0;
+    for (const runner of runners) {
+      delayMs = restartDelayMs(runner.fetchFailures++, this.restartPolicy);
+      runner.retryAt = now + delayMs;
+    }
+    const names = runners.map((runner) => `${runner.topic}[${runner.partition}]`).join(', ');
+    this.options.logger.warn(`${this.options.name}: fetching ${names} failed, again in ${delayMs} ms: ${describe(error)}`);
+  }
+
+  /** Buffers the records of `part` at or after `fetchOffset`, and moves the fetch offset past its last batch. */
+  private accept(runner: PartitionRunner, part: PartitionResponse, fetchOffset: bigint): void {
+    runner.highWatermark = part.highWatermark;
+    let nextOffset = fetchOffset;
+    for (const batch of part.records ?? []) {
+      nextOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      if (batch.attributes & IS_CONTROL) continue;
+      runner.bufferedBytes += this.appendMessages(runner.buffered, batch, fetchOffset);
+    }
+    if (nextOffset <= fetchOffset) return;
+    runner.fetchOffset = nextOffset;
+    // Only control records (or nothing) up to here: step over them, as a handled batch would.
+    if (runner.buffered.length === 0 && runner.position === fetchOffset) runner.position = nextOffset;
+  }
+
+  /** Appends the records of `batch` at or after `fetchOffset`; returns their size in bytes. */
+  private appendMessages(messages: KafkaMessage[], batch: RecordsBatch, fetchOffset: bigint): number {
+    let bytes = 0;
     for (const record of batch.records) {
       const offset = batch.firstOffset + BigInt(record.offsetDelta);
       // A fetch returns whole batches: records before the requested offset were handled already.
@@ -537,15 +774,18 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
       for (const [name, value] of record.headers) {
         if (name && value) headers[name.toString()] = value;
       }
-      messages.push({
+      const message: KafkaMessage = {
         key: record.key,
         value: record.value,
         timestamp: String(batch.firstTimestamp + record.timestampDelta),
         attributes: record.attributes,
         offset: String(offset),
         headers,
-      });
+      };
+      bytes += messageBytes(message);
+      messages.push(message);
     }
+    return bytes;
   }
 
   /** Calls the handler with a kafkajs-shaped payload; moves the position by what it resolved. */
@@ -608,9 +848,18 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
       }
     }
     // After a seek the next fetch starts at the seek's offset; otherwise after what was resolved
-    // (an unresolved batch is fetched again).
-    if (runner.seeks !== seeks || runner.stopped || resolvedNext === undefined) return;
+    // (an unresolved batch, or the unresolved rest of one, is fetched again).
+    if (runner.seeks !== seeks || runner.stopped) return;
+    if (resolvedNext === undefined) {
+      this.discardFetched(runner, runner.position);
+      return;
+    }
     runner.position = resolvedNext;
+    const end = BigInt(lastOffset()) + 1n;
+    // What was fetched meanwhile follows the batch, unless the batch was not all resolved or a
+    // rejoin sent the fetch back to where the batch began.
+    if (resolvedNext !== end || runner.fetchOffset === undefined || runner.fetchOffset < resolvedNext)
+      this.discardFetched(runner, resolvedNext);
     if (run.autoCommit !== false) this.queueCommit(consumer, runner, resolvedNext);
   }
 
@@ -639,6 +888,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     this.draining = [...this.runners.values()].map((runner) => runner.done);
     this.stopAllRunners();
     this.memberSignal.notify();
+    clearTimeout(this.retryTimer);
   }
 
   protected async leave(consumer: Consumer | undefined): Promise<void> {
@@ -646,6 +896,8 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     // then LeaveGroup: the others rebalance at once.
     await Promise.all(this.draining);
     await this.committing;
+    // Fetches still out (long polls) are not waited for: nothing takes what they bring.
+    this.closeLanes();
     if (!consumer) return;
     try {
       await consumer.leaveGroup(true);
