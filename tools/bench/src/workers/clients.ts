@@ -108,6 +108,10 @@ async function openSeqcast(command: ConnectCommand, rooms: string[]): Promise<Cl
     for (const m of messages) receive(client, roomId, m.payload, at);
     socket.emit('ack', { roomId, seq: messages[messages.length - 1].seq });
   });
+  // This client does not reconnect: a cut-off ends its share of the run, so say why it came.
+  socket.on('slow_consumer', ({ backlog }: { backlog: { messages: number; bytes: number } }) =>
+    noteError(`cut off as a slow consumer (owed ${backlog.messages} messages, ${backlog.bytes} bytes)`),
+  );
   socket.on('disconnect', () => onDisconnect(client));
   await waitConnected(socket);
   await subscribeAll(socket, rooms);
