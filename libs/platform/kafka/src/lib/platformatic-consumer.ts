@@ -63,9 +63,12 @@ const PARTITION_MAX_BYTES = 1_048_576;
 /**
  * The longest a fetch waits at the broker for records. A partition that becomes fetchable while its
  * broker's fetch is out (resumed, moved by a seek, a batch left unresolved) joins the next one, so
- * this bounds how late it starts; an idle consumer sends one fetch per broker per this interval.
+ * this bounds how late it starts: the gateway resumes partitions as rooms gain subscribers, and at
+ * 200 ms the 2,000-client restart storm's resume p99 was worse than with a loop per partition in 3
+ * of 3 runs (at 50 ms, better in 3 of 4). An idle consumer sends one fetch per broker per interval:
+ * 20/s, against 12/s for twelve per-partition loops at kafkajs' 1 s.
  */
-const MAX_POLL_WAIT_MS = 200;
+const MAX_POLL_WAIT_MS = 50;
 const FETCH_MAX_BYTES = 10 * 1_048_576;
 /** Record batch attribute: a control batch (transaction markers), never handed to the handler. */
 const IS_CONTROL = 0b10_0000;
@@ -585,10 +588,10 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     this.pumpAgain = false;
     void this.sendFetches(consumer)
       .catch((error: unknown) => {
-        // Metadata unavailable (broker gone): the heartbeat notices and recreates; meanwhile retry.
-        this.options.logger.warn(`${this.options.name}: no metadata to fetch with: ${describe(error)}`);
-        const retryAt = Date.now() + restartDelayMs(0, this.restartPolicy);
-        for (const runner of this.runners.values()) if (!runner.fetching) runner.retryAt = retryAt;
+        // No metadata (the broker is gone: the heartbeat notices and recreates the consumer);
+        // meanwhile the partitions waiting for a fetch back off as after a failed fetch.
+        const waiting = [...this.runners.values()].filter((runner) => this.alive(runner) && !runner.fetching);
+        if (waiting.length > 0) this.fetchFailed(waiting, error);
       })
       .finally(() => {
         this.pumping = false;
