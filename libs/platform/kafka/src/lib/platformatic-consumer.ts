@@ -13,8 +13,8 @@
  * offset known, less than PARTITION_MAX_BYTES buffered), including those whose batch is being
  * handled (a prefetch from after what was fetched), so at a steady rate one request answers for
  * many partitions and the broker's incremental fetch session (KIP-227) keeps the requests small.
- * Each partition then has its own handling loop, which takes everything buffered for it as one
- * batch: a partition whose batch is slow holds only itself, and no kafkajs "fetch waves" (the next
+ * Each partition then has its own handling loop, which takes what is buffered for it (up to
+ * PARTITION_MAX_BYTES) as one batch: a partition whose batch is slow holds only itself, and no kafkajs "fetch waves" (the next
  * fetch only after every batch of the last one). One fetch per broker is out at a time, on its own
  * connection; a partition that becomes fetchable meanwhile (resumed, moved by a seek, a batch left
  * unresolved) joins the next, which is why the broker holds a fetch at most MAX_POLL_WAIT_MS.
@@ -22,12 +22,13 @@
  * Semantics kept from ResilientConsumer / kafkajs' eachBatch, which its users rely on:
  * - batches of one partition in offset order, never two of one partition at once; at most
  *   `partitionsConsumedConcurrently` (default 1) handlers at a time over all partitions;
- * - the next fetch of a partition starts after the last resolved offset (`eachBatchAutoResolve`,
- *   default true, resolves the whole batch when the handler returns); an unresolved batch is
- *   fetched again;
- * - `seek` makes the batch in flight stale and the next fetch start at the offset; a paused
- *   partition is not fetched; pauses belong to the consumer of the moment (a recreated one starts
- *   unpaused, as with kafkajs);
+ * - the next batch of a partition starts after the last resolved offset (`eachBatchAutoResolve`,
+ *   default true, resolves the whole batch when the handler returns); an unresolved batch, or the
+ *   unresolved rest of one, is fetched again (what was fetched after it is dropped);
+ * - `seek` makes the batch in flight stale, drops what was fetched and the next fetch start at the
+ *   offset; a paused partition is not fetched (what a fetch already out brings is kept, handed over
+ *   on resume unless a seek drops it); pauses belong to the consumer of the moment (a recreated one
+ *   starts unpaused, as with kafkajs);
  * - start offsets: the group's committed offset, else earliest/latest by `fromBeginning`; an
  *   out-of-range offset falls back the same way;
  * - `autoCommit` (default true) commits the resolved position after each batch;
