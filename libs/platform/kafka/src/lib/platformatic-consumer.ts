@@ -581,7 +581,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     }
     const consumer = this.consumer;
     if (!consumer || !this.isCurrent(consumer) || !this.isMember) return;
-    if (![...this.runners.values()].some((runner) => this.fetchable(runner, Date.now()))) {
+    if (!this.anyFetchable()) {
       this.retryLater();
       return;
     }
@@ -599,6 +599,13 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
         if (this.pumpAgain) this.pump();
         else this.retryLater();
       });
+  }
+
+  /** Called about twice per batch: a plain loop, no array. */
+  private anyFetchable(): boolean {
+    const now = Date.now();
+    for (const runner of this.runners.values()) if (this.fetchable(runner, now)) return true;
+    return false;
   }
 
   /** Partitions held back after a failed fetch are asked for again when their backoff ends. */
@@ -709,13 +716,13 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     if (!this.isCurrent(consumer)) return;
     const parts = new Map<string, PartitionResponse>();
     for (const topicResponse of response?.responses ?? []) {
-      for (const part of topicResponse.partitions) parts.set(`${topicResponse.topicId}\u0000${part.partitionIndex}`, part);
+      for (const part of topicResponse.partitions) parts.set(key(topicResponse.topicId, part.partitionIndex), part);
     }
     const failed: PartitionRunner[] = [];
     for (const { runner, offset, epoch } of sent) {
       // Revoked, moved (seek), left unresolved or rejoined while the fetch was out: not wanted.
       if (!this.alive(runner) || runner.fetchEpoch !== epoch || generation !== this.generation) continue;
-      const part = parts.get(`${topicIds.get(runner.topic) ?? ''}\u0000${runner.partition}`);
+      const part = parts.get(key(topicIds.get(runner.topic) ?? '', runner.partition));
       if (part && part.errorCode === OFFSET_OUT_OF_RANGE) {
         this.options.logger.warn(
           `${this.options.name}: offset ${offset} of ${runner.topic}[${runner.partition}] is out of range; ` +
