@@ -29,6 +29,18 @@ interface Seen {
   value: string;
 }
 
+/** A promise a handler waits on (`held`), and what lets it go (`release`). */
+function gate(): { held: Promise<void>; release: () => void } {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  return { held, release };
+}
+
+async function startConsuming(c: GroupConsumer): Promise<void> {
+  c.start();
+  await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+}
+
 describe('KAFKA_CLIENT=platformatic (real broker)', () => {
   const kafka = createKafka({ brokers: brokers(), clientId: 'kafka-lib-int-platformatic', client: 'platformatic' });
   const topic = uniqueName();
@@ -170,8 +182,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
   it('lets a slow partition hold only itself', async () => {
     const groupId = uniqueName('g');
     const seen: string[] = [];
-    let releaseSlow: () => void = () => undefined;
-    const slowDone = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const { held: slowDone, release: releaseSlow } = gate();
     const c = consumer(
       groupId,
       {
@@ -184,8 +195,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
       },
       { subscribe: { topics: [topic], fromBeginning: false } },
     );
-    c.start();
-    await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+    await startConsuming(c);
     await sendTo(2, ['slow']);
     await sendTo(1, ['fast-1']);
     await waitFor(() => seen.includes('fast-1'), { timeoutMs: 15_000, what: 'partition 1 behind a slow partition 2' });
@@ -210,8 +220,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
     };
     subscribe(FETCH_STARTS, onFetch);
     try {
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => (release = resolve));
+      const { held, release } = gate();
       const batches: string[][] = [];
       const c = consumer(
         groupId,
@@ -225,8 +234,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
         },
         { subscribe: { topics: [topic], fromBeginning: false } },
       );
-      c.start();
-      await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+      await startConsuming(c);
       // One broker leads every partition: its fetches ask for all of them at once.
       await waitFor(() => fetches.some((partitions) => partitions.length === PARTITIONS), {
         timeoutMs: 15_000,
@@ -253,8 +261,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
 
   it('fetches the unresolved rest of a batch again, not what was fetched after it', async () => {
     const groupId = uniqueName('g');
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const { held, release } = gate();
     const handed: string[][] = [];
     const c = consumer(
       groupId,
@@ -275,8 +282,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
       },
       { subscribe: { topics: [topic], fromBeginning: false } },
     );
-    c.start();
-    await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+    await startConsuming(c);
     await sendTo(1, ['a', 'b', 'c']);
     await waitFor(() => handed.length === 1, { timeoutMs: 15_000, what: 'the first batch' });
     expect(handed[0]).toEqual(['a', 'b', 'c']);
@@ -289,8 +295,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
 
   it('hands what piled up behind a slow batch over in batches of at most 1 MiB, in order', async () => {
     const groupId = uniqueName('g');
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const { held, release } = gate();
     const batches: Array<{ values: string[]; bytes: number }> = [];
     const c = consumer(
       groupId,
@@ -303,8 +308,7 @@ describe('KAFKA_CLIENT=platformatic (real broker)', () => {
       },
       { subscribe: { topics: [topic], fromBeginning: false } },
     );
-    c.start();
-    await waitFor(() => c.status().consuming, { timeoutMs: 30_000, what: 'the consumer to consume' });
+    await startConsuming(c);
     await sendTo(2, ['hold']);
     await waitFor(() => batches.length === 1, { timeoutMs: 15_000, what: 'the held batch' });
     // 1.5 MB behind the held batch, fetched meanwhile (more than one fetch's 1 MiB per partition).
