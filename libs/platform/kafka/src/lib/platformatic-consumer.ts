@@ -14,10 +14,11 @@
  * handled (a prefetch from after what was fetched), so at a steady rate one request answers for
  * many partitions and the broker's incremental fetch session (KIP-227) keeps the requests small.
  * Each partition then has its own handling loop, which takes what is buffered for it (up to
- * PARTITION_MAX_BYTES) as one batch: a partition whose batch is slow holds only itself, and no kafkajs "fetch waves" (the next
- * fetch only after every batch of the last one). One fetch per broker is out at a time, on its own
- * connection; a partition that becomes fetchable meanwhile (resumed, moved by a seek, a batch left
- * unresolved) joins the next, which is why the broker holds a fetch at most MAX_POLL_WAIT_MS.
+ * PARTITION_MAX_BYTES) as one batch: a partition whose batch is slow holds only itself, and no
+ * kafkajs "fetch waves" (the next fetch only after every batch of the last one). One fetch per
+ * broker is out at a time, on its own connection; a partition that becomes fetchable meanwhile
+ * (resumed, moved by a seek, a batch left unresolved) joins the next, which is why the broker holds
+ * a fetch at most MAX_POLL_WAIT_MS.
  *
  * Semantics kept from ResilientConsumer / kafkajs' eachBatch, which its users rely on:
  * - batches of one partition in offset order, never two of one partition at once; at most
@@ -170,6 +171,8 @@ class Slots {
 interface PartitionRunner {
   topic: string;
   partition: number;
+  /** key(topic, partition), made once: the fetch path looks it up per partition on every pump. */
+  key: string;
   /** Next offset to hand to the handler; undefined until resolved from the committed offset (or the reset policy). */
   position: bigint | undefined;
   /** Skip the committed offset when resolving `position` (it was out of range). */
@@ -393,6 +396,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
     const runner: PartitionRunner = {
       topic,
       partition,
+      key: k,
       position,
       reset: false,
       seekTo: undefined,
@@ -420,7 +424,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
   private stopRunner(runner: PartitionRunner): void {
     runner.stopped = true;
     runner.signal.notify();
-    this.runners.delete(key(runner.topic, runner.partition));
+    this.runners.delete(runner.key);
   }
 
   private stopAllRunners(): void {
@@ -446,10 +450,9 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
   /** One partition's handling loop, until it is revoked or the consumer replaced or stopped. */
   private async runPartition(consumer: Consumer, runner: PartitionRunner): Promise<void> {
     let failures = 0;
-    const k = key(runner.topic, runner.partition);
     while (this.alive(runner)) {
-      if (this.isMember && this.paused.has(k)) this.settled(runner, this.generation);
-      if (!this.isMember || this.paused.has(k)) {
+      if (this.isMember && this.paused.has(runner.key)) this.settled(runner, this.generation);
+      if (!this.isMember || this.paused.has(runner.key)) {
         await Promise.race([runner.signal.wait(), this.memberSignal.wait()]);
         continue;
       }
@@ -543,7 +546,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
    */
   private settled(runner: PartitionRunner, generation: number): void {
     if (generation !== this.generation || !this.isMember || this.fetchedSinceJoin) return;
-    this.unsettled.delete(key(runner.topic, runner.partition));
+    this.unsettled.delete(runner.key);
     if (this.unsettled.size === 0) this.fetchedSinceJoin = true;
   }
 
@@ -569,7 +572,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
       runner.fetchOffset !== undefined &&
       runner.bufferedBytes < PARTITION_MAX_BYTES &&
       runner.retryAt <= now &&
-      !this.paused.has(key(runner.topic, runner.partition))
+      !this.paused.has(runner.key)
     );
   }
 
@@ -701,7 +704,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
         node: lane.node,
         // A fetch for a partition with none completed since the join answers at once: readiness
         // waits for it, and an idle partition's long poll must not hold that up.
-        ...(sent.some(({ runner }) => this.unsettled.has(key(runner.topic, runner.partition))) ? { maxWaitTime: 0 } : {}),
+        ...(sent.some(({ runner }) => this.unsettled.has(runner.key)) ? { maxWaitTime: 0 } : {}),
         connectionPool: lane.pool,
         topics: [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
       });
@@ -876,7 +879,7 @@ export class PlatformaticConsumer extends ConsumerLifecycle<Consumer> {
 
   /** Auto-commit: the latest position per partition, one commit request in flight at a time. */
   private queueCommit(consumer: Consumer, runner: PartitionRunner, offset: bigint): void {
-    this.commits.set(key(runner.topic, runner.partition), { topic: runner.topic, partition: runner.partition, offset });
+    this.commits.set(runner.key, { topic: runner.topic, partition: runner.partition, offset });
     if (this.committing) return;
     this.committing = (async () => {
       while (this.commits.size > 0 && this.consumer === consumer) {
